@@ -1,0 +1,372 @@
+"""The catalogue: products, their variants, categories and publication state."""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from commercekit.domain.errors import (
+    CategoryCycle,
+    DuplicateSku,
+    InvalidInput,
+    NotFound,
+    UnknownSku,
+)
+
+__all__ = [
+    "Catalog",
+    "Category",
+    "CategoryTree",
+    "Dimensions",
+    "ItemFacts",
+    "Product",
+    "PublicationState",
+    "Variant",
+    "slugify",
+]
+
+SLUG_MAX_LENGTH: Final = 80
+_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+_SLUG_SEPARATORS = re.compile(r"[\W_]+")
+_LATIN_BASE = re.compile(r"[A-Za-z]")
+
+
+def slugify(name: str, *, max_length: int = SLUG_MAX_LENGTH) -> str:
+    """A lower-case slug, safe in a URL path, from a name in any script.
+
+    Accents are dropped from Latin letters ("Crème brûlée" gives ``creme-brulee``);
+    letters of other scripts are kept as they are ("Зелёный чай" gives
+    ``зелёный-чай``, "抹茶" gives ``抹茶``), since browsers show them and
+    percent-encode them on the wire. Anything that is not a letter or digit becomes a
+    single hyphen.
+
+    :raises InvalidInput: if the name has no letter or digit at all.
+    """
+    decomposed = unicodedata.normalize("NFKD", name)
+    kept: list[str] = []
+    for char in decomposed:
+        # A combining mark after a Latin letter is an accent; elsewhere (Devanagari
+        # vowel signs, Cyrillic breves) it is part of the letter and must stay.
+        if unicodedata.combining(char) and kept and _LATIN_BASE.fullmatch(kept[-1]):
+            continue
+        kept.append(char)
+    text = unicodedata.normalize("NFC", "".join(kept)).casefold()
+    slug = _SLUG_SEPARATORS.sub("-", text).strip("-")
+    slug = slug[:max_length].rstrip("-")
+    if not slug:
+        raise InvalidInput(f"{name!r} has no letter or digit to build a slug from", field="name")
+    return slug
+
+
+def _check_sku(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _SKU.fullmatch(value):
+        raise InvalidInput(
+            "a SKU is 1 to 64 letters, digits, '.', '_', '/' or '-', starting with a letter "
+            f"or digit; got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _check_text(limit: int) -> Any:
+    def check(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("must be a non-empty string", field=attribute.name)
+        if len(value) > limit:
+            raise InvalidInput(f"must be at most {limit} characters", field=attribute.name)
+
+    return check
+
+
+def _check_positive_int(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 10_000_000:
+        raise InvalidInput("must be a whole number from 1 to 10,000,000", field=attribute.name)
+
+
+def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return dict(value or {})
+
+
+@attrs.frozen(kw_only=True)
+class Dimensions:
+    """Outer dimensions of one unit as shipped, in millimetres."""
+
+    length_mm: int = attrs.field(validator=_check_positive_int)
+    width_mm: int = attrs.field(validator=_check_positive_int)
+    height_mm: int = attrs.field(validator=_check_positive_int)
+
+
+class PublicationState(enum.Enum):
+    """Whether a product can be seen and bought."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+@attrs.define(kw_only=True, eq=False)
+class Variant:
+    """One buyable thing: a product in a given size, colour, edition."""
+
+    sku: str = attrs.field(validator=_check_sku)
+    """Stock keeping unit, unique across the catalogue."""
+    product_id: str = ""
+    """Set when the variant is added to a product."""
+    options: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    """Option values that tell this variant from its siblings, such as ``{"size": "M"}``."""
+    weight_grams: int | None = attrs.field(default=None, validator=_check_positive_int)
+    dimensions: Dimensions | None = None
+    tax_category: str | None = None
+    """Overrides the product's tax category when set."""
+    track_stock: bool = True
+    """False for goods that never run out (services, made to order)."""
+    digital: bool = False
+    """Digital goods need no shipping."""
+
+    @property
+    def requires_shipping(self) -> bool:
+        """Whether this variant is a physical good that must be shipped."""
+        return not self.digital
+
+
+@attrs.define(kw_only=True, eq=False)
+class Product:
+    """What a customer browses: a name, a description, and one or more variants."""
+
+    id: str = attrs.field(validator=_check_text(64))
+    name: str = attrs.field(validator=_check_text(200))
+    slug: str = ""
+    """URL slug; built from ``name`` when not given."""
+    description: str = ""
+    category_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    """A product may sit in several categories."""
+    attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    """Free-form facts such as ``{"material": "cotton"}``."""
+    tax_category: str = "standard"
+    state: PublicationState = PublicationState.DRAFT
+    available_from: datetime | None = None
+    available_until: datetime | None = None
+    variants: list[Variant] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        self.slug = slugify(self.slug or self.name)
+        if (
+            self.available_from is not None
+            and self.available_until is not None
+            and self.available_until <= self.available_from
+        ):
+            raise InvalidInput("must be later than available_from", field="available_until")
+        for variant in self.variants:
+            variant.product_id = self.id
+
+    def publish(self) -> None:
+        """Make the product visible and buyable (within its availability window)."""
+        if not self.variants:
+            raise InvalidInput(
+                "a product needs at least one variant to be published", field="variants"
+            )
+        self.state = PublicationState.ACTIVE
+
+    def archive(self) -> None:
+        """Withdraw the product from sale; it stays for orders that reference it."""
+        self.state = PublicationState.ARCHIVED
+
+    def is_available(self, now: datetime) -> bool:
+        """Active and inside its availability window at ``now``."""
+        if self.state is not PublicationState.ACTIVE:
+            return False
+        if self.available_from is not None and now < self.available_from:
+            return False
+        return self.available_until is None or now < self.available_until
+
+
+@attrs.define(kw_only=True, eq=False)
+class Category:
+    """A node of the category tree."""
+
+    id: str = attrs.field(validator=_check_text(64))
+    name: str = attrs.field(validator=_check_text(200))
+    slug: str = ""
+    parent_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.slug = slugify(self.slug or self.name)
+
+
+class CategoryTree:
+    """Categories as a forest; it refuses any change that would make a cycle."""
+
+    def __init__(self, categories: Iterable[Category] = ()) -> None:
+        self._nodes: dict[str, Category] = {}
+        for category in categories:
+            self.add(category)
+
+    def __contains__(self, category_id: object) -> bool:
+        return category_id in self._nodes
+
+    def __iter__(self) -> Iterator[Category]:
+        return iter(self._nodes.values())
+
+    def get(self, category_id: str) -> Category:
+        """The category with this id.
+
+        :raises NotFound: if there is none.
+        """
+        try:
+            return self._nodes[category_id]
+        except KeyError:
+            raise NotFound("category", category_id, field="category_id") from None
+
+    def add(self, category: Category) -> None:
+        """Add a category under its ``parent_id`` (which must already exist)."""
+        if category.id in self._nodes:
+            raise InvalidInput(f"category {category.id!r} already exists", field="id")
+        if category.parent_id is not None:
+            self.get(category.parent_id)
+        self._nodes[category.id] = category
+
+    def move(self, category_id: str, new_parent_id: str | None) -> None:
+        """Re-parent a category, with its subtree.
+
+        :raises CategoryCycle: if the new parent is the category or one of its
+            descendants.
+        """
+        category = self.get(category_id)
+        if new_parent_id is not None:
+            self.get(new_parent_id)
+            if new_parent_id == category_id or new_parent_id in self.descendants(category_id):
+                raise CategoryCycle(
+                    f"cannot move {category_id!r} under its own subtree", field="parent_id"
+                )
+        category.parent_id = new_parent_id
+
+    def ancestors(self, category_id: str) -> list[str]:
+        """Ids from the parent up to the root."""
+        found: list[str] = []
+        parent = self.get(category_id).parent_id
+        while parent is not None:
+            found.append(parent)
+            parent = self._nodes[parent].parent_id
+        return found
+
+    def descendants(self, category_id: str) -> set[str]:
+        """Ids of every category below this one."""
+        self.get(category_id)
+        children: dict[str | None, list[str]] = {}
+        for node in self._nodes.values():
+            children.setdefault(node.parent_id, []).append(node.id)
+        found: set[str] = set()
+        stack = list(children.get(category_id, ()))
+        while stack:
+            current = stack.pop()
+            found.add(current)
+            stack.extend(children.get(current, ()))
+        return found
+
+
+@attrs.frozen
+class ItemFacts:
+    """What pricing and promotions need to know about a SKU, resolved once."""
+
+    sku: str
+    product_id: str
+    category_ids: frozenset[str]
+    """The product's categories and all their ancestors."""
+    tax_category: str
+    product: Product
+
+
+class Catalog:
+    """Products, variants (unique SKUs) and the category tree, in memory."""
+
+    def __init__(self, categories: Iterable[Category] = ()) -> None:
+        self.categories = CategoryTree(categories)
+        self._products: dict[str, Product] = {}
+        self._variants: dict[str, Variant] = {}
+        self._facts: dict[str, ItemFacts] = {}
+
+    def add_category(self, category: Category) -> None:
+        """Add a category to the tree."""
+        self.categories.add(category)
+        self._facts.clear()
+
+    def add_product(self, product: Product) -> None:
+        """Add a product with its variants.
+
+        :raises DuplicateSku: if a variant's SKU is already taken (nothing is added).
+        :raises NotFound: if the product names a category the tree does not have.
+        """
+        if product.id in self._products:
+            raise InvalidInput(f"product {product.id!r} already exists", field="id")
+        seen: set[str] = set()
+        for variant in product.variants:
+            if variant.sku in self._variants or variant.sku in seen:
+                raise DuplicateSku(variant.sku)
+            seen.add(variant.sku)
+        for category_id in product.category_ids:
+            self.categories.get(category_id)
+        self._products[product.id] = product
+        for variant in product.variants:
+            variant.product_id = product.id
+            self._variants[variant.sku] = variant
+
+    def add_variant(self, product_id: str, variant: Variant) -> None:
+        """Add another variant to an existing product."""
+        product = self.product(product_id)
+        if variant.sku in self._variants:
+            raise DuplicateSku(variant.sku)
+        variant.product_id = product_id
+        product.variants.append(variant)
+        self._variants[variant.sku] = variant
+
+    def product(self, product_id: str) -> Product:
+        """:raises NotFound: for an unknown product id."""
+        try:
+            return self._products[product_id]
+        except KeyError:
+            raise NotFound("product", product_id, field="product_id") from None
+
+    def variant(self, sku: str) -> Variant:
+        """:raises UnknownSku: for an unknown SKU."""
+        try:
+            return self._variants[sku]
+        except KeyError:
+            raise UnknownSku(sku) from None
+
+    def products(self) -> Iterator[Product]:
+        """Every product, in the order added."""
+        return iter(self._products.values())
+
+    def facts(self, sku: str) -> ItemFacts:
+        """Product, categories (with ancestors) and tax category of a SKU, cached.
+
+        :raises UnknownSku: for an unknown SKU.
+        """
+        cached = self._facts.get(sku)
+        if cached is not None:
+            return cached
+        variant = self.variant(sku)
+        product = self._products[variant.product_id]
+        categories: set[str] = set(product.category_ids)
+        for category_id in product.category_ids:
+            categories.update(self.categories.ancestors(category_id))
+        facts = ItemFacts(
+            sku=sku,
+            product_id=product.id,
+            category_ids=frozenset(categories),
+            tax_category=variant.tax_category or product.tax_category,
+            product=product,
+        )
+        self._facts[sku] = facts
+        return facts
+
+    def invalidate(self) -> None:
+        """Forget cached facts after moving categories or changing tax categories."""
+        self._facts.clear()

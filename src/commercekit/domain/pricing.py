@@ -1,0 +1,716 @@
+"""Price lists, taxes, and the price breakdown of a cart.
+
+All arithmetic runs on whole minor units (and exact ``Decimal`` tax shares), so every
+figure in a :class:`PriceBreakdown` is exact to the minor unit and its identities hold
+by construction:
+
+- each line: ``subtotal - discount`` is what the customer pays for it, and
+  ``net + tax == total``;
+- the cart: lines and shipping add up to the totals, and
+  ``net_total + tax_total == grand_total``.
+
+With tax-exclusive prices tax is added on top (``total = subtotal - discount + tax``);
+with tax-inclusive prices the gross price stays as listed and tax is the part of it
+the zone's rate says (``total = subtotal - discount``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Final, Protocol
+
+import attrs
+import moneyed
+
+from commercekit.domain.catalog import Catalog
+from commercekit.domain.errors import CurrencyMismatch, InvalidInput, NotFound
+from commercekit.domain.money import (
+    DEFAULT_ROUNDING,
+    Money,
+    Rounding,
+    allocate_units,
+    currency_precision,
+    minor_units,
+    normalize_currency,
+    to_decimal,
+)
+from commercekit.domain.promotions import (
+    CouponUsage,
+    PromotionContext,
+    PromotionEngine,
+    WorkLine,
+)
+
+__all__ = [
+    "Adjustment",
+    "LineBreakdown",
+    "MissingPrice",
+    "PriceBook",
+    "PriceBreakdown",
+    "PriceList",
+    "PricingContext",
+    "PricingEngine",
+    "SalePrice",
+    "TaxAddress",
+    "TaxLine",
+    "TaxRate",
+    "TaxRounding",
+    "TaxSettings",
+    "TaxTable",
+    "TaxZone",
+    "Unavailable",
+    "VolumeTier",
+]
+
+_COUNTRY: Final = re.compile(r"[A-Z]{2}")
+_ONE: Final = Decimal(1)
+
+
+class MissingPrice(NotFound):
+    """No price list in the cart's currency (and channel) prices this SKU."""
+
+    code = "missing_price"
+
+    def __init__(self, sku: str, currency: str) -> None:
+        super().__init__(f"price in {currency} for SKU", sku, field="sku")
+        self.sku = sku
+        self.currency = currency
+
+
+class Unavailable(InvalidInput):
+    """A product that is not on sale now (draft, archived, or outside its window)."""
+
+    code = "unavailable"
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"SKU {sku!r} is not available for sale", field="sku")
+        self.sku = sku
+
+
+# --- price lists -------------------------------------------------------------------
+
+
+def _positive_units(value: moneyed.Money, currency: str, field: str) -> int:
+    if str(value.currency.code) != currency:
+        raise CurrencyMismatch(currency, str(value.currency.code), field=field)
+    if value.amount < 0:
+        raise InvalidInput("a price cannot be negative", field=field)
+    return minor_units(value)
+
+
+@attrs.frozen(kw_only=True)
+class VolumeTier:
+    """From ``min_quantity`` units on a line, each unit costs ``unit_price``."""
+
+    min_quantity: int
+    unit_price: moneyed.Money
+
+
+@attrs.frozen(kw_only=True)
+class SalePrice:
+    """A temporary unit price, in force from ``starts_at`` until (not at) ``ends_at``."""
+
+    unit_price: moneyed.Money
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+@attrs.frozen
+class _Entry:
+    unit: int
+    tiers: tuple[tuple[int, int], ...]  # (min quantity, unit), highest quantity first
+    sale: tuple[int, datetime | None, datetime | None] | None
+
+    def unit_for(self, quantity: int, now: datetime) -> int:
+        unit = self.unit
+        for min_quantity, tier_unit in self.tiers:
+            if quantity >= min_quantity:
+                unit = min(unit, tier_unit)
+                break
+        if self.sale is not None:
+            sale_unit, starts_at, ends_at = self.sale
+            if (starts_at is None or now >= starts_at) and (ends_at is None or now < ends_at):
+                unit = min(unit, sale_unit)
+        return unit
+
+
+class PriceList:
+    """Unit prices of SKUs in one currency, optionally for one channel or customer group.
+
+    Where several prices apply (the list price, a volume tier, a sale), the customer
+    pays the lowest.
+    """
+
+    def __init__(
+        self,
+        id: str,
+        currency: str,
+        *,
+        channel: str | None = None,
+        customer_group: str | None = None,
+    ) -> None:
+        self.id = id
+        self.currency = normalize_currency(currency)
+        self.channel = channel
+        self.customer_group = customer_group
+        self._entries: dict[str, _Entry] = {}
+
+    def set_price(
+        self,
+        sku: str,
+        unit_price: moneyed.Money,
+        *,
+        tiers: Iterable[VolumeTier] = (),
+        sale: SalePrice | None = None,
+    ) -> None:
+        """Set the price of ``sku`` (replacing any earlier one).
+
+        :raises CurrencyMismatch: for a price in another currency than the list's.
+        :raises InvalidInput: for a negative price, one finer than the minor unit, or a
+            tier below 2 units.
+        """
+        unit = _positive_units(unit_price, self.currency, "unit_price")
+        parsed_tiers: list[tuple[int, int]] = []
+        for tier in tiers:
+            if (
+                isinstance(tier.min_quantity, bool)
+                or not isinstance(tier.min_quantity, int)
+                or tier.min_quantity < 2
+            ):
+                raise InvalidInput(
+                    "a volume tier starts at 2 units or more", field="tiers.min_quantity"
+                )
+            parsed_tiers.append(
+                (
+                    tier.min_quantity,
+                    _positive_units(tier.unit_price, self.currency, "tiers.unit_price"),
+                )
+            )
+        parsed_sale = None
+        if sale is not None:
+            if sale.starts_at and sale.ends_at and sale.ends_at <= sale.starts_at:
+                raise InvalidInput("must be later than starts_at", field="sale.ends_at")
+            parsed_sale = (
+                _positive_units(sale.unit_price, self.currency, "sale.unit_price"),
+                sale.starts_at,
+                sale.ends_at,
+            )
+        parsed_tiers.sort(reverse=True)
+        self._entries[sku] = _Entry(unit, tuple(parsed_tiers), parsed_sale)
+
+    def unit_units(self, sku: str, quantity: int, now: datetime) -> int | None:
+        """The unit price in minor units for ``quantity`` units at ``now``, if listed."""
+        entry = self._entries.get(sku)
+        return None if entry is None else entry.unit_for(quantity, now)
+
+    def unit_price(self, sku: str, quantity: int, now: datetime) -> Money | None:
+        """The unit price for ``quantity`` units at ``now``, or ``None`` if not listed."""
+        units = self.unit_units(sku, quantity, now)
+        return (
+            None
+            if units is None
+            else Money._exact(
+                Decimal(units).scaleb(-currency_precision(self.currency)), self.currency
+            )
+        )
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self._entries
+
+
+class PriceBook:
+    """All price lists; picks the most specific one that prices a SKU.
+
+    For a cart in a currency, a list for the customer's group and channel comes before
+    one for the group alone, then the channel alone, then the general list.
+    """
+
+    def __init__(self, lists: Iterable[PriceList] = ()) -> None:
+        self._lists: list[PriceList] = []
+        self._chains: dict[tuple[str, str | None, str | None], list[PriceList]] = {}
+        for price_list in lists:
+            self.add(price_list)
+
+    def add(self, price_list: PriceList) -> None:
+        """Add a price list."""
+        if any(existing.id == price_list.id for existing in self._lists):
+            raise InvalidInput(f"price list {price_list.id!r} already exists", field="id")
+        self._lists.append(price_list)
+        self._chains.clear()
+
+    def chain(
+        self, currency: str, channel: str | None, customer_group: str | None
+    ) -> list[PriceList]:
+        """The lists that apply to a cart, most specific first."""
+        key = (currency, channel, customer_group)
+        chain = self._chains.get(key)
+        if chain is None:
+            usable = [
+                pl
+                for pl in self._lists
+                if pl.currency == currency
+                and pl.channel in (None, channel)
+                and pl.customer_group in (None, customer_group)
+            ]
+            usable.sort(key=lambda pl: (pl.customer_group is None, pl.channel is None))
+            chain = self._chains[key] = usable
+        return chain
+
+
+# --- tax ---------------------------------------------------------------------------
+
+
+class TaxRounding(enum.Enum):
+    """Where tax is rounded; jurisdictions differ.
+
+    ``PER_LINE`` rounds each line's tax (what most EU VAT invoices show);
+    ``PER_TOTAL`` rounds the tax of the whole cart once per rate and spreads it back
+    over the lines, so that the total is the exact rate of the taxable amount.
+    """
+
+    PER_LINE = "per_line"
+    PER_TOTAL = "per_total"
+
+
+def _rate(value: object) -> Decimal:
+    number = to_decimal(value, field="rate")
+    if not 0 <= number <= 1:
+        raise InvalidInput("a tax rate is a fraction from 0 to 1 (0.19 for 19%)", field="rate")
+    return number
+
+
+@attrs.frozen(kw_only=True)
+class TaxRate:
+    """One tax on one category of goods in a zone: ``rate`` 0.19 is 19%.
+
+    A zone may charge several (a state and a county rate); each is computed on the
+    same taxable amount.
+    """
+
+    name: str
+    rate: Decimal = attrs.field(converter=_rate)
+    category: str = "standard"
+
+
+def _country(value: object) -> str:
+    if not isinstance(value, str) or not _COUNTRY.fullmatch(value.strip().upper()):
+        raise InvalidInput("expected an ISO 3166 alpha-2 country code", field="country")
+    return value.strip().upper()
+
+
+def _optional_upper(value: str | None) -> str | None:
+    return None if value is None else value.strip().upper().replace(" ", "")
+
+
+@attrs.frozen(kw_only=True)
+class TaxAddress:
+    """The part of an address that decides tax."""
+
+    country: str = attrs.field(converter=_country)
+    region: str | None = attrs.field(default=None, converter=_optional_upper)
+    postal_code: str | None = attrs.field(default=None, converter=_optional_upper)
+
+
+@attrs.frozen(kw_only=True)
+class TaxZone:
+    """Where a set of rates applies: a country, optionally narrowed to a region and a
+    postal code prefix. The most specific zone matching an address wins."""
+
+    id: str
+    country: str = attrs.field(converter=_country)
+    region: str | None = attrs.field(default=None, converter=_optional_upper)
+    postal_prefix: str | None = attrs.field(default=None, converter=_optional_upper)
+    rates: tuple[TaxRate, ...] = attrs.field(default=(), converter=tuple)
+
+    def specificity(self, address: TaxAddress) -> int | None:
+        """How closely this zone fits ``address``: higher is closer; ``None``: not at all."""
+        if address.country != self.country:
+            return None
+        score = 0
+        if self.region is not None:
+            if address.region != self.region:
+                return None
+            score += 1
+        if self.postal_prefix is not None:
+            if not (address.postal_code or "").startswith(self.postal_prefix):
+                return None
+            score += 1 + len(self.postal_prefix)
+        return score
+
+
+class TaxTable:
+    """Tax zones and their rates. An address no zone matches pays no tax."""
+
+    def __init__(self, zones: Iterable[TaxZone] = ()) -> None:
+        self._zones = list(zones)
+        self._cache: dict[tuple[str, TaxAddress], tuple[TaxRate, ...]] = {}
+
+    def zone_for(self, address: TaxAddress) -> TaxZone | None:
+        """The most specific zone that matches, or ``None``."""
+        best: tuple[int, TaxZone] | None = None
+        for zone in self._zones:
+            score = zone.specificity(address)
+            if score is not None and (best is None or score > best[0]):
+                best = (score, zone)
+        return None if best is None else best[1]
+
+    def rates_for(self, category: str, address: TaxAddress | None) -> tuple[TaxRate, ...]:
+        """The rates charged on goods of ``category`` delivered to ``address``."""
+        if address is None:
+            return ()
+        key = (category, address)
+        rates = self._cache.get(key)
+        if rates is None:
+            zone = self.zone_for(address)
+            rates = () if zone is None else tuple(r for r in zone.rates if r.category == category)
+            self._cache[key] = rates
+        return rates
+
+
+@attrs.frozen(kw_only=True)
+class TaxSettings:
+    """How a store charges tax."""
+
+    prices_include_tax: bool = False
+    """Whether listed prices already contain tax (as EU shops show them)."""
+    rounding: TaxRounding = TaxRounding.PER_LINE
+    rounding_mode: Rounding = DEFAULT_ROUNDING
+    shipping_tax_category: str | None = None
+    """Tax category charged on shipping; ``None`` leaves shipping untaxed."""
+    default_address: TaxAddress | None = None
+    """Where tax is reckoned while the cart has no shipping address yet."""
+
+
+# --- the breakdown -----------------------------------------------------------------
+
+
+@attrs.frozen
+class Adjustment:
+    """A discount a promotion gave, and why."""
+
+    promotion_id: str
+    promotion_name: str
+    amount: Money
+    """The discount, as a positive amount."""
+    reason: str
+
+
+@attrs.frozen
+class TaxLine:
+    """One tax charged: its name, its rate and the amount."""
+
+    name: str
+    rate: Decimal
+    amount: Money
+
+
+@attrs.frozen(kw_only=True)
+class LineBreakdown:
+    """The price of one cart line."""
+
+    sku: str
+    quantity: int
+    unit_price: Money
+    subtotal: Money
+    """``unit_price * quantity``, before discounts."""
+    adjustments: tuple[Adjustment, ...]
+    discount: Money
+    net: Money
+    taxes: tuple[TaxLine, ...]
+    tax: Money
+    total: Money
+    """What the customer pays for this line: ``net + tax``."""
+
+
+@attrs.frozen(kw_only=True)
+class PriceBreakdown:
+    """Every figure of a priced cart, each exact to the minor unit."""
+
+    currency: str
+    prices_include_tax: bool
+    lines: tuple[LineBreakdown, ...]
+    subtotal: Money
+    """Sum of line subtotals, before discounts."""
+    discount_total: Money
+    """Every discount, on lines and on shipping."""
+    shipping: Money
+    """Shipping charge before discount."""
+    shipping_adjustments: tuple[Adjustment, ...]
+    shipping_discount: Money
+    shipping_taxes: tuple[TaxLine, ...]
+    shipping_tax: Money
+    shipping_total: Money
+    taxes: tuple[TaxLine, ...]
+    """Tax per rate for the whole cart, as an invoice lists it."""
+    tax_total: Money
+    net_total: Money
+    grand_total: Money
+    applied_promotions: tuple[str, ...]
+    rejected_coupons: tuple[tuple[str, str], ...]
+    """``(code, reason)`` for each coupon on the cart that could not be used."""
+
+
+# --- the engine --------------------------------------------------------------------
+
+
+class CartLike(Protocol):
+    """What pricing reads from a cart."""
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def coupon_codes(self) -> tuple[str, ...]: ...
+
+    def items(self) -> Iterable[tuple[str, int]]: ...
+
+
+@attrs.frozen(kw_only=True)
+class PricingContext:
+    """Who is buying, when, where to, and what shipping costs."""
+
+    now: datetime
+    channel: str | None = None
+    customer_id: str | None = None
+    customer_group: str | None = None
+    address: TaxAddress | None = None
+    shipping: moneyed.Money | None = None
+    coupon_usage: Mapping[str, CouponUsage] = attrs.field(factory=dict)
+
+
+class _Figures:
+    """Turns minor units into ``Money`` for one currency, quickly."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.places = -currency_precision(currency)
+
+    def __call__(self, units: int) -> Money:
+        return Money._exact(Decimal(units).scaleb(self.places), self.currency)
+
+
+class PricingEngine:
+    """Prices carts against a catalogue, price lists, taxes and promotions.
+
+    Build it once and reuse it: lookups it needs are indexed at construction.
+    """
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        prices: PriceBook,
+        taxes: TaxTable | None = None,
+        tax_settings: TaxSettings | None = None,
+        promotions: PromotionEngine | None = None,
+        rounding: Rounding = DEFAULT_ROUNDING,
+    ) -> None:
+        self.catalog = catalog
+        self.prices = prices
+        self.taxes = taxes or TaxTable()
+        self.tax_settings = tax_settings or TaxSettings()
+        self.promotions = promotions or PromotionEngine()
+        self.rounding = rounding
+
+    def _work_lines(self, cart: CartLike, context: PricingContext, currency: str) -> list[WorkLine]:
+        chain = self.prices.chain(currency, context.channel, context.customer_group)
+        facts_of = self.catalog.facts
+        lines: list[WorkLine] = []
+        for index, (sku, quantity) in enumerate(cart.items()):
+            facts = facts_of(sku)
+            if not facts.product.is_available(context.now):
+                raise Unavailable(sku)
+            for price_list in chain:
+                unit = price_list.unit_units(sku, quantity, context.now)
+                if unit is not None:
+                    break
+            else:
+                raise MissingPrice(sku, currency)
+            subtotal = unit * quantity
+            lines.append(
+                WorkLine(
+                    index=index,
+                    facts=facts,
+                    quantity=quantity,
+                    unit=unit,
+                    subtotal=subtotal,
+                    remaining=subtotal,
+                )
+            )
+        return lines
+
+    def _promotion_context(
+        self, cart: CartLike, context: PricingContext, currency: str, shipping: int
+    ) -> PromotionContext:
+        return PromotionContext(
+            currency=currency,
+            now=context.now,
+            customer_id=context.customer_id,
+            customer_group=context.customer_group,
+            coupon_codes=tuple(cart.coupon_codes),
+            coupon_usage=context.coupon_usage,
+            shipping=shipping,
+            rounding=self.rounding,
+        )
+
+    def _shipping_units(self, context: PricingContext, currency: str) -> int:
+        if context.shipping is None:
+            return 0
+        if str(context.shipping.currency.code) != currency:
+            raise CurrencyMismatch(currency, str(context.shipping.currency.code), field="shipping")
+        if context.shipping.amount < 0:
+            raise InvalidInput("shipping cannot be negative", field="shipping")
+        return minor_units(context.shipping)
+
+    def check_coupon(self, cart: CartLike, code: str, context: PricingContext) -> None:
+        """Check that ``code`` could be used on ``cart`` now.
+
+        :raises CouponRejected: saying why not.
+        """
+        currency = normalize_currency(cart.currency)
+        lines = self._work_lines(cart, context, currency)
+        shipping = self._shipping_units(context, currency)
+        self.promotions.check_coupon(
+            code, lines, self._promotion_context(cart, context, currency, shipping)
+        )
+
+    def price(self, cart: CartLike, context: PricingContext) -> PriceBreakdown:
+        """The full price breakdown of ``cart``.
+
+        :raises UnknownSku: for a SKU the catalogue does not have.
+        :raises MissingPrice: for a SKU no usable price list prices.
+        :raises Unavailable: for a product not on sale at ``context.now``.
+        :raises CurrencyMismatch: for shipping in another currency than the cart.
+        """
+        currency = normalize_currency(cart.currency)
+        lines = self._work_lines(cart, context, currency)
+        shipping = self._shipping_units(context, currency)
+        outcome = self.promotions.apply(
+            lines, self._promotion_context(cart, context, currency, shipping)
+        )
+        shipping_discount = sum(amount for _, amount, _ in outcome.shipping_adjustments)
+        shipping_base = shipping - shipping_discount
+
+        settings = self.tax_settings
+        address = context.address or settings.default_address
+        rates_for = self.taxes.rates_for
+        line_rates = [rates_for(line.facts.tax_category, address) for line in lines]
+        shipping_rates = (
+            rates_for(settings.shipping_tax_category, address)
+            if settings.shipping_tax_category is not None and shipping_base
+            else ()
+        )
+        bases = [line.remaining for line in lines] + [shipping_base]
+        taxes = self._taxes(bases, [*line_rates, shipping_rates])
+
+        money = _Figures(currency)
+        inclusive = settings.prices_include_tax
+        line_results: list[LineBreakdown] = []
+        tax_by_rate: dict[tuple[str, Decimal], int] = {}
+        net_total = tax_sum = grand = subtotal_sum = discount_sum = 0
+        for line, rates, line_taxes in zip(lines, line_rates, taxes[:-1], strict=True):
+            tax = sum(line_taxes)
+            net = line.remaining - tax if inclusive else line.remaining
+            total = net + tax
+            for rate, amount in zip(rates, line_taxes, strict=True):
+                key = (rate.name, rate.rate)
+                tax_by_rate[key] = tax_by_rate.get(key, 0) + amount
+            net_total += net
+            tax_sum += tax
+            grand += total
+            subtotal_sum += line.subtotal
+            discount_sum += line.subtotal - line.remaining
+            line_results.append(
+                LineBreakdown(
+                    sku=line.facts.sku,
+                    quantity=line.quantity,
+                    unit_price=money(line.unit),
+                    subtotal=money(line.subtotal),
+                    adjustments=tuple(
+                        Adjustment(promotion.id, promotion.name, money(amount), reason)
+                        for promotion, amount, reason in line.adjustments
+                    ),
+                    discount=money(line.subtotal - line.remaining),
+                    net=money(net),
+                    taxes=tuple(
+                        TaxLine(rate.name, rate.rate, money(amount))
+                        for rate, amount in zip(rates, line_taxes, strict=True)
+                    ),
+                    tax=money(tax),
+                    total=money(total),
+                )
+            )
+        shipping_taxes = taxes[-1]
+        shipping_tax = sum(shipping_taxes)
+        shipping_net = shipping_base - shipping_tax if inclusive else shipping_base
+        shipping_total = shipping_net + shipping_tax
+        for rate, amount in zip(shipping_rates, shipping_taxes, strict=True):
+            key = (rate.name, rate.rate)
+            tax_by_rate[key] = tax_by_rate.get(key, 0) + amount
+        return PriceBreakdown(
+            currency=currency,
+            prices_include_tax=inclusive,
+            lines=tuple(line_results),
+            subtotal=money(subtotal_sum),
+            discount_total=money(discount_sum + shipping_discount),
+            shipping=money(shipping),
+            shipping_adjustments=tuple(
+                Adjustment(promotion.id, promotion.name, money(amount), reason)
+                for promotion, amount, reason in outcome.shipping_adjustments
+            ),
+            shipping_discount=money(shipping_discount),
+            shipping_taxes=tuple(
+                TaxLine(rate.name, rate.rate, money(amount))
+                for rate, amount in zip(shipping_rates, shipping_taxes, strict=True)
+            ),
+            shipping_tax=money(shipping_tax),
+            shipping_total=money(shipping_total),
+            taxes=tuple(
+                TaxLine(name, rate, money(amount)) for (name, rate), amount in tax_by_rate.items()
+            ),
+            tax_total=money(tax_sum + shipping_tax),
+            net_total=money(net_total + shipping_net),
+            grand_total=money(grand + shipping_total),
+            applied_promotions=outcome.applied,
+            rejected_coupons=tuple(
+                (error.coupon_code, error.reason) for error in outcome.rejected_coupons
+            ),
+        )
+
+    def _taxes(self, bases: Sequence[int], rates: Sequence[tuple[TaxRate, ...]]) -> list[list[int]]:
+        """Tax in minor units per taxed amount and per rate, rounded as the settings say."""
+        inclusive = self.tax_settings.prices_include_tax
+        mode = self.tax_settings.rounding_mode.value
+        exact: list[list[Decimal]] = []
+        for base, item_rates in zip(bases, rates, strict=True):
+            if not item_rates or not base:
+                exact.append([Decimal(0)] * len(item_rates))
+                continue
+            if inclusive:
+                # The gross price holds net * (1 + sum of rates); each rate's part of it
+                # is gross * rate / (1 + sum of rates).
+                divisor = _ONE + sum(r.rate for r in item_rates)
+                exact.append([base * r.rate / divisor for r in item_rates])
+            else:
+                exact.append([base * r.rate for r in item_rates])
+        if self.tax_settings.rounding is TaxRounding.PER_LINE:
+            return [[int(value.to_integral_value(mode)) for value in row] for row in exact]
+        # Per total: round each rate's sum once, then spread it over the lines in
+        # proportion to their exact tax, so lines still add up to the rounded total.
+        result = [[0] * len(row) for row in exact]
+        groups: dict[tuple[str, Decimal], list[tuple[int, int]]] = {}
+        for i, item_rates in enumerate(rates):
+            for j, rate in enumerate(item_rates):
+                groups.setdefault((rate.name, rate.rate), []).append((i, j))
+        for cells in groups.values():
+            shares = [exact[i][j] for i, j in cells]
+            total = int(sum(shares, Decimal(0)).to_integral_value(mode))
+            if total == 0:
+                continue
+            for (i, j), part in zip(cells, allocate_units(total, shares), strict=True):
+                result[i][j] = part
+        return result

@@ -1,0 +1,689 @@
+"""Promotions, coupons, and the engine that applies them and explains each adjustment.
+
+A promotion is conditions + a benefit + a schedule + a priority + a stacking rule.
+The engine works on whole minor units, so every discount it hands out is exact, and
+it never takes a line (or shipping) below zero.
+
+Stacking: promotions are considered from the highest ``priority`` down (ties by id).
+When the first one that applies is ``EXCLUSIVE`` it applies alone; otherwise every
+``COMBINABLE`` promotion that applies is applied in that order, each on what the
+earlier ones left, and exclusive ones are passed over.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Final, Protocol
+
+import attrs
+import moneyed
+
+from commercekit.domain.catalog import ItemFacts
+from commercekit.domain.errors import CouponRejected, InvalidInput
+from commercekit.domain.money import (
+    DEFAULT_ROUNDING,
+    Rounding,
+    allocate_units,
+    format_money,
+    minor_units,
+    to_decimal,
+)
+
+__all__ = [
+    "AmountOffOrder",
+    "Benefit",
+    "BuyXGetY",
+    "Condition",
+    "Coupon",
+    "CouponUsage",
+    "CustomerGroups",
+    "FixedPrice",
+    "FreeShipping",
+    "ItemFilter",
+    "MinimumQuantity",
+    "MinimumSubtotal",
+    "PercentOffLines",
+    "PercentOffOrder",
+    "Promotion",
+    "PromotionContext",
+    "PromotionEngine",
+    "PromotionOutcome",
+    "Stacking",
+    "TieredAmountOff",
+    "WorkLine",
+    "normalize_coupon_code",
+]
+
+_COUPON_CODE: Final = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")
+_HUNDRED: Final = Decimal(100)
+
+
+def normalize_coupon_code(code: object) -> str:
+    """Coupon codes are matched without regard to case or surrounding spaces.
+
+    :raises InvalidInput: for anything but 1 to 64 letters, digits, ``-`` or ``_``.
+    """
+    if not isinstance(code, str):
+        raise InvalidInput("a coupon code must be a string", field="coupon_code")
+    normal = code.strip().upper()
+    if not _COUPON_CODE.fullmatch(normal):
+        raise InvalidInput(
+            "a coupon code is 1 to 64 letters, digits, '-' or '_'", field="coupon_code"
+        )
+    return normal
+
+
+def _percent(value: object) -> Decimal:
+    number = to_decimal(value, field="percent")
+    if not 0 < number <= _HUNDRED:
+        raise InvalidInput("must be more than 0 and at most 100", field="percent")
+    return number
+
+
+def _amounts(value: moneyed.Money | Iterable[moneyed.Money]) -> Mapping[str, moneyed.Money]:
+    """One amount per currency, from a ``Money`` or several in different currencies."""
+    items = [value] if isinstance(value, moneyed.Money) else list(value)
+    found: dict[str, moneyed.Money] = {}
+    for money in items:
+        if not isinstance(money, moneyed.Money):
+            raise InvalidInput("expected Money", field="amount")
+        if money.amount <= 0:
+            raise InvalidInput("must be more than zero", field="amount")
+        minor_units(money)  # refuses amounts finer than the minor unit
+        found[str(money.currency.code)] = money
+    if not found:
+        raise InvalidInput("at least one amount is needed", field="amount")
+    return found
+
+
+def _units_in(amounts: Mapping[str, moneyed.Money], currency: str) -> int | None:
+    money = amounts.get(currency)
+    return None if money is None else minor_units(money)
+
+
+def _frozenset(value: Iterable[str] | None) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset((value,))
+    return frozenset(value or ())
+
+
+# --- what the engine works on ------------------------------------------------------
+
+
+@attrs.define(kw_only=True)
+class WorkLine:
+    """A cart line while it is being priced; amounts in minor units."""
+
+    index: int
+    facts: ItemFacts
+    quantity: int
+    unit: int
+    """Unit price before promotions."""
+    subtotal: int
+    remaining: int
+    """What is left of the line after the promotions applied so far."""
+    adjustments: list[tuple[Promotion, int, str]] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class PromotionContext:
+    """Everything about the cart and its owner that promotions may depend on."""
+
+    currency: str
+    now: datetime
+    customer_id: str | None = None
+    customer_group: str | None = None
+    coupon_codes: tuple[str, ...] = ()
+    coupon_usage: Mapping[str, CouponUsage] = attrs.field(factory=dict)
+    shipping: int = 0
+    """Shipping charge in minor units, before any discount."""
+    rounding: Rounding = DEFAULT_ROUNDING
+
+
+@attrs.frozen
+class PromotionOutcome:
+    """What the engine did besides adjusting lines."""
+
+    applied: tuple[str, ...]
+    """Ids of the promotions applied, in the order applied."""
+    shipping_adjustments: tuple[tuple[Promotion, int, str], ...]
+    rejected_coupons: tuple[CouponRejected, ...]
+
+
+# --- which lines a promotion looks at ----------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ItemFilter:
+    """The lines a promotion targets. With nothing included, every line is included."""
+
+    skus: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+    product_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+    category_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+    """A category includes its subcategories."""
+    exclude_skus: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+    exclude_product_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+    exclude_category_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+
+    @property
+    def includes_everything(self) -> bool:
+        """No inclusion list: every line not excluded."""
+        return not (self.skus or self.product_ids or self.category_ids)
+
+    def matches(self, facts: ItemFacts) -> bool:
+        """Whether a line with these facts is targeted."""
+        if (
+            facts.sku in self.exclude_skus
+            or facts.product_id in self.exclude_product_ids
+            or not self.exclude_category_ids.isdisjoint(facts.category_ids)
+        ):
+            return False
+        return (
+            self.includes_everything
+            or facts.sku in self.skus
+            or facts.product_id in self.product_ids
+            or not self.category_ids.isdisjoint(facts.category_ids)
+        )
+
+
+# --- conditions --------------------------------------------------------------------
+
+
+class Condition(Protocol):
+    """A rule the cart must meet. Returns ``None`` when met, or a rejection reason."""
+
+    def check(
+        self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
+    ) -> str | None: ...
+
+
+@attrs.frozen
+class MinimumSubtotal:
+    """The targeted lines, before any discount, add up to at least this amount.
+
+    Give one amount per currency the promotion runs in; a cart in another currency
+    does not qualify.
+    """
+
+    amounts: Mapping[str, moneyed.Money] = attrs.field(converter=_amounts)
+
+    def check(
+        self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
+    ) -> str | None:
+        minimum = _units_in(self.amounts, context.currency)
+        if minimum is None:
+            return "not_applicable"
+        return None if sum(line.subtotal for line in lines) >= minimum else "minimum_not_met"
+
+
+@attrs.frozen
+class MinimumQuantity:
+    """At least ``quantity`` units of the targeted lines (or of ``items``, if given)."""
+
+    quantity: int = attrs.field()
+    items: ItemFilter | None = None
+
+    @quantity.validator
+    def _check(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInput("must be a whole number of at least 1", field="quantity")
+
+    def check(
+        self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
+    ) -> str | None:
+        items = self.items
+        counted = lines if items is None else [x for x in all_lines if items.matches(x.facts)]
+        return (
+            None if sum(line.quantity for line in counted) >= self.quantity else "minimum_not_met"
+        )
+
+
+@attrs.frozen
+class CustomerGroups:
+    """Only customers in one of these groups (wholesale, staff, members)."""
+
+    groups: frozenset[str] = attrs.field(converter=_frozenset)
+
+    def check(
+        self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
+    ) -> str | None:
+        return None if context.customer_group in self.groups else "not_applicable"
+
+
+# --- benefits ----------------------------------------------------------------------
+
+
+class Benefit(Protocol):
+    """What a promotion gives. Returns per-line discounts and a shipping discount, in
+    minor units; the engine caps each at what is left, so a benefit may overshoot."""
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]: ...
+
+    def describe(self, currency: str) -> str: ...
+
+    def supports(self, currency: str) -> bool: ...
+
+
+def _round_units(value: Decimal, rounding: Rounding) -> int:
+    return int(value.to_integral_value(rounding.value))
+
+
+def _spread(total: int, lines: Sequence[WorkLine]) -> list[int]:
+    """An order-level discount spread over lines in proportion to what is left of them."""
+    base = sum(line.remaining for line in lines)
+    total = min(total, base)
+    if total <= 0:
+        return [0] * len(lines)
+    return allocate_units(total, [line.remaining for line in lines])
+
+
+def _show(amounts: Mapping[str, moneyed.Money], currency: str) -> str:
+    money = amounts.get(currency)
+    return "" if money is None else format_money(money)
+
+
+@attrs.frozen
+class PercentOffLines:
+    """``percent`` off each targeted line, rounded per line."""
+
+    percent: Decimal = attrs.field(converter=_percent)
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]:
+        factor = self.percent / _HUNDRED
+        return [_round_units(line.remaining * factor, context.rounding) for line in lines], 0
+
+    def describe(self, currency: str) -> str:
+        return f"{self.percent.normalize():f}% off"
+
+    def supports(self, currency: str) -> bool:
+        return True
+
+
+@attrs.frozen
+class PercentOffOrder:
+    """``percent`` off the targeted lines together, rounded once and spread over them."""
+
+    percent: Decimal = attrs.field(converter=_percent)
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]:
+        base = sum(line.remaining for line in lines)
+        total = _round_units(base * self.percent / _HUNDRED, context.rounding)
+        return _spread(total, lines), 0
+
+    def describe(self, currency: str) -> str:
+        return f"{self.percent.normalize():f}% off the order"
+
+    def supports(self, currency: str) -> bool:
+        return True
+
+
+@attrs.frozen
+class AmountOffOrder:
+    """A fixed amount off the targeted lines, spread over them, never below zero."""
+
+    amounts: Mapping[str, moneyed.Money] = attrs.field(converter=_amounts)
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]:
+        return _spread(_units_in(self.amounts, context.currency) or 0, lines), 0
+
+    def describe(self, currency: str) -> str:
+        return f"{_show(self.amounts, currency)} off the order"
+
+    def supports(self, currency: str) -> bool:
+        return currency in self.amounts
+
+
+@attrs.frozen
+class FixedPrice:
+    """Each targeted unit for this price (where it is cheaper than the current one)."""
+
+    amounts: Mapping[str, moneyed.Money] = attrs.field(converter=_amounts)
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]:
+        price = _units_in(self.amounts, context.currency) or 0
+        return [max(0, line.remaining - price * line.quantity) for line in lines], 0
+
+    def describe(self, currency: str) -> str:
+        return f"for {_show(self.amounts, currency)} each"
+
+    def supports(self, currency: str) -> bool:
+        return currency in self.amounts
+
+
+@attrs.frozen
+class BuyXGetY:
+    """For every ``buy`` + ``get`` targeted units, the ``get`` cheapest are ``percent`` off
+    (free by default)."""
+
+    buy: int = attrs.field()
+    get: int = attrs.field()
+    percent: Decimal = attrs.field(default=_HUNDRED, converter=_percent)
+
+    @buy.validator
+    @get.validator
+    def _check(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+            raise InvalidInput("must be a whole number from 1 to 1000", field=attribute.name)
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]:
+        units = sum(line.quantity for line in lines)
+        free = units // (self.buy + self.get) * self.get
+        result = [0] * len(lines)
+        factor = self.percent / _HUNDRED
+        # The cheapest units are the ones given away, as shoppers expect.
+        for position in sorted(range(len(lines)), key=lambda i: (lines[i].unit, i)):
+            if free <= 0:
+                break
+            taken = min(free, lines[position].quantity)
+            free -= taken
+            result[position] = _round_units(lines[position].unit * taken * factor, context.rounding)
+        return result, 0
+
+    def describe(self, currency: str) -> str:
+        if self.percent == _HUNDRED:
+            return f"buy {self.buy} get {self.get} free"
+        return f"buy {self.buy} get {self.get} at {self.percent.normalize():f}% off"
+
+    def supports(self, currency: str) -> bool:
+        return True
+
+
+@attrs.frozen
+class FreeShipping:
+    """No charge for shipping."""
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]:
+        return [0] * len(lines), context.shipping
+
+    def describe(self, currency: str) -> str:
+        return "free shipping"
+
+    def supports(self, currency: str) -> bool:
+        return True
+
+
+def _tiers(
+    value: Iterable[tuple[moneyed.Money, moneyed.Money]],
+) -> tuple[tuple[moneyed.Money, moneyed.Money], ...]:
+    tiers = tuple(value)
+    if not tiers:
+        raise InvalidInput("at least one tier is needed", field="tiers")
+    for threshold, off in tiers:
+        _amounts([threshold, off])
+        if threshold.currency != off.currency:
+            raise InvalidInput("a tier's threshold and amount share a currency", field="tiers")
+    return tiers
+
+
+@attrs.frozen
+class TieredAmountOff:
+    """Spend thresholds, each with an amount off: spend 100 get 10, spend 200 get 25.
+
+    The highest threshold the targeted lines reach (before discounts) applies.
+    """
+
+    tiers: tuple[tuple[moneyed.Money, moneyed.Money], ...] = attrs.field(converter=_tiers)
+
+    def _reached(self, spent: int, currency: str) -> tuple[int, moneyed.Money] | None:
+        best: tuple[int, moneyed.Money] | None = None
+        for threshold, off in self.tiers:
+            if str(threshold.currency.code) != currency:
+                continue
+            needed = minor_units(threshold)
+            if spent >= needed and (best is None or needed > best[0]):
+                best = (needed, off)
+        return best
+
+    def discounts(
+        self, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[list[int], int]:
+        reached = self._reached(sum(line.subtotal for line in lines), context.currency)
+        return _spread(0 if reached is None else minor_units(reached[1]), lines), 0
+
+    def describe(self, currency: str) -> str:
+        steps = [
+            f"spend {format_money(threshold)} get {format_money(off)} off"
+            for threshold, off in self.tiers
+            if str(threshold.currency.code) == currency
+        ]
+        return ", ".join(steps)
+
+    def supports(self, currency: str) -> bool:
+        return any(str(threshold.currency.code) == currency for threshold, _ in self.tiers)
+
+
+# --- promotions and coupons --------------------------------------------------------
+
+
+class Stacking(enum.Enum):
+    """Whether a promotion may be combined with others."""
+
+    EXCLUSIVE = "exclusive"
+    COMBINABLE = "combinable"
+
+
+def _window(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> str | None:
+    if starts_at is not None and now < starts_at:
+        return "not_yet_valid"
+    if ends_at is not None and now >= ends_at:
+        return "expired"
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Promotion:
+    """A discount rule a merchant sets up."""
+
+    id: str
+    name: str
+    benefit: Benefit
+    target: ItemFilter = ItemFilter()
+    conditions: tuple[Condition, ...] = attrs.field(default=(), converter=tuple)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    priority: int = 0
+    """Higher goes first."""
+    stacking: Stacking = Stacking.COMBINABLE
+    requires_coupon: bool = False
+    """Applies only while one of its coupons is on the cart."""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.id or not self.name:
+            raise InvalidInput(
+                "a promotion needs an id and a name", field="id" if not self.id else "name"
+            )
+        if (
+            self.starts_at is not None
+            and self.ends_at is not None
+            and self.ends_at <= self.starts_at
+        ):
+            raise InvalidInput("must be later than starts_at", field="ends_at")
+
+
+@attrs.frozen(kw_only=True)
+class Coupon:
+    """A code that unlocks a promotion, with its own window and usage limits."""
+
+    code: str = attrs.field(converter=normalize_coupon_code)
+    promotion_id: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    usage_limit: int | None = None
+    """Uses in all; ``None`` for no limit."""
+    usage_limit_per_customer: int | None = None
+
+
+@attrs.frozen
+class CouponUsage:
+    """How often a coupon has been used, counted by the caller's storage."""
+
+    total: int = 0
+    by_customer: int = 0
+
+
+class PromotionEngine:
+    """Applies promotions to priced lines, and checks coupons.
+
+    Promotions are indexed by the SKUs, products and categories they target, so that
+    the many promotions that cannot touch a cart cost a dictionary miss each line,
+    not an evaluation each.
+    """
+
+    def __init__(
+        self, promotions: Iterable[Promotion] = (), coupons: Iterable[Coupon] = ()
+    ) -> None:
+        self._promotions: dict[str, Promotion] = {}
+        self._everywhere: list[Promotion] = []
+        self._by_key: dict[tuple[str, str], list[Promotion]] = {}
+        self._coupons: dict[str, Coupon] = {}
+        for promotion in promotions:
+            self.add(promotion)
+        for coupon in coupons:
+            self.add_coupon(coupon)
+
+    def add(self, promotion: Promotion) -> None:
+        """Add a promotion to the index."""
+        if promotion.id in self._promotions:
+            raise InvalidInput(f"promotion {promotion.id!r} already exists", field="id")
+        self._promotions[promotion.id] = promotion
+        target = promotion.target
+        if target.includes_everything:
+            self._everywhere.append(promotion)
+            return
+        keys = [("sku", s) for s in target.skus]
+        keys += [("product", p) for p in target.product_ids]
+        keys += [("category", c) for c in target.category_ids]
+        for key in keys:
+            self._by_key.setdefault(key, []).append(promotion)
+
+    def add_coupon(self, coupon: Coupon) -> None:
+        """Add a coupon code for one of the promotions."""
+        if coupon.code in self._coupons:
+            raise InvalidInput(f"coupon {coupon.code!r} already exists", field="code")
+        self._coupons[coupon.code] = coupon
+
+    def promotion(self, promotion_id: str) -> Promotion | None:
+        """The promotion with this id, if any."""
+        return self._promotions.get(promotion_id)
+
+    def _candidates(self, lines: Sequence[WorkLine]) -> list[Promotion]:
+        found: dict[str, Promotion] = {p.id: p for p in self._everywhere}
+        by_key = self._by_key
+        if by_key:
+            for line in lines:
+                facts = line.facts
+                keys = [("sku", facts.sku), ("product", facts.product_id)]
+                keys += [("category", c) for c in facts.category_ids]
+                for key in keys:
+                    for promotion in by_key.get(key, ()):
+                        found[promotion.id] = promotion
+        return sorted(found.values(), key=lambda p: (-p.priority, p.id))
+
+    def _refusal(
+        self, promotion: Promotion, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> tuple[str | None, list[WorkLine]]:
+        """Why ``promotion`` does not apply (or ``None``), and the lines it targets."""
+        refusal = _window(promotion.starts_at, promotion.ends_at, context.now)
+        if refusal:
+            return refusal, []
+        if not promotion.benefit.supports(context.currency):
+            return "not_applicable", []
+        target = promotion.target
+        eligible = (
+            list(lines)
+            if target.includes_everything
+            else [line for line in lines if target.matches(line.facts)]
+        )
+        if not eligible:
+            return "not_applicable", []
+        for condition in promotion.conditions:
+            refusal = condition.check(eligible, lines, context)
+            if refusal:
+                return refusal, []
+        return None, eligible
+
+    def check_coupon(
+        self, code: str, lines: Sequence[WorkLine], context: PromotionContext
+    ) -> Coupon:
+        """The coupon for ``code`` if it can be used on these lines now.
+
+        :raises CouponRejected: saying why (unknown, expired, not yet valid, limit
+            reached, minimum not met, not applicable).
+        """
+        normal = normalize_coupon_code(code)
+        coupon = self._coupons.get(normal)
+        promotion = None if coupon is None else self._promotions.get(coupon.promotion_id)
+        if coupon is None or promotion is None:
+            raise CouponRejected(normal, "unknown")
+        refusal = _window(coupon.starts_at, coupon.ends_at, context.now)
+        if refusal:
+            raise CouponRejected(normal, refusal)
+        usage = context.coupon_usage.get(normal, CouponUsage())
+        if coupon.usage_limit is not None and usage.total >= coupon.usage_limit:
+            raise CouponRejected(
+                normal, "limit_reached", f"used {usage.total} of {coupon.usage_limit} times"
+            )
+        if (
+            coupon.usage_limit_per_customer is not None
+            and usage.by_customer >= coupon.usage_limit_per_customer
+        ):
+            raise CouponRejected(normal, "limit_reached", "already used by this customer")
+        refusal, _ = self._refusal(promotion, lines, context)
+        if refusal:
+            raise CouponRejected(normal, refusal)
+        return coupon
+
+    def apply(self, lines: Sequence[WorkLine], context: PromotionContext) -> PromotionOutcome:
+        """Apply every promotion that may apply, adjusting ``lines`` in place."""
+        unlocked: set[str] = set()
+        rejected: list[CouponRejected] = []
+        for code in context.coupon_codes:
+            try:
+                unlocked.add(self.check_coupon(code, lines, context).promotion_id)
+            except CouponRejected as error:
+                rejected.append(error)
+        applied: list[str] = []
+        shipping_adjustments: list[tuple[Promotion, int, str]] = []
+        shipping_left = context.shipping
+        for promotion in self._candidates(lines):
+            if promotion.requires_coupon and promotion.id not in unlocked:
+                continue
+            exclusive = promotion.stacking is Stacking.EXCLUSIVE
+            if exclusive and applied:
+                continue
+            refusal, eligible = self._refusal(promotion, lines, context)
+            if refusal:
+                continue
+            reason = promotion.benefit.describe(context.currency)
+            line_discounts, shipping_discount = promotion.benefit.discounts(eligible, context)
+            for line, discount in zip(eligible, line_discounts, strict=True):
+                discount = min(discount, line.remaining)
+                if discount > 0:
+                    line.remaining -= discount
+                    line.adjustments.append((promotion, discount, reason))
+            shipping_discount = min(shipping_discount, shipping_left)
+            if shipping_discount > 0:
+                shipping_left -= shipping_discount
+                shipping_adjustments.append((promotion, shipping_discount, reason))
+            applied.append(promotion.id)
+            if exclusive:
+                break
+        return PromotionOutcome(tuple(applied), tuple(shipping_adjustments), tuple(rejected))
