@@ -63,11 +63,12 @@ class Cart:
     """Lines by SKU, in one currency fixed at creation, owned through a secret token.
 
     Quantities are checked on every change; the cart never holds a line of zero.
+    Building one with ``lines=`` (as storage does when loading) trusts those lines.
     """
 
-    id: str
-    currency: str = attrs.field(converter=normalize_currency)
-    token: str = attrs.field(factory=new_token, repr=False)
+    id: str = attrs.field(on_setattr=attrs.setters.frozen)
+    currency: str = attrs.field(converter=normalize_currency, on_setattr=attrs.setters.frozen)
+    token: str = attrs.field(factory=new_token, repr=False, on_setattr=attrs.setters.frozen)
     """The secret that proves ownership; send it to the shopper, never log it."""
     customer_id: str | None = None
     max_quantity_per_line: int = attrs.field(default=DEFAULT_MAX_QUANTITY, validator=_max_quantity)
@@ -200,7 +201,8 @@ class Cart:
         """Fold a guest's cart into this one, as when a shopper signs in.
 
         Quantities of the same SKU add up, capped at the line maximum (a sign-in must
-        never fail); coupon codes are kept. The guest cart is emptied, so that the
+        never fail); coupon codes are kept. Lines past :data:`MAX_LINES` and codes past
+        :data:`MAX_COUPONS` are dropped for the same reason. The guest cart is emptied, so that the
         same units cannot be merged twice.
 
         :raises CurrencyMismatch: if the two carts are in different currencies.

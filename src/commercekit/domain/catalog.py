@@ -33,20 +33,19 @@ __all__ = [
 
 SLUG_MAX_LENGTH: Final = 80
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
-_SLUG_SEPARATORS = re.compile(r"[\W_]+")
 _LATIN_BASE = re.compile(r"[A-Za-z]")
 
 
-def slugify(name: str, *, max_length: int = SLUG_MAX_LENGTH) -> str:
+def slugify(name: str, *, max_length: int = SLUG_MAX_LENGTH, field: str = "name") -> str:
     """A lower-case slug, safe in a URL path, from a name in any script.
 
     Accents are dropped from Latin letters ("Crème brûlée" gives ``creme-brulee``);
-    letters of other scripts are kept as they are ("Зелёный чай" gives
-    ``зелёный-чай``, "抹茶" gives ``抹茶``), since browsers show them and
-    percent-encode them on the wire. Anything that is not a letter or digit becomes a
-    single hyphen.
+    letters of other scripts are kept as they are, with their vowel signs and other
+    marks ("Зелёный чай" gives ``зелёный-чай``, "हिन्दी" stays whole, "抹茶" gives
+    ``抹茶``), since browsers show them and percent-encode them on the wire. Any run of
+    characters that are neither letters, digits nor marks becomes a single hyphen.
 
-    :raises InvalidInput: if the name has no letter or digit at all.
+    :raises InvalidInput: naming ``field``, if the name has no letter or digit at all.
     """
     decomposed = unicodedata.normalize("NFKD", name)
     kept: list[str] = []
@@ -57,10 +56,15 @@ def slugify(name: str, *, max_length: int = SLUG_MAX_LENGTH) -> str:
             continue
         kept.append(char)
     text = unicodedata.normalize("NFC", "".join(kept)).casefold()
-    slug = _SLUG_SEPARATORS.sub("-", text).strip("-")
-    slug = slug[:max_length].rstrip("-")
-    if not slug:
-        raise InvalidInput(f"{name!r} has no letter or digit to build a slug from", field="name")
+    chars: list[str] = []
+    for char in text:
+        if char.isalnum() or unicodedata.category(char).startswith("M"):
+            chars.append(char)
+        elif chars and chars[-1] != "-":
+            chars.append("-")
+    slug = "".join(chars[:max_length]).strip("-")
+    if not any(char.isalnum() for char in slug):
+        raise InvalidInput(f"{name!r} has no letter or digit to build a slug from", field=field)
     return slug
 
 
@@ -83,11 +87,14 @@ def _check_text(limit: int) -> Any:
     return check
 
 
-def _check_positive_int(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is None:
-        return
+def _check_measure(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 10_000_000:
         raise InvalidInput("must be a whole number from 1 to 10,000,000", field=attribute.name)
+
+
+def _check_optional_measure(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_measure(_, attribute, value)
 
 
 def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -98,9 +105,9 @@ def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
 class Dimensions:
     """Outer dimensions of one unit as shipped, in millimetres."""
 
-    length_mm: int = attrs.field(validator=_check_positive_int)
-    width_mm: int = attrs.field(validator=_check_positive_int)
-    height_mm: int = attrs.field(validator=_check_positive_int)
+    length_mm: int = attrs.field(validator=_check_measure)
+    width_mm: int = attrs.field(validator=_check_measure)
+    height_mm: int = attrs.field(validator=_check_measure)
 
 
 class PublicationState(enum.Enum):
@@ -118,10 +125,10 @@ class Variant:
     sku: str = attrs.field(validator=_check_sku)
     """Stock keeping unit, unique across the catalogue."""
     product_id: str = ""
-    """Set when the variant is added to a product."""
+    """Set by the catalogue when the product is added."""
     options: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     """Option values that tell this variant from its siblings, such as ``{"size": "M"}``."""
-    weight_grams: int | None = attrs.field(default=None, validator=_check_positive_int)
+    weight_grams: int | None = attrs.field(default=None, validator=_check_optional_measure)
     dimensions: Dimensions | None = None
     tax_category: str | None = None
     """Overrides the product's tax category when set."""
@@ -156,15 +163,13 @@ class Product:
     variants: list[Variant] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:
-        self.slug = slugify(self.slug or self.name)
+        self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)
         if (
             self.available_from is not None
             and self.available_until is not None
             and self.available_until <= self.available_from
         ):
             raise InvalidInput("must be later than available_from", field="available_until")
-        for variant in self.variants:
-            variant.product_id = self.id
 
     def publish(self) -> None:
         """Make the product visible and buyable (within its availability window)."""
@@ -197,7 +202,7 @@ class Category:
     parent_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        self.slug = slugify(self.slug or self.name)
+        self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)
 
 
 class CategoryTree:
@@ -295,6 +300,11 @@ class Catalog:
     def add_category(self, category: Category) -> None:
         """Add a category to the tree."""
         self.categories.add(category)
+        self._facts.clear()
+
+    def move_category(self, category_id: str, new_parent_id: str | None) -> None:
+        """Re-parent a category (see :meth:`CategoryTree.move`)."""
+        self.categories.move(category_id, new_parent_id)
         self._facts.clear()
 
     def add_product(self, product: Product) -> None:

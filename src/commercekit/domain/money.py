@@ -42,6 +42,7 @@ __all__ = [
     "normalize_currency",
     "quantize",
     "round_money",
+    "round_to_total",
     "split",
     "to_decimal",
     "zero",
@@ -244,7 +245,7 @@ def is_rounded(amount: moneyed.Money) -> bool:
     return value == quantize(value, _code(amount), Rounding.DOWN)
 
 
-def minor_units(amount: moneyed.Money) -> int:
+def minor_units(amount: moneyed.Money, *, field: str = "amount") -> int:
     """The amount as a whole number of minor units (cents, fils, yen).
 
     :raises InvalidInput: if the amount is not rounded to the minor unit; this never
@@ -254,7 +255,7 @@ def minor_units(amount: moneyed.Money) -> int:
     scaled = amount.amount.scaleb(currency_precision(code))
     if scaled != scaled.to_integral_value():
         raise InvalidInput(
-            f"{amount.amount} is not a whole number of {code} minor units", field="amount"
+            f"{amount.amount} is not a whole number of {code} minor units", field=field
         )
     return int(scaled)
 
@@ -309,6 +310,33 @@ def allocate_units(units: int, ratios: Sequence[object]) -> list[int]:
         for i in order[:leftover]:
             parts[i] += 1
     return [-part for part in parts] if units < 0 else parts
+
+
+def round_to_total(exact: Sequence[Decimal], total: int) -> list[int]:
+    """Round exact amounts (in minor units) to whole units that sum to ``total``.
+
+    Each amount becomes its floor or its ceiling: the floors first, then one more unit
+    to each of the amounts with the largest fractions (earlier first on a tie) until
+    the total is reached. So every part stays within one unit of its own exact amount,
+    which scaling ``total`` by the amounts (as :func:`allocate_units` does) cannot
+    promise when ``total`` was itself rounded up or down.
+
+    :param total: between the sum of the floors and the sum of the ceilings, as the
+        rounded sum of ``exact`` always is.
+    :raises InvalidInput: for a ``total`` outside that range.
+    """
+    floors = [int(value.to_integral_value(ROUND_FLOOR)) for value in exact]
+    fractions = [value - floor for value, floor in zip(exact, floors, strict=True)]
+    leftover = total - sum(floors)
+    if not 0 <= leftover <= sum(1 for f in fractions if f):
+        raise InvalidInput(
+            f"{total} cannot be reached by rounding each of the amounts", field="total"
+        )
+    if leftover:
+        order = sorted(range(len(floors)), key=lambda i: -fractions[i])
+        for i in order[:leftover]:
+            floors[i] += 1
+    return floors
 
 
 def allocate(amount: moneyed.Money, ratios: Sequence[object]) -> list[Money]:

@@ -32,10 +32,10 @@ from commercekit.domain.money import (
     DEFAULT_ROUNDING,
     Money,
     Rounding,
-    allocate_units,
     currency_precision,
     minor_units,
     normalize_currency,
+    round_to_total,
     to_decimal,
 )
 from commercekit.domain.promotions import (
@@ -99,7 +99,7 @@ def _positive_units(value: moneyed.Money, currency: str, field: str) -> int:
         raise CurrencyMismatch(currency, str(value.currency.code), field=field)
     if value.amount < 0:
         raise InvalidInput("a price cannot be negative", field=field)
-    return minor_units(value)
+    return minor_units(value, field=field)
 
 
 @attrs.frozen(kw_only=True)
@@ -699,8 +699,8 @@ class PricingEngine:
                 exact.append([base * r.rate for r in item_rates])
         if self.tax_settings.rounding is TaxRounding.PER_LINE:
             return [[int(value.to_integral_value(mode)) for value in row] for row in exact]
-        # Per total: round each rate's sum once, then spread it over the lines in
-        # proportion to their exact tax, so lines still add up to the rounded total.
+        # Per total: round each rate's sum once, then give each line the floor or the
+        # ceiling of its exact tax so that the lines add up to that rounded sum.
         result = [[0] * len(row) for row in exact]
         groups: dict[tuple[str, Decimal], list[tuple[int, int]]] = {}
         for i, item_rates in enumerate(rates):
@@ -709,8 +709,6 @@ class PricingEngine:
         for cells in groups.values():
             shares = [exact[i][j] for i, j in cells]
             total = int(sum(shares, Decimal(0)).to_integral_value(mode))
-            if total == 0:
-                continue
-            for (i, j), part in zip(cells, allocate_units(total, shares), strict=True):
+            for (i, j), part in zip(cells, round_to_total(shares, total), strict=True):
                 result[i][j] = part
         return result

@@ -174,6 +174,13 @@ class ItemFilter:
         """No inclusion list: every line not excluded."""
         return not (self.skus or self.product_ids or self.category_ids)
 
+    @property
+    def is_everything(self) -> bool:
+        """Neither inclusions nor exclusions: every line, without looking."""
+        return self.includes_everything and not (
+            self.exclude_skus or self.exclude_product_ids or self.exclude_category_ids
+        )
+
     def matches(self, facts: ItemFacts) -> bool:
         """Whether a line with these facts is targeted."""
         if (
@@ -609,7 +616,7 @@ class PromotionEngine:
         target = promotion.target
         eligible = (
             list(lines)
-            if target.includes_everything
+            if target.is_everything
             else [line for line in lines if target.matches(line.facts)]
         )
         if not eligible:
