@@ -777,3 +777,10 @@ def test_every_catalog_error_is_a_commerce_error() -> None:
     ):
         assert isinstance(error, CommerceError)
         assert error.as_dict()["code"] == error.code
+
+
+def test_a_mark_with_no_letter_before_it_is_dropped() -> None:
+    # Found by the slug property: NFKD turns U+00B4 into a space and a combining acute,
+    # which once led the slug and, cut to one character, left no letter at all.
+    assert slugify("\u00b4R", max_length=1) == "r"
+    assert slugify("\u0301abc") == "abc"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import pytest
@@ -22,6 +22,7 @@ from commercekit import (
 )
 from commercekit.domain.money import (
     allocate_units,
+    divide_rounded,
     from_minor_units,
     minor_units,
     quantize,
@@ -235,11 +236,39 @@ def test_format_money_refuses_an_unknown_locale():
 )
 def test_round_to_total_keeps_every_part_within_a_unit_and_hits_the_total(exact, rounding):
     total = int(sum(exact, Decimal(0)).to_integral_value(rounding.value))
-    parts = round_to_total(exact, total)
+    parts = round_to_total([Fraction(value) for value in exact], total)
     assert sum(parts) == total
     assert all(abs(part - value) < 1 for part, value in zip(parts, exact, strict=True))
 
 
 def test_round_to_total_refuses_an_unreachable_total():
     with pytest.raises(InvalidInput):
-        round_to_total([Decimal("0.5"), Decimal("0.5")], 3)
+        round_to_total([Fraction(1, 2), Fraction(1, 2)], 3)
+
+
+@given(
+    numerator=st.integers(min_value=-(10**20), max_value=10**20),
+    denominator=st.integers(min_value=1, max_value=10**9),
+    rounding=st.sampled_from(Rounding),
+)
+def test_divide_rounded_agrees_with_decimal_quantize(numerator, denominator, rounding):
+    with localcontext() as context:
+        context.prec = 80  # enough digits that Decimal division is exact here
+        expected = (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), rounding.value)
+    assert divide_rounded(numerator, denominator, rounding) == int(expected)
+
+
+@pytest.mark.parametrize(
+    ("rounding", "results"),
+    [
+        (Rounding.HALF_UP, [3, -3]),
+        (Rounding.HALF_DOWN, [2, -2]),
+        (Rounding.HALF_EVEN, [2, -2]),
+        (Rounding.UP, [3, -3]),
+        (Rounding.DOWN, [2, -2]),
+        (Rounding.CEILING, [3, -2]),
+        (Rounding.FLOOR, [2, -3]),
+    ],
+)
+def test_divide_rounded_on_a_tie(rounding, results):
+    assert [divide_rounded(5, 2, rounding), divide_rounded(-5, 2, rounding)] == results

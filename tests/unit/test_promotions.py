@@ -348,7 +348,7 @@ def test_promotions_for_other_products_are_never_evaluated():
     candidates = engine.promotions._candidates(
         engine._work_lines(cart("EUR", ("RETRO-CLOCK", 1)), PricingContext(now=NOW), "EUR")
     )
-    assert [p.id for p in candidates] == ["mine"]
+    assert [p.id for p, _ in candidates] == ["mine"]
     engine.price(cart("EUR", ("RETRO-CLOCK", 1)), PricingContext(now=NOW))
     assert len(evaluated) == 1
 
@@ -370,3 +370,14 @@ def test_promotions_for_other_products_are_never_evaluated():
 def test_promotions_that_make_no_sense_are_refused(build):
     with pytest.raises(InvalidInput):
         build()
+
+
+def test_a_targeted_promotion_still_honours_its_exclusions():
+    promotion = Promotion(
+        id="lights-but-disco",
+        name="Lighting, not disco",
+        target=ItemFilter(category_ids="lighting", exclude_skus="DISCO-BALL"),
+        benefit=PercentOffLines(10),
+    )
+    result = price([promotion], ("LAVA-LAMP", 1), ("DISCO-BALL", 1))
+    assert [line.discount for line in result.lines] == [eur("2.50"), eur("0.00")]

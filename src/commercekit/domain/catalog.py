@@ -58,8 +58,12 @@ def slugify(name: str, *, max_length: int = SLUG_MAX_LENGTH, field: str = "name"
     text = unicodedata.normalize("NFC", "".join(kept)).casefold()
     chars: list[str] = []
     for char in text:
-        if char.isalnum() or unicodedata.category(char).startswith("M"):
+        if char.isalnum():
             chars.append(char)
+        elif unicodedata.category(char).startswith("M"):
+            # A mark belongs to the letter before it; one with no letter is dropped.
+            if chars and chars[-1] != "-":
+                chars.append(char)
         elif chars and chars[-1] != "-":
             chars.append("-")
     slug = "".join(chars[:max_length]).strip("-")

@@ -8,6 +8,7 @@ table, which disagrees with CLDR for dozens of currencies.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Sequence
 from decimal import (
     ROUND_CEILING,
@@ -20,6 +21,7 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
+from fractions import Fraction
 from functools import cache
 from typing import Final
 
@@ -36,6 +38,7 @@ __all__ = [
     "allocate",
     "allocate_units",
     "currency_precision",
+    "divide_rounded",
     "format_money",
     "from_minor_units",
     "minor_units",
@@ -291,9 +294,12 @@ def allocate_units(units: int, ratios: Sequence[object]) -> list[int]:
     """
     if not ratios:
         raise InvalidInput("at least one ratio is needed", field="ratios")
-    decimals = [_ratio(value, index) for index, value in enumerate(ratios)]
-    places = max(0, *(-int(d.as_tuple().exponent) for d in decimals))
-    weights = [int(d.scaleb(places)) for d in decimals]
+    if all(type(value) is int and value >= 0 for value in ratios):
+        weights: list[int] = list(ratios)  # type: ignore[arg-type]
+    else:
+        decimals = [_ratio(value, index) for index, value in enumerate(ratios)]
+        places = max(0, *(-int(d.as_tuple().exponent) for d in decimals))
+        weights = [int(d.scaleb(places)) for d in decimals]
     total_weight = sum(weights)
     if total_weight == 0:
         raise InvalidInput("ratios must not all be zero", field="ratios")
@@ -312,7 +318,39 @@ def allocate_units(units: int, ratios: Sequence[object]) -> list[int]:
     return [-part for part in parts] if units < 0 else parts
 
 
-def round_to_total(exact: Sequence[Decimal], total: int) -> list[int]:
+def divide_rounded(numerator: int, denominator: int, rounding: Rounding = DEFAULT_ROUNDING) -> int:
+    """``numerator / denominator`` rounded to a whole number, exactly, in integers.
+
+    Pricing computes discounts and taxes as exact fractions of minor units and rounds
+    them here once: no ``Decimal`` context, so no precision to run out of.
+
+    :param denominator: positive.
+    """
+    if rounding is Rounding.HALF_UP and numerator >= 0:  # the common case, in one step
+        return (2 * numerator + denominator) // (2 * denominator)
+    quotient, remainder = divmod(numerator, denominator)  # quotient is the floor
+    if not remainder:
+        return quotient
+    if rounding is Rounding.FLOOR:
+        return quotient
+    if rounding is Rounding.CEILING:
+        return quotient + 1
+    if rounding is Rounding.DOWN:
+        return quotient + 1 if numerator < 0 else quotient
+    if rounding is Rounding.UP:
+        return quotient if numerator < 0 else quotient + 1
+    twice = 2 * remainder
+    if twice != denominator:
+        return quotient + 1 if twice > denominator else quotient
+    # An exact tie between quotient and quotient + 1.
+    if rounding is Rounding.HALF_UP:
+        return quotient if numerator < 0 else quotient + 1
+    if rounding is Rounding.HALF_DOWN:
+        return quotient + 1 if numerator < 0 else quotient
+    return quotient if quotient % 2 == 0 else quotient + 1
+
+
+def round_to_total(exact: Sequence[Fraction], total: int) -> list[int]:
     """Round exact amounts (in minor units) to whole units that sum to ``total``.
 
     Each amount becomes its floor or its ceiling: the floors first, then one more unit
@@ -325,7 +363,7 @@ def round_to_total(exact: Sequence[Decimal], total: int) -> list[int]:
         rounded sum of ``exact`` always is.
     :raises InvalidInput: for a ``total`` outside that range.
     """
-    floors = [int(value.to_integral_value(ROUND_FLOOR)) for value in exact]
+    floors = [math.floor(value) for value in exact]
     fractions = [value - floor for value, floor in zip(exact, floors, strict=True)]
     leftover = total - sum(floors)
     if not 0 <= leftover <= sum(1 for f in fractions if f):

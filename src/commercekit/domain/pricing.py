@@ -1,6 +1,6 @@
 """Price lists, taxes, and the price breakdown of a cart.
 
-All arithmetic runs on whole minor units (and exact ``Decimal`` tax shares), so every
+All arithmetic runs on whole minor units and exact integer fractions of them, so every
 figure in a :class:`PriceBreakdown` is exact to the minor unit and its identities hold
 by construction:
 
@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Final, Protocol
+from fractions import Fraction
+from functools import cache
+from typing import Final, NamedTuple, Protocol
 
 import attrs
 import moneyed
@@ -33,6 +35,7 @@ from commercekit.domain.money import (
     Money,
     Rounding,
     currency_precision,
+    divide_rounded,
     minor_units,
     normalize_currency,
     round_to_total,
@@ -40,6 +43,7 @@ from commercekit.domain.money import (
 )
 from commercekit.domain.promotions import (
     CouponUsage,
+    Promotion,
     PromotionContext,
     PromotionEngine,
     WorkLine,
@@ -127,6 +131,8 @@ class _Entry:
 
     def unit_for(self, quantity: int, now: datetime) -> int:
         unit = self.unit
+        if not self.tiers and self.sale is None:
+            return unit
         for min_quantity, tier_unit in self.tiers:
             if quantity >= min_quantity:
                 unit = min(unit, tier_unit)
@@ -348,6 +354,8 @@ class TaxTable:
     def __init__(self, zones: Iterable[TaxZone] = ()) -> None:
         self._zones = list(zones)
         self._cache: dict[tuple[str, TaxAddress], tuple[TaxRate, ...]] = {}
+        self._by_zone: dict[str, dict[str, tuple[TaxRate, ...]]] = {}
+        self._zone_of: dict[TaxAddress, TaxZone | None] = {}
 
     def zone_for(self, address: TaxAddress) -> TaxZone | None:
         """The most specific zone that matches, or ``None``."""
@@ -357,6 +365,30 @@ class TaxTable:
             if score is not None and (best is None or score > best[0]):
                 best = (score, zone)
         return None if best is None else best[1]
+
+    def rates_by_category(self, address: TaxAddress | None) -> Callable[[str], tuple[TaxRate, ...]]:
+        """A lookup from tax category to the rates charged at ``address``.
+
+        Pricing asks once per cart, then once per line without hashing the address.
+        """
+        if address is None:
+            return lambda category: ()
+        if address in self._zone_of:
+            zone = self._zone_of[address]
+        else:
+            if len(self._zone_of) >= 10_000:  # bounded: addresses are many
+                self._zone_of.clear()
+            zone = self._zone_of[address] = self.zone_for(address)
+        if zone is None:
+            return lambda category: ()
+        by_category = self._by_zone.get(zone.id)
+        if by_category is None:
+            grouped: dict[str, list[TaxRate]] = {}
+            for rate in zone.rates:
+                grouped.setdefault(rate.category, []).append(rate)
+            by_category = self._by_zone[zone.id] = {c: tuple(r) for c, r in grouped.items()}
+        found = by_category
+        return lambda category: found.get(category, ())
 
     def rates_for(self, category: str, address: TaxAddress | None) -> tuple[TaxRate, ...]:
         """The rates charged on goods of ``category`` delivered to ``address``."""
@@ -386,6 +418,19 @@ class TaxSettings:
 
 
 # --- the breakdown -----------------------------------------------------------------
+#
+# Figures are kept as whole minor units (``*_units``) and handed out as ``Money`` on
+# access: the units are the exact truth, and a breakdown of a thousand lines is built
+# without building thousands of ``Money`` objects nobody may read.
+
+
+@cache
+def _places(currency: str) -> int:
+    return -currency_precision(currency)
+
+
+def _money(units: int, currency: str) -> Money:
+    return Money._exact(Decimal(units).scaleb(_places(currency)), currency)
 
 
 @attrs.frozen
@@ -394,9 +439,15 @@ class Adjustment:
 
     promotion_id: str
     promotion_name: str
-    amount: Money
-    """The discount, as a positive amount."""
     reason: str
+    units: int
+    """The discount in minor units, as a positive number."""
+    currency: str
+
+    @property
+    def amount(self) -> Money:
+        """The discount, as a positive amount."""
+        return _money(self.units, self.currency)
 
 
 @attrs.frozen
@@ -405,53 +456,184 @@ class TaxLine:
 
     name: str
     rate: Decimal
-    amount: Money
+    units: int
+    currency: str
+
+    @property
+    def amount(self) -> Money:
+        """The tax charged."""
+        return _money(self.units, self.currency)
 
 
-@attrs.frozen(kw_only=True)
-class LineBreakdown:
-    """The price of one cart line."""
+_Applied = tuple[tuple[Promotion, int, str], ...]
+_Taxed = tuple[tuple[TaxRate, int], ...]
+
+
+def _adjustments(applied: _Applied, currency: str) -> tuple[Adjustment, ...]:
+    return tuple(Adjustment(p.id, p.name, reason, units, currency) for p, units, reason in applied)
+
+
+def _tax_lines(taxed: _Taxed, currency: str) -> tuple[TaxLine, ...]:
+    return tuple(TaxLine(rate.name, rate.rate, units, currency) for rate, units in taxed)
+
+
+class LineBreakdown(NamedTuple):
+    """The price of one cart line.
+
+    ``subtotal - discount`` is what the customer pays for the line; ``net + tax ==
+    total``. Each figure is also there in minor units (``subtotal_units``, ...).
+
+    A named tuple rather than an attrs class: a breakdown holds one per cart line and
+    is built on every pricing, and a tuple is immutable at a third of the cost.
+    """
 
     sku: str
     quantity: int
-    unit_price: Money
-    subtotal: Money
-    """``unit_price * quantity``, before discounts."""
-    adjustments: tuple[Adjustment, ...]
-    discount: Money
-    net: Money
-    taxes: tuple[TaxLine, ...]
-    tax: Money
-    total: Money
-    """What the customer pays for this line: ``net + tax``."""
+    currency: str
+    unit_units: int
+    subtotal_units: int
+    discount_units: int
+    net_units: int
+    tax_units: int
+    total_units: int
+    applied: _Applied
+    """``(promotion, units, reason)`` as the engine applied them; see ``adjustments``."""
+    tax_rates: tuple[TaxRate, ...]
+    tax_amounts: tuple[int, ...]
+    """Minor units of each of ``tax_rates``; see ``taxes``."""
+
+    @property
+    def unit_price(self) -> Money:
+        """Price of one unit, before promotions."""
+        return _money(self.unit_units, self.currency)
+
+    @property
+    def subtotal(self) -> Money:
+        """``unit_price * quantity``, before promotions."""
+        return _money(self.subtotal_units, self.currency)
+
+    @property
+    def discount(self) -> Money:
+        """All promotions on this line together."""
+        return _money(self.discount_units, self.currency)
+
+    @property
+    def net(self) -> Money:
+        """The line without tax."""
+        return _money(self.net_units, self.currency)
+
+    @property
+    def tax(self) -> Money:
+        """All taxes on this line together."""
+        return _money(self.tax_units, self.currency)
+
+    @property
+    def total(self) -> Money:
+        """What the customer pays for this line: ``net + tax``."""
+        return _money(self.total_units, self.currency)
+
+    @property
+    def adjustments(self) -> tuple[Adjustment, ...]:
+        """Each promotion's discount on this line, in the order applied."""
+        return _adjustments(self.applied, self.currency)
+
+    @property
+    def taxes(self) -> tuple[TaxLine, ...]:
+        """Each tax on this line."""
+        return _tax_lines(tuple(zip(self.tax_rates, self.tax_amounts, strict=True)), self.currency)
 
 
 @attrs.frozen(kw_only=True)
 class PriceBreakdown:
-    """Every figure of a priced cart, each exact to the minor unit."""
+    """Every figure of a priced cart, each exact to the minor unit.
+
+    Lines and shipping add up to the totals, and ``net_total + tax_total ==
+    grand_total``. With tax-exclusive prices, ``grand_total = subtotal -
+    discount_total + shipping + tax_total``; with tax-inclusive prices the tax is
+    already inside, so ``grand_total = subtotal - discount_total + shipping``.
+    """
 
     currency: str
     prices_include_tax: bool
     lines: tuple[LineBreakdown, ...]
-    subtotal: Money
-    """Sum of line subtotals, before discounts."""
-    discount_total: Money
-    """Every discount, on lines and on shipping."""
-    shipping: Money
-    """Shipping charge before discount."""
-    shipping_adjustments: tuple[Adjustment, ...]
-    shipping_discount: Money
-    shipping_taxes: tuple[TaxLine, ...]
-    shipping_tax: Money
-    shipping_total: Money
-    taxes: tuple[TaxLine, ...]
-    """Tax per rate for the whole cart, as an invoice lists it."""
-    tax_total: Money
-    net_total: Money
-    grand_total: Money
+    subtotal_units: int
+    discount_units: int
+    shipping_units: int
+    shipping_discount_units: int
+    shipping_tax_units: int
+    shipping_total_units: int
+    tax_units: int
+    net_units: int
+    grand_total_units: int
+    shipping_applied: _Applied = attrs.field(repr=False)
+    shipping_taxed: _Taxed = attrs.field(repr=False)
+    tax_by_rate: tuple[tuple[str, Decimal, int], ...] = attrs.field(repr=False)
     applied_promotions: tuple[str, ...]
+    """Ids of the promotions applied, in the order applied."""
     rejected_coupons: tuple[tuple[str, str], ...]
     """``(code, reason)`` for each coupon on the cart that could not be used."""
+
+    @property
+    def subtotal(self) -> Money:
+        """Sum of line subtotals, before discounts."""
+        return _money(self.subtotal_units, self.currency)
+
+    @property
+    def discount_total(self) -> Money:
+        """Every discount, on lines and on shipping."""
+        return _money(self.discount_units, self.currency)
+
+    @property
+    def shipping(self) -> Money:
+        """Shipping charge before discount."""
+        return _money(self.shipping_units, self.currency)
+
+    @property
+    def shipping_discount(self) -> Money:
+        """Discount on shipping (free shipping and the like)."""
+        return _money(self.shipping_discount_units, self.currency)
+
+    @property
+    def shipping_tax(self) -> Money:
+        """Tax on shipping."""
+        return _money(self.shipping_tax_units, self.currency)
+
+    @property
+    def shipping_total(self) -> Money:
+        """What shipping costs after discount, with its tax."""
+        return _money(self.shipping_total_units, self.currency)
+
+    @property
+    def shipping_adjustments(self) -> tuple[Adjustment, ...]:
+        """Each promotion's discount on shipping."""
+        return _adjustments(self.shipping_applied, self.currency)
+
+    @property
+    def shipping_taxes(self) -> tuple[TaxLine, ...]:
+        """Each tax on shipping."""
+        return _tax_lines(self.shipping_taxed, self.currency)
+
+    @property
+    def taxes(self) -> tuple[TaxLine, ...]:
+        """Tax per rate for the whole cart, as an invoice lists it."""
+        return tuple(
+            TaxLine(name, rate, units, self.currency) for name, rate, units in self.tax_by_rate
+        )
+
+    @property
+    def tax_total(self) -> Money:
+        """All tax, on lines and shipping."""
+        return _money(self.tax_units, self.currency)
+
+    @property
+    def net_total(self) -> Money:
+        """Everything without tax."""
+        return _money(self.net_units, self.currency)
+
+    @property
+    def grand_total(self) -> Money:
+        """What the customer pays."""
+        return _money(self.grand_total_units, self.currency)
 
 
 # --- the engine --------------------------------------------------------------------
@@ -482,15 +664,50 @@ class PricingContext:
     coupon_usage: Mapping[str, CouponUsage] = attrs.field(factory=dict)
 
 
-class _Figures:
-    """Turns minor units into ``Money`` for one currency, quickly."""
+class _ScaledRates(NamedTuple):
+    """Rates as integer numerators over one denominator, so tax is exact integer work.
 
-    def __init__(self, currency: str) -> None:
-        self.currency = currency
-        self.places = -currency_precision(currency)
+    Exclusive: tax = base * n / d. Inclusive: the gross base holds net * (1 + sum of
+    rates), so each rate's part of it is base * n / (d + sum of n).
+    """
 
-    def __call__(self, units: int) -> Money:
-        return Money._exact(Decimal(units).scaleb(self.places), self.currency)
+    rates: tuple[TaxRate, ...]
+    numerators: tuple[int, ...]
+    denominator: int
+
+
+_NO_TAX: Final = _ScaledRates((), (), 1)
+
+
+def _scale(rates: tuple[TaxRate, ...], inclusive: bool) -> _ScaledRates:
+    places = max(-int(r.rate.as_tuple().exponent) for r in rates)
+    numerators = tuple(int(r.rate.scaleb(places)) for r in rates)
+    denominator = 10**places + (sum(numerators) if inclusive else 0)
+    return _ScaledRates(rates, numerators, denominator)
+
+
+def _tax_by_rate(
+    rates: Sequence[_ScaledRates], taxes: Sequence[Sequence[int]]
+) -> tuple[tuple[str, Decimal, int], ...]:
+    """Tax per ``(name, rate)`` over all lines and shipping, as an invoice lists it."""
+    # Lines share their rate tuples (one per tax category), so sum by tuple first.
+    by_rates: dict[int, tuple[_ScaledRates, list[int]]] = {}
+    for scaled, amounts in zip(rates, taxes, strict=True):
+        if not amounts:
+            continue
+        entry = by_rates.get(id(scaled))
+        if entry is None:
+            by_rates[id(scaled)] = (scaled, list(amounts))
+        else:
+            sums = entry[1]
+            for k, units in enumerate(amounts):
+                sums[k] += units
+    totals: dict[tuple[str, Decimal], int] = {}
+    for scaled, sums in by_rates.values():
+        for rate, units in zip(scaled.rates, sums, strict=True):
+            key = (rate.name, rate.rate)
+            totals[key] = totals.get(key, 0) + units
+    return tuple((name, rate, units) for (name, rate), units in totals.items())
 
 
 class PricingEngine:
@@ -519,28 +736,21 @@ class PricingEngine:
     def _work_lines(self, cart: CartLike, context: PricingContext, currency: str) -> list[WorkLine]:
         chain = self.prices.chain(currency, context.channel, context.customer_group)
         facts_of = self.catalog.facts
+        now = context.now
         lines: list[WorkLine] = []
         for index, (sku, quantity) in enumerate(cart.items()):
             facts = facts_of(sku)
-            if not facts.product.is_available(context.now):
+            if not facts.product.is_available(now):
                 raise Unavailable(sku)
             for price_list in chain:
-                unit = price_list.unit_units(sku, quantity, context.now)
-                if unit is not None:
+                entry = price_list._entries.get(sku)
+                if entry is not None:
+                    unit = entry.unit_for(quantity, now)
                     break
             else:
                 raise MissingPrice(sku, currency)
             subtotal = unit * quantity
-            lines.append(
-                WorkLine(
-                    index=index,
-                    facts=facts,
-                    quantity=quantity,
-                    unit=unit,
-                    subtotal=subtotal,
-                    remaining=subtotal,
-                )
-            )
+            lines.append(WorkLine(index, facts, quantity, unit, subtotal, subtotal, []))
         return lines
 
     def _promotion_context(
@@ -564,7 +774,7 @@ class PricingEngine:
             raise CurrencyMismatch(currency, str(context.shipping.currency.code), field="shipping")
         if context.shipping.amount < 0:
             raise InvalidInput("shipping cannot be negative", field="shipping")
-        return minor_units(context.shipping)
+        return minor_units(context.shipping, field="shipping")
 
     def check_coupon(self, cart: CartLike, code: str, context: PricingContext) -> None:
         """Check that ``code`` could be used on ``cart`` now.
@@ -592,123 +802,114 @@ class PricingEngine:
         outcome = self.promotions.apply(
             lines, self._promotion_context(cart, context, currency, shipping)
         )
-        shipping_discount = sum(amount for _, amount, _ in outcome.shipping_adjustments)
+        shipping_discount = sum(units for _, units, _ in outcome.shipping_adjustments)
         shipping_base = shipping - shipping_discount
 
         settings = self.tax_settings
-        address = context.address or settings.default_address
-        rates_for = self.taxes.rates_for
-        line_rates = [rates_for(line.facts.tax_category, address) for line in lines]
-        shipping_rates = (
-            rates_for(settings.shipping_tax_category, address)
-            if settings.shipping_tax_category is not None and shipping_base
-            else ()
-        )
-        bases = [line.remaining for line in lines] + [shipping_base]
-        taxes = self._taxes(bases, [*line_rates, shipping_rates])
-
-        money = _Figures(currency)
         inclusive = settings.prices_include_tax
-        line_results: list[LineBreakdown] = []
-        tax_by_rate: dict[tuple[str, Decimal], int] = {}
-        net_total = tax_sum = grand = subtotal_sum = discount_sum = 0
-        for line, rates, line_taxes in zip(lines, line_rates, taxes[:-1], strict=True):
+        rates_of = self._rates_lookup(context.address or settings.default_address)
+        line_rates = [rates_of(line.facts.tax_category) for line in lines]
+        shipping_rates = (
+            rates_of(settings.shipping_tax_category)
+            if settings.shipping_tax_category is not None and shipping_base
+            else _NO_TAX
+        )
+        bases = [line.remaining for line in lines]
+        bases.append(shipping_base)
+        line_rates.append(shipping_rates)
+        taxes = self._taxes(bases, line_rates)
+
+        results: list[LineBreakdown] = []
+        net_sum = tax_sum = subtotal_sum = discount_sum = 0
+        for line, scaled, line_taxes in zip(lines, line_rates, taxes, strict=False):
             tax = sum(line_taxes)
-            net = line.remaining - tax if inclusive else line.remaining
-            total = net + tax
-            for rate, amount in zip(rates, line_taxes, strict=True):
-                key = (rate.name, rate.rate)
-                tax_by_rate[key] = tax_by_rate.get(key, 0) + amount
-            net_total += net
+            paid = line.remaining
+            net = paid - tax if inclusive else paid
+            net_sum += net
             tax_sum += tax
-            grand += total
             subtotal_sum += line.subtotal
-            discount_sum += line.subtotal - line.remaining
-            line_results.append(
+            discount_sum += line.subtotal - paid
+            results.append(
                 LineBreakdown(
-                    sku=line.facts.sku,
-                    quantity=line.quantity,
-                    unit_price=money(line.unit),
-                    subtotal=money(line.subtotal),
-                    adjustments=tuple(
-                        Adjustment(promotion.id, promotion.name, money(amount), reason)
-                        for promotion, amount, reason in line.adjustments
-                    ),
-                    discount=money(line.subtotal - line.remaining),
-                    net=money(net),
-                    taxes=tuple(
-                        TaxLine(rate.name, rate.rate, money(amount))
-                        for rate, amount in zip(rates, line_taxes, strict=True)
-                    ),
-                    tax=money(tax),
-                    total=money(total),
+                    line.facts.sku,
+                    line.quantity,
+                    currency,
+                    line.unit,
+                    line.subtotal,
+                    line.subtotal - paid,
+                    net,
+                    tax,
+                    net + tax,
+                    tuple(line.adjustments),
+                    scaled.rates,
+                    tuple(line_taxes),
                 )
             )
         shipping_taxes = taxes[-1]
         shipping_tax = sum(shipping_taxes)
         shipping_net = shipping_base - shipping_tax if inclusive else shipping_base
-        shipping_total = shipping_net + shipping_tax
-        for rate, amount in zip(shipping_rates, shipping_taxes, strict=True):
-            key = (rate.name, rate.rate)
-            tax_by_rate[key] = tax_by_rate.get(key, 0) + amount
+        shipping_taxed = tuple(zip(shipping_rates.rates, shipping_taxes, strict=True))
         return PriceBreakdown(
             currency=currency,
             prices_include_tax=inclusive,
-            lines=tuple(line_results),
-            subtotal=money(subtotal_sum),
-            discount_total=money(discount_sum + shipping_discount),
-            shipping=money(shipping),
-            shipping_adjustments=tuple(
-                Adjustment(promotion.id, promotion.name, money(amount), reason)
-                for promotion, amount, reason in outcome.shipping_adjustments
-            ),
-            shipping_discount=money(shipping_discount),
-            shipping_taxes=tuple(
-                TaxLine(rate.name, rate.rate, money(amount))
-                for rate, amount in zip(shipping_rates, shipping_taxes, strict=True)
-            ),
-            shipping_tax=money(shipping_tax),
-            shipping_total=money(shipping_total),
-            taxes=tuple(
-                TaxLine(name, rate, money(amount)) for (name, rate), amount in tax_by_rate.items()
-            ),
-            tax_total=money(tax_sum + shipping_tax),
-            net_total=money(net_total + shipping_net),
-            grand_total=money(grand + shipping_total),
+            lines=tuple(results),
+            subtotal_units=subtotal_sum,
+            discount_units=discount_sum + shipping_discount,
+            shipping_units=shipping,
+            shipping_discount_units=shipping_discount,
+            shipping_tax_units=shipping_tax,
+            shipping_total_units=shipping_net + shipping_tax,
+            tax_units=tax_sum + shipping_tax,
+            net_units=net_sum + shipping_net,
+            grand_total_units=net_sum + tax_sum + shipping_net + shipping_tax,
+            shipping_applied=outcome.shipping_adjustments,
+            shipping_taxed=shipping_taxed,
+            tax_by_rate=_tax_by_rate(line_rates, taxes),
             applied_promotions=outcome.applied,
             rejected_coupons=tuple(
                 (error.coupon_code, error.reason) for error in outcome.rejected_coupons
             ),
         )
 
-    def _taxes(self, bases: Sequence[int], rates: Sequence[tuple[TaxRate, ...]]) -> list[list[int]]:
-        """Tax in minor units per taxed amount and per rate, rounded as the settings say."""
+    def _rates_lookup(self, address: TaxAddress | None) -> Callable[[str], _ScaledRates]:
+        """Per tax category, the rates charged at ``address``, scaled to integers.
+
+        Built once per cart, so each line costs one dictionary lookup.
+        """
+        rates_of = self.taxes.rates_by_category(address)
         inclusive = self.tax_settings.prices_include_tax
-        mode = self.tax_settings.rounding_mode.value
-        exact: list[list[Decimal]] = []
-        for base, item_rates in zip(bases, rates, strict=True):
-            if not item_rates or not base:
-                exact.append([Decimal(0)] * len(item_rates))
-                continue
-            if inclusive:
-                # The gross price holds net * (1 + sum of rates); each rate's part of it
-                # is gross * rate / (1 + sum of rates).
-                divisor = _ONE + sum(r.rate for r in item_rates)
-                exact.append([base * r.rate / divisor for r in item_rates])
-            else:
-                exact.append([base * r.rate for r in item_rates])
+        seen: dict[str, _ScaledRates] = {}
+
+        def lookup(category: str) -> _ScaledRates:
+            scaled = seen.get(category)
+            if scaled is None:
+                rates = rates_of(category)
+                scaled = seen[category] = _scale(rates, inclusive) if rates else _NO_TAX
+            return scaled
+
+        return lookup
+
+    def _taxes(self, bases: Sequence[int], rates: Sequence[_ScaledRates]) -> list[list[int]]:
+        """Tax in minor units per taxed amount and per rate, rounded as the settings say."""
+        rounding = self.tax_settings.rounding_mode
         if self.tax_settings.rounding is TaxRounding.PER_LINE:
-            return [[int(value.to_integral_value(mode)) for value in row] for row in exact]
-        # Per total: round each rate's sum once, then give each line the floor or the
-        # ceiling of its exact tax so that the lines add up to that rounded sum.
-        result = [[0] * len(row) for row in exact]
+            return [
+                [divide_rounded(base * n, scaled.denominator, rounding) for n in scaled.numerators]
+                for base, scaled in zip(bases, rates, strict=True)
+            ]
+        # Per total: round each rate's exact sum once, then give each line the floor or
+        # the ceiling of its own exact tax so that the lines add up to that rounded sum.
+        exact: list[list[Fraction]] = []
         groups: dict[tuple[str, Decimal], list[tuple[int, int]]] = {}
-        for i, item_rates in enumerate(rates):
-            for j, rate in enumerate(item_rates):
+        for i, (base, scaled) in enumerate(zip(bases, rates, strict=True)):
+            exact.append([Fraction(base * n, scaled.denominator) for n in scaled.numerators])
+            for j, rate in enumerate(scaled.rates):
                 groups.setdefault((rate.name, rate.rate), []).append((i, j))
+        result = [[0] * len(row) for row in exact]
         for cells in groups.values():
             shares = [exact[i][j] for i, j in cells]
-            total = int(sum(shares, Decimal(0)).to_integral_value(mode))
+            whole = sum(shares, Fraction(0))
+            total = divide_rounded(whole.numerator, whole.denominator, rounding)
             for (i, j), part in zip(cells, round_to_total(shares, total), strict=True):
                 result[i][j] = part
         return result

@@ -28,6 +28,7 @@ from commercekit.domain.money import (
     DEFAULT_ROUNDING,
     Rounding,
     allocate_units,
+    divide_rounded,
     format_money,
     minor_units,
     to_decimal,
@@ -114,7 +115,7 @@ def _frozenset(value: Iterable[str] | None) -> frozenset[str]:
 # --- what the engine works on ------------------------------------------------------
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class WorkLine:
     """A cart line while it is being priced; amounts in minor units."""
 
@@ -175,11 +176,14 @@ class ItemFilter:
         return not (self.skus or self.product_ids or self.category_ids)
 
     @property
+    def excludes_anything(self) -> bool:
+        """Whether any SKU, product or category is excluded."""
+        return bool(self.exclude_skus or self.exclude_product_ids or self.exclude_category_ids)
+
+    @property
     def is_everything(self) -> bool:
         """Neither inclusions nor exclusions: every line, without looking."""
-        return self.includes_everything and not (
-            self.exclude_skus or self.exclude_product_ids or self.exclude_category_ids
-        )
+        return self.includes_everything and not self.excludes_anything
 
     def matches(self, facts: ItemFacts) -> bool:
         """Whether a line with these facts is targeted."""
@@ -277,8 +281,10 @@ class Benefit(Protocol):
     def supports(self, currency: str) -> bool: ...
 
 
-def _round_units(value: Decimal, rounding: Rounding) -> int:
-    return int(value.to_integral_value(rounding.value))
+def _percent_of(units: int, percent: tuple[int, int], rounding: Rounding) -> int:
+    """``percent`` (as an exact ratio) of ``units``, rounded once."""
+    numerator, denominator = percent
+    return divide_rounded(units * numerator, denominator * 100, rounding)
 
 
 def _spread(total: int, lines: Sequence[WorkLine]) -> list[int]:
@@ -304,8 +310,12 @@ class PercentOffLines:
     def discounts(
         self, lines: Sequence[WorkLine], context: PromotionContext
     ) -> tuple[list[int], int]:
-        factor = self.percent / _HUNDRED
-        return [_round_units(line.remaining * factor, context.rounding) for line in lines], 0
+        numerator, denominator = self.percent.as_integer_ratio()
+        denominator *= 100
+        rounding = context.rounding
+        return [
+            divide_rounded(line.remaining * numerator, denominator, rounding) for line in lines
+        ], 0
 
     def describe(self, currency: str) -> str:
         return f"{self.percent.normalize():f}% off"
@@ -324,7 +334,7 @@ class PercentOffOrder:
         self, lines: Sequence[WorkLine], context: PromotionContext
     ) -> tuple[list[int], int]:
         base = sum(line.remaining for line in lines)
-        total = _round_units(base * self.percent / _HUNDRED, context.rounding)
+        total = _percent_of(base, self.percent.as_integer_ratio(), context.rounding)
         return _spread(total, lines), 0
 
     def describe(self, currency: str) -> str:
@@ -392,14 +402,14 @@ class BuyXGetY:
         units = sum(line.quantity for line in lines)
         free = units // (self.buy + self.get) * self.get
         result = [0] * len(lines)
-        factor = self.percent / _HUNDRED
+        ratio = self.percent.as_integer_ratio()
         # The cheapest units are the ones given away, as shoppers expect.
         for position in sorted(range(len(lines)), key=lambda i: (lines[i].unit, i)):
             if free <= 0:
                 break
             taken = min(free, lines[position].quantity)
             free -= taken
-            result[position] = _round_units(lines[position].unit * taken * factor, context.rounding)
+            result[position] = _percent_of(lines[position].unit * taken, ratio, context.rounding)
         return result, 0
 
     def describe(self, currency: str) -> str:
@@ -561,6 +571,10 @@ class PromotionEngine:
         self._everywhere: list[Promotion] = []
         self._by_key: dict[tuple[str, str], list[Promotion]] = {}
         self._coupons: dict[str, Coupon] = {}
+        # Per SKU, the promotions the index finds for it; keyed on the facts object so
+        # that a catalogue change (which builds new facts) is never served stale.
+        self._memo: dict[str, tuple[ItemFacts, tuple[Promotion, ...]]] = {}
+        self._reasons: dict[tuple[str, str], str] = {}
         for promotion in promotions:
             self.add(promotion)
         for coupon in coupons:
@@ -580,6 +594,7 @@ class PromotionEngine:
         keys += [("category", c) for c in target.category_ids]
         for key in keys:
             self._by_key.setdefault(key, []).append(promotion)
+        self._memo.clear()
 
     def add_coupon(self, coupon: Coupon) -> None:
         """Add a coupon code for one of the promotions."""
@@ -591,34 +606,70 @@ class PromotionEngine:
         """The promotion with this id, if any."""
         return self._promotions.get(promotion_id)
 
-    def _candidates(self, lines: Sequence[WorkLine]) -> list[Promotion]:
-        found: dict[str, Promotion] = {p.id: p for p in self._everywhere}
+    def _reason(self, promotion: Promotion, currency: str) -> str:
+        # Describing formats money through Babel, which is slow; a promotion's words
+        # never change, so each is worked out once per currency.
+        key = (promotion.id, currency)
+        reason = self._reasons.get(key)
+        if reason is None:
+            reason = self._reasons[key] = promotion.benefit.describe(currency)
+        return reason
+
+    def _targeting(self, facts: ItemFacts) -> tuple[Promotion, ...]:
+        """The indexed promotions that name this SKU, its product or a category of it."""
+        memo = self._memo.get(facts.sku)
+        if memo is not None and memo[0] is facts:
+            return memo[1]
         by_key = self._by_key
-        if by_key:
+        keys = [("sku", facts.sku), ("product", facts.product_id)]
+        keys += [("category", c) for c in facts.category_ids]
+        found = tuple({p.id: p for key in keys for p in by_key.get(key, ())}.values())
+        self._memo[facts.sku] = (facts, found)
+        return found
+
+    def _candidates(
+        self, lines: Sequence[WorkLine]
+    ) -> list[tuple[Promotion, list[WorkLine] | None]]:
+        """Promotions that may touch these lines, highest priority first, each with the
+        lines the index found for it (``None`` for promotions that target everything)."""
+        found: dict[str, tuple[Promotion, list[WorkLine] | None]] = {
+            p.id: (p, None) for p in self._everywhere
+        }
+        if self._by_key:
+            targeting = self._targeting
             for line in lines:
-                facts = line.facts
-                keys = [("sku", facts.sku), ("product", facts.product_id)]
-                keys += [("category", c) for c in facts.category_ids]
-                for key in keys:
-                    for promotion in by_key.get(key, ()):
-                        found[promotion.id] = promotion
-        return sorted(found.values(), key=lambda p: (-p.priority, p.id))
+                for promotion in targeting(line.facts):
+                    entry = found.get(promotion.id)
+                    if entry is None:
+                        found[promotion.id] = (promotion, [line])
+                    else:
+                        entry[1].append(line)  # type: ignore[union-attr]
+        return sorted(found.values(), key=lambda entry: (-entry[0].priority, entry[0].id))
 
     def _refusal(
-        self, promotion: Promotion, lines: Sequence[WorkLine], context: PromotionContext
+        self,
+        promotion: Promotion,
+        lines: Sequence[WorkLine],
+        context: PromotionContext,
+        indexed: list[WorkLine] | None = None,
     ) -> tuple[str | None, list[WorkLine]]:
-        """Why ``promotion`` does not apply (or ``None``), and the lines it targets."""
+        """Why ``promotion`` does not apply (or ``None``), and the lines it targets.
+
+        ``indexed``, when given, are the lines the index found for the promotion: they
+        already meet its inclusions, so only its exclusions are left to check.
+        """
         refusal = _window(promotion.starts_at, promotion.ends_at, context.now)
         if refusal:
             return refusal, []
         if not promotion.benefit.supports(context.currency):
             return "not_applicable", []
         target = promotion.target
-        eligible = (
-            list(lines)
-            if target.is_everything
-            else [line for line in lines if target.matches(line.facts)]
-        )
+        if target.is_everything:
+            eligible = list(lines)
+        elif indexed is not None and not target.excludes_anything:
+            eligible = indexed
+        else:
+            eligible = [line for line in (indexed or lines) if target.matches(line.facts)]
         if not eligible:
             return "not_applicable", []
         for condition in promotion.conditions:
@@ -670,19 +721,20 @@ class PromotionEngine:
         applied: list[str] = []
         shipping_adjustments: list[tuple[Promotion, int, str]] = []
         shipping_left = context.shipping
-        for promotion in self._candidates(lines):
+        for promotion, indexed in self._candidates(lines):
             if promotion.requires_coupon and promotion.id not in unlocked:
                 continue
             exclusive = promotion.stacking is Stacking.EXCLUSIVE
             if exclusive and applied:
                 continue
-            refusal, eligible = self._refusal(promotion, lines, context)
+            refusal, eligible = self._refusal(promotion, lines, context, indexed)
             if refusal:
                 continue
-            reason = promotion.benefit.describe(context.currency)
+            reason = self._reason(promotion, context.currency)
             line_discounts, shipping_discount = promotion.benefit.discounts(eligible, context)
             for line, discount in zip(eligible, line_discounts, strict=True):
-                discount = min(discount, line.remaining)
+                if discount > line.remaining:
+                    discount = line.remaining
                 if discount > 0:
                     line.remaining -= discount
                     line.adjustments.append((promotion, discount, reason))
