@@ -289,7 +289,7 @@ def _rate(value: object) -> Decimal:
     return number
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class TaxRate:
     """One tax on one category of goods in a zone: ``rate`` 0.19 is 19%.
 
@@ -312,7 +312,7 @@ def _optional_upper(value: str | None) -> str | None:
     return None if value is None else value.strip().upper().replace(" ", "")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class TaxAddress:
     """The part of an address that decides tax."""
 
@@ -732,6 +732,7 @@ class PricingEngine:
         self.tax_settings = tax_settings or TaxSettings()
         self.promotions = promotions or PromotionEngine()
         self.rounding = rounding
+        self._scaled: dict[tuple[tuple[TaxRate, ...], bool], _ScaledRates] = {}
 
     def _work_lines(self, cart: CartLike, context: PricingContext, currency: str) -> list[WorkLine]:
         chain = self.prices.chain(currency, context.channel, context.customer_group)
@@ -878,13 +879,18 @@ class PricingEngine:
         """
         rates_of = self.taxes.rates_by_category(address)
         inclusive = self.tax_settings.prices_include_tax
+        scaled_cache = self._scaled
         seen: dict[str, _ScaledRates] = {}
 
         def lookup(category: str) -> _ScaledRates:
             scaled = seen.get(category)
             if scaled is None:
                 rates = rates_of(category)
-                scaled = seen[category] = _scale(rates, inclusive) if rates else _NO_TAX
+                if not rates:
+                    scaled = _NO_TAX
+                elif (scaled := scaled_cache.get((rates, inclusive))) is None:
+                    scaled = scaled_cache[rates, inclusive] = _scale(rates, inclusive)
+                seen[category] = scaled
             return scaled
 
         return lookup

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Final, Protocol
 
 import attrs
@@ -103,7 +104,13 @@ def _amounts(value: moneyed.Money | Iterable[moneyed.Money]) -> Mapping[str, mon
 
 def _units_in(amounts: Mapping[str, moneyed.Money], currency: str) -> int | None:
     money = amounts.get(currency)
-    return None if money is None else minor_units(money)
+    return None if money is None else _units(money)
+
+
+@cache
+def _units(money: moneyed.Money) -> int:
+    # Promotion amounts are few and fixed; their minor units are worked out once.
+    return minor_units(money)
 
 
 def _frozenset(value: Iterable[str] | None) -> frozenset[str]:
