@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Callable, Iterator
 from typing import Final
 
@@ -12,6 +10,7 @@ import attrs
 from commercekit.domain.errors import CurrencyMismatch, InvalidInput, InvalidQuantity, NotFound
 from commercekit.domain.money import normalize_currency
 from commercekit.domain.promotions import normalize_coupon_code
+from commercekit.domain.tokens import new_token, token_matches
 
 __all__ = ["DEFAULT_MAX_QUANTITY", "Cart", "CartLine", "check_quantity", "new_token"]
 
@@ -21,11 +20,6 @@ DEFAULT_MAX_QUANTITY: Final = 999
 QUANTITY_CEILING: Final = 1_000_000
 MAX_COUPONS: Final = 5
 MAX_LINES: Final = 1000
-
-
-def new_token() -> str:
-    """A fresh unguessable cart token (256 bits from the OS's secure source)."""
-    return secrets.token_urlsafe(32)
 
 
 def check_quantity(value: object, *, maximum: int, field: str = "quantity") -> int:
@@ -123,9 +117,7 @@ class Cart:
 
         An empty or missing token never matches.
         """
-        if not isinstance(token, str) or not token or not self.token:
-            return False
-        return hmac.compare_digest(token.encode(), self.token.encode())
+        return token_matches(self.token, token)
 
     def _check_sku(self, sku: object) -> str:
         if not isinstance(sku, str) or not sku.strip():

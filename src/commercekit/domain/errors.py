@@ -18,6 +18,7 @@ __all__ = [
     "DuplicateSku",
     "InvalidInput",
     "InvalidQuantity",
+    "InvalidTransition",
     "NotFound",
     "UnknownCurrency",
     "UnknownSku",
@@ -77,6 +78,18 @@ class CurrencyMismatch(CommerceError, TypeError):
         super().__init__(f"expected an amount in {expected}, got {got}", field=field)
         self.expected = expected
         self.got = got
+
+
+class InvalidTransition(CommerceError):
+    """An aggregate was asked for a change its current state does not allow."""
+
+    code: ClassVar[str] = "invalid_transition"
+
+    def __init__(self, what: str, state: str, action: str) -> None:
+        super().__init__(f"cannot {action} a {what} that is {state}", field="status")
+        self.what = what
+        self.state = state
+        self.action = action
 
 
 class CategoryCycle(InvalidInput):

@@ -55,6 +55,7 @@ __all__ = [
     "MissingPrice",
     "PriceBook",
     "PriceBreakdown",
+    "PriceEntry",
     "PriceList",
     "PricingContext",
     "PricingEngine",
@@ -124,10 +125,14 @@ class SalePrice:
 
 
 @attrs.frozen
-class _Entry:
+class PriceEntry:
+    """A SKU's price in a list, in minor units, as stored."""
+
     unit: int
-    tiers: tuple[tuple[int, int], ...]  # (min quantity, unit), highest quantity first
+    tiers: tuple[tuple[int, int], ...]
+    """``(min quantity, unit)``, highest quantity first."""
     sale: tuple[int, datetime | None, datetime | None] | None
+    """``(unit, starts at, ends at)``."""
 
     def unit_for(self, quantity: int, now: datetime) -> int:
         unit = self.unit
@@ -163,7 +168,7 @@ class PriceList:
         self.currency = normalize_currency(currency)
         self.channel = channel
         self.customer_group = customer_group
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, PriceEntry] = {}
 
     def set_price(
         self,
@@ -206,7 +211,7 @@ class PriceList:
                 sale.ends_at,
             )
         parsed_tiers.sort(reverse=True)
-        self._entries[sku] = _Entry(unit, tuple(parsed_tiers), parsed_sale)
+        self._entries[sku] = PriceEntry(unit, tuple(parsed_tiers), parsed_sale)
 
     def unit_units(self, sku: str, quantity: int, now: datetime) -> int | None:
         """The unit price in minor units for ``quantity`` units at ``now``, if listed."""
@@ -226,6 +231,14 @@ class PriceList:
 
     def __contains__(self, sku: object) -> bool:
         return sku in self._entries
+
+    def entries(self) -> dict[str, PriceEntry]:
+        """Every price in the list, by SKU (a copy)."""
+        return dict(self._entries)
+
+    def load(self, sku: str, entry: PriceEntry) -> None:
+        """Put a stored entry back (for storage adapters; it was checked when set)."""
+        self._entries[sku] = entry
 
 
 class PriceBook:

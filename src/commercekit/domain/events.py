@@ -1,0 +1,158 @@
+"""Domain events: facts, in the past tense, that other parts of a store react to.
+
+Aggregates record events as they change; the unit of work writes them to an outbox
+in the same transaction and, after commit, hands them to subscribers. Events carry
+plain values only (strings, whole minor units, times), so that they serialise to
+JSON and back without loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Final
+
+import attrs
+
+from commercekit.domain.errors import InvalidInput
+
+__all__ = [
+    "EVENT_TYPES",
+    "DomainEvent",
+    "OrderCancelled",
+    "OrderPaid",
+    "OrderPlaced",
+    "PaymentAuthorized",
+    "PaymentCaptured",
+    "PaymentFailed",
+    "PaymentRefunded",
+    "PaymentRequiresAction",
+    "PaymentVoided",
+    "event_from_dict",
+    "event_to_dict",
+]
+
+
+@attrs.frozen(kw_only=True)
+class DomainEvent:
+    """Base of every event; ``name`` is stable and is what subscribers match on."""
+
+    name: ClassVar[str] = "DomainEvent"
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class OrderPlaced(DomainEvent):
+    """An order was written, awaiting the outcome of its payment."""
+
+    name: ClassVar[str] = "OrderPlaced"
+    order_id: str
+    currency: str
+    total_units: int
+    email: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderPaid(DomainEvent):
+    """An order's payment was authorized or captured: it is open for fulfilment."""
+
+    name: ClassVar[str] = "OrderPaid"
+    order_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderCancelled(DomainEvent):
+    """An order was cancelled; whatever it held has been released."""
+
+    name: ClassVar[str] = "OrderCancelled"
+    order_id: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class _PaymentEvent(DomainEvent):
+    payment_id: str
+    order_id: str
+    currency: str
+    amount_units: int
+
+
+@attrs.frozen(kw_only=True)
+class PaymentAuthorized(_PaymentEvent):
+    """The gateway reserved the amount on the customer's means of payment."""
+
+    name: ClassVar[str] = "PaymentAuthorized"
+
+
+@attrs.frozen(kw_only=True)
+class PaymentRequiresAction(_PaymentEvent):
+    """The customer must confirm the payment (3-D Secure and the like)."""
+
+    name: ClassVar[str] = "PaymentRequiresAction"
+
+
+@attrs.frozen(kw_only=True)
+class PaymentCaptured(_PaymentEvent):
+    """Money was taken (part or all of what was authorized)."""
+
+    name: ClassVar[str] = "PaymentCaptured"
+
+
+@attrs.frozen(kw_only=True)
+class PaymentVoided(_PaymentEvent):
+    """An authorization was released without taking money."""
+
+    name: ClassVar[str] = "PaymentVoided"
+
+
+@attrs.frozen(kw_only=True)
+class PaymentRefunded(_PaymentEvent):
+    """Money taken was given back (part or all)."""
+
+    name: ClassVar[str] = "PaymentRefunded"
+
+
+@attrs.frozen(kw_only=True)
+class PaymentFailed(_PaymentEvent):
+    """The gateway declined, or the payment could not be completed."""
+
+    name: ClassVar[str] = "PaymentFailed"
+    reason: str
+
+
+EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
+    cls.name: cls
+    for cls in (
+        OrderPlaced,
+        OrderPaid,
+        OrderCancelled,
+        PaymentAuthorized,
+        PaymentRequiresAction,
+        PaymentCaptured,
+        PaymentVoided,
+        PaymentRefunded,
+        PaymentFailed,
+    )
+}
+
+
+def event_to_dict(event: DomainEvent) -> dict[str, Any]:
+    """The event as JSON-ready data, with its ``name``."""
+    data = attrs.asdict(event)
+    data["occurred_at"] = event.occurred_at.isoformat()
+    data["name"] = event.name
+    return data
+
+
+def event_from_dict(data: Mapping[str, Any]) -> DomainEvent:
+    """Rebuild an event written by :func:`event_to_dict`.
+
+    :raises InvalidInput: for an unknown event name.
+    """
+    fields = dict(data)
+    name = fields.pop("name", None)
+    cls = EVENT_TYPES.get(str(name))
+    if cls is None:
+        raise InvalidInput(f"unknown event {name!r}", field="name")
+    fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
+    return cls(**fields)

@@ -1,0 +1,364 @@
+"""The order aggregate: lines frozen at the price paid, and three separate states.
+
+- ``status``: pending payment, open, cancelled, completed;
+- ``payment_status``: unpaid, authorized, partially captured, captured, partially
+  refunded, refunded, voided (mirrors the payment's ledger);
+- ``fulfilment_status``: unfulfilled, partially fulfilled, fulfilled.
+
+Every change is checked here and lands in the order's history with its time and its
+actor; an illegal one raises :class:`InvalidTransition`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from commercekit.domain.checkout import Address, ShippingChoice
+from commercekit.domain.errors import InvalidInput, InvalidTransition
+from commercekit.domain.events import DomainEvent, OrderCancelled, OrderPaid, OrderPlaced
+from commercekit.domain.money import Money, from_minor_units
+from commercekit.domain.payments import PaymentStatus
+from commercekit.domain.pricing import PriceBreakdown
+from commercekit.domain.tokens import token_matches
+
+__all__ = [
+    "FulfilmentStatus",
+    "HistoryEntry",
+    "Order",
+    "OrderLine",
+    "OrderPaymentStatus",
+    "OrderStatus",
+    "OrderTotals",
+]
+
+
+class OrderStatus(enum.Enum):
+    """The order's life as a whole."""
+
+    PENDING_PAYMENT = "pending_payment"
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class OrderPaymentStatus(enum.Enum):
+    """How far the order has been paid (and paid back)."""
+
+    UNPAID = "unpaid"
+    AUTHORIZED = "authorized"
+    PARTIALLY_CAPTURED = "partially_captured"
+    CAPTURED = "captured"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+
+
+class FulfilmentStatus(enum.Enum):
+    """How much of the order has been handed to the customer or a carrier."""
+
+    UNFULFILLED = "unfulfilled"
+    PARTIALLY_FULFILLED = "partially_fulfilled"
+    FULFILLED = "fulfilled"
+
+
+_P = OrderPaymentStatus
+#: Which payment status may follow which. A status may always stay as it is.
+PAYMENT_TRANSITIONS: Final[Mapping[OrderPaymentStatus, frozenset[OrderPaymentStatus]]] = {
+    _P.UNPAID: frozenset({_P.AUTHORIZED, _P.CAPTURED, _P.PARTIALLY_CAPTURED}),
+    _P.AUTHORIZED: frozenset({_P.PARTIALLY_CAPTURED, _P.CAPTURED, _P.VOIDED}),
+    _P.PARTIALLY_CAPTURED: frozenset({_P.CAPTURED, _P.PARTIALLY_REFUNDED, _P.REFUNDED}),
+    _P.CAPTURED: frozenset({_P.PARTIALLY_REFUNDED, _P.REFUNDED}),
+    _P.PARTIALLY_REFUNDED: frozenset({_P.REFUNDED}),
+    _P.REFUNDED: frozenset(),
+    _P.VOIDED: frozenset(),
+}
+
+_FROM_PAYMENT: Final[Mapping[PaymentStatus, OrderPaymentStatus]] = {
+    PaymentStatus.PENDING: _P.UNPAID,
+    PaymentStatus.REQUIRES_ACTION: _P.UNPAID,
+    PaymentStatus.FAILED: _P.UNPAID,
+    PaymentStatus.AUTHORIZED: _P.AUTHORIZED,
+    PaymentStatus.PARTIALLY_CAPTURED: _P.PARTIALLY_CAPTURED,
+    PaymentStatus.CAPTURED: _P.CAPTURED,
+    PaymentStatus.PARTIALLY_REFUNDED: _P.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED: _P.REFUNDED,
+    PaymentStatus.VOIDED: _P.VOIDED,
+}
+
+
+@attrs.frozen(kw_only=True)
+class OrderLine:
+    """A line as bought: every figure frozen at the price paid, in minor units."""
+
+    sku: str
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_units: int
+    subtotal_units: int
+    discount_units: int
+    tax_units: int
+    total_units: int
+    requires_shipping: bool = True
+    track_stock: bool = True
+    adjustments: tuple[tuple[str, int], ...] = ()
+    """``(promotion id, minor units)`` per discount."""
+    taxes: tuple[tuple[str, str, int], ...] = ()
+    """``(name, rate, minor units)`` per tax; the rate as a decimal string."""
+
+
+@attrs.frozen(kw_only=True)
+class OrderTotals:
+    """The order's totals in minor units, frozen at placement."""
+
+    subtotal_units: int
+    discount_units: int
+    shipping_units: int
+    shipping_discount_units: int
+    shipping_tax_units: int
+    tax_units: int
+    grand_total_units: int
+    prices_include_tax: bool
+
+
+@attrs.frozen(kw_only=True)
+class HistoryEntry:
+    """One change of the order: when, by whom, what."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str = ""
+
+
+@attrs.define(kw_only=True, eq=False)
+class Order:
+    """A placed order."""
+
+    id: str
+    token: str = attrs.field(repr=False)
+    """The unguessable token by which the customer reaches the order."""
+    cart_id: str
+    customer_id: str | None = None
+    email: str
+    currency: str
+    lines: tuple[OrderLine, ...]
+    totals: OrderTotals
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    shipping: ShippingChoice | None = None
+    coupon_codes: tuple[str, ...] = ()
+    promotion_ids: tuple[str, ...] = ()
+    payment_gateway: str
+    idempotency_key: str
+    fingerprint: str
+    """A digest of the request that placed the order, to tell a retry from a conflict."""
+    placed_at: datetime
+    status: OrderStatus = OrderStatus.PENDING_PAYMENT
+    payment_status: OrderPaymentStatus = OrderPaymentStatus.UNPAID
+    fulfilment_status: FulfilmentStatus = FulfilmentStatus.UNFULFILLED
+    fulfilled: Mapping[str, int] = attrs.field(factory=dict)
+    """Units fulfilled per SKU."""
+    history: list[HistoryEntry] = attrs.field(factory=list)
+    version: int = 0
+    events: list[DomainEvent] = attrs.field(factory=list, repr=False)
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        id: str,
+        token: str,
+        cart_id: str,
+        customer_id: str | None,
+        email: str,
+        breakdown: PriceBreakdown,
+        names: Mapping[str, tuple[str, str, bool, bool]],
+        shipping_address: Address | None,
+        billing_address: Address | None,
+        shipping: ShippingChoice | None,
+        coupon_codes: Sequence[str],
+        payment_gateway: str,
+        idempotency_key: str,
+        fingerprint: str,
+        at: datetime,
+        actor: str = "customer",
+    ) -> Order:
+        """Freeze a priced cart into an order awaiting payment.
+
+        :param names: per SKU, ``(product id, display name, requires shipping,
+            tracks stock)``.
+        """
+        if not breakdown.lines:
+            raise InvalidInput("an order needs at least one line", field="cart")
+        lines = tuple(
+            OrderLine(
+                sku=line.sku,
+                product_id=names[line.sku][0],
+                name=names[line.sku][1],
+                quantity=line.quantity,
+                unit_price_units=line.unit_units,
+                subtotal_units=line.subtotal_units,
+                discount_units=line.discount_units,
+                tax_units=line.tax_units,
+                total_units=line.total_units,
+                requires_shipping=names[line.sku][2],
+                track_stock=names[line.sku][3],
+                adjustments=tuple((a.promotion_id, a.units) for a in line.adjustments),
+                taxes=tuple((t.name, str(t.rate), t.units) for t in line.taxes),
+            )
+            for line in breakdown.lines
+        )
+        totals = OrderTotals(
+            subtotal_units=breakdown.subtotal_units,
+            discount_units=breakdown.discount_units,
+            shipping_units=breakdown.shipping_units,
+            shipping_discount_units=breakdown.shipping_discount_units,
+            shipping_tax_units=breakdown.shipping_tax_units,
+            tax_units=breakdown.tax_units,
+            grand_total_units=breakdown.grand_total_units,
+            prices_include_tax=breakdown.prices_include_tax,
+        )
+        order = cls(
+            id=id,
+            token=token,
+            cart_id=cart_id,
+            customer_id=customer_id,
+            email=email,
+            currency=breakdown.currency,
+            lines=lines,
+            totals=totals,
+            shipping_address=shipping_address,
+            billing_address=billing_address,
+            shipping=shipping,
+            coupon_codes=tuple(coupon_codes),
+            promotion_ids=breakdown.applied_promotions,
+            payment_gateway=payment_gateway,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            placed_at=at,
+        )
+        order._log(at, actor, "placed", f"total {order.grand_total.amount} {order.currency}")
+        order.events.append(
+            OrderPlaced(
+                occurred_at=at,
+                order_id=id,
+                currency=order.currency,
+                total_units=totals.grand_total_units,
+                email=email,
+            )
+        )
+        return order
+
+    @property
+    def grand_total(self) -> Money:
+        """What the customer pays for the order."""
+        return from_minor_units(self.totals.grand_total_units, self.currency)
+
+    @property
+    def requires_shipping(self) -> bool:
+        """Whether any line is a physical good."""
+        return any(line.requires_shipping for line in self.lines)
+
+    def owned_by(self, token: object) -> bool:
+        """Whether ``token`` is this order's token (constant time; empty never matches)."""
+        return token_matches(self.token, token)
+
+    def _log(self, at: datetime, actor: str, action: str, detail: str = "") -> None:
+        self.history.append(HistoryEntry(at=at, actor=actor, action=action, detail=detail))
+        self.version += 1
+
+    # --- payment ---------------------------------------------------------------------
+
+    def payment_changed(self, payment: PaymentStatus, *, at: datetime, actor: str) -> bool:
+        """Follow the payment's status; open the order once it is paid for.
+
+        :returns: whether anything changed.
+        :raises InvalidTransition: for a payment status that may not follow the
+            current one (a refund of an unpaid order, say).
+        """
+        new = _FROM_PAYMENT[payment]
+        if new is self.payment_status:
+            return False
+        if new not in PAYMENT_TRANSITIONS[self.payment_status]:
+            raise InvalidTransition(
+                "order", f"payment {self.payment_status.value}", f"mark {new.value}"
+            )
+        old, self.payment_status = self.payment_status, new
+        self._log(at, actor, "payment", f"{old.value} -> {new.value}")
+        if self.status is OrderStatus.PENDING_PAYMENT and new in (
+            _P.AUTHORIZED,
+            _P.CAPTURED,
+            _P.PARTIALLY_CAPTURED,
+        ):
+            self.status = OrderStatus.OPEN
+            self._log(at, actor, "opened")
+            self.events.append(OrderPaid(occurred_at=at, order_id=self.id))
+        return True
+
+    # --- the order's life ------------------------------------------------------------
+
+    def cancel(self, reason: str, *, at: datetime, actor: str) -> None:
+        """Cancel an order that has not been fulfilled yet.
+
+        The caller releases what the order held (payment, stock, coupon uses).
+
+        :raises InvalidTransition: for an order already cancelled or completed, or one
+            that has been (partly) fulfilled.
+        """
+        if self.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise InvalidTransition("order", self.status.value, "cancel")
+        if self.fulfilment_status is not FulfilmentStatus.UNFULFILLED:
+            raise InvalidTransition("order", self.fulfilment_status.value, "cancel")
+        self.status = OrderStatus.CANCELLED
+        self._log(at, actor, "cancelled", reason)
+        self.events.append(OrderCancelled(occurred_at=at, order_id=self.id, reason=reason))
+
+    def record_fulfilment(self, quantities: Mapping[str, int], *, at: datetime, actor: str) -> None:
+        """Record units handed over, per SKU.
+
+        :raises InvalidTransition: unless the order is open.
+        :raises InvalidInput: for an unknown SKU or more units than were ordered.
+        """
+        if self.status is not OrderStatus.OPEN:
+            raise InvalidTransition("order", self.status.value, "fulfil")
+        ordered = {line.sku: line.quantity for line in self.lines}
+        done = dict(self.fulfilled)
+        for sku, quantity in quantities.items():
+            if sku not in ordered:
+                raise InvalidInput(f"the order has no SKU {sku!r}", field="sku")
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+                raise InvalidInput("must be a whole number of at least 1", field="quantity")
+            if done.get(sku, 0) + quantity > ordered[sku]:
+                raise InvalidInput(
+                    f"only {ordered[sku] - done.get(sku, 0)} of {sku} left to fulfil",
+                    field="quantity",
+                )
+            done[sku] = done.get(sku, 0) + quantity
+        self.fulfilled = done
+        complete = all(done.get(sku, 0) == quantity for sku, quantity in ordered.items())
+        self.fulfilment_status = (
+            FulfilmentStatus.FULFILLED if complete else FulfilmentStatus.PARTIALLY_FULFILLED
+        )
+        detail = ", ".join(f"{quantity} x {sku}" for sku, quantity in quantities.items())
+        self._log(at, actor, "fulfilled", detail)
+
+    def complete(self, *, at: datetime, actor: str) -> None:
+        """Close an open order that is fulfilled and whose payment is settled.
+
+        :raises InvalidTransition: otherwise.
+        """
+        settled = self.payment_status in (_P.CAPTURED, _P.PARTIALLY_REFUNDED, _P.REFUNDED)
+        if (
+            self.status is not OrderStatus.OPEN
+            or self.fulfilment_status is not FulfilmentStatus.FULFILLED
+            or not settled
+        ):
+            raise InvalidTransition("order", self.status.value, "complete")
+        self.status = OrderStatus.COMPLETED
+        self._log(at, actor, "completed")

@@ -1,0 +1,395 @@
+"""The payment aggregate: a ledger of gateway transactions that can never take or give
+back more money than it may.
+
+A payment is paid through one gateway for one order. Every operation the gateway
+performs (authorize, capture, void, refund) is a :class:`Transaction` in the ledger,
+identified by the gateway's own transaction id, so that the same fact arriving twice
+(from our call and from a webhook, or a webhook delivered twice) is applied once.
+What the payment has authorized, captured and refunded is always the sum of its
+successful transactions; nothing is stored that could drift from the ledger.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+from commercekit.domain.errors import CommerceError, InvalidInput, InvalidTransition
+from commercekit.domain.events import (
+    DomainEvent,
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentRequiresAction,
+    PaymentVoided,
+)
+from commercekit.domain.money import Money, from_minor_units
+
+__all__ = [
+    "EventOutOfOrder",
+    "GatewayEvent",
+    "Payment",
+    "PaymentLimitExceeded",
+    "PaymentStatus",
+    "Transaction",
+    "TransactionKind",
+    "TransactionStatus",
+]
+
+
+class PaymentLimitExceeded(InvalidInput):
+    """A capture beyond what was authorized, or a refund beyond what was captured."""
+
+    code: ClassVar[str] = "payment_limit_exceeded"
+
+    def __init__(self, action: str, requested: int, available: int, currency: str) -> None:
+        super().__init__(
+            f"cannot {action} {from_minor_units(requested, currency).amount} {currency}: "
+            f"only {from_minor_units(available, currency).amount} {currency} is available",
+            field="amount",
+        )
+        self.requested = requested
+        self.available = available
+
+
+class EventOutOfOrder(CommerceError):
+    """A gateway event that cannot apply yet (a refund before its capture is known).
+
+    Gateways deliver webhooks again until they are accepted, so refusing it now is
+    safe: it applies when it comes back after the event it depends on.
+    """
+
+    code: ClassVar[str] = "event_out_of_order"
+    retryable: ClassVar[bool] = True
+
+
+class TransactionKind(enum.Enum):
+    """What a gateway operation did."""
+
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+
+
+class TransactionStatus(enum.Enum):
+    """How a gateway operation ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REQUIRES_ACTION = "requires_action"
+
+
+class PaymentStatus(enum.Enum):
+    """Where a payment stands, derived from its ledger."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    FAILED = "failed"
+    AUTHORIZED = "authorized"
+    PARTIALLY_CAPTURED = "partially_captured"
+    CAPTURED = "captured"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+
+
+@attrs.frozen(kw_only=True)
+class Transaction:
+    """One gateway operation, as recorded in the ledger."""
+
+    id: str
+    """The gateway's id for this operation: the key that makes recording idempotent."""
+    kind: TransactionKind
+    status: TransactionStatus
+    amount_units: int
+    occurred_at: datetime
+    detail: str = ""
+    """Why it failed, or what the gateway said."""
+
+
+@attrs.frozen(kw_only=True)
+class GatewayEvent:
+    """A fact reported by a gateway, by our call's answer or by a webhook alike."""
+
+    transaction_id: str
+    payment_reference: str
+    kind: TransactionKind
+    status: TransactionStatus
+    amount_units: int
+    currency: str
+    occurred_at: datetime
+    detail: str = ""
+
+
+@attrs.define(kw_only=True, eq=False)
+class Payment:
+    """What one order owes through one gateway, and the ledger of what happened."""
+
+    id: str
+    order_id: str
+    gateway: str
+    currency: str
+    amount_units: int
+    """The amount due: nothing beyond it is ever authorized."""
+    reference: str | None = None
+    """The gateway's id for this payment, known once it answered the authorization."""
+    transactions: list[Transaction] = attrs.field(factory=list)
+    version: int = 0
+    events: list[DomainEvent] = attrs.field(factory=list, repr=False)
+    """Recorded and not yet published; the unit of work collects them."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount_units < 0:
+            raise InvalidInput("a payment cannot be for a negative amount", field="amount")
+
+    # --- what the ledger says --------------------------------------------------------
+
+    def _sum(self, kind: TransactionKind) -> int:
+        return sum(
+            t.amount_units
+            for t in self.transactions
+            if t.kind is kind and t.status is TransactionStatus.SUCCEEDED
+        )
+
+    @property
+    def authorized_units(self) -> int:
+        """Minor units authorized (at most one successful authorization counts)."""
+        return self._sum(TransactionKind.AUTHORIZE)
+
+    @property
+    def captured_units(self) -> int:
+        """Minor units captured so far."""
+        return self._sum(TransactionKind.CAPTURE)
+
+    @property
+    def refunded_units(self) -> int:
+        """Minor units refunded so far."""
+        return self._sum(TransactionKind.REFUND)
+
+    @property
+    def voided(self) -> bool:
+        """Whether the authorization was released."""
+        return any(
+            t.kind is TransactionKind.VOID and t.status is TransactionStatus.SUCCEEDED
+            for t in self.transactions
+        )
+
+    @property
+    def capturable_units(self) -> int:
+        """What may still be captured."""
+        return 0 if self.voided else self.authorized_units - self.captured_units
+
+    @property
+    def refundable_units(self) -> int:
+        """What may still be refunded."""
+        return self.captured_units - self.refunded_units
+
+    @property
+    def amount(self) -> Money:
+        """The amount due."""
+        return from_minor_units(self.amount_units, self.currency)
+
+    @property
+    def status(self) -> PaymentStatus:
+        """Where the payment stands, from its ledger."""
+        if self.voided:
+            return PaymentStatus.VOIDED
+        captured, refunded = self.captured_units, self.refunded_units
+        if refunded:
+            return (
+                PaymentStatus.REFUNDED if refunded == captured else PaymentStatus.PARTIALLY_REFUNDED
+            )
+        if captured:
+            if captured == self.authorized_units:
+                return PaymentStatus.CAPTURED
+            return PaymentStatus.PARTIALLY_CAPTURED
+        if self.authorized_units:
+            return PaymentStatus.AUTHORIZED
+        attempts = [t for t in self.transactions if t.kind is TransactionKind.AUTHORIZE]
+        if attempts and attempts[-1].status is TransactionStatus.REQUIRES_ACTION:
+            return PaymentStatus.REQUIRES_ACTION
+        if attempts and attempts[-1].status is TransactionStatus.FAILED:
+            return PaymentStatus.FAILED
+        return PaymentStatus.PENDING
+
+    def has(self, transaction_id: str) -> bool:
+        """Whether the ledger already holds this gateway transaction."""
+        return any(t.id == transaction_id for t in self.transactions)
+
+    # --- checks before calling a gateway ----------------------------------------------
+
+    def check_capture(self, amount_units: int) -> None:
+        """:raises PaymentLimitExceeded: beyond what is authorized and not yet captured.
+        :raises InvalidTransition: for a voided or unauthorized payment."""
+        self._positive(amount_units)
+        if self.voided or not self.authorized_units:
+            raise InvalidTransition("payment", self.status.value, "capture")
+        if amount_units > self.capturable_units:
+            raise PaymentLimitExceeded(
+                "capture", amount_units, self.capturable_units, self.currency
+            )
+
+    def check_refund(self, amount_units: int) -> None:
+        """:raises PaymentLimitExceeded: beyond what was captured and not yet refunded."""
+        self._positive(amount_units)
+        if amount_units > self.refundable_units:
+            raise PaymentLimitExceeded("refund", amount_units, self.refundable_units, self.currency)
+
+    def check_void(self) -> None:
+        """:raises InvalidTransition: unless authorized and nothing captured."""
+        if self.voided or not self.authorized_units or self.captured_units:
+            raise InvalidTransition("payment", self.status.value, "void")
+
+    @staticmethod
+    def _positive(amount_units: int) -> None:
+        if isinstance(amount_units, bool) or not isinstance(amount_units, int) or amount_units <= 0:
+            raise InvalidInput("must be a positive whole number of minor units", field="amount")
+
+    # --- applying what the gateway reports --------------------------------------------
+
+    def apply(self, event: GatewayEvent) -> bool:
+        """Apply a gateway event to the ledger, once.
+
+        This is the one function through which every gateway fact enters, whether it
+        came back from our own call, from the customer's confirmation or from a
+        webhook, so a fact arriving twice or by two paths is recorded once.
+
+        :returns: whether the ledger changed.
+        :raises CurrencyMismatch-like InvalidInput: for an event in another currency.
+        :raises EventOutOfOrder: for a refund whose capture is not recorded yet.
+        :raises PaymentLimitExceeded: for an event that would take or give back too much.
+        """
+        if event.currency != self.currency:
+            raise InvalidInput(
+                f"event in {event.currency} for a payment in {self.currency}", field="currency"
+            )
+        if self.has(event.transaction_id):
+            return False
+        if self.reference is None:
+            self.reference = event.payment_reference
+        handler = {
+            TransactionKind.AUTHORIZE: self._apply_authorization,
+            TransactionKind.CAPTURE: self._apply_capture,
+            TransactionKind.VOID: self._apply_void,
+            TransactionKind.REFUND: self._apply_refund,
+        }[event.kind]
+        changed = handler(event)
+        if changed:
+            self.version += 1
+        return changed
+
+    def _record(
+        self, event: GatewayEvent, *, amount_units: int | None = None, suffix: str = ""
+    ) -> None:
+        self.transactions.append(
+            Transaction(
+                id=event.transaction_id + suffix,
+                kind=event.kind if not suffix else TransactionKind.AUTHORIZE,
+                status=event.status if not suffix else TransactionStatus.SUCCEEDED,
+                amount_units=event.amount_units if amount_units is None else amount_units,
+                occurred_at=event.occurred_at,
+                detail=event.detail,
+            )
+        )
+
+    def _event(
+        self,
+        cls: type[PaymentAuthorized]
+        | type[PaymentCaptured]
+        | type[PaymentVoided]
+        | type[PaymentRefunded]
+        | type[PaymentRequiresAction],
+        amount_units: int,
+        at: datetime,
+    ) -> None:
+        self.events.append(
+            cls(
+                occurred_at=at,
+                payment_id=self.id,
+                order_id=self.order_id,
+                currency=self.currency,
+                amount_units=amount_units,
+            )
+        )
+
+    def _apply_authorization(self, event: GatewayEvent) -> bool:
+        # A payment is authorized once; a late or repeated report of the attempt (a
+        # "requires action" after the success, say) changes nothing.
+        if self.authorized_units or self.voided:
+            return False
+        if event.status is TransactionStatus.SUCCEEDED:
+            if event.amount_units > self.amount_units:
+                raise PaymentLimitExceeded(
+                    "authorize", event.amount_units, self.amount_units, self.currency
+                )
+            self._record(event)
+            self._event(PaymentAuthorized, event.amount_units, event.occurred_at)
+        elif event.status is TransactionStatus.REQUIRES_ACTION:
+            if self.status is not PaymentStatus.PENDING:
+                return False
+            self._record(event)
+            self._event(PaymentRequiresAction, event.amount_units, event.occurred_at)
+        else:
+            self._record(event)
+            self.events.append(
+                PaymentFailed(
+                    occurred_at=event.occurred_at,
+                    payment_id=self.id,
+                    order_id=self.order_id,
+                    currency=self.currency,
+                    amount_units=event.amount_units,
+                    reason=event.detail or "declined",
+                )
+            )
+        return True
+
+    def _apply_capture(self, event: GatewayEvent) -> bool:
+        if event.status is not TransactionStatus.SUCCEEDED:
+            self._record(event)
+            return True
+        if not self.authorized_units and not self.voided:
+            # The gateway only captures what it authorized: a capture reported before
+            # its authorization proves the authorization of the amount due.
+            self._record(event, amount_units=self.amount_units, suffix=":authorization")
+            self._event(PaymentAuthorized, self.amount_units, event.occurred_at)
+        if self.voided:
+            raise InvalidTransition("payment", "voided", "capture")
+        if event.amount_units > self.capturable_units:
+            raise PaymentLimitExceeded(
+                "capture", event.amount_units, self.capturable_units, self.currency
+            )
+        self._record(event)
+        self._event(PaymentCaptured, event.amount_units, event.occurred_at)
+        return True
+
+    def _apply_void(self, event: GatewayEvent) -> bool:
+        if event.status is not TransactionStatus.SUCCEEDED:
+            self._record(event)
+            return True
+        if self.voided:
+            return False
+        self.check_void()
+        self._record(event, amount_units=self.authorized_units)
+        self._event(PaymentVoided, self.authorized_units, event.occurred_at)
+        return True
+
+    def _apply_refund(self, event: GatewayEvent) -> bool:
+        if event.status is not TransactionStatus.SUCCEEDED:
+            self._record(event)
+            return True
+        if event.amount_units > self.refundable_units:
+            if not self.captured_units:
+                raise EventOutOfOrder(
+                    f"refund {event.transaction_id} arrived before any capture", field="kind"
+                )
+            raise PaymentLimitExceeded(
+                "refund", event.amount_units, self.refundable_units, self.currency
+            )
+        self._record(event)
+        self._event(PaymentRefunded, event.amount_units, event.occurred_at)
+        return True

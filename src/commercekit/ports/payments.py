@@ -1,0 +1,113 @@
+"""The payment gateway port: what the core asks of a payment service provider.
+
+Every call carries an idempotency key, and a gateway must honour it: the same key
+again returns the answer of the first call and never moves money twice. Answers are
+:class:`~commercekit.domain.payments.GatewayEvent` values, the same type a webhook
+yields, so that one function applies a gateway fact whichever path brings it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar, Protocol
+
+import attrs
+
+from commercekit.domain.errors import CommerceError
+from commercekit.domain.payments import GatewayEvent
+
+__all__ = ["GatewayError", "PaymentGateway", "PaymentRequest", "WebhookRejected"]
+
+
+class GatewayError(CommerceError):
+    """The gateway could not be reached or failed; nothing is known to have happened.
+
+    ``retryable`` says whether the same call, with the same idempotency key, may be
+    tried again.
+    """
+
+    code: ClassVar[str] = "gateway_error"
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message, field="payment_method")
+        self.retryable = retryable
+
+
+class WebhookRejected(CommerceError):
+    """A webhook whose signature is wrong, missing or stale, or whose body is not
+    understood. Nothing was applied."""
+
+    code: ClassVar[str] = "webhook_rejected"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="signature")
+
+
+@attrs.frozen(kw_only=True)
+class PaymentRequest:
+    """What the core asks a gateway to authorize (or capture at once)."""
+
+    payment_id: str
+    order_id: str
+    amount_units: int
+    currency: str
+    payment_token: str
+    """The gateway's token for the customer's means of payment."""
+    idempotency_key: str
+    capture: bool = False
+    """Capture at once (a sale) instead of authorizing only."""
+    email: str = ""
+
+
+class PaymentGateway(Protocol):
+    """A payment service provider, as adapters present it."""
+
+    @property
+    def name(self) -> str:
+        """The name a store's configuration uses for this gateway."""
+        ...
+
+    def authorize(self, request: PaymentRequest) -> GatewayEvent:
+        """Authorize (or, with ``request.capture``, capture) the amount.
+
+        A decline is an event with status ``FAILED``; a payment the customer must
+        confirm is ``REQUIRES_ACTION``.
+
+        :raises GatewayError: when the outcome is unknown (network, outage).
+        """
+        ...
+
+    def capture(
+        self, reference: str, amount_units: int, currency: str, idempotency_key: str
+    ) -> GatewayEvent:
+        """Capture part or all of an authorized payment."""
+        ...
+
+    def void(self, reference: str, idempotency_key: str) -> GatewayEvent:
+        """Release an authorization without taking money."""
+        ...
+
+    def refund(
+        self, reference: str, amount_units: int, currency: str, idempotency_key: str
+    ) -> GatewayEvent:
+        """Give back part or all of what was captured."""
+        ...
+
+    def confirm(self, reference: str, idempotency_key: str) -> GatewayEvent:
+        """Complete a payment after the customer's required action."""
+        ...
+
+    def find(self, idempotency_key: str) -> GatewayEvent | None:
+        """What became of an earlier call with this key, or ``None`` if the gateway
+        never received it. Used to settle orders after a crash."""
+        ...
+
+    def parse_webhook(
+        self, payload: bytes, signature: str, now: datetime
+    ) -> Sequence[GatewayEvent]:
+        """Verify and read a webhook.
+
+        :raises WebhookRejected: for a forged, malformed or stale one.
+        """
+        ...

@@ -1,0 +1,267 @@
+"""The storage port: repositories for each aggregate, and the unit of work that makes
+a set of changes atomic.
+
+Aggregates carry a ``version`` that the domain bumps on every change. A repository
+remembers the version each aggregate had when it was loaded, and ``save`` writes only
+if the stored version is still that one, so two writers cannot both win: the second
+gets :class:`ConcurrencyConflict` and nothing of its unit of work is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import ClassVar, Protocol, Self
+
+from commercekit.domain.cart import Cart
+from commercekit.domain.catalog import Category, Product
+from commercekit.domain.checkout import Checkout
+from commercekit.domain.errors import CommerceError
+from commercekit.domain.events import DomainEvent
+from commercekit.domain.orders import Order
+from commercekit.domain.payments import Payment
+from commercekit.domain.pricing import PriceList, TaxZone
+from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
+
+__all__ = [
+    "CartRepository",
+    "CatalogRepository",
+    "CheckoutRepository",
+    "ConcurrencyConflict",
+    "OrderRepository",
+    "PaymentRepository",
+    "Storage",
+    "UnitOfWork",
+]
+
+
+class ConcurrencyConflict(CommerceError):
+    """Someone else changed the same thing first (or took the same unique key).
+
+    Nothing of the unit of work was written; reload and try again.
+    """
+
+    code: ClassVar[str] = "concurrency_conflict"
+    retryable: ClassVar[bool] = True
+
+
+class CartRepository(Protocol):
+    """Carts by id and by owner token."""
+
+    def get(self, cart_id: str) -> Cart:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def find_by_token(self, token: str) -> Cart | None:
+        """The cart whose token this is; an empty token finds nothing."""
+        ...
+
+    def add(self, cart: Cart) -> None:
+        """Store a new cart."""
+        ...
+
+    def save(self, cart: Cart) -> None:
+        """Store a changed cart (no-op if unchanged since loaded)."""
+        ...
+
+    def remove(self, cart: Cart) -> None:
+        """Delete a cart (after it became an order)."""
+        ...
+
+
+class CheckoutRepository(Protocol):
+    """Checkouts, one per cart, sharing the cart's id."""
+
+    def find(self, checkout_id: str) -> Checkout | None:
+        """The checkout with this id, if one was started."""
+        ...
+
+    def save(self, checkout: Checkout) -> None:
+        """Store a new or changed checkout."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """Orders by id, token and idempotency key."""
+
+    def get(self, order_id: str) -> Order:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def find_by_token(self, token: str) -> Order | None:
+        """The order whose token this is; an empty token finds nothing."""
+        ...
+
+    def find_by_idempotency_key(self, key: str) -> Order | None:
+        """The order placed with this idempotency key, if any."""
+        ...
+
+    def pending_payment(self, placed_before: datetime, limit: int = 100) -> list[Order]:
+        """Orders still waiting for their payment's outcome, oldest first."""
+        ...
+
+    def add(self, order: Order) -> None:
+        """Store a new order. A taken idempotency key is a ``ConcurrencyConflict``
+        (at the latest on commit)."""
+        ...
+
+    def save(self, order: Order) -> None:
+        """Store a changed order."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    """Payments by id, order and gateway reference."""
+
+    def get(self, payment_id: str) -> Payment:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def for_order(self, order_id: str) -> Payment | None:
+        """The payment of an order."""
+        ...
+
+    def find_by_reference(self, gateway: str, reference: str) -> Payment | None:
+        """The payment a gateway knows by ``reference``."""
+        ...
+
+    def add(self, payment: Payment) -> None:
+        """Store a new payment."""
+        ...
+
+    def save(self, payment: Payment) -> None:
+        """Store a changed payment."""
+        ...
+
+
+class CatalogRepository(Protocol):
+    """The catalogue, prices, tax zones, promotions and coupons.
+
+    The reads that pricing uses are shaped so that loading what one cart needs takes
+    a fixed number of queries, however many lines it has.
+    """
+
+    def add_category(self, category: Category) -> None: ...
+
+    def categories(self) -> list[Category]:
+        """Every category (a store has few)."""
+        ...
+
+    def add_product(self, product: Product) -> None:
+        """Store a product with its variants.
+
+        :raises DuplicateSku: for a SKU another variant already has.
+        """
+        ...
+
+    def save_product(self, product: Product) -> None:
+        """Store a product's changed fields (state, window, attributes) and any new
+        variants."""
+        ...
+
+    def product(self, product_id: str) -> Product:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def products_for_skus(self, skus: Collection[str]) -> list[Product]:
+        """The products (with all their variants) that own these SKUs."""
+        ...
+
+    def add_price_list(self, price_list: PriceList) -> None:
+        """Store a price list with its prices."""
+        ...
+
+    def save_price_list(self, price_list: PriceList) -> None:
+        """Store a price list's prices (replacing the stored ones)."""
+        ...
+
+    def price_lists(self, currency: str, skus: Collection[str]) -> list[PriceList]:
+        """The lists in ``currency``, each holding only the prices of ``skus``."""
+        ...
+
+    def price_list(self, price_list_id: str) -> PriceList:
+        """A whole price list. :raises NotFound: for an unknown id."""
+        ...
+
+    def add_tax_zone(self, zone: TaxZone) -> None: ...
+
+    def tax_zones(self) -> list[TaxZone]: ...
+
+    def add_promotion(self, promotion: Promotion) -> None: ...
+
+    def promotions(self) -> list[Promotion]: ...
+
+    def add_coupon(self, coupon: Coupon) -> None: ...
+
+    def coupons(self, codes: Collection[str]) -> list[Coupon]:
+        """The coupons with these (normalised) codes."""
+        ...
+
+    def coupon_usage(
+        self, codes: Collection[str], customer: str | None
+    ) -> Mapping[str, CouponUsage]:
+        """How often each code was used, in all and by ``customer`` (an id or email)."""
+        ...
+
+    def record_coupon_use(self, code: str, customer: str | None, order_id: str) -> None:
+        """Count one use of ``code`` by an order."""
+        ...
+
+    def release_coupon_uses(self, order_id: str) -> None:
+        """Forget the uses an order made (it was cancelled)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic set of changes. Use it as a context manager; leaving it without
+    :meth:`commit` rolls everything back."""
+
+    carts: CartRepository
+    checkouts: CheckoutRepository
+    orders: OrderRepository
+    payments: PaymentRepository
+    catalog: CatalogRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> Sequence[DomainEvent]:
+        """Write everything atomically, with the events the saved aggregates recorded
+        (to the outbox, in the same transaction).
+
+        :returns: the events committed, for publication.
+        :raises ConcurrencyConflict: if another writer got there first; nothing is
+            written then.
+        """
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change."""
+        ...
+
+
+class Storage(Protocol):
+    """A place aggregates live: memory, SQLite, PostgreSQL."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work."""
+        ...
+
+    def undelivered_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        """Outbox events not yet marked delivered, oldest first, with their ids."""
+        ...
+
+    def mark_delivered(self, event_ids: Sequence[int]) -> None:
+        """Mark outbox events as delivered."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
