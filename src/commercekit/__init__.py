@@ -34,6 +34,7 @@ from commercekit.domain.money import (
     allocate,
     currency_precision,
     format_money,
+    from_minor_units,
     round_money,
     split,
 )
@@ -78,6 +79,17 @@ from commercekit.domain.promotions import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # The Store wires storage and plugins; importing it lazily keeps
+    # ``import commercekit`` cheap for code that only needs domain types.
+    if name in ("Store", "StoreConfig"):
+        from commercekit import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'commercekit' has no attribute {name!r}")
+
+
 __all__ = [
     "Adjustment",
     "AmountOffOrder",
@@ -120,6 +132,8 @@ __all__ = [
     "Rounding",
     "SalePrice",
     "Stacking",
+    "Store",
+    "StoreConfig",
     "TaxAddress",
     "TaxLine",
     "TaxRate",
@@ -137,6 +151,7 @@ __all__ = [
     "allocate",
     "currency_precision",
     "format_money",
+    "from_minor_units",
     "round_money",
     "slugify",
     "split",

@@ -14,12 +14,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final
+from typing import ClassVar, Final
 
 import attrs
 
 from commercekit.domain.checkout import Address, ShippingChoice
-from commercekit.domain.errors import InvalidInput, InvalidTransition
+from commercekit.domain.errors import CommerceError, InvalidInput, InvalidTransition
 from commercekit.domain.events import DomainEvent, OrderCancelled, OrderPaid, OrderPlaced
 from commercekit.domain.money import Money, from_minor_units
 from commercekit.domain.payments import PaymentStatus
@@ -28,6 +28,7 @@ from commercekit.domain.tokens import token_matches
 
 __all__ = [
     "FulfilmentStatus",
+    "IdempotencyConflict",
     "HistoryEntry",
     "Order",
     "OrderLine",
@@ -35,6 +36,18 @@ __all__ = [
     "OrderStatus",
     "OrderTotals",
 ]
+
+
+class IdempotencyConflict(CommerceError):
+    """An idempotency key reused for a different request. Nothing was done."""
+
+    code: ClassVar[str] = "idempotency_conflict"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was used for a different request", field="idempotency_key"
+        )
+        self.key = key
 
 
 class OrderStatus(enum.Enum):
@@ -300,6 +313,19 @@ class Order:
             self._log(at, actor, "opened")
             self.events.append(OrderPaid(occurred_at=at, order_id=self.id))
         return True
+
+    def settle_free(self, *, at: datetime, actor: str) -> None:
+        """Open an order that costs nothing (a 100% promotion): there is nothing to pay,
+        so nothing is outstanding.
+
+        :raises InvalidTransition: for an order that costs something, or is not pending.
+        """
+        if self.totals.grand_total_units != 0 or self.status is not OrderStatus.PENDING_PAYMENT:
+            raise InvalidTransition("order", self.status.value, "settle as free")
+        self.payment_status = OrderPaymentStatus.CAPTURED
+        self.status = OrderStatus.OPEN
+        self._log(at, actor, "opened", "nothing to pay")
+        self.events.append(OrderPaid(occurred_at=at, order_id=self.id))
 
     # --- the order's life ------------------------------------------------------------
 

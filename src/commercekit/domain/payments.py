@@ -195,6 +195,21 @@ class Payment:
         return from_minor_units(self.amount_units, self.currency)
 
     @property
+    def authorized(self) -> Money:
+        """What was authorized."""
+        return from_minor_units(self.authorized_units, self.currency)
+
+    @property
+    def captured(self) -> Money:
+        """What was captured so far."""
+        return from_minor_units(self.captured_units, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        """What was refunded so far."""
+        return from_minor_units(self.refunded_units, self.currency)
+
+    @property
     def status(self) -> PaymentStatus:
         """Where the payment stands, from its ledger."""
         if self.voided:
@@ -226,9 +241,9 @@ class Payment:
     def check_capture(self, amount_units: int) -> None:
         """:raises PaymentLimitExceeded: beyond what is authorized and not yet captured.
         :raises InvalidTransition: for a voided or unauthorized payment."""
-        self._positive(amount_units)
         if self.voided or not self.authorized_units:
             raise InvalidTransition("payment", self.status.value, "capture")
+        self._positive(amount_units)
         if amount_units > self.capturable_units:
             raise PaymentLimitExceeded(
                 "capture", amount_units, self.capturable_units, self.currency

@@ -217,11 +217,20 @@ class UnitOfWork(Protocol):
     """One atomic set of changes. Use it as a context manager; leaving it without
     :meth:`commit` rolls everything back."""
 
-    carts: CartRepository
-    checkouts: CheckoutRepository
-    orders: OrderRepository
-    payments: PaymentRepository
-    catalog: CatalogRepository
+    @property
+    def carts(self) -> CartRepository: ...
+
+    @property
+    def checkouts(self) -> CheckoutRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def catalog(self) -> CatalogRepository: ...
 
     def __enter__(self) -> Self: ...
 

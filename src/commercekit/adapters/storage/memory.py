@@ -78,6 +78,9 @@ class _Tables:
         self.storage = storage
         self.staged: dict[str, dict[Any, Any]] = {name: {} for name in _TABLES}
         self.loaded: dict[tuple[str, Any], int] = {}
+        self.written: list[Any] = []
+        """Aggregates in the order they were added or saved: their events are
+        committed in that order, so causes come before effects."""
 
     def get(self, table: str, key: Any) -> Any:
         staged = self.staged[table]
@@ -101,6 +104,8 @@ class _Tables:
 
     def put(self, table: str, key: Any, value: Any) -> None:
         self.staged[table][key] = value
+        if hasattr(value, "events") and not any(value is seen for seen in self.written):
+            self.written.append(value)
 
     def delete(self, table: str, key: Any) -> None:
         self.staged[table][key] = _DELETED
@@ -397,10 +402,8 @@ class MemoryUnitOfWork:
         events: list[DomainEvent] = []
         with self._storage.lock:
             self._check()
-            for rows in self._tables.staged.values():
-                for value in rows.values():
-                    if value is not _DELETED and hasattr(value, "events"):
-                        events.extend(value.events)
+            for aggregate in self._tables.written:
+                events.extend(aggregate.events)
             for table, rows in self._tables.staged.items():
                 target = self._storage.tables[table]
                 for key, value in rows.items():
@@ -415,10 +418,8 @@ class MemoryUnitOfWork:
             self._storage.outbox.extend(
                 (start + n + 1, event, False) for n, event in enumerate(events)
             )
-        for rows in self._tables.staged.values():
-            for value in rows.values():
-                if value is not _DELETED and hasattr(value, "events"):
-                    value.events.clear()
+        for aggregate in self._tables.written:
+            aggregate.events.clear()
         self._tables = _Tables(self._storage)
         self._rebind()
         return events

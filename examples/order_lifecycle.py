@@ -1,0 +1,192 @@
+"""A full order lifecycle on the embedded default storage (SQLite).
+
+Seeds a catalogue with prices, German VAT and a promotion, fills a cart as a guest,
+checks out, places the order, captures the payment, refunds part of it, and prints
+each step.
+
+Run it with ``python examples/order_lifecycle.py [URL]``. Without a URL it uses a
+fresh SQLite file in a temporary folder; ``memory://`` or a
+``postgresql+psycopg://`` URL work too.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from commercekit import (
+    Category,
+    Coupon,
+    ItemFilter,
+    Money,
+    PercentOffLines,
+    PriceBreakdown,
+    Product,
+    Promotion,
+    TaxRate,
+    TaxZone,
+    Variant,
+    format_money,
+    from_minor_units,
+)
+from commercekit.store import Store
+
+LOCALE = "de_DE"
+CONFIG = {
+    "prices_include_tax": True,
+    "shipping_tax_category": "standard",
+    "tax_origin_country": "DE",
+    "shipping_methods": [
+        {"id": "dhl", "name": "DHL Paket", "prices": {"EUR": "4.90"}},
+        {"id": "express", "name": "Express", "prices": {"EUR": "12.90"}},
+    ],
+    "gateways": {"test": {"plugin": "test"}},
+}
+
+
+def money(amount: Money) -> str:
+    return format_money(amount, LOCALE)
+
+
+def step(title: str) -> None:
+    print(f"\n== {title}")
+
+
+def seed(store: Store) -> None:
+    store.catalog.add_category(Category(id="tea", name="Tea"))
+    store.catalog.add_product(
+        Product(
+            id="sencha",
+            name="Sencha Kyoto",
+            category_ids=["tea"],
+            tax_category="food",
+            variants=[Variant(sku="SENCHA-100G", weight_grams=100)],
+        )
+    )
+    store.catalog.add_product(
+        Product(
+            id="kettle",
+            name="Cast-iron kettle",
+            variants=[Variant(sku="KETTLE-BLACK", options={"colour": "black"}, weight_grams=1400)],
+        )
+    )
+    store.catalog.add_product(
+        Product(id="guide", name="Tea guide (e-book)", variants=[Variant(sku="GUIDE-EPUB", digital=True)])
+    )
+    for product_id in ("sencha", "kettle", "guide"):
+        store.catalog.publish(product_id)
+    store.catalog.add_price_list("eu", "EUR")
+    for sku, amount in (("SENCHA-100G", "8.90"), ("KETTLE-BLACK", "64.00"), ("GUIDE-EPUB", "9.99")):
+        store.catalog.set_price("eu", sku, Money(amount, "EUR"))
+    store.catalog.add_tax_zone(
+        TaxZone(
+            id="de",
+            country="DE",
+            rates=[
+                TaxRate(name="MwSt 19%", rate="0.19", category="standard"),
+                TaxRate(name="MwSt 7%", rate="0.07", category="food"),
+            ],
+        )
+    )
+    store.catalog.add_promotion(
+        Promotion(
+            id="tea-week",
+            name="Tea week",
+            target=ItemFilter(category_ids="tea"),
+            benefit=PercentOffLines(10),
+            requires_coupon=True,
+        )
+    )
+    store.catalog.add_coupon(Coupon(code="TEAWEEK", promotion_id="tea-week", usage_limit=100))
+    print("catalogue: 3 products, EUR prices, German VAT (7% on food), coupon TEAWEEK")
+
+
+def show(breakdown: PriceBreakdown) -> None:
+    for line in breakdown.lines:
+        print(f"  {line.quantity} x {line.sku:<13} {money(line.subtotal):>10}")
+        for adjustment in line.adjustments:
+            print(f"      {adjustment.promotion_name}: {adjustment.reason:<12} {money(-adjustment.amount):>10}")
+    print(f"  {'shipping':<17} {money(breakdown.shipping_total):>10}")
+    print(f"  {'total':<17} {money(breakdown.grand_total):>10}")
+    for tax in breakdown.taxes:
+        print(f"    incl. {tax.name:<11} {money(tax.amount):>10}")
+
+
+def lifecycle(store: Store) -> None:
+    step("A guest fills a cart")
+    cart = store.carts.create("EUR")
+    store.carts.add(cart.token, "SENCHA-100G", 2)
+    store.carts.add(cart.token, "KETTLE-BLACK")
+    store.carts.add(cart.token, "GUIDE-EPUB")
+    store.carts.apply_coupon(cart.token, " teaweek ")
+    show(store.carts.price(cart.token))
+
+    step("Checkout")
+    store.checkout.set_contact(cart.token, {"email": "zoë@example.com"})
+    store.checkout.set_shipping_address(
+        cart.token,
+        {
+            "name": "Zoë Ünal",
+            "line1": "Weinbergsweg 12",
+            "city": "Berlin",
+            "postal_code": "10119",
+            "country": "DE",
+        },
+    )
+    methods = store.checkout.shipping_methods(cart.token)
+    print("  shipping offered:", ", ".join(m.name for m in methods))
+    store.checkout.choose_shipping(cart.token, {"method_id": "dhl"})
+    store.checkout.set_payment_method(cart.token, {"gateway": "test", "token": "tok_success"})
+    summary = store.checkout.summary(cart.token)
+    print("  missing:", ", ".join(summary.missing) or "nothing")
+    show(summary.breakdown)
+
+    step("Place the order (and, by accident, once more with the same key)")
+    order = store.checkout.place_order(cart.token, idempotency_key="checkout-7f3a")
+    again = store.checkout.place_order(cart.token, idempotency_key="checkout-7f3a")
+    print(f"  order {order.id[:14]}...: {order.status.value}, payment {order.payment_status.value}")
+    print(f"  the retry returned the same order: {again.id == order.id}")
+    print(f"  gateway calls: {len(store.gateway('test').calls)}")  # type: ignore[attr-defined]
+
+    step("Capture the payment")
+    payment = store.payments.capture(order.id)
+    print(f"  captured {money(payment.captured)}")
+    order = store.orders.get(order.id)
+    print(f"  order: {order.status.value}, payment {order.payment_status.value}")
+
+    step("Refund the kettle")
+    kettle = next(line for line in order.lines if line.sku == "KETTLE-BLACK")
+    payment = store.payments.refund(order.id, from_minor_units(kettle.total_units, order.currency))
+    order = store.orders.get(order.id)
+    print(f"  refunded {money(payment.refunded)} of {money(payment.captured)}")
+    print(f"  order: {order.status.value}, payment {order.payment_status.value}")
+
+    step("History")
+    for entry in order.history:
+        print(f"  {entry.at:%H:%M:%S} {entry.actor:<9} {entry.action:<10} {entry.detail}")
+
+
+@contextmanager
+def opened(url: str | None) -> Iterator[Store]:
+    if url is not None:
+        with Store.open(url, config=CONFIG) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "shop.db"
+        with Store.open(f"sqlite:///{path}", config=CONFIG) as store:
+            print(f"storage: SQLite file {path.name} in a temporary folder")
+            yield store
+
+
+def main(url: str | None = None) -> None:
+    with opened(url) as store:
+        seed(store)
+        lifecycle(store)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:2])

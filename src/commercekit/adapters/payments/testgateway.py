@@ -1,0 +1,409 @@
+"""A deterministic payment gateway for tests, demos and local development.
+
+It moves no money. The payment token decides the outcome:
+
+============================  ==============================================
+token                         outcome of ``authorize``
+============================  ==============================================
+``tok_success``               authorized (or captured, for a sale)
+``tok_declined``              declined: ``card_declined``
+``tok_insufficient_funds``    declined: ``insufficient_funds``
+``tok_requires_action``       requires action; ``confirm`` then authorizes
+``tok_gateway_error``         ``GatewayError`` (retryable), every time
+``tok_flaky``                 ``GatewayError`` on the first call of a key,
+                              authorized when the same key is tried again
+============================  ==============================================
+
+Like a real gateway it honours idempotency keys (the same key returns the first
+answer; the same key with other parameters is refused), refuses to capture more than
+it authorized or refund more than it captured, and signs webhooks with HMAC-SHA256
+over a timestamp and the body. Ids are derived from the keys, so runs repeat exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+
+from commercekit.adapters.payments import signing
+from commercekit.domain.payments import GatewayEvent, TransactionKind, TransactionStatus
+from commercekit.hookspecs import GatewayFactory, hookimpl
+from commercekit.ports.payments import GatewayError, PaymentRequest, WebhookRejected
+
+__all__ = ["TOKENS", "TestPaymentGateway", "register_payment_gateways"]
+
+TOKENS: Final = (
+    "tok_success",
+    "tok_declined",
+    "tok_insufficient_funds",
+    "tok_requires_action",
+    "tok_gateway_error",
+    "tok_flaky",
+)
+_DECLINES: Final = {"tok_declined": "card_declined", "tok_insufficient_funds": "insufficient_funds"}
+
+
+def _id(prefix: str, *parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+    return f"{prefix}_{digest}"
+
+
+@attrs.define
+class _Account:
+    """What the gateway knows of one payment."""
+
+    currency: str
+    authorized: int = 0
+    captured: int = 0
+    refunded: int = 0
+    voided: bool = False
+    pending_action: int = 0
+    capture_on_confirm: bool = False
+
+
+class TestPaymentGateway:
+    """The built-in test gateway (see the module docstring for its tokens)."""
+
+    __test__ = False  # a product class, not a pytest test class
+
+    def __init__(
+        self,
+        name: str = "test",
+        *,
+        webhook_secret: str = "whsec_test",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._name = name
+        self.webhook_secret = webhook_secret
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[str, GatewayEvent]] = {}
+        self._accounts: dict[str, _Account] = {}
+        self._flaky_seen: set[str] = set()
+        self.calls: list[tuple[str, str]] = []
+        """``(operation, idempotency key)`` of every call received, for tests."""
+
+    @property
+    def name(self) -> str:
+        """The name stores configure this gateway under."""
+        return self._name
+
+    # --- idempotency -----------------------------------------------------------------
+
+    def _once(
+        self, key: str, fingerprint: str, operation: Callable[[], GatewayEvent]
+    ) -> GatewayEvent:
+        if not key:
+            raise GatewayError("an idempotency key is required", retryable=False)
+        with self._lock:
+            answered = self._answers.get(key)
+            if answered is not None:
+                if answered[0] != fingerprint:
+                    raise GatewayError(
+                        "idempotency key reused with different parameters", retryable=False
+                    )
+                return answered[1]
+            event = operation()
+            self._answers[key] = (fingerprint, event)
+            return event
+
+    def _event(
+        self,
+        key: str,
+        reference: str,
+        kind: TransactionKind,
+        status: TransactionStatus,
+        amount: int,
+        currency: str,
+        detail: str = "",
+        transaction_id: str | None = None,
+    ) -> GatewayEvent:
+        return GatewayEvent(
+            transaction_id=transaction_id or _id("txn", self._name, key),
+            payment_reference=reference,
+            kind=kind,
+            status=status,
+            amount_units=amount,
+            currency=currency,
+            occurred_at=self._clock(),
+            detail=detail,
+        )
+
+    # --- the port --------------------------------------------------------------------
+
+    def authorize(self, request: PaymentRequest) -> GatewayEvent:
+        """Authorize, or capture at once for a sale, as the token says."""
+        key = request.idempotency_key
+        self.calls.append(("authorize", key))
+        token = request.payment_token
+        if token == "tok_gateway_error":
+            raise GatewayError("the test gateway is unavailable (tok_gateway_error)")
+        with self._lock:
+            if token == "tok_flaky" and key not in self._flaky_seen:
+                self._flaky_seen.add(key)
+                raise GatewayError("the test gateway timed out (tok_flaky, first try)")
+        fingerprint = (
+            f"authorize|{request.amount_units}|{request.currency}|{token}|{request.capture}"
+        )
+
+        def run() -> GatewayEvent:
+            reference = _id("pay", self._name, key)
+            account = self._accounts.setdefault(reference, _Account(currency=request.currency))
+            kind = TransactionKind.AUTHORIZE
+            if token in _DECLINES:
+                return self._event(
+                    key,
+                    reference,
+                    kind,
+                    TransactionStatus.FAILED,
+                    request.amount_units,
+                    request.currency,
+                    _DECLINES[token],
+                )
+            if token == "tok_requires_action":
+                account.pending_action = request.amount_units
+                account.capture_on_confirm = request.capture
+                return self._event(
+                    key,
+                    reference,
+                    kind,
+                    TransactionStatus.REQUIRES_ACTION,
+                    request.amount_units,
+                    request.currency,
+                    "authenticate the payment",
+                )
+            if token not in ("tok_success", "tok_flaky"):
+                return self._event(
+                    key,
+                    reference,
+                    kind,
+                    TransactionStatus.FAILED,
+                    request.amount_units,
+                    request.currency,
+                    "invalid_payment_method",
+                )
+            account.authorized = request.amount_units
+            if request.capture:
+                account.captured = request.amount_units
+                kind = TransactionKind.CAPTURE
+            return self._event(
+                key,
+                reference,
+                kind,
+                TransactionStatus.SUCCEEDED,
+                request.amount_units,
+                request.currency,
+            )
+
+        return self._once(key, fingerprint, run)
+
+    def _account(self, reference: str) -> _Account:
+        account = self._accounts.get(reference)
+        if account is None:
+            raise GatewayError(f"no payment {reference!r} at the test gateway", retryable=False)
+        return account
+
+    def capture(
+        self, reference: str, amount_units: int, currency: str, idempotency_key: str
+    ) -> GatewayEvent:
+        """Capture up to what is authorized and not yet captured."""
+        self.calls.append(("capture", idempotency_key))
+
+        def run() -> GatewayEvent:
+            account = self._account(reference)
+            kind = TransactionKind.CAPTURE
+            if account.voided or account.captured + amount_units > account.authorized:
+                return self._event(
+                    idempotency_key,
+                    reference,
+                    kind,
+                    TransactionStatus.FAILED,
+                    amount_units,
+                    currency,
+                    "amount_too_large",
+                )
+            account.captured += amount_units
+            return self._event(
+                idempotency_key,
+                reference,
+                kind,
+                TransactionStatus.SUCCEEDED,
+                amount_units,
+                currency,
+            )
+
+        return self._once(idempotency_key, f"capture|{reference}|{amount_units}", run)
+
+    def void(self, reference: str, idempotency_key: str) -> GatewayEvent:
+        """Release an authorization with nothing captured."""
+        self.calls.append(("void", idempotency_key))
+
+        def run() -> GatewayEvent:
+            account = self._account(reference)
+            kind = TransactionKind.VOID
+            if account.captured or not account.authorized or account.voided:
+                return self._event(
+                    idempotency_key,
+                    reference,
+                    kind,
+                    TransactionStatus.FAILED,
+                    0,
+                    account.currency,
+                    "not_voidable",
+                )
+            account.voided = True
+            return self._event(
+                idempotency_key,
+                reference,
+                kind,
+                TransactionStatus.SUCCEEDED,
+                account.authorized,
+                account.currency,
+            )
+
+        return self._once(idempotency_key, f"void|{reference}", run)
+
+    def refund(
+        self, reference: str, amount_units: int, currency: str, idempotency_key: str
+    ) -> GatewayEvent:
+        """Refund up to what is captured and not yet refunded."""
+        self.calls.append(("refund", idempotency_key))
+
+        def run() -> GatewayEvent:
+            account = self._account(reference)
+            kind = TransactionKind.REFUND
+            if account.refunded + amount_units > account.captured:
+                return self._event(
+                    idempotency_key,
+                    reference,
+                    kind,
+                    TransactionStatus.FAILED,
+                    amount_units,
+                    currency,
+                    "amount_too_large",
+                )
+            account.refunded += amount_units
+            return self._event(
+                idempotency_key,
+                reference,
+                kind,
+                TransactionStatus.SUCCEEDED,
+                amount_units,
+                currency,
+            )
+
+        return self._once(idempotency_key, f"refund|{reference}|{amount_units}", run)
+
+    def _complete(self, reference: str) -> GatewayEvent:
+        # Whether the customer confirms through the shop or the gateway completes the
+        # action itself, it is one transaction with one id: the two reports of it must
+        # meet as the same fact in the ledger.
+        account = self._account(reference)
+        transaction_id = _id("txn", self._name, reference, "action")
+        if account.pending_action:
+            account.authorized = account.pending_action
+            account.pending_action = 0
+            if account.capture_on_confirm:
+                account.captured = account.authorized
+        kind = TransactionKind.CAPTURE if account.capture_on_confirm else TransactionKind.AUTHORIZE
+        return self._event(
+            "",
+            reference,
+            kind,
+            TransactionStatus.SUCCEEDED,
+            account.authorized,
+            account.currency,
+            transaction_id=transaction_id,
+        )
+
+    def confirm(self, reference: str, idempotency_key: str) -> GatewayEvent:
+        """The customer completed the required action: the payment is authorized."""
+        self.calls.append(("confirm", idempotency_key))
+        return self._once(
+            idempotency_key, f"confirm|{reference}", lambda: self._complete(reference)
+        )
+
+    def find(self, idempotency_key: str) -> GatewayEvent | None:
+        """The answer given to an earlier call with this key, if the gateway got it."""
+        with self._lock:
+            answered = self._answers.get(idempotency_key)
+        return None if answered is None else answered[1]
+
+    # --- webhooks --------------------------------------------------------------------
+
+    def complete_action_at_gateway(self, reference: str) -> GatewayEvent:
+        """Simulate the customer finishing the action on the gateway's own page."""
+        with self._lock:
+            return self._complete(reference)
+
+    def webhook(
+        self, events: Sequence[GatewayEvent], *, sent_at: datetime | None = None
+    ) -> tuple[bytes, str]:
+        """The body and signature header the gateway would send for ``events``."""
+        body = json.dumps({"events": [_event_to_json(e) for e in events]}, sort_keys=True).encode()
+        timestamp = int((sent_at or self._clock()).timestamp())
+        return body, signing.sign(self.webhook_secret, body, timestamp)
+
+    def parse_webhook(
+        self, payload: bytes, signature: str, now: datetime
+    ) -> Sequence[GatewayEvent]:
+        """Verify the signature, then read the events.
+
+        :raises WebhookRejected: for a forged, stale or malformed webhook.
+        """
+        signing.verify(self.webhook_secret, payload, signature, now)
+        try:
+            data = json.loads(payload)
+            return [_event_from_json(item) for item in data["events"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise WebhookRejected(f"the webhook body is not understood: {error}") from None
+
+
+def _event_to_json(event: GatewayEvent) -> dict[str, Any]:
+    return {
+        "transaction_id": event.transaction_id,
+        "payment_reference": event.payment_reference,
+        "kind": event.kind.value,
+        "status": event.status.value,
+        "amount_units": event.amount_units,
+        "currency": event.currency,
+        "occurred_at": event.occurred_at.isoformat(),
+        "detail": event.detail,
+    }
+
+
+def _event_from_json(item: Mapping[str, Any]) -> GatewayEvent:
+    occurred_at = datetime.fromisoformat(item["occurred_at"])
+    amount = item["amount_units"]
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise ValueError("amount_units must be a non-negative whole number")
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must carry a timezone")
+    return GatewayEvent(
+        transaction_id=str(item["transaction_id"]),
+        payment_reference=str(item["payment_reference"]),
+        kind=TransactionKind(item["kind"]),
+        status=TransactionStatus(item["status"]),
+        amount_units=amount,
+        currency=str(item["currency"]),
+        occurred_at=occurred_at,
+        detail=str(item.get("detail", "")),
+    )
+
+
+@hookimpl
+def register_payment_gateways(register: Callable[[str, GatewayFactory], None]) -> None:
+    """Offer the ``test`` gateway kind (option: ``webhook_secret``)."""
+
+    def build(name: str, options: Mapping[str, Any]) -> TestPaymentGateway:
+        return TestPaymentGateway(
+            name, webhook_secret=str(options.get("webhook_secret", "whsec_test"))
+        )
+
+    register("test", build)

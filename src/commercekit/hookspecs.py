@@ -1,0 +1,60 @@
+"""The plugin hooks: how adapters and subscribers reach a store.
+
+A plugin is a module or object with functions marked ``@hookimpl``. The docstring of
+each specification is its contract. Hooks are always called with keyword arguments,
+so a specification may gain a parameter without breaking older plugins; none is ever
+renamed or removed.
+
+Example, a package adding a gateway (``pyproject.toml``:
+``[project.entry-points.commercekit] acme = "acme_pay.plugin"``)::
+
+    from commercekit.hookspecs import hookimpl
+
+    @hookimpl
+    def register_payment_gateways(register):
+        register("acme", lambda name, options: AcmeGateway(name, **options))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
+
+import pluggy
+
+from commercekit.domain.events import DomainEvent
+from commercekit.ports.payments import PaymentGateway
+
+__all__ = ["PROJECT", "GatewayFactory", "hookimpl", "hookspec"]
+
+PROJECT: Final = "commercekit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class GatewayFactory(Protocol):
+    """Builds a gateway from the name a store gives it and that store's options."""
+
+    def __call__(self, name: str, options: Mapping[str, Any]) -> PaymentGateway: ...
+
+
+@hookspec
+def register_payment_gateways(register: Callable[[str, GatewayFactory], None]) -> None:
+    """Offer payment gateway kinds.
+
+    Call ``register(kind, factory)`` once per kind. A store whose configuration names
+    a gateway with ``plugin = kind`` gets ``factory(name, options)``.
+
+    Added in 0.1.
+    """
+
+
+@hookspec
+def on_domain_event(event: DomainEvent) -> None:
+    """Receive a domain event after the change that recorded it was committed.
+
+    Called once per subscriber and event, in order. An exception here is logged and
+    does not reach other subscribers, nor undo the change.
+
+    Added in 0.1.
+    """

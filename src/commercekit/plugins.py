@@ -1,0 +1,141 @@
+"""The plugin manager: built-in adapters and third-party plugins, through one path.
+
+Built-in plugins are registered by module path, exactly as third-party ones are
+found through the ``commercekit`` entry point group. This module is the typed facade
+over pluggy's untyped ``pm.hook``: the rest of commercekit calls these methods.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Final
+
+import pluggy
+
+from commercekit import hookspecs
+from commercekit.domain.errors import CommerceError
+from commercekit.domain.events import DomainEvent
+from commercekit.hookspecs import PROJECT, GatewayFactory
+from commercekit.ports.payments import PaymentGateway
+
+__all__ = ["BUILTIN_PLUGINS", "PluginError", "Plugins", "UnknownGateway"]
+
+log = logging.getLogger(__name__)
+
+#: Module paths of the plugins that ship with commercekit.
+BUILTIN_PLUGINS: Final = ("commercekit.adapters.payments.testgateway",)
+
+
+class PluginError(CommerceError):
+    """A plugin could not be loaded or does not honour the hook specifications."""
+
+    code: ClassVar[str] = "plugin_error"
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"plugin {plugin!r}: {message}", field="plugins")
+        self.plugin = plugin
+
+
+class UnknownGateway(CommerceError, LookupError):
+    """A configured or requested gateway that no plugin provides."""
+
+    code: ClassVar[str] = "unknown_gateway"
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        listed = ", ".join(sorted(known)) or "none"
+        super().__init__(f"no payment gateway {name!r} (known: {listed})", field="gateway")
+        self.name = name
+
+
+class Plugins:
+    """Loads plugins and answers what they provide."""
+
+    def __init__(
+        self,
+        *,
+        entry_point_plugins: bool = True,
+        extra: Sequence[object] = (),
+        builtin: Sequence[str] = BUILTIN_PLUGINS,
+    ) -> None:
+        self.manager = pluggy.PluginManager(PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        for path in builtin:
+            self._register(self._import(path), path)
+        if entry_point_plugins:
+            for entry_point in entry_points(group=PROJECT):
+                label = f"{entry_point.name} ({entry_point.value})"
+                try:
+                    plugin = entry_point.load()
+                except Exception as error:  # a broken plugin must name itself
+                    raise PluginError(label, f"failed to load: {error!r}") from error
+                self._register(plugin, entry_point.name)
+        for plugin in extra:
+            self._register(plugin, None)
+        try:
+            self.manager.check_pending()
+        except pluggy.PluginValidationError as error:
+            raise PluginError(str(error.plugin), str(error)) from error
+        self._gateway_kinds: dict[str, GatewayFactory] | None = None
+
+    @staticmethod
+    def _import(path: str) -> object:
+        try:
+            return importlib.import_module(path)
+        except Exception as error:
+            raise PluginError(path, f"failed to import: {error!r}") from error
+
+    def _register(self, plugin: object, name: str | None) -> None:
+        try:
+            self.manager.register(plugin, name=name)
+        except (ValueError, pluggy.PluginValidationError) as error:
+            raise PluginError(name or repr(plugin), str(error)) from error
+
+    def gateway_kinds(self) -> Mapping[str, GatewayFactory]:
+        """Every gateway kind the plugins offer, by kind name."""
+        if self._gateway_kinds is None:
+            kinds: dict[str, GatewayFactory] = {}
+
+            def register(kind: str, factory: GatewayFactory) -> None:
+                if kind in kinds:
+                    raise PluginError(kind, "two plugins register the same gateway kind")
+                kinds[kind] = factory
+
+            self.manager.hook.register_payment_gateways(register=register)
+            self._gateway_kinds = kinds
+        return self._gateway_kinds
+
+    def make_gateway(self, name: str, kind: str, options: Mapping[str, Any]) -> PaymentGateway:
+        """Build the gateway a store configures as ``name``, of plugin ``kind``.
+
+        :raises UnknownGateway: if no plugin offers ``kind``.
+        :raises PluginError: if the plugin's factory fails.
+        """
+        kinds = self.gateway_kinds()
+        factory = kinds.get(kind)
+        if factory is None:
+            raise UnknownGateway(kind, kinds)
+        try:
+            return factory(name, options)
+        except CommerceError:
+            raise
+        except Exception as error:
+            raise PluginError(kind, f"could not build gateway {name!r}: {error!r}") from error
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        """Hand each event to every subscriber, isolating their failures.
+
+        pluggy stops at the first exception, so each implementation is called on its
+        own: one failing subscriber must not rob the others of the event.
+        """
+        implementations = self.manager.hook.on_domain_event.get_hookimpls()
+        for event in events:
+            for implementation in implementations:
+                try:
+                    implementation.function(event=event)
+                except Exception:
+                    log.exception(
+                        "subscriber %s failed on %s", implementation.plugin_name, event.name
+                    )

@@ -1,0 +1,220 @@
+"""What every service shares: storage, time, ids, gateways, settings, and how a unit of
+work is committed and its events delivered."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TypeVar
+
+import attrs
+
+from commercekit.domain.cart import DEFAULT_MAX_QUANTITY, Cart
+from commercekit.domain.catalog import Catalog, Category
+from commercekit.domain.checkout import ShippingMethod
+from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.events import DomainEvent
+from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, from_minor_units
+from commercekit.domain.pricing import (
+    PriceBook,
+    PriceBreakdown,
+    PricingContext,
+    PricingEngine,
+    TaxAddress,
+    TaxSettings,
+    TaxTable,
+)
+from commercekit.domain.promotions import PromotionEngine
+from commercekit.ports.clock import Clock, IdGenerator
+from commercekit.ports.payments import PaymentGateway
+from commercekit.ports.storage import ConcurrencyConflict, Storage, UnitOfWork
+
+__all__ = ["Runtime", "Service", "Settings", "find_cart", "load_pricing", "price_cart"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """A store's rules, as the services see them (built from the store's config)."""
+
+    tax: TaxSettings = attrs.field(factory=TaxSettings)
+    rounding: Rounding = DEFAULT_ROUNDING
+    capture_immediately: bool = False
+    """Capture at order time (a sale) rather than authorize and capture later."""
+    shipping_methods: tuple[ShippingMethod, ...] = ()
+    max_quantity_per_line: int = DEFAULT_MAX_QUANTITY
+    pending_payment_timeout_seconds: int = 900
+    """After this, an order still waiting for its payment's outcome is settled by
+    :meth:`~commercekit.services.payments.PaymentService.recover_pending_checkouts`."""
+    action_timeout_seconds: int = 86_400
+    """How long a customer has to complete a payment that requires action."""
+    retries: int = 5
+    """How often a unit of work that lost a race is tried again."""
+
+
+@attrs.define(kw_only=True)
+class Runtime:
+    """The wired parts a store hands its services."""
+
+    storage: Storage
+    clock: Clock
+    ids: IdGenerator
+    gateways: Mapping[str, PaymentGateway]
+    settings: Settings
+    subscribers: Callable[[Sequence[DomainEvent]], None]
+    _delivering: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def deliver_events(self) -> int:
+        """Hand committed, undelivered outbox events to subscribers, oldest first.
+
+        Delivery is at least once: a crash after handing events over and before
+        marking them leaves them to be handed over again.
+
+        :returns: how many events were delivered.
+        """
+        delivered = 0
+        with self._delivering:
+            while batch := self.storage.undelivered_events(100):
+                self.subscribers([event for _, event in batch])
+                self.storage.mark_delivered([event_id for event_id, _ in batch])
+                delivered += len(batch)
+        return delivered
+
+    def gateway(self, name: str) -> PaymentGateway:
+        """The configured gateway called ``name``.
+
+        :raises InvalidInput: naming ``payment_method`` if the store has none such.
+        """
+        gateway = self.gateways.get(name)
+        if gateway is None:
+            known = ", ".join(sorted(self.gateways)) or "none"
+            raise InvalidInput(
+                f"no payment gateway {name!r} is configured (configured: {known})",
+                field="payment_method",
+            )
+        return gateway
+
+
+class Service:
+    """Base of the services: commits, retries and event delivery in one place."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+
+    @property
+    def now(self) -> datetime:
+        """The store's clock."""
+        return self._rt.clock.now()
+
+    @contextmanager
+    def _work(self) -> Iterator[UnitOfWork]:
+        with self._rt.storage.unit_of_work() as uow:
+            yield uow
+
+    def _commit(self, uow: UnitOfWork) -> None:
+        uow.commit()
+        self._rt.deliver_events()
+
+    def _retrying(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (a whole unit of work) again when it loses a race."""
+        for attempt in range(self._rt.settings.retries):
+            try:
+                return work()
+            except ConcurrencyConflict:
+                if attempt == self._rt.settings.retries - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _parents_first(categories: Sequence[Category]) -> list[Category]:
+    by_id = {c.id: c for c in categories}
+    ordered: list[Category] = []
+    placed: set[str] = set()
+
+    def place(category: Category) -> None:
+        if category.id in placed:
+            return
+        if category.parent_id is not None and category.parent_id in by_id:
+            place(by_id[category.parent_id])
+        placed.add(category.id)
+        ordered.append(category)
+
+    for category in categories:
+        place(category)
+    return ordered
+
+
+def load_pricing(
+    uow: UnitOfWork,
+    cart: Cart,
+    settings: Settings,
+    *,
+    now: datetime,
+    address: TaxAddress | None = None,
+    shipping_units: int | None = None,
+    customer: str | None = None,
+    extra_codes: Sequence[str] = (),
+) -> tuple[PricingEngine, PricingContext]:
+    """A pricing engine holding just what ``cart`` needs, loaded from storage in a
+    fixed number of queries however many lines the cart has, and the context to
+    price it in."""
+    skus = [sku for sku, _ in cart.items()]
+    codes = [*cart.coupon_codes, *extra_codes]
+    catalog = Catalog(_parents_first(uow.catalog.categories()))
+    for product in uow.catalog.products_for_skus(skus):
+        catalog.add_product(product)
+    engine = PricingEngine(
+        catalog=catalog,
+        prices=PriceBook(uow.catalog.price_lists(cart.currency, skus)),
+        taxes=TaxTable(uow.catalog.tax_zones()),
+        tax_settings=settings.tax,
+        promotions=PromotionEngine(uow.catalog.promotions(), uow.catalog.coupons(codes)),
+        rounding=settings.rounding,
+    )
+    context = PricingContext(
+        now=now,
+        customer_id=customer,
+        address=address,
+        shipping=None
+        if shipping_units is None
+        else from_minor_units(shipping_units, cart.currency),
+        coupon_usage=uow.catalog.coupon_usage(codes, customer),
+    )
+    return engine, context
+
+
+def price_cart(
+    uow: UnitOfWork,
+    cart: Cart,
+    settings: Settings,
+    *,
+    now: datetime,
+    address: TaxAddress | None = None,
+    shipping_units: int | None = None,
+    customer: str | None = None,
+) -> PriceBreakdown:
+    """Price ``cart`` on the server from stored prices, taxes and promotions."""
+    engine, context = load_pricing(
+        uow,
+        cart,
+        settings,
+        now=now,
+        address=address,
+        shipping_units=shipping_units,
+        customer=customer,
+    )
+    return engine.price(cart, context)
+
+
+def find_cart(uow: UnitOfWork, token: str) -> Cart:
+    """The cart this token opens.
+
+    :raises NotFound: for an unknown, empty or missing token (never saying which).
+    """
+    cart = uow.carts.find_by_token(token) if isinstance(token, str) and token else None
+    if cart is None:
+        raise NotFound("cart", "for this token", field="token")
+    return cart

@@ -1,0 +1,148 @@
+"""Carts as a shopper drives them. A cart is reached only through its token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from commercekit.domain.cart import Cart
+from commercekit.domain.errors import UnknownSku
+from commercekit.domain.pricing import MissingPrice, PriceBreakdown, Unavailable
+from commercekit.domain.promotions import normalize_coupon_code
+from commercekit.ports.storage import UnitOfWork
+from commercekit.services.base import Service, find_cart, load_pricing, price_cart
+
+__all__ = ["CartService"]
+
+
+class CartService(Service):
+    """Create, fill, price and merge carts."""
+
+    def create(self, currency: str, *, customer_id: str | None = None) -> Cart:
+        """Open an empty cart; hand ``cart.token`` to the shopper.
+
+        :raises UnknownCurrency: for a currency CLDR does not know.
+        """
+        cart = Cart.open(
+            id=self._rt.ids.new_id("cart"),
+            currency=currency,
+            customer_id=customer_id,
+            max_quantity_per_line=self._rt.settings.max_quantity_per_line,
+            token_factory=self._rt.ids.new_token,
+        )
+        with self._work() as uow:
+            uow.carts.add(cart)
+            self._commit(uow)
+        return cart
+
+    def get(self, token: str) -> Cart:
+        """The cart this token opens.
+
+        :raises NotFound: for an unknown, empty or missing token.
+        """
+        with self._work() as uow:
+            return find_cart(uow, token)
+
+    def _check_buyable(self, uow: UnitOfWork, cart: Cart, sku: str) -> None:
+        products = uow.catalog.products_for_skus([sku])
+        variant_product = next((p for p in products for v in p.variants if v.sku == sku), None)
+        if variant_product is None:
+            raise UnknownSku(sku)
+        if not variant_product.is_available(self.now):
+            raise Unavailable(sku)
+        if not any(sku in pl for pl in uow.catalog.price_lists(cart.currency, [sku])):
+            raise MissingPrice(sku, cart.currency)
+
+    def add(self, token: str, sku: str, quantity: int = 1) -> Cart:
+        """Add units of a SKU that is on sale and priced in the cart's currency.
+
+        :raises UnknownSku, Unavailable, MissingPrice, InvalidQuantity: nothing changes.
+        """
+
+        def work() -> Cart:
+            with self._work() as uow:
+                cart = find_cart(uow, token)
+                self._check_buyable(uow, cart, sku)
+                cart.add(sku, quantity)
+                uow.carts.save(cart)
+                self._commit(uow)
+                return cart
+
+        return self._retrying(work)
+
+    def change_quantity(self, token: str, sku: str, quantity: int) -> Cart:
+        """Set a line's quantity.
+
+        :raises NotFound: if the cart has no such line.
+        """
+        return self._change(token, lambda cart: cart.change_quantity(sku, quantity))
+
+    def remove(self, token: str, sku: str) -> Cart:
+        """Remove a line."""
+        return self._change(token, lambda cart: cart.remove(sku))
+
+    def _change(self, token: str, change: Callable[[Cart], None]) -> Cart:
+        def work() -> Cart:
+            with self._work() as uow:
+                cart = find_cart(uow, token)
+                change(cart)
+                uow.carts.save(cart)
+                self._commit(uow)
+                return cart
+
+        return self._retrying(work)
+
+    def apply_coupon(self, token: str, code: str) -> Cart:
+        """Put a coupon code on the cart, if it can be used on it now.
+
+        :raises CouponRejected: saying why (unknown, expired, limit reached...).
+        """
+
+        def work() -> Cart:
+            with self._work() as uow:
+                cart = find_cart(uow, token)
+                normal = normalize_coupon_code(code)
+                engine, context = load_pricing(
+                    uow,
+                    cart,
+                    self._rt.settings,
+                    now=self.now,
+                    customer=cart.customer_id,
+                    extra_codes=[normal],
+                )
+                engine.check_coupon(cart, normal, context)
+                cart.apply_coupon(normal)
+                uow.carts.save(cart)
+                self._commit(uow)
+                return cart
+
+        return self._retrying(work)
+
+    def remove_coupon(self, token: str, code: str) -> Cart:
+        """Take a coupon code off the cart."""
+        return self._change(token, lambda cart: cart.remove_coupon(code))
+
+    def price(self, token: str) -> PriceBreakdown:
+        """The cart's price breakdown, computed on the server (without shipping or
+        an address; the checkout's summary adds those)."""
+        with self._work() as uow:
+            cart = find_cart(uow, token)
+            return price_cart(uow, cart, self._rt.settings, now=self.now, customer=cart.customer_id)
+
+    def merge(self, guest_token: str, customer_token: str) -> Cart:
+        """Fold a guest's cart into a signed-in customer's, and delete the guest's.
+
+        :raises CurrencyMismatch: for carts in different currencies.
+        """
+
+        def work() -> Cart:
+            with self._work() as uow:
+                guest = find_cart(uow, guest_token)
+                mine = find_cart(uow, customer_token)
+                mine.merge(guest)
+                uow.carts.save(mine)
+                if guest is not mine and guest.id != mine.id:
+                    uow.carts.remove(guest)
+                self._commit(uow)
+                return mine
+
+        return self._retrying(work)

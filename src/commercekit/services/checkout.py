@@ -1,0 +1,355 @@
+"""Checkout: contact, addresses, shipping and payment method, then the order.
+
+A checkout belongs to a cart and is reached with the cart's token. Everything a
+client sends passes through the input models of :mod:`commercekit.services.schemas`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from commercekit.domain.cart import Cart
+from commercekit.domain.catalog import Product
+from commercekit.domain.checkout import (
+    Address,
+    Checkout,
+    CheckoutIncomplete,
+    PriceChanged,
+    ShippingChoice,
+    ShippingMethod,
+)
+from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.orders import IdempotencyConflict, Order, OrderStatus
+from commercekit.domain.payments import Payment, PaymentStatus
+from commercekit.domain.pricing import PriceBreakdown
+from commercekit.ports.storage import UnitOfWork
+from commercekit.services.base import Runtime, Service, find_cart, price_cart
+from commercekit.services.payments import PaymentService
+from commercekit.services.schemas import (
+    AddressIn,
+    ContactIn,
+    PaymentMethodIn,
+    ShippingChoiceIn,
+    parse,
+)
+
+__all__ = ["CheckoutService", "CheckoutSummary"]
+
+
+@attrs.frozen
+class CheckoutSummary:
+    """What a checkout page shows: the details so far, the price, what is missing."""
+
+    checkout: Checkout
+    breakdown: PriceBreakdown
+    missing: tuple[str, ...]
+    requires_shipping: bool
+
+
+def _names(products: list[Product]) -> dict[str, tuple[str, str, bool, bool]]:
+    names: dict[str, tuple[str, str, bool, bool]] = {}
+    for product in products:
+        for variant in product.variants:
+            options = ", ".join(variant.options.values())
+            name = f"{product.name} ({options})" if options else product.name
+            names[variant.sku] = (product.id, name, variant.requires_shipping, variant.track_stock)
+    return names
+
+
+class CheckoutService(Service):
+    """Collect what an order needs, then place it."""
+
+    def __init__(self, runtime: Runtime, payments: PaymentService) -> None:
+        super().__init__(runtime)
+        self._payments = payments
+
+    # --- details -----------------------------------------------------------------------
+
+    def _update(self, token: str, change: Callable[[UnitOfWork, Cart, Checkout], None]) -> Checkout:
+        def work() -> Checkout:
+            with self._work() as uow:
+                cart = find_cart(uow, token)
+                checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
+                change(uow, cart, checkout)
+                checkout.version += 1
+                uow.checkouts.save(checkout)
+                self._commit(uow)
+                return checkout
+
+        return self._retrying(work)
+
+    def set_contact(self, token: str, contact: Mapping[str, Any] | ContactIn) -> Checkout:
+        """Set the customer's email.
+
+        :raises InvalidInput: naming the field.
+        """
+        email = parse(ContactIn, contact).email
+
+        def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
+            checkout.email = email
+
+        return self._update(token, change)
+
+    def set_shipping_address(self, token: str, address: Mapping[str, Any] | AddressIn) -> Checkout:
+        """Set where the order goes.
+
+        :raises InvalidInput: naming the field (unknown country, missing region...).
+        """
+        checked = parse(AddressIn, address).to_domain()
+
+        def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
+            checkout.shipping_address = checked
+
+        return self._update(token, change)
+
+    def set_billing_address(
+        self, token: str, address: Mapping[str, Any] | AddressIn | None
+    ) -> Checkout:
+        """Set where to bill; ``None`` bills the shipping address."""
+        checked: Address | None = None if address is None else parse(AddressIn, address).to_domain()
+
+        def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
+            checkout.billing_address = checked
+
+        return self._update(token, change)
+
+    def shipping_methods(self, token: str) -> list[ShippingMethod]:
+        """The shipping methods offered in the cart's currency."""
+        cart = self._cart(token)
+        return [
+            m for m in self._rt.settings.shipping_methods if m.price_in(cart.currency) is not None
+        ]
+
+    def _cart(self, token: str) -> Cart:
+        with self._work() as uow:
+            return find_cart(uow, token)
+
+    def _method(self, method_id: str, currency: str) -> ShippingChoice:
+        for method in self._rt.settings.shipping_methods:
+            price = method.price_in(currency)
+            if method.id == method_id and price is not None:
+                return ShippingChoice(
+                    method_id=method.id, name=method.name, price_units=price, currency=currency
+                )
+        raise InvalidInput(f"no shipping method {method_id!r} in this currency", field="method_id")
+
+    def choose_shipping(self, token: str, choice: Mapping[str, Any] | ShippingChoiceIn) -> Checkout:
+        """Choose a shipping method, at its current price.
+
+        :raises InvalidInput: for a method the store does not offer in this currency.
+        """
+        method_id = parse(ShippingChoiceIn, choice).method_id
+
+        def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
+            checkout.shipping = self._method(method_id, cart.currency)
+
+        return self._update(token, change)
+
+    def set_payment_method(
+        self, token: str, method: Mapping[str, Any] | PaymentMethodIn
+    ) -> Checkout:
+        """Choose a configured gateway and give its payment token.
+
+        :raises InvalidInput: for a gateway the store does not use.
+        """
+        checked = parse(PaymentMethodIn, method)
+        self._rt.gateway(checked.gateway)
+
+        def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
+            checkout.payment_gateway = checked.gateway
+            checkout.payment_token = checked.token
+
+        return self._update(token, change)
+
+    # --- price and completeness -----------------------------------------------------------
+
+    def _price(
+        self, uow: UnitOfWork, cart: Cart, checkout: Checkout
+    ) -> tuple[PriceBreakdown, list[Product]]:
+        products = uow.catalog.products_for_skus([sku for sku, _ in cart.items()])
+        address = checkout.shipping_address or checkout.billing
+        shipping = self._current_shipping(checkout, cart)
+        breakdown = price_cart(
+            uow,
+            cart,
+            self._rt.settings,
+            now=self.now,
+            address=None if address is None else address.for_tax(),
+            shipping_units=None if shipping is None else shipping.price_units,
+            customer=cart.customer_id or checkout.email,
+        )
+        return breakdown, products
+
+    def _current_shipping(self, checkout: Checkout, cart: Cart) -> ShippingChoice | None:
+        # The shipping price is the store's current one, never the one saved earlier:
+        # what the customer was shown is checked against the total instead.
+        if checkout.shipping is None:
+            return None
+        return self._method(checkout.shipping.method_id, cart.currency)
+
+    def summary(self, token: str) -> CheckoutSummary:
+        """Price the checkout on the server and say what is still missing.
+
+        The total shown here is remembered: an order at another total is refused with
+        :class:`PriceChanged` unless the caller accepts the new price.
+        """
+
+        def work() -> CheckoutSummary:
+            with self._work() as uow:
+                cart = find_cart(uow, token)
+                checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
+                breakdown, products = self._price(uow, cart, checkout)
+                requires_shipping = any(
+                    v.requires_shipping
+                    for p in products
+                    for v in p.variants
+                    if cart.quantity_of(v.sku)
+                )
+                if checkout.quoted_total_units != breakdown.grand_total_units:
+                    checkout.quoted_total_units = breakdown.grand_total_units
+                    checkout.version += 1
+                    uow.checkouts.save(checkout)
+                    self._commit(uow)
+                missing = checkout.missing(requires_shipping=requires_shipping)
+                if cart.is_empty:
+                    missing.insert(0, "cart")
+                return CheckoutSummary(checkout, breakdown, tuple(missing), requires_shipping)
+
+        return self._retrying(work)
+
+    # --- the order ---------------------------------------------------------------------
+
+    def place_order(
+        self, token: str, *, idempotency_key: str, accept_price_change: bool = False
+    ) -> Order:
+        """Turn the checkout into an order and pay for it.
+
+        The cart is priced again on the server. The order is written awaiting payment,
+        then the gateway is called outside any transaction, then the outcome is
+        settled: the order opens (paid), waits (the customer must act; see
+        :meth:`PaymentService.confirm`), or is cancelled with what it held released
+        (declined; the order's history says why).
+
+        The same ``idempotency_key`` again returns the same order and never charges
+        twice, even when both calls run at once; a retry after a gateway error picks
+        up where the first call stopped.
+
+        :raises IdempotencyConflict: the key was used for another request.
+        :raises CheckoutIncomplete: listing what is missing.
+        :raises PriceChanged: the total is not the one last shown.
+        :raises GatewayError: the gateway's answer is unknown; retry with the same key.
+        """
+        if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key.strip()) <= 255:
+            raise InvalidInput("must be 1 to 255 characters", field="idempotency_key")
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                {
+                    "cart": hashlib.sha256(str(token).encode()).hexdigest(),
+                    "accept": accept_price_change,
+                },
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+
+        def write() -> tuple[Order, Payment, str]:
+            with self._work() as uow:
+                existing = uow.orders.find_by_idempotency_key(idempotency_key)
+                if existing is not None:
+                    if existing.fingerprint != fingerprint:
+                        raise IdempotencyConflict(idempotency_key)
+                    payment = uow.payments.for_order(existing.id)
+                    checkout = uow.checkouts.find(existing.cart_id)
+                    if payment is None:
+                        raise NotFound("payment for order", existing.id)
+                    return existing, payment, (checkout.payment_token if checkout else "") or ""
+                order, payment, payment_token = self._write_order(
+                    uow, token, idempotency_key, fingerprint, accept_price_change
+                )
+                self._commit(uow)
+                return order, payment, payment_token
+
+        order, payment, payment_token = self._retrying(write)
+        if (
+            order.status is not OrderStatus.PENDING_PAYMENT
+            or payment.status is not PaymentStatus.PENDING
+        ):
+            return order
+        if payment.amount_units == 0:
+            return self._settle_free(order.id)
+        return self._payments.authorize(order, payment, payment_token)
+
+    def _write_order(
+        self,
+        uow: UnitOfWork,
+        token: str,
+        idempotency_key: str,
+        fingerprint: str,
+        accept_price_change: bool,
+    ) -> tuple[Order, Payment, str]:
+        cart = find_cart(uow, token)
+        checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
+        if cart.is_empty:
+            raise CheckoutIncomplete(["cart"])
+        breakdown, products = self._price(uow, cart, checkout)
+        names = _names(products)
+        requires_shipping = any(names[sku][2] for sku, _ in cart.items())
+        missing = checkout.missing(requires_shipping=requires_shipping)
+        if missing:
+            raise CheckoutIncomplete(missing)
+        gateway = self._rt.gateway(str(checkout.payment_gateway))
+        quoted = checkout.quoted_total_units
+        if quoted is not None and quoted != breakdown.grand_total_units and not accept_price_change:
+            raise PriceChanged(quoted, breakdown.grand_total_units, breakdown.currency)
+        now = self.now
+        order = Order.place(
+            id=self._rt.ids.new_id("order"),
+            token=self._rt.ids.new_token(),
+            cart_id=cart.id,
+            customer_id=cart.customer_id,
+            email=str(checkout.email),
+            breakdown=breakdown,
+            names=names,
+            shipping_address=checkout.shipping_address if requires_shipping else None,
+            billing_address=checkout.billing,
+            shipping=self._current_shipping(checkout, cart) if requires_shipping else None,
+            coupon_codes=cart.coupon_codes,
+            payment_gateway=gateway.name,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            at=now,
+        )
+        payment = Payment(
+            id=self._rt.ids.new_id("payment"),
+            order_id=order.id,
+            gateway=gateway.name,
+            currency=order.currency,
+            amount_units=order.totals.grand_total_units,
+        )
+        rejected = {code for code, _ in breakdown.rejected_coupons}
+        customer = cart.customer_id or checkout.email
+        for coupon in uow.catalog.coupons(cart.coupon_codes):
+            if coupon.code not in rejected and coupon.promotion_id in breakdown.applied_promotions:
+                uow.catalog.record_coupon_use(coupon.code, customer, order.id)
+        # Stock reservations join this transaction when inventory arrives.
+        uow.orders.add(order)
+        uow.payments.add(payment)
+        return order, payment, str(checkout.payment_token)
+
+    def _settle_free(self, order_id: str) -> Order:
+        def work() -> Order:
+            with self._work() as uow:
+                order = uow.orders.get(order_id)
+                order.settle_free(at=self.now, actor="system")
+                uow.orders.save(order)
+                with contextlib.suppress(NotFound):
+                    uow.carts.remove(uow.carts.get(order.cart_id))
+                self._commit(uow)
+                return order
+
+        return self._retrying(work)

@@ -1,0 +1,322 @@
+"""Payments: settling gateway answers, capture, void, refund, confirmation, webhooks,
+and recovering orders whose payment outcome was never recorded.
+
+A gateway is never called inside a database transaction. Every gateway fact, from
+our own call, from the customer's confirmation or from a webhook, enters through
+one function, :meth:`PaymentService.settle`, which applies it to the payment's
+ledger once and brings the order along.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+import attrs
+import moneyed
+
+from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
+from commercekit.domain.money import minor_units
+from commercekit.domain.orders import Order, OrderStatus
+from commercekit.domain.payments import (
+    EventOutOfOrder,
+    GatewayEvent,
+    Payment,
+    PaymentStatus,
+    TransactionStatus,
+)
+from commercekit.ports.payments import GatewayError, PaymentRequest
+from commercekit.ports.storage import UnitOfWork
+from commercekit.services.base import Service
+
+__all__ = ["PaymentDeclined", "PaymentService", "WebhookResult", "authorization_key"]
+
+
+def authorization_key(order_id: str) -> str:
+    """The idempotency key of an order's authorization: the same in the first call,
+    a retry, and recovery after a crash, so the gateway answers them all alike."""
+    return f"{order_id}:authorize"
+
+
+class PaymentDeclined(InvalidInput):
+    """The gateway refused a capture, refund or void (the ledger records why)."""
+
+    code = "payment_declined"
+
+    def __init__(self, action: str, reason: str) -> None:
+        super().__init__(f"the gateway refused to {action}: {reason}", field="payment")
+        self.reason = reason
+
+
+@attrs.frozen
+class WebhookResult:
+    """What a webhook delivery did."""
+
+    applied: int
+    """Events that changed a ledger."""
+    duplicates: int
+    """Events already applied (by an earlier delivery or another path)."""
+
+
+class PaymentService(Service):
+    """Everything that moves a payment along."""
+
+    # --- the one way in for gateway facts ---------------------------------------------
+
+    def settle(self, payment_id: str, event: GatewayEvent, *, actor: str) -> tuple[Order, bool]:
+        """Apply a gateway event to a payment's ledger, once, and bring the order along.
+
+        Runs again if another writer changed the payment meanwhile, so two paths
+        reporting the same fact at the same moment still apply it once.
+
+        :returns: the order, and whether the event changed anything.
+        """
+
+        def work() -> tuple[Order, bool]:
+            with self._work() as uow:
+                payment = uow.payments.get(payment_id)
+                order = uow.orders.get(payment.order_id)
+                changed = payment.apply(event)
+                if changed:
+                    self._follow(uow, order, payment, actor, event)
+                    uow.payments.save(payment)
+                    uow.orders.save(order)
+                    self._commit(uow)
+                return order, changed
+
+        return self._retrying(work)
+
+    def _follow(
+        self, uow: UnitOfWork, order: Order, payment: Payment, actor: str, event: GatewayEvent
+    ) -> None:
+        """Bring the order in line with its payment."""
+        now = self.now
+        if payment.status is PaymentStatus.FAILED:
+            if order.status is OrderStatus.PENDING_PAYMENT:
+                order.cancel(f"payment failed: {event.detail or 'declined'}", at=now, actor=actor)
+                release_order_holds(uow, order)
+            return
+        was_pending = order.status is OrderStatus.PENDING_PAYMENT
+        order.payment_changed(payment.status, at=now, actor=actor)
+        if was_pending and order.status is OrderStatus.OPEN:
+            # The cart became this order: it is done with.
+            with contextlib.suppress(NotFound):
+                uow.carts.remove(uow.carts.get(order.cart_id))
+
+    def for_order(self, order_id: str) -> Payment:
+        """The payment of an order.
+
+        :raises NotFound: if the order has none.
+        """
+        with self._work() as uow:
+            payment = uow.payments.for_order(order_id)
+        if payment is None:
+            raise NotFound("payment for order", order_id, field="order_id")
+        return payment
+
+    # --- operations staff or the store start ------------------------------------------
+
+    def _units(self, payment: Payment, amount: moneyed.Money | None, default: int) -> int:
+        if amount is None:
+            return default
+        if str(amount.currency.code) != payment.currency:
+            raise InvalidInput(
+                f"amount in {amount.currency.code} for a payment in {payment.currency}",
+                field="amount",
+            )
+        return minor_units(amount)
+
+    def _after_call(
+        self, payment: Payment, event: GatewayEvent, action: str, actor: str
+    ) -> Payment:
+        self.settle(payment.id, event, actor=actor)
+        if event.status is TransactionStatus.FAILED:
+            raise PaymentDeclined(action, event.detail or "declined")
+        return self.for_order(payment.order_id)
+
+    def capture(
+        self,
+        order_id: str,
+        amount: moneyed.Money | None = None,
+        *,
+        idempotency_key: str | None = None,
+        actor: str = "staff",
+    ) -> Payment:
+        """Capture part or all of what is authorized (all when ``amount`` is None).
+
+        :raises PaymentLimitExceeded: beyond what is authorized and not captured.
+        :raises PaymentDeclined: if the gateway refuses.
+        """
+        payment = self.for_order(order_id)
+        units = self._units(payment, amount, payment.capturable_units)
+        payment.check_capture(units)
+        key = idempotency_key or f"{payment.id}:capture:{len(payment.transactions)}"
+        event = self._rt.gateway(payment.gateway).capture(
+            str(payment.reference), units, payment.currency, key
+        )
+        return self._after_call(payment, event, "capture", actor)
+
+    def refund(
+        self,
+        order_id: str,
+        amount: moneyed.Money | None = None,
+        *,
+        idempotency_key: str | None = None,
+        actor: str = "staff",
+    ) -> Payment:
+        """Refund part or all of what was captured (all when ``amount`` is None).
+
+        :raises PaymentLimitExceeded: beyond what was captured and not refunded.
+        :raises PaymentDeclined: if the gateway refuses.
+        """
+        payment = self.for_order(order_id)
+        units = self._units(payment, amount, payment.refundable_units)
+        payment.check_refund(units)
+        key = idempotency_key or f"{payment.id}:refund:{len(payment.transactions)}"
+        event = self._rt.gateway(payment.gateway).refund(
+            str(payment.reference), units, payment.currency, key
+        )
+        return self._after_call(payment, event, "refund", actor)
+
+    def void(self, order_id: str, *, actor: str = "staff") -> Payment:
+        """Release the authorization of an order with nothing captured.
+
+        :raises InvalidTransition: if something was captured or nothing authorized.
+        """
+        payment = self.for_order(order_id)
+        payment.check_void()
+        event = self._rt.gateway(payment.gateway).void(str(payment.reference), f"{payment.id}:void")
+        return self._after_call(payment, event, "void", actor)
+
+    def confirm(self, order_token: str) -> Order:
+        """The customer completed the action their payment required (3-D Secure...).
+
+        :raises NotFound: for an unknown order token.
+        :raises InvalidTransition: if the payment does not await an action.
+        """
+        with self._work() as uow:
+            order = uow.orders.find_by_token(order_token) if order_token else None
+            if order is None:
+                raise NotFound("order", "for this token", field="token")
+            payment = uow.payments.for_order(order.id)
+        if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
+            state = "missing" if payment is None else payment.status.value
+            raise InvalidTransition("payment", state, "confirm")
+        event = self._rt.gateway(payment.gateway).confirm(
+            str(payment.reference), f"{payment.id}:confirm"
+        )
+        settled, _ = self.settle(payment.id, event, actor="customer")
+        return settled
+
+    # --- webhooks ----------------------------------------------------------------------
+
+    def handle_webhook(self, gateway: str, payload: bytes, signature: str) -> WebhookResult:
+        """Verify a gateway's webhook and apply its events, each once.
+
+        :raises WebhookRejected: for a forged, stale or malformed webhook (nothing is
+            applied).
+        :raises EventOutOfOrder: for an event about a payment not recorded yet, or a
+            refund before its capture; answer the gateway with a retryable status so
+            that it delivers the webhook again.
+        """
+        events = self._rt.gateway(gateway).parse_webhook(payload, signature, self.now)
+        applied = duplicates = 0
+        for event in events:
+            with self._work() as uow:
+                payment = uow.payments.find_by_reference(gateway, event.payment_reference)
+            if payment is None:
+                raise EventOutOfOrder(
+                    f"no payment {event.payment_reference!r} recorded yet",
+                    field="payment_reference",
+                )
+            _, changed = self.settle(payment.id, event, actor=f"gateway:{gateway}")
+            if changed:
+                applied += 1
+            else:
+                duplicates += 1
+        return WebhookResult(applied=applied, duplicates=duplicates)
+
+    # --- recovery ----------------------------------------------------------------------
+
+    def authorize(self, order: Order, payment: Payment, payment_token: str) -> Order:
+        """Ask the gateway to authorize (or capture) an order's payment, then settle.
+
+        :raises GatewayError: when the outcome is unknown; the order stays pending
+            for a retry with the same key, or for recovery.
+        """
+        request = PaymentRequest(
+            payment_id=payment.id,
+            order_id=order.id,
+            amount_units=payment.amount_units,
+            currency=payment.currency,
+            payment_token=payment_token,
+            idempotency_key=authorization_key(order.id),
+            capture=self._rt.settings.capture_immediately,
+            email=order.email,
+        )
+        event = self._rt.gateway(payment.gateway).authorize(request)
+        settled, _ = self.settle(payment.id, event, actor="customer")
+        return settled
+
+    def recover_pending_checkouts(self, older_than: timedelta | None = None) -> list[str]:
+        """Settle orders still waiting for their payment's outcome.
+
+        For an order whose authorization outcome was never recorded (the process died
+        between writing the order and hearing from the gateway), the gateway is asked
+        what became of the same idempotency key: its answer is settled, and an order
+        the gateway never heard of is cancelled with everything it held released.
+        An order whose payment awaits the customer's action is cancelled once the
+        action timeout has passed.
+
+        :returns: ids of the orders settled or cancelled.
+        """
+        settings = self._rt.settings
+        now = self.now
+        cutoff = now - (
+            older_than
+            if older_than is not None
+            else timedelta(seconds=settings.pending_payment_timeout_seconds)
+        )
+        with self._work() as uow:
+            pending = uow.orders.pending_payment(cutoff)
+        handled: list[str] = []
+        for order in pending:
+            with self._work() as uow:
+                payment = uow.payments.for_order(order.id)
+            if payment is None:
+                continue
+            if payment.status is PaymentStatus.PENDING:
+                try:
+                    event = self._rt.gateway(payment.gateway).find(authorization_key(order.id))
+                except GatewayError:
+                    continue
+                if event is None:
+                    self._cancel_pending(order.id, "the gateway never received the payment")
+                else:
+                    self.settle(payment.id, event, actor="system:recovery")
+                handled.append(order.id)
+            elif (
+                payment.status is PaymentStatus.REQUIRES_ACTION
+                and order.placed_at < now - timedelta(seconds=settings.action_timeout_seconds)
+            ):
+                self._cancel_pending(order.id, "the payment's required action was not completed")
+                handled.append(order.id)
+        return handled
+
+    def _cancel_pending(self, order_id: str, reason: str) -> None:
+        def work() -> None:
+            with self._work() as uow:
+                order = uow.orders.get(order_id)
+                if order.status is not OrderStatus.PENDING_PAYMENT:
+                    return
+                order.cancel(reason, at=self.now, actor="system:recovery")
+                release_order_holds(uow, order)
+                uow.orders.save(order)
+                self._commit(uow)
+
+        self._retrying(work)
+
+
+def release_order_holds(uow: UnitOfWork, order: Order) -> None:
+    """Give back what an order held: its coupon uses (and, with stock, its reservations)."""
+    uow.catalog.release_coupon_uses(order.id)

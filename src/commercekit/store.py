@@ -1,0 +1,220 @@
+"""The Store: the one object an application holds. It reads the configuration, opens
+storage, loads the plugins, builds the configured gateways, and wires the services.
+
+>>> store = Store.open("memory://")
+>>> cart = store.carts.create("EUR")
+
+``sqlite:///shop.db`` is the embedded default (migrated on open);
+``postgresql+psycopg://...`` is how a store grows past one machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from commercekit.adapters.clock import RandomIds, SystemClock
+from commercekit.domain.checkout import ShippingMethod
+from commercekit.domain.errors import InvalidInput
+from commercekit.domain.events import DomainEvent
+from commercekit.domain.money import Money, Rounding
+from commercekit.domain.pricing import TaxAddress, TaxRounding, TaxSettings
+from commercekit.plugins import Plugins
+from commercekit.ports.clock import Clock, IdGenerator
+from commercekit.ports.payments import PaymentGateway
+from commercekit.ports.storage import Storage
+from commercekit.services.base import Runtime, Settings
+from commercekit.services.carts import CartService
+from commercekit.services.catalog import CatalogService
+from commercekit.services.checkout import CheckoutService
+from commercekit.services.orders import OrderService
+from commercekit.services.payments import PaymentService
+from commercekit.services.schemas import parse
+
+__all__ = ["GatewayConfig", "ShippingMethodConfig", "Store", "StoreConfig"]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GatewayConfig(_Config):
+    """A gateway the store uses: which plugin provides it, and its options."""
+
+    plugin: str = Field(min_length=1, max_length=64)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ShippingMethodConfig(_Config):
+    """A flat-rate shipping method: a price per currency, as decimal strings."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    prices: dict[str, Decimal]
+
+
+class StoreConfig(_Config):
+    """How a store runs. Unknown keys are refused, so a typo cannot pass unnoticed."""
+
+    url: str = "sqlite:///commercekit.db"
+    gateways: dict[str, GatewayConfig] = Field(
+        default_factory=lambda: {"test": GatewayConfig(plugin="test")}
+    )
+    capture: Literal["manual", "immediate"] = "manual"
+    """``manual``: authorize at order time, capture later; ``immediate``: a sale."""
+    prices_include_tax: bool = False
+    tax_rounding: Literal["per_line", "per_total"] = "per_line"
+    rounding: Literal["half_up", "half_even", "half_down", "up", "down", "ceiling", "floor"] = (
+        "half_up"
+    )
+    shipping_tax_category: str | None = None
+    tax_origin_country: str | None = None
+    """Where tax is reckoned before the customer gives an address."""
+    shipping_methods: list[ShippingMethodConfig] = Field(default_factory=list)
+    max_quantity_per_line: int = Field(default=999, ge=1, le=1_000_000)
+    pending_payment_timeout_seconds: int = Field(default=900, ge=1)
+    action_timeout_seconds: int = Field(default=86_400, ge=1)
+    entry_point_plugins: bool = True
+    """Load third-party plugins from the ``commercekit`` entry point group."""
+
+    def settings(self) -> Settings:
+        """The rules the services apply."""
+        return Settings(
+            tax=TaxSettings(
+                prices_include_tax=self.prices_include_tax,
+                rounding=TaxRounding(self.tax_rounding),
+                rounding_mode=Rounding[self.rounding.upper()],
+                shipping_tax_category=self.shipping_tax_category,
+                default_address=None
+                if self.tax_origin_country is None
+                else TaxAddress(country=self.tax_origin_country),
+            ),
+            rounding=Rounding[self.rounding.upper()],
+            capture_immediately=self.capture == "immediate",
+            shipping_methods=tuple(
+                ShippingMethod(
+                    id=method.id,
+                    name=method.name,
+                    prices=[Money(amount, currency) for currency, amount in method.prices.items()],
+                )
+                for method in self.shipping_methods
+            ),
+            max_quantity_per_line=self.max_quantity_per_line,
+            pending_payment_timeout_seconds=self.pending_payment_timeout_seconds,
+            action_timeout_seconds=self.action_timeout_seconds,
+        )
+
+
+def open_storage(url: str) -> Storage:
+    """Storage for a URL: ``memory://``, ``sqlite:///path.db`` or
+    ``postgresql+psycopg://...`` (SQL storage is migrated to the newest schema).
+
+    :raises InvalidInput: for a URL of no supported kind.
+    """
+    if url == "memory://":
+        from commercekit.adapters.storage.memory import MemoryStorage
+
+        return MemoryStorage()
+    if url.startswith(("sqlite:", "postgresql")):
+        from commercekit.adapters.storage.sql import SqlStorage
+
+        return SqlStorage.open(url)
+    raise InvalidInput(
+        f"unsupported storage URL {url!r}: use memory://, sqlite:///path.db or postgresql+psycopg://...",
+        field="url",
+    )
+
+
+class Store:
+    """A store: configuration, storage, plugins and services, wired once."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        config: StoreConfig,
+        *,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        plugins: Plugins | None = None,
+    ) -> None:
+        self.config = config
+        self.storage = storage
+        self.plugins = plugins or Plugins(entry_point_plugins=config.entry_point_plugins)
+        self.gateways: dict[str, PaymentGateway] = {
+            name: self.plugins.make_gateway(name, gateway.plugin, gateway.options)
+            for name, gateway in config.gateways.items()
+        }
+        self.runtime = Runtime(
+            storage=storage,
+            clock=clock or SystemClock(),
+            ids=ids or RandomIds(),
+            gateways=self.gateways,
+            settings=config.settings(),
+            subscribers=self._publish,
+        )
+        self.catalog = CatalogService(self.runtime)
+        self.carts = CartService(self.runtime)
+        self.payments = PaymentService(self.runtime)
+        self.checkout = CheckoutService(self.runtime, self.payments)
+        self.orders = OrderService(self.runtime, self.payments)
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        config: StoreConfig | Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        plugins: Sequence[object] = (),
+    ) -> Store:
+        """Open a store.
+
+        :param url: storage URL; overrides ``config.url``.
+        :param config: a :class:`StoreConfig` or the same as a mapping.
+        :param plugins: plugin objects to register besides the built-in and
+            entry-point ones (subscribers, gateways).
+        :raises InvalidInput: for a bad configuration, naming the field.
+        :raises PluginError: for a plugin that fails to load.
+        :raises UnknownGateway: for a configured gateway no plugin provides.
+        """
+        checked = parse(StoreConfig, config or {})
+        if url is not None:
+            checked = checked.model_copy(update={"url": url})
+        manager = Plugins(entry_point_plugins=checked.entry_point_plugins, extra=plugins)
+        storage = open_storage(checked.url)
+        try:
+            return cls(storage, checked, clock=clock, ids=ids, plugins=manager)
+        except BaseException:
+            storage.close()
+            raise
+
+    def _publish(self, events: Sequence[DomainEvent]) -> None:
+        self.plugins.publish(events)
+
+    def deliver_events(self) -> int:
+        """Deliver outbox events left undelivered (after a crash, say)."""
+        return self.runtime.deliver_events()
+
+    def gateway(self, name: str) -> PaymentGateway:
+        """A configured gateway, by the name the configuration gives it."""
+        return self.runtime.gateway(name)
+
+    def close(self) -> None:
+        """Release storage."""
+        self.storage.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
