@@ -87,7 +87,8 @@ PAYMENT_TRANSITIONS: Final[Mapping[OrderPaymentStatus, frozenset[OrderPaymentSta
     _P.PARTIALLY_CAPTURED: frozenset({_P.CAPTURED, _P.PARTIALLY_REFUNDED, _P.REFUNDED}),
     _P.CAPTURED: frozenset({_P.PARTIALLY_REFUNDED, _P.REFUNDED}),
     _P.PARTIALLY_REFUNDED: frozenset({_P.REFUNDED}),
-    _P.REFUNDED: frozenset(),
+    # A later capture of what was still authorized leaves part of the money kept.
+    _P.REFUNDED: frozenset({_P.PARTIALLY_REFUNDED}),
     _P.VOIDED: frozenset(),
 }
 
@@ -353,6 +354,8 @@ class Order:
         """
         if self.status is not OrderStatus.OPEN:
             raise InvalidTransition("order", self.status.value, "fulfil")
+        if not quantities:
+            raise InvalidInput("name at least one SKU to fulfil", field="quantities")
         ordered = {line.sku: line.quantity for line in self.lines}
         done = dict(self.fulfilled)
         for sku, quantity in quantities.items():

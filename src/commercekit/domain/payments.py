@@ -17,7 +17,12 @@ from typing import ClassVar
 
 import attrs
 
-from commercekit.domain.errors import CommerceError, InvalidInput, InvalidTransition
+from commercekit.domain.errors import (
+    CommerceError,
+    CurrencyMismatch,
+    InvalidInput,
+    InvalidTransition,
+)
 from commercekit.domain.events import (
     DomainEvent,
     PaymentAuthorized,
@@ -275,18 +280,23 @@ class Payment:
         webhook, so a fact arriving twice or by two paths is recorded once.
 
         :returns: whether the ledger changed.
-        :raises CurrencyMismatch-like InvalidInput: for an event in another currency.
+        :raises CurrencyMismatch: for an event in another currency.
+        :raises InvalidInput: for a negative amount, or a successful capture, refund or
+            authorization of nothing.
         :raises EventOutOfOrder: for a refund whose capture is not recorded yet.
         :raises PaymentLimitExceeded: for an event that would take or give back too much.
         """
         if event.currency != self.currency:
-            raise InvalidInput(
-                f"event in {event.currency} for a payment in {self.currency}", field="currency"
-            )
+            raise CurrencyMismatch(self.currency, event.currency, field="currency")
+        if isinstance(event.amount_units, bool) or not isinstance(event.amount_units, int):
+            raise InvalidInput("must be a whole number of minor units", field="amount")
+        moves_money = event.kind is not TransactionKind.VOID
+        if event.status is TransactionStatus.SUCCEEDED and moves_money and event.amount_units <= 0:
+            raise InvalidInput("a successful operation moves a positive amount", field="amount")
+        if event.amount_units < 0:
+            raise InvalidInput("an amount cannot be negative", field="amount")
         if self.has(event.transaction_id):
             return False
-        if self.reference is None:
-            self.reference = event.payment_reference
         handler = {
             TransactionKind.AUTHORIZE: self._apply_authorization,
             TransactionKind.CAPTURE: self._apply_capture,
@@ -295,6 +305,8 @@ class Payment:
         }[event.kind]
         changed = handler(event)
         if changed:
+            if self.reference is None:
+                self.reference = event.payment_reference
             self.version += 1
         return changed
 
@@ -367,13 +379,18 @@ class Payment:
         if event.status is not TransactionStatus.SUCCEEDED:
             self._record(event)
             return True
-        if not self.authorized_units and not self.voided:
-            # The gateway only captures what it authorized: a capture reported before
-            # its authorization proves the authorization of the amount due.
-            self._record(event, amount_units=self.amount_units, suffix=":authorization")
-            self._event(PaymentAuthorized, self.amount_units, event.occurred_at)
         if self.voided:
             raise InvalidTransition("payment", "voided", "capture")
+        if not self.authorized_units:
+            # The gateway only captures what it authorized: a capture reported before
+            # its authorization proves the authorization of the amount due. Check the
+            # capture first, so that a refused one leaves the ledger as it was.
+            if event.amount_units > self.amount_units:
+                raise PaymentLimitExceeded(
+                    "capture", event.amount_units, self.amount_units, self.currency
+                )
+            self._record(event, amount_units=self.amount_units, suffix=":authorization")
+            self._event(PaymentAuthorized, self.amount_units, event.occurred_at)
         if event.amount_units > self.capturable_units:
             raise PaymentLimitExceeded(
                 "capture", event.amount_units, self.capturable_units, self.currency
