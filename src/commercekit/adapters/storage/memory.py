@@ -77,7 +77,12 @@ class _Tables:
     def __init__(self, storage: MemoryStorage) -> None:
         self.storage = storage
         self.staged: dict[str, dict[Any, Any]] = {name: {} for name in _TABLES}
-        self.loaded: dict[tuple[str, Any], int] = {}
+        self.loaded: dict[int, tuple[Any, int]] = {}
+        """The version each loaded copy had, by the copy's identity (holding the copy,
+        so that its id is not reused): a stale copy saved after a fresh reload must
+        still be caught."""
+        self.expected: dict[tuple[str, Any], int | None] = {}
+        """For each staged row, the stored version its write expects."""
         self.written: list[Any] = []
         """Aggregates in the order they were added or saved: their events are
         committed in that order, so causes come before effects."""
@@ -91,7 +96,7 @@ class _Tables:
             value = self.storage.tables[table].get(key)
             value = copy.deepcopy(value)
         if value is not None and hasattr(value, "version"):
-            self.loaded[(table, key)] = value.version
+            self.loaded[id(value)] = (value, value.version)
         return value
 
     def rows(self, table: str) -> Iterator[Any]:
@@ -102,12 +107,18 @@ class _Tables:
             if value is not None:
                 yield value
 
+    def _expect(self, table: str, key: Any, value: Any) -> None:
+        loaded = self.loaded.get(id(value))
+        self.expected[(table, key)] = None if loaded is None else loaded[1]
+
     def put(self, table: str, key: Any, value: Any) -> None:
+        self._expect(table, key, value)
         self.staged[table][key] = value
         if hasattr(value, "events") and not any(value is seen for seen in self.written):
             self.written.append(value)
 
-    def delete(self, table: str, key: Any) -> None:
+    def delete(self, table: str, key: Any, value: Any = None) -> None:
+        self._expect(table, key, value)
         self.staged[table][key] = _DELETED
 
 
@@ -147,7 +158,7 @@ class MemoryCartRepository(_Repository):
         self._t.put(self.table, cart.id, cart)
 
     def remove(self, cart: Cart) -> None:
-        self._t.delete(self.table, cart.id)
+        self._t.delete(self.table, cart.id, cart)
 
 
 class MemoryCheckoutRepository(_Repository):
@@ -231,9 +242,15 @@ class MemoryCatalogRepository:
     def categories(self) -> list[Category]:
         return list(self._t.rows("categories"))
 
+    def _check_categories(self, product: Product) -> None:
+        for category_id in product.category_ids:
+            if self._t.get("categories", category_id) is None:
+                raise NotFound("category", category_id, field="category_ids")
+
     def add_product(self, product: Product) -> None:
         if self._t.get("products", product.id) is not None:
             raise InvalidInput(f"product {product.id!r} already exists", field="id")
+        self._check_categories(product)
         self._check_skus(product, exclude=None)
         stored = copy.deepcopy(product)
         for variant in stored.variants:
@@ -250,8 +267,12 @@ class MemoryCatalogRepository:
 
     def save_product(self, product: Product) -> None:
         self.product(product.id)
+        self._check_categories(product)
         self._check_skus(product, exclude=product.id)
-        self._t.put("products", product.id, copy.deepcopy(product))
+        stored = copy.deepcopy(product)
+        for variant in stored.variants:
+            variant.product_id = stored.id
+        self._t.put("products", product.id, stored)
 
     def product(self, product_id: str) -> Product:
         product: Product | None = self._t.get("products", product_id)
@@ -382,7 +403,7 @@ class MemoryUnitOfWork:
         committed = self._storage.tables
         for table, rows in self._tables.staged.items():
             for key, value in rows.items():
-                loaded = self._tables.loaded.get((table, key))
+                loaded = self._tables.expected.get((table, key))
                 current = committed[table].get(key)
                 if hasattr(value, "version") or value is _DELETED:
                     if loaded is None and current is not None and table in _UNIQUE:

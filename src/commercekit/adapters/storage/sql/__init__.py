@@ -1,0 +1,38 @@
+"""SQL storage through SQLAlchemy Core: SQLite as the embedded default
+(``sqlite:///shop.db``), PostgreSQL for production (``postgresql+psycopg://...``).
+
+One schema, migrated with Alembic, serves both::
+
+    storage = SqlStorage.open("sqlite:///shop.db")  # creates and migrates the file
+    with storage.unit_of_work() as uow:
+        cart = uow.carts.get(cart_id)
+        cart.add("RETRO-CLOCK", 2)
+        uow.carts.save(cart)
+        events = uow.commit()
+"""
+
+from __future__ import annotations
+
+from commercekit.adapters.storage.sql._database import BUSY_TIMEOUT_MS, SchemaOutOfDate
+from commercekit.adapters.storage.sql._storage import SqlStorage, upgrade
+from commercekit.adapters.storage.sql._unit_of_work import (
+    SqlCartRepository,
+    SqlCatalogRepository,
+    SqlCheckoutRepository,
+    SqlOrderRepository,
+    SqlPaymentRepository,
+    SqlUnitOfWork,
+)
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "SchemaOutOfDate",
+    "SqlCartRepository",
+    "SqlCatalogRepository",
+    "SqlCheckoutRepository",
+    "SqlOrderRepository",
+    "SqlPaymentRepository",
+    "SqlStorage",
+    "SqlUnitOfWork",
+    "upgrade",
+]

@@ -1,0 +1,136 @@
+"""Engines set up for commercekit, write transactions, and running the migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, ClassVar, Final
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine, RootTransaction
+
+from commercekit.domain.errors import CommerceError
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "SchemaOutOfDate",
+    "begin_write",
+    "check_schema",
+    "create_storage_engine",
+    "migrate",
+]
+
+#: How long SQLite waits for another writer before giving up: long enough to ride out
+#: a burst of checkouts, short enough that a stuck process shows up as an error.
+BUSY_TIMEOUT_MS: Final = 15_000
+
+#: Where the migrations live, as Alembic's "package:directory" resource path, so that
+#: they run from an installed wheel without any alembic.ini.
+SCRIPT_LOCATION: Final = "commercekit.adapters.storage:migrations"
+
+# Any fixed number will do, as long as only commercekit's migrations take it.
+_MIGRATION_LOCK: Final = 0x636B_6462
+_BEGIN: Final = "commercekit.begin"
+
+
+class SchemaOutOfDate(CommerceError):
+    """The database's schema is not the one this version of commercekit needs.
+
+    Run ``commercekit db upgrade URL`` (or open the storage with ``migrate=True``).
+    """
+
+    code: ClassVar[str] = "schema_out_of_date"
+
+    def __init__(self, current: Collection[str], needed: Collection[str]) -> None:
+        have = ", ".join(sorted(current)) or "no schema"
+        super().__init__(
+            f"the database has {have}; this commercekit needs revision "
+            f"{', '.join(sorted(needed))}: run `commercekit db upgrade URL`"
+        )
+        self.current = tuple(sorted(current))
+        self.needed = tuple(sorted(needed))
+
+
+def create_storage_engine(url: str | sa.URL) -> Engine:
+    """An engine for ``url``; for SQLite, one that commercekit's transactions work on.
+
+    SQLite connections run in WAL mode (readers never wait for the writer), enforce
+    foreign keys and wait :data:`BUSY_TIMEOUT_MS` for a busy database. SQLAlchemy
+    gives each thread's unit of work its own pooled connection to a file database.
+    """
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    engine = sa.create_engine(parsed)
+    sa.event.listen(engine, "connect", _on_sqlite_connect)
+    sa.event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # SQLAlchemy's documented recipe: the sqlite3 module must not emit BEGIN itself
+    # (it would do so late, and only DEFERRED), so that _on_sqlite_begin decides.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql(connection.info.get(_BEGIN, "BEGIN"))
+
+
+def begin_write(connection: Connection) -> RootTransaction:
+    """Begin a transaction that will write.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE``, taking the write lock up front: a
+    busy database then makes it wait (up to the busy timeout) before anything is
+    done, instead of failing half-way when a read transaction tries to become a write
+    transaction after another writer committed.
+    """
+    if connection.dialect.name != "sqlite":
+        return connection.begin()
+    connection.info[_BEGIN] = "BEGIN IMMEDIATE"
+    try:
+        return connection.begin()
+    finally:
+        del connection.info[_BEGIN]
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; a no-op when it is there already.
+
+    Processes that start together migrate one after another: SQLite's write lock or,
+    on PostgreSQL, an advisory lock serialises them, and the later ones find nothing
+    left to do.
+    """
+    with engine.connect() as connection, begin_write(connection):
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+        command.upgrade(_config(connection), "head")
+
+
+def check_schema(engine: Engine) -> None:
+    """:raises SchemaOutOfDate: unless the database is at the newest revision."""
+    needed = set(ScriptDirectory.from_config(_config()).get_heads())
+    with engine.connect() as connection, connection.begin():
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != needed:
+        raise SchemaOutOfDate(current, needed)
