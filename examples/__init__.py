@@ -1,1 +1,4 @@
-"""Runnable examples: ``python examples/<name>.py``, or ``commercekit demo`` for the order lifecycle."""
+"""Runnable examples: ``python examples/<name>.py``.
+
+They ship as ``commercekit.examples``, so ``commercekit demo`` runs the order lifecycle.
+"""

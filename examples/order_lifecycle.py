@@ -74,7 +74,11 @@ def seed(store: Store) -> None:
         )
     )
     store.catalog.add_product(
-        Product(id="guide", name="Tea guide (e-book)", variants=[Variant(sku="GUIDE-EPUB", digital=True)])
+        Product(
+            id="guide",
+            name="Tea guide (e-book)",
+            variants=[Variant(sku="GUIDE-EPUB", digital=True)],
+        )
     )
     for product_id in ("sencha", "kettle", "guide"):
         store.catalog.publish(product_id)
@@ -105,14 +109,17 @@ def seed(store: Store) -> None:
 
 
 def show(breakdown: PriceBreakdown) -> None:
+    def row(label: str, amount: Money) -> None:
+        print(f"  {label:<36} {money(amount):>10}")
+
     for line in breakdown.lines:
-        print(f"  {line.quantity} x {line.sku:<13} {money(line.subtotal):>10}")
+        row(f"{line.quantity} x {line.sku}", line.subtotal)
         for adjustment in line.adjustments:
-            print(f"      {adjustment.promotion_name}: {adjustment.reason:<12} {money(-adjustment.amount):>10}")
-    print(f"  {'shipping':<17} {money(breakdown.shipping_total):>10}")
-    print(f"  {'total':<17} {money(breakdown.grand_total):>10}")
+            row(f"    {adjustment.promotion_name} ({adjustment.reason})", -adjustment.amount)
+    row("shipping", breakdown.shipping_total)
+    row("total", breakdown.grand_total)
     for tax in breakdown.taxes:
-        print(f"    incl. {tax.name:<11} {money(tax.amount):>10}")
+        row(f"    incl. {tax.name}", tax.amount)
 
 
 def lifecycle(store: Store) -> None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="migrate a database to the newest schema")
     upgrade.add_argument("url", help="sqlite:///path.db or postgresql+psycopg://...")
     demo = commands.add_parser("demo", help="run the order lifecycle example")
-    demo.add_argument("url", nargs="?", default=None, help="storage URL (default: a fresh SQLite file)")
+    demo.add_argument(
+        "url", nargs="?", default=None, help="storage URL (default: a fresh SQLite file)"
+    )
     return parser
 
 
@@ -39,9 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             upgrade(arguments.url)
             print(f"{arguments.url}: schema is up to date")
         else:
-            from commercekit.examples import order_lifecycle
-
-            order_lifecycle.main(arguments.url)
+            # The example ships as commercekit.examples, mapped from examples/.
+            lifecycle = importlib.import_module("commercekit.examples.order_lifecycle")
+            lifecycle.main(arguments.url)
     except CommerceError as error:
         print(f"commercekit: {error.code}: {error}", file=sys.stderr)
         return 2

@@ -30,3 +30,47 @@ def test_pricing_tour_prints_a_breakdown_for_a_locale():
     assert "16.400\xa0¥" in german
     american = run("pricing_tour.py", "en_US")
     assert "€111.40" in american
+
+
+def test_order_lifecycle_runs_on_sqlite_by_default():
+    output = run("order_lifecycle.py")
+    assert "storage: SQLite file shop.db" in output
+    assert "the retry returned the same order: True" in output
+    assert "gateway calls: 1" in output
+    # 2 x 8.90 less 10%, 64.00, 9.99 and 4.90 shipping, all with VAT inside
+    assert "94,91\xa0€" in output
+    assert "order: open, payment captured" in output
+    assert "refunded 64,00\xa0€ of 94,91\xa0€" in output
+    assert "order: open, payment partially_refunded" in output
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "commercekit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_demo_command_runs_the_lifecycle_on_any_storage():
+    completed = run_cli("demo", "memory://")
+    assert completed.returncode == 0, completed.stderr
+    assert "order: open, payment partially_refunded" in completed.stdout
+
+
+def test_db_upgrade_migrates_a_sqlite_file_and_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    for _ in range(2):
+        completed = run_cli("db", "upgrade", url)
+        assert completed.returncode == 0, completed.stderr
+        assert "schema is up to date" in completed.stdout
+    assert (tmp_path / "shop.db").stat().st_size > 0
+
+
+def test_a_bad_url_is_a_clear_error_not_a_traceback():
+    completed = run_cli("demo", "ftp://nowhere")
+    assert completed.returncode == 2
+    assert "invalid_input" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -9,7 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from commercekit import Category, Coupon, ItemFilter, Money, PercentOffLines, Product, Promotion, TaxRate, TaxZone, Variant
+from commercekit import (
+    Category,
+    Coupon,
+    ItemFilter,
+    Money,
+    PercentOffLines,
+    Product,
+    Promotion,
+    TaxRate,
+    TaxZone,
+    Variant,
+)
 from commercekit.adapters.clock import FixedClock
 from commercekit.domain.cart import Cart
 from commercekit.store import Store
@@ -20,11 +31,17 @@ CONFIG = {
     "gateways": {"test": {"plugin": "test", "options": {"webhook_secret": "whsec_shop"}}},
     "entry_point_plugins": False,
 }
-ADDRESS = {"name": "Zoë Ünal", "line1": "Weinbergsweg 12", "city": "Berlin", "postal_code": "10119", "country": "DE"}
+ADDRESS = {
+    "name": "Zoë Ünal",
+    "line1": "Weinbergsweg 12",
+    "city": "Berlin",
+    "postal_code": "10119",
+    "country": "DE",
+}
 
 
 def backends() -> list[str]:
-    return ["memory"]
+    return ["memory", "sqlite"]
 
 
 @pytest.fixture(params=backends())
@@ -49,7 +66,12 @@ def store(store_url: str, clock: FixedClock) -> Iterator[Store]:
 def seed(store: Store) -> None:
     store.catalog.add_category(Category(id="kitchen", name="Kitchen"))
     store.catalog.add_product(
-        Product(id="mug", name="Retro mug", category_ids=["kitchen"], variants=[Variant(sku="RETRO-MUG")])
+        Product(
+            id="mug",
+            name="Retro mug",
+            category_ids=["kitchen"],
+            variants=[Variant(sku="RETRO-MUG")],
+        )
     )
     store.catalog.add_product(
         Product(id="clock", name="Retro clock", variants=[Variant(sku="RETRO-CLOCK")])
@@ -63,7 +85,9 @@ def seed(store: Store) -> None:
     store.catalog.set_price("eu", "RETRO-MUG", Money("12.00", "EUR"))
     store.catalog.set_price("eu", "RETRO-CLOCK", Money("40.00", "EUR"))
     store.catalog.set_price("eu", "CLOCK-PDF", Money("5.00", "EUR"))
-    store.catalog.add_tax_zone(TaxZone(id="de", country="DE", rates=[TaxRate(name="VAT", rate="0.19")]))
+    store.catalog.add_tax_zone(
+        TaxZone(id="de", country="DE", rates=[TaxRate(name="VAT", rate="0.19")])
+    )
     store.catalog.add_promotion(
         Promotion(
             id="kitchen-10",
@@ -76,7 +100,9 @@ def seed(store: Store) -> None:
     store.catalog.add_coupon(Coupon(code="KITCHEN", promotion_id="kitchen-10", usage_limit=1))
 
 
-def ready_cart(store: Store, *, payment_token: str = "tok_success", lines: dict[str, int] | None = None) -> Cart:
+def ready_cart(
+    store: Store, *, payment_token: str = "tok_success", lines: dict[str, int] | None = None
+) -> Cart:
     """A cart whose checkout is complete and has been shown its total."""
     cart = store.carts.create("EUR")
     for sku, quantity in (lines or {"RETRO-MUG": 2, "RETRO-CLOCK": 1}).items():

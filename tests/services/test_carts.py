@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from commercekit import CouponRejected, CurrencyMismatch, InvalidQuantity, Money, NotFound, Unavailable, UnknownSku
+from commercekit import (
+    CouponRejected,
+    CurrencyMismatch,
+    InvalidQuantity,
+    Money,
+    NotFound,
+    Unavailable,
+    UnknownSku,
+)
 from commercekit.domain.pricing import MissingPrice
 from commercekit.store import Store
 

@@ -43,7 +43,9 @@ def authorize_calls(store: Store) -> list[str]:
         ({"price": "0.01"}, "price"),
     ],
 )
-def test_a_bad_address_names_its_field_and_changes_nothing(store: Store, change: dict[str, str], field: str) -> None:
+def test_a_bad_address_names_its_field_and_changes_nothing(
+    store: Store, change: dict[str, str], field: str
+) -> None:
     cart = ready_cart(store)
     before = store.checkout.summary(cart.token).checkout.shipping_address
     with pytest.raises(InvalidInput) as caught:
@@ -77,7 +79,13 @@ def test_what_is_missing_is_listed(store: Store) -> None:
     cart = store.carts.create("EUR")
     store.carts.add(cart.token, "RETRO-CLOCK")
     summary = store.checkout.summary(cart.token)
-    assert summary.missing == ("email", "shipping_address", "billing_address", "shipping_method", "payment_method")
+    assert summary.missing == (
+        "email",
+        "shipping_address",
+        "billing_address",
+        "shipping_method",
+        "payment_method",
+    )
     with pytest.raises(CheckoutIncomplete) as caught:
         store.checkout.place_order(cart.token, idempotency_key="k-1")
     assert caught.value.missing == summary.missing
@@ -139,11 +147,15 @@ def test_a_changed_price_is_refused_unless_accepted(store: Store) -> None:
 def test_capture_at_order_time_when_the_store_says_so(store_url: str, clock: FixedClock) -> None:
     from .conftest import CONFIG, seed
 
-    with Store.open(store_url, config={**CONFIG, "capture": "immediate"}, clock=clock) as sale_store:
+    with Store.open(
+        store_url, config={**CONFIG, "capture": "immediate"}, clock=clock
+    ) as sale_store:
         seed(sale_store)
         order = sale_store.checkout.place_order(ready_cart(sale_store).token, idempotency_key="k")
         assert order.payment_status is OrderPaymentStatus.CAPTURED
-        assert sale_store.payments.for_order(order.id).captured_units == order.totals.grand_total_units
+        assert (
+            sale_store.payments.for_order(order.id).captured_units == order.totals.grand_total_units
+        )
 
 
 # --- idempotency -------------------------------------------------------------------
@@ -176,7 +188,8 @@ def test_a_retry_after_a_gateway_error_completes_the_same_order(store: Store) ->
     assert caught.value.retryable
     with store.storage.unit_of_work() as uow:
         pending = uow.orders.find_by_idempotency_key("k-1")
-    assert pending is not None and pending.status is OrderStatus.PENDING_PAYMENT
+    assert pending is not None
+    assert pending.status is OrderStatus.PENDING_PAYMENT
     order = store.checkout.place_order(cart.token, idempotency_key="k-1")
     assert order.id == pending.id
     assert order.status is OrderStatus.OPEN
@@ -219,7 +232,9 @@ def test_a_declined_payment_cancels_the_order_and_releases_the_coupon(store: Sto
 
 
 def test_insufficient_funds_is_a_decline_with_its_reason(store: Store) -> None:
-    order = store.checkout.place_order(ready_cart(store, payment_token="tok_insufficient_funds").token, idempotency_key="k")
+    order = store.checkout.place_order(
+        ready_cart(store, payment_token="tok_insufficient_funds").token, idempotency_key="k"
+    )
     assert order.status is OrderStatus.CANCELLED
     assert "insufficient_funds" in order.history[-1].detail
 
@@ -258,7 +273,9 @@ class CrashingGateway(TestPaymentGateway):
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-gateway", "after-gateway"])
-def test_recovery_settles_orders_left_by_a_crash(store: Store, clock: FixedClock, after: bool) -> None:
+def test_recovery_settles_orders_left_by_a_crash(
+    store: Store, clock: FixedClock, after: bool
+) -> None:
     real = gateway(store)
     cart = ready_cart(store)
     store.gateways["test"] = CrashingGateway(real, after=after)
@@ -267,7 +284,8 @@ def test_recovery_settles_orders_left_by_a_crash(store: Store, clock: FixedClock
     store.gateways["test"] = real
     with store.storage.unit_of_work() as uow:
         order = uow.orders.find_by_idempotency_key("k-1")
-    assert order is not None and order.status is OrderStatus.PENDING_PAYMENT
+    assert order is not None
+    assert order.status is OrderStatus.PENDING_PAYMENT
     assert store.payments.recover_pending_checkouts() == []  # too recent to touch
     clock.advance(timedelta(minutes=16))
     assert store.payments.recover_pending_checkouts() == [order.id]
@@ -281,8 +299,12 @@ def test_recovery_settles_orders_left_by_a_crash(store: Store, clock: FixedClock
     assert store.payments.recover_pending_checkouts() == []
 
 
-def test_an_abandoned_required_action_is_cancelled_after_its_timeout(store: Store, clock: FixedClock) -> None:
-    order = store.checkout.place_order(ready_cart(store, payment_token="tok_requires_action").token, idempotency_key="k")
+def test_an_abandoned_required_action_is_cancelled_after_its_timeout(
+    store: Store, clock: FixedClock
+) -> None:
+    order = store.checkout.place_order(
+        ready_cart(store, payment_token="tok_requires_action").token, idempotency_key="k"
+    )
     clock.advance(timedelta(hours=2))
     assert store.payments.recover_pending_checkouts() == []
     clock.advance(timedelta(days=1))
@@ -293,7 +315,9 @@ def test_an_abandoned_required_action_is_cancelled_after_its_timeout(store: Stor
 # --- events -------------------------------------------------------------------------
 
 
-def test_subscribers_get_events_after_commit_and_one_failing_stops_nobody(store_url: str, clock: FixedClock) -> None:
+def test_subscribers_get_events_after_commit_and_one_failing_stops_nobody(
+    store_url: str, clock: FixedClock
+) -> None:
     from commercekit.hookspecs import hookimpl
 
     from .conftest import CONFIG, seed

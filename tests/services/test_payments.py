@@ -24,7 +24,9 @@ from .test_checkout import gateway, run_together
 
 
 def paid_order(store: Store, token: str = "tok_success") -> str:
-    return store.checkout.place_order(ready_cart(store, payment_token=token).token, idempotency_key="k").id
+    return store.checkout.place_order(
+        ready_cart(store, payment_token=token).token, idempotency_key="k"
+    ).id
 
 
 def test_capture_in_parts_then_refund_in_parts(store: Store) -> None:
@@ -152,7 +154,12 @@ def test_a_forged_webhook_is_rejected_and_applies_nothing(store: Store) -> None:
     order_id, reference = pending_action(store)
     body, signature = webhook(store, [gateway(store).complete_action_at_gateway(reference)])
     tampered = body.replace(b'"succeeded"', b'"failed"')
-    for payload, header in ((tampered, signature), (body, signature.replace("v1=", "v1=0")), (body, ""), (body, "t=abc,v1=00")):
+    for payload, header in (
+        (tampered, signature),
+        (body, signature.replace("v1=", "v1=0")),
+        (body, ""),
+        (body, "t=abc,v1=00"),
+    ):
         with pytest.raises(WebhookRejected) as caught:
             store.payments.handle_webhook("test", payload, header)
         assert caught.value.code == "webhook_rejected"
@@ -201,7 +208,9 @@ def test_events_out_of_order_wait_for_redelivery(store: Store, clock: FixedClock
     assert store.orders.get(order_id).payment_status is OrderPaymentStatus.PARTIALLY_REFUNDED
 
 
-def test_a_webhook_for_a_payment_not_recorded_yet_is_retried_later(store: Store, clock: FixedClock) -> None:
+def test_a_webhook_for_a_payment_not_recorded_yet_is_retried_later(
+    store: Store, clock: FixedClock
+) -> None:
     unknown = GatewayEvent(
         transaction_id="txn_x",
         payment_reference="pay_unknown",

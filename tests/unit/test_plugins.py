@@ -25,7 +25,10 @@ def test_the_built_in_test_gateway_arrives_through_the_plugin_hook() -> None:
 
 def test_an_unknown_gateway_kind_names_itself_and_the_known_ones() -> None:
     with pytest.raises(UnknownGateway) as caught:
-        Store.open("memory://", config={"gateways": {"main": {"plugin": "acme"}}, "entry_point_plugins": False})
+        Store.open(
+            "memory://",
+            config={"gateways": {"main": {"plugin": "acme"}}, "entry_point_plugins": False},
+        )
     assert caught.value.code == "unknown_gateway"
     assert "'acme'" in str(caught.value)
     assert "test" in str(caught.value)
@@ -40,7 +43,10 @@ class AcmePlugin:
 def test_a_third_party_gateway_plugs_in_without_touching_commercekit() -> None:
     with Store.open(
         "memory://",
-        config={"gateways": {"main": {"plugin": "acme", "options": {"webhook_secret": "x"}}}, "entry_point_plugins": False},
+        config={
+            "gateways": {"main": {"plugin": "acme", "options": {"webhook_secret": "x"}}},
+            "entry_point_plugins": False,
+        },
         plugins=[AcmePlugin()],
     ) as store:
         assert store.gateway("main").name == "main"
@@ -80,8 +86,10 @@ def test_two_plugins_claiming_one_kind_are_refused() -> None:
 @pytest.fixture
 def entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
     found: list[EntryPoint] = []
-    monkeypatch.setattr(plugins_module, "entry_points", lambda group: [e for e in found if e.group == group])
-    yield found
+    monkeypatch.setattr(
+        plugins_module, "entry_points", lambda group: [e for e in found if e.group == group]
+    )
+    return found
 
 
 def test_entry_point_plugins_are_loaded(entry_points: list[EntryPoint]) -> None:
@@ -96,7 +104,9 @@ def test_entry_point_plugins_are_loaded(entry_points: list[EntryPoint]) -> None:
 
 
 def test_a_broken_entry_point_names_itself(entry_points: list[EntryPoint]) -> None:
-    entry_points.append(EntryPoint(name="ghost", value="no_such_module_anywhere", group="commercekit"))
+    entry_points.append(
+        EntryPoint(name="ghost", value="no_such_module_anywhere", group="commercekit")
+    )
     with pytest.raises(PluginError) as caught:
         Plugins()
     assert "ghost" in str(caught.value)

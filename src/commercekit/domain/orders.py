@@ -28,8 +28,8 @@ from commercekit.domain.tokens import token_matches
 
 __all__ = [
     "FulfilmentStatus",
-    "IdempotencyConflict",
     "HistoryEntry",
+    "IdempotencyConflict",
     "Order",
     "OrderLine",
     "OrderPaymentStatus",
