@@ -737,3 +737,26 @@ def test_only_the_exact_token_owns_the_cart(guess: str) -> None:
 
     assert cart.owned_by(guess) is (guess == "s3cret-RETRO-CLOCK-token")
     assert cart.owned_by(cart.token) is True
+
+
+# --- found in review -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cart_id", [None, "", "   ", 7])
+def test_refuses_a_cart_without_a_usable_id(cart_id: object) -> None:
+    with pytest.raises(InvalidInput) as excinfo:
+        Cart.open(id=cart_id, currency="EUR")  # type: ignore[arg-type]
+
+    assert excinfo.value.field == "id"
+
+
+def test_refuses_a_sku_longer_than_any_catalogue_sku() -> None:
+    cart = open_cart()
+
+    with pytest.raises(InvalidInput) as excinfo:
+        cart.add("X" * 1_000_000)
+
+    assert excinfo.value.field == "sku"
+    assert cart.is_empty
+    cart.add("X" * 64)
+    assert len(cart) == 1

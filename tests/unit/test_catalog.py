@@ -784,3 +784,48 @@ def test_a_mark_with_no_letter_before_it_is_dropped() -> None:
     # which once led the slug and, cut to one character, left no letter at all.
     assert slugify("\u00b4R", max_length=1) == "r"
     assert slugify("\u0301abc") == "abc"
+
+
+# --- found in review -------------------------------------------------------------------
+
+
+def test_a_single_category_id_given_as_a_string_is_one_category() -> None:
+    catalog = Catalog([Category(id="tea", name="Tea")])
+    product = Product(id="sencha", name="Sencha", category_ids="tea", variants=[Variant(sku="S")])  # type: ignore[arg-type]
+    catalog.add_product(product)
+
+    assert product.category_ids == ("tea",)
+    assert catalog.facts("S").category_ids == frozenset({"tea"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("attributes", "cotton"),
+        ("category_ids", [1]),
+        ("available_from", datetime(2024, 3, 1, 9, 0)),  # naive
+        ("available_until", "2024-09-01"),
+    ],
+)
+def test_refuses_product_fields_of_the_wrong_kind_naming_the_field(
+    field: str, value: object
+) -> None:
+    with pytest.raises(InvalidInput) as excinfo:
+        make_product("retro-clock", "RETRO-CLOCK", **{field: value})
+
+    assert excinfo.value.field == field
+
+
+def test_a_variant_refuses_options_that_are_not_a_mapping() -> None:
+    with pytest.raises(InvalidInput) as excinfo:
+        Variant(sku="RETRO-CLOCK", options="red")  # type: ignore[arg-type]
+
+    assert excinfo.value.field == "options"
+
+
+@pytest.mark.parametrize("name", [None, 42])
+def test_slugify_refuses_anything_but_a_string(name: object) -> None:
+    with pytest.raises(InvalidInput) as excinfo:
+        slugify(name)  # type: ignore[arg-type]
+
+    assert excinfo.value.field == "name"

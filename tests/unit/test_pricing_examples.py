@@ -3,16 +3,21 @@ the comment beside it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from commercekit import (
     AmountOffOrder,
     BuyXGetY,
+    Cart,
+    CartLine,
+    Catalog,
     Coupon,
     CurrencyMismatch,
     InvalidInput,
+    InvalidQuantity,
     MissingPrice,
     Money,
     PercentOffLines,
@@ -20,16 +25,20 @@ from commercekit import (
     PriceList,
     PricingContext,
     PricingEngine,
+    Product,
     Promotion,
+    PromotionEngine,
     Rounding,
     SalePrice,
     TaxAddress,
     TaxRate,
     TaxRounding,
     TaxSettings,
+    TaxTable,
     TaxZone,
     Unavailable,
     UnknownSku,
+    Variant,
     VolumeTier,
 )
 
@@ -316,10 +325,46 @@ def test_a_price_list_refuses_prices_it_cannot_hold():
     assert "BOLT" not in price_list
 
 
-def test_pricing_reuses_one_engine_across_currencies():
-    engine = PricingEngine(catalog=shop({"BOLT": "1.00"}).catalog, prices=PriceBook())
+def test_one_engine_prices_a_euro_cart_and_a_yen_cart():
+    catalog = Catalog()
+    for sku in ("SENCHA", "MATCHA"):
+        product = Product(id=sku.lower(), name=sku.title(), variants=[Variant(sku=sku)])
+        product.publish()
+        catalog.add_product(product)
+    euros, yen = PriceList("eu", "EUR"), PriceList("jp", "JPY")
+    euros.set_price("SENCHA", eur("12.49"))
+    euros.set_price("MATCHA", eur("19.99"))
+    yen.set_price("SENCHA", Money(1480, "JPY"))
+    yen.set_price("MATCHA", Money(2380, "JPY"))
+    engine = PricingEngine(
+        catalog=catalog,
+        prices=PriceBook([euros, yen]),
+        taxes=TaxTable(
+            [GERMANY, TaxZone(id="jp", country="JP", rates=[TaxRate(name="JCT", rate="0.10")])]
+        ),
+        promotions=PromotionEngine(
+            [Promotion(id="ten", name="10% off", benefit=PercentOffLines(10))]
+        ),
+    )
+    in_japan = PricingContext(now=NOW, address=TaxAddress(country="JP"))
+    items = [("SENCHA", 3), ("MATCHA", 1)]
+    # Alternate the currencies: nothing one cart leaves behind may change the other.
+    for _ in range(2):
+        euro = engine.price(cart("EUR", *items), IN_GERMANY)
+        japan = engine.price(cart("JPY", *items), in_japan)
+        # 37.47 + 19.99 = 57.46; 10% off per line: 3.75 and 2.00 (1.999 -> 2.00);
+        # VAT 19% on 33.72 is 6.4068 -> 6.41 and on 17.99 is 3.4181 -> 3.42.
+        assert euro.discount_total == eur("5.75")
+        assert euro.tax_total == eur("9.83")
+        assert euro.grand_total == eur("61.54")
+        # 4440 + 2380 = 6820; 10% off: 444 and 238; JCT 10% on 3996 and 2142: 400, 214.
+        assert japan.discount_total == Money(682, "JPY")
+        assert japan.tax_total == Money(614, "JPY")
+        assert japan.grand_total == Money(6752, "JPY")
+        assert japan.grand_total.amount.as_tuple().exponent == 0
+        assert (euro.currency, japan.currency) == ("EUR", "JPY")
     with pytest.raises(MissingPrice):
-        engine.price(cart("EUR", ("BOLT", 1)), PricingContext(now=NOW))
+        engine.price(cart("USD", ("SENCHA", 1)), IN_GERMANY)
 
 
 def test_per_total_tax_rounded_up_keeps_each_line_within_a_unit_of_its_exact_tax():
@@ -339,3 +384,151 @@ def test_per_total_tax_rounded_up_keeps_each_line_within_a_unit_of_its_exact_tax
     city = [line.taxes[1].amount for line in result.lines]
     assert city == [Money(373, "JPY"), Money(1, "JPY")]
     assert sum(city, Money(0, "JPY")) == Money(374, "JPY")
+
+
+# --- found in review ---------------------------------------------------------------
+
+
+def test_two_tax_zones_with_one_id_are_refused():
+    # They used to share one cache entry: France was taxed at Germany's rate (or the
+    # other way round) depending on which address was priced first.
+    zones = [
+        TaxZone(id="eu", country="DE", rates=[TaxRate(name="VAT DE", rate="0.19")]),
+        TaxZone(id="eu", country="FR", rates=[TaxRate(name="VAT FR", rate="0.20")]),
+    ]
+    with pytest.raises(InvalidInput) as caught:
+        TaxTable(zones)
+    assert caught.value.field == "id"
+
+
+def test_each_address_gets_its_own_zone_in_any_order():
+    zones = [
+        TaxZone(id="de", country="DE", rates=[TaxRate(name="VAT DE", rate="0.19")]),
+        TaxZone(id="fr", country="FR", rates=[TaxRate(name="VAT FR", rate="0.20")]),
+    ]
+    for order in (("DE", "FR"), ("FR", "DE")):
+        engine = shop({"MUG": "10.00"}, zones=zones)
+        for country in order:
+            result = engine.price(
+                cart("EUR", ("MUG", 1)),
+                PricingContext(now=NOW, address=TaxAddress(country=country)),
+            )
+            expected = ("VAT DE", eur("1.90")) if country == "DE" else ("VAT FR", eur("2.00"))
+            assert [(t.name, t.amount) for t in result.taxes] == [expected]
+
+
+TWO_RATES = TaxZone(
+    id="us",
+    country="DE",
+    rates=[TaxRate(name="state", rate="0.19"), TaxRate(name="city", rate="0.05")],
+)
+
+
+@pytest.mark.parametrize("mode", [Rounding.UP, Rounding.CEILING, Rounding.ZERO_FIVE_UP])
+@pytest.mark.parametrize("rounding", list(TaxRounding))
+def test_tax_inside_one_cent_under_two_rates_is_at_most_one_cent(mode, rounding):
+    # Each rate's share of 0.01 is 19/124 and 5/124 of a cent; rounded up one by one
+    # they made 0.02 of tax inside a 0.01 price, a net of -0.01. The line's tax, 24/124
+    # of a cent, is rounded once (up: 0.01) and goes to the larger share.
+    settings = TaxSettings(prices_include_tax=True, rounding=rounding, rounding_mode=mode)
+    engine = shop({"PIN": "0.01"}, zones=[TWO_RATES], settings=settings)
+    result = engine.price(cart("EUR", ("PIN", 1)), IN_GERMANY)
+    line = result.lines[0]
+    assert (line.total, line.tax, line.net) == (eur("0.01"), eur("0.01"), eur("0.00"))
+    assert [t.amount for t in line.taxes] == [eur("0.01"), eur("0.00")]
+    assert result.net_total == eur("0.00")
+    assert result.grand_total == eur("0.01")
+
+
+@pytest.mark.parametrize("mode", [Rounding.UP, Rounding.CEILING, Rounding.ZERO_FIVE_UP])
+@pytest.mark.parametrize("rounding", list(TaxRounding))
+def test_tax_inside_one_cent_of_shipping_is_at_most_one_cent(mode, rounding):
+    settings = TaxSettings(
+        prices_include_tax=True,
+        rounding=rounding,
+        rounding_mode=mode,
+        shipping_tax_category="standard",
+    )
+    engine = shop({"PIN": "1.00"}, zones=[TWO_RATES], settings=settings)
+    result = engine.price(
+        cart("EUR", ("PIN", 1)),
+        PricingContext(now=NOW, address=TaxAddress(country="DE"), shipping=eur("0.01")),
+    )
+    # Per line, shipping's own tax is rounded once: 0.01. Per total, each rate is
+    # rounded over the whole cart and shipping may get the floor of its share.
+    if rounding is TaxRounding.PER_LINE:
+        assert result.shipping_tax == eur("0.01")
+    assert eur("0.00") <= result.shipping_tax <= eur("0.01")
+    assert result.shipping_total == eur("0.01")
+    assert result.grand_total == eur("1.01")
+    assert result.net_total + result.tax_total == result.grand_total
+
+
+def test_per_total_inclusive_tax_puts_each_rates_cent_on_a_line_with_room():
+    # Two 0.01 lines under 19% and 5%, rounded UP per total: the state rate's exact
+    # 38/124 cent and the city rate's 10/124 each round up to 0.01. Spread by largest
+    # fraction alone, both cents went to the first line (0.02 of tax in 0.01); each
+    # line has room for one, so each gets one.
+    settings = TaxSettings(
+        prices_include_tax=True, rounding=TaxRounding.PER_TOTAL, rounding_mode=Rounding.UP
+    )
+    engine = shop({"PIN-A": "0.01", "PIN-B": "0.01"}, zones=[TWO_RATES], settings=settings)
+    result = engine.price(cart("EUR", ("PIN-A", 1), ("PIN-B", 1)), IN_GERMANY)
+    assert [line.tax for line in result.lines] == [eur("0.01"), eur("0.01")]
+    assert [(t.name, t.amount) for t in result.taxes] == [
+        ("state", eur("0.01")),
+        ("city", eur("0.01")),
+    ]
+    assert all(line.net == eur("0.00") for line in result.lines)
+
+
+def test_a_zero_rate_written_with_an_exponent_gives_whole_units():
+    rate = TaxRate(name="zero", rate=Decimal("0E+3"))
+    assert rate.rate.as_tuple() == Decimal(0).as_tuple()
+    zone = TaxZone(id="de", country="DE", rates=[rate])
+    line = shop({"MUG": "10.00"}, zones=[zone]).price(cart("EUR", ("MUG", 1)), IN_GERMANY).lines[0]
+    assert type(line.tax_units) is int
+    assert line.tax_units == 0
+    assert line.total == eur("10.00")
+
+
+@pytest.mark.parametrize("quantity", [-3, 0, True, 1.5, "2", 10**7])
+def test_pricing_checks_the_quantities_of_a_cart_it_is_handed(quantity):
+    # A cart built with lines= (as storage loads one) is trusted by the cart; pricing
+    # must not turn a negative quantity into a negative total.
+    engine = shop({"MUG": "10.00"})
+    loaded = Cart(id="c", currency="EUR", lines={"MUG": CartLine(sku="MUG", quantity=quantity)})
+    with pytest.raises(InvalidQuantity) as caught:
+        engine.price(loaded, PricingContext(now=NOW))
+    assert caught.value.field == "quantity"
+
+
+def test_a_postal_code_or_region_given_as_a_number_is_kept_as_its_digits():
+    assert TaxAddress(country="DE", postal_code=10115).postal_code == "10115"
+    assert TaxAddress(country="US", region=5).region == "5"
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: TaxAddress(country="DE", postal_code=10.5), "postal_code"),
+        (lambda: TaxAddress(country="DE", postal_code=True), "postal_code"),
+        (lambda: TaxAddress(country="US", region=["NY"]), "region"),
+        (lambda: TaxZone(id="z", country="DE", rates="abc"), "rates"),
+        (lambda: TaxZone(id="", country="DE"), "id"),
+        (lambda: PricingContext(now=datetime(2026, 11, 27)), "now"),
+        (lambda: PricingContext(now=None), "now"),
+        (lambda: PricingContext(now=NOW, address="DE"), "address"),
+        (lambda: PricingContext(now=NOW, shipping="4.90"), "shipping"),
+        (lambda: PricingContext(now=NOW, shipping=Decimal("4.90")), "shipping"),
+        (lambda: PriceList("l", "EUR").set_price("A", "1.00"), "unit_price"),
+        (lambda: SalePrice(unit_price=None), "unit_price"),
+        (lambda: SalePrice(unit_price=eur("1.00"), starts_at=datetime(2026, 1, 1)), "starts_at"),
+        (lambda: SalePrice(unit_price=eur("1.00"), starts_at=NOW, ends_at=NOW), "ends_at"),
+        (lambda: VolumeTier(min_quantity=5, unit_price="0.50"), "unit_price"),
+    ],
+)
+def test_wrong_pricing_inputs_are_typed_errors_naming_the_field(build, field):
+    with pytest.raises(InvalidInput) as caught:
+        build()
+    assert caught.value.field == field

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from commercekit import (
     AmountOffOrder,
@@ -22,9 +25,11 @@ from commercekit import (
     PercentOffOrder,
     PricingContext,
     Promotion,
+    Rounding,
     Stacking,
     TieredAmountOff,
 )
+from commercekit.domain.money import from_minor_units, minor_units
 from commercekit.domain.promotions import normalize_coupon_code
 
 from .builders import NOW, cart, eur, shop
@@ -353,23 +358,76 @@ def test_promotions_for_other_products_are_never_evaluated():
     assert len(evaluated) == 1
 
 
+NAIVE = datetime(2026, 11, 27, 12, 0)
+
+
 @pytest.mark.parametrize(
-    "build",
+    ("build", "field"),
     [
-        lambda: PercentOffLines(0),
-        lambda: PercentOffLines(101),
-        lambda: PercentOffLines(10.5),
-        lambda: AmountOffOrder(eur("0.00")),
-        lambda: AmountOffOrder(eur("1.005")),
-        lambda: BuyXGetY(buy=0, get=1),
-        lambda: MinimumQuantity(0),
-        lambda: TieredAmountOff([]),
-        lambda: Promotion(id="x", name="X", benefit=FreeShipping(), starts_at=NOW, ends_at=NOW),
+        (lambda: PercentOffLines(0), "percent"),
+        (lambda: PercentOffLines(101), "percent"),
+        (lambda: PercentOffLines(10.5), "percent"),
+        (lambda: AmountOffOrder(eur("0.00")), "amount"),
+        (lambda: AmountOffOrder(eur("1.005")), "amount"),
+        (lambda: AmountOffOrder([eur("5.00"), eur("50.00")]), "amount"),
+        (lambda: FixedPrice([eur("5.00"), eur("4.00")]), "amount"),
+        (lambda: MinimumSubtotal([eur("5.00"), eur("50.00")]), "amount"),
+        (lambda: MinimumSubtotal(eur("5.00"), items="RETRO-CLOCK"), "items"),
+        (lambda: BuyXGetY(buy=0, get=1), "buy"),
+        (lambda: MinimumQuantity(0), "quantity"),
+        (lambda: TieredAmountOff([]), "tiers"),
+        (lambda: TieredAmountOff([eur("10.00")]), "tiers"),
+        (lambda: TieredAmountOff([(eur("10.00"),)]), "tiers"),
+        (
+            lambda: TieredAmountOff([(eur("50.00"), eur("10.00")), (eur("100.00"), eur("5.00"))]),
+            "tiers",
+        ),
+        (
+            lambda: TieredAmountOff([(eur("50.00"), eur("5.00")), (eur("100.00"), eur("5.00"))]),
+            "tiers",
+        ),
+        (
+            lambda: TieredAmountOff([(eur("50.00"), eur("5.00")), (eur("50.00"), eur("8.00"))]),
+            "tiers",
+        ),
+        (lambda: ItemFilter(skus=[]), "skus"),
+        (lambda: ItemFilter(category_ids=set()), "category_ids"),
+        (lambda: ItemFilter(product_ids=()), "product_ids"),
+        (lambda: ItemFilter(skus=5), "skus"),
+        (lambda: ItemFilter(exclude_skus=[1]), "exclude_skus"),
+        (
+            lambda: Promotion(id="x", name="X", benefit=FreeShipping(), starts_at=NOW, ends_at=NOW),
+            "ends_at",
+        ),
+        (lambda: Promotion(id="x", name="X", benefit=FreeShipping(), starts_at=NAIVE), "starts_at"),
+        (lambda: Promotion(id="x", name="X", benefit=FreeShipping(), ends_at=NAIVE), "ends_at"),
+        (lambda: Promotion(id="x", name="X", benefit=FreeShipping(), priority="high"), "priority"),
+        (lambda: Promotion(id="x", name="X", benefit=FreeShipping(), priority=True), "priority"),
+        (
+            lambda: Promotion(id="x", name="X", benefit=FreeShipping(), stacking="sometimes"),
+            "stacking",
+        ),
+        (lambda: Promotion(id="x", name="X", benefit=None), "benefit"),
+        (lambda: Promotion(id="", name="X", benefit=FreeShipping()), "id"),
+        (lambda: Coupon(code="A", promotion_id="p", usage_limit="5"), "usage_limit"),
+        (lambda: Coupon(code="A", promotion_id="p", usage_limit=-1), "usage_limit"),
+        (
+            lambda: Coupon(code="A", promotion_id="p", usage_limit_per_customer=1.5),
+            "usage_limit_per_customer",
+        ),
+        (lambda: Coupon(code="A", promotion_id="p", starts_at=NAIVE), "starts_at"),
+        (
+            lambda: Coupon(code="A", promotion_id="p", starts_at=NOW, ends_at=NOW - timedelta(1)),
+            "ends_at",
+        ),
+        (lambda: CouponUsage(total=-1), "total"),
+        (lambda: PricingContext(now=NOW, coupon_usage={"A": 3}), "coupon_usage"),
     ],
 )
-def test_promotions_that_make_no_sense_are_refused(build):
-    with pytest.raises(InvalidInput):
+def test_promotions_that_make_no_sense_are_refused(build, field):
+    with pytest.raises(InvalidInput) as caught:
         build()
+    assert caught.value.field == field
 
 
 def test_a_targeted_promotion_still_honours_its_exclusions():
@@ -381,3 +439,191 @@ def test_a_targeted_promotion_still_honours_its_exclusions():
     )
     result = price([promotion], ("LAVA-LAMP", 1), ("DISCO-BALL", 1))
     assert [line.discount for line in result.lines] == [eur("2.50"), eur("0.00")]
+
+
+# --- found in review ---------------------------------------------------------------
+
+
+def test_a_free_unit_is_worth_what_is_left_of_its_line():
+    # 3 mugs at 10.00, 50% off, then 3 for 2: the free mug costs 5.00 by then. Valued
+    # at its list price it was 10.00 off, and the cart came to 5.00.
+    engine = shop(
+        {"MUG": "10.00"},
+        promotions=[
+            Promotion(id="half", name="Half off", benefit=PercentOffLines(50), priority=2),
+            Promotion(id="b2g1", name="3 for 2", benefit=BuyXGetY(buy=2, get=1), priority=1),
+        ],
+    )
+    result = engine.price(cart("EUR", ("MUG", 3)), PricingContext(now=NOW))
+    assert [a.amount for a in result.lines[0].adjustments] == [eur("15.00"), eur("5.00")]
+    assert result.grand_total == eur("10.00")
+
+
+@given(
+    unit=st.integers(1, 10**5),
+    quantity=st.integers(1, 30),
+    percent=st.integers(1, 100),
+    buy=st.integers(1, 4),
+    get=st.integers(1, 3),
+    rounding=st.sampled_from(Rounding),
+)
+def test_percent_off_and_buy_x_get_y_give_the_same_price_in_either_order(
+    unit, quantity, percent, buy, get, rounding
+):
+    # Both take a fraction of what is left; the order may only move a rounding or two.
+    def total(percent_first: bool) -> int:
+        engine = shop(
+            {"MUG": from_minor_units(unit, "EUR").amount},
+            promotions=[
+                Promotion(
+                    id="pct",
+                    name="Percent",
+                    benefit=PercentOffLines(percent),
+                    priority=2 if percent_first else 1,
+                ),
+                Promotion(id="bxgy", name="BxGy", benefit=BuyXGetY(buy=buy, get=get), priority=1),
+            ],
+        )
+        result = engine.price(cart("EUR", ("MUG", quantity)), PricingContext(now=NOW))
+        return minor_units(result.grand_total)
+
+    assert abs(total(True) - total(False)) <= 2
+
+
+def test_an_exclusive_promotion_that_gives_nothing_keeps_nobody_out():
+    engine = shop(
+        {"MUG": "10.00"},
+        promotions=[
+            Promotion(
+                id="b2g1",
+                name="3 for 2",
+                benefit=BuyXGetY(buy=2, get=1),
+                priority=9,
+                stacking=Stacking.EXCLUSIVE,
+            ),
+            Promotion(id="ten", name="10% off", benefit=PercentOffLines(10)),
+        ],
+    )
+    result = engine.price(cart("EUR", ("MUG", 2)), PricingContext(now=NOW))
+    assert result.applied_promotions == ("ten",)
+    assert result.discount_total == eur("2.00")
+
+
+def test_a_spend_tier_not_reached_is_not_applied_and_blocks_nothing():
+    engine = shop(
+        {"MUG": "10.00"},
+        promotions=[
+            Promotion(
+                id="tier",
+                name="Spend 100",
+                benefit=TieredAmountOff([(eur("100.00"), eur("10.00"))]),
+                priority=9,
+                stacking="exclusive",
+            ),
+            Promotion(id="ten", name="10% off", benefit=PercentOffLines(10)),
+        ],
+    )
+    result = engine.price(cart("EUR", ("MUG", 2)), PricingContext(now=NOW))
+    assert result.applied_promotions == ("ten",)
+
+
+def test_free_shipping_without_a_shipping_charge_is_not_applied():
+    result = price(
+        [Promotion(id="ship", name="Free shipping", benefit=FreeShipping())], ("RETRO-CLOCK", 1)
+    )
+    assert result.applied_promotions == ()
+    assert result.shipping_adjustments == ()
+
+
+def test_stacking_given_as_a_string_is_the_stacking_of_that_value():
+    promotion = Promotion(id="p", name="P", benefit=FreeShipping(), stacking="exclusive")
+    assert promotion.stacking is Stacking.EXCLUSIVE
+    promotions = [
+        Promotion(id="a", name="A", benefit=PercentOffLines(20), priority=2, stacking="exclusive"),
+        Promotion(id="b", name="B", benefit=PercentOffLines(10)),
+    ]
+    assert price(promotions, ("RETRO-CLOCK", 1)).applied_promotions == ("a",)
+
+
+BIG_SALE = Promotion(
+    id="big", name="Big sale", benefit=PercentOffLines(20), priority=9, stacking=Stacking.EXCLUSIVE
+)
+WINTER_10 = Promotion(id="winter", name="Winter", benefit=PercentOffLines(10), requires_coupon=True)
+
+
+def test_a_coupon_kept_out_by_an_exclusive_promotion_is_reported_not_combinable():
+    coupons = [Coupon(code="WINTER", promotion_id="winter")]
+    result = price(
+        [BIG_SALE, WINTER_10], ("RETRO-CLOCK", 1), coupons=["WINTER", "BOGUS"], coupon_list=coupons
+    )
+    assert result.applied_promotions == ("big",)
+    assert result.rejected_coupons == (("WINTER", "not_combinable"), ("BOGUS", "unknown"))
+    engine = shop(PRICES, categories=CATEGORIES, promotions=[BIG_SALE, WINTER_10], coupons=coupons)
+    with pytest.raises(CouponRejected) as caught:
+        engine.check_coupon(cart("EUR", ("RETRO-CLOCK", 1)), "winter", PricingContext(now=NOW))
+    assert caught.value.reason == "not_combinable"
+    assert "not_combinable" in CouponRejected.REASONS
+
+
+def test_an_exclusive_coupon_promotion_behind_a_combinable_one_is_not_combinable():
+    exclusive_coupon = attrs.evolve(WINTER_10, stacking=Stacking.EXCLUSIVE)
+    first = Promotion(id="first", name="First", benefit=PercentOffLines(5), priority=10)
+    result = price(
+        [first, exclusive_coupon],
+        ("RETRO-CLOCK", 1),
+        coupons=["WINTER"],
+        coupon_list=[Coupon(code="WINTER", promotion_id="winter")],
+    )
+    assert result.applied_promotions == ("first",)
+    assert result.rejected_coupons == (("WINTER", "not_combinable"),)
+
+
+def test_a_good_coupon_with_nothing_to_give_yet_is_neither_applied_nor_rejected():
+    # A free-shipping code entered before shipping is known stays on the cart.
+    ship = Promotion(id="ship", name="Free shipping", benefit=FreeShipping(), requires_coupon=True)
+    coupons = [Coupon(code="SHIP", promotion_id="ship")]
+    result = price([ship], ("RETRO-CLOCK", 1), coupons=["SHIP"], coupon_list=coupons)
+    assert (result.applied_promotions, result.rejected_coupons) == ((), ())
+    engine = shop(PRICES, categories=CATEGORIES, promotions=[ship], coupons=coupons)
+    engine.check_coupon(cart("EUR", ("RETRO-CLOCK", 1)), "SHIP", PricingContext(now=NOW))
+    shipped = price(
+        [ship], ("RETRO-CLOCK", 1), coupons=["SHIP"], coupon_list=coupons, shipping=eur("4.95")
+    )
+    assert shipped.applied_promotions == ("ship",)
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"winter": CouponUsage(total=5)},
+        {" Winter ": CouponUsage(total=5)},
+        {"WINTER": CouponUsage(total=0), "winter": CouponUsage(total=5)},
+    ],
+)
+def test_coupon_usage_counts_whatever_the_spelling_of_its_code(usage):
+    coupon = Coupon(code="winter", promotion_id="winter", usage_limit=1)
+    with pytest.raises(CouponRejected) as caught:
+        check("WINTER", ("RETRO-CLOCK", 1), coupons=[coupon], usage=usage)
+    assert caught.value.reason == "limit_reached"
+
+
+def test_minimum_subtotal_may_count_other_items_than_the_ones_discounted():
+    # Spend 50 on clocks, get 50% off a disco ball.
+    promotion = Promotion(
+        id="combo",
+        name="Clock combo",
+        target=ItemFilter(skus="DISCO-BALL"),
+        conditions=[MinimumSubtotal(eur("50.00"), items=ItemFilter(skus="RETRO-CLOCK"))],
+        benefit=PercentOffLines(50),
+    )
+    assert price([promotion], ("RETRO-CLOCK", 1), ("DISCO-BALL", 4)).discount_total == eur("0.00")
+    assert price([promotion], ("RETRO-CLOCK", 2), ("DISCO-BALL", 1)).discount_total == eur("7.50")
+
+
+def test_an_item_filter_with_no_inclusion_targets_every_line():
+    for every in (ItemFilter(), ItemFilter(skus=None), ItemFilter(skus=frozenset())):
+        assert every.includes_everything
+    # The stored form round-trips: evolve passes the empty frozensets back in.
+    narrowed = attrs.evolve(ItemFilter(exclude_skus="DISCO-BALL"), exclude_skus="LAVA-LAMP")
+    assert narrowed.includes_everything
+    assert narrowed.exclude_skus == frozenset({"LAVA-LAMP"})

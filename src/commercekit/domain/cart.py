@@ -20,6 +20,9 @@ DEFAULT_MAX_QUANTITY: Final = 999
 QUANTITY_CEILING: Final = 1_000_000
 MAX_COUPONS: Final = 5
 MAX_LINES: Final = 1000
+#: No catalogue SKU is longer (see ``commercekit.domain.catalog``); a longer one is
+#: refused before the cart stores it.
+MAX_SKU_LENGTH: Final = 64
 
 
 def check_quantity(value: object, *, maximum: int, field: str = "quantity") -> int:
@@ -45,6 +48,11 @@ class CartLine:
     quantity: int
 
 
+def _cart_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("must be a non-empty string", field=attribute.name)
+
+
 def _max_quantity(_: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= QUANTITY_CEILING:
         raise InvalidInput(
@@ -57,10 +65,11 @@ class Cart:
     """Lines by SKU, in one currency fixed at creation, owned through a secret token.
 
     Quantities are checked on every change; the cart never holds a line of zero.
-    Building one with ``lines=`` (as storage does when loading) trusts those lines.
+    Building one with ``lines=`` (as storage does when loading) trusts those lines;
+    pricing checks their quantities again.
     """
 
-    id: str = attrs.field(on_setattr=attrs.setters.frozen)
+    id: str = attrs.field(validator=_cart_id, on_setattr=attrs.setters.frozen)
     currency: str = attrs.field(converter=normalize_currency, on_setattr=attrs.setters.frozen)
     token: str = attrs.field(factory=new_token, repr=False, on_setattr=attrs.setters.frozen)
     """The secret that proves ownership; send it to the shopper, never log it."""
@@ -122,6 +131,8 @@ class Cart:
     def _check_sku(self, sku: object) -> str:
         if not isinstance(sku, str) or not sku.strip():
             raise InvalidInput("must be a non-empty SKU", field="sku")
+        if len(sku) > MAX_SKU_LENGTH:
+            raise InvalidInput(f"a SKU is at most {MAX_SKU_LENGTH} characters", field="sku")
         return sku
 
     def add(self, sku: str, quantity: int = 1) -> None:

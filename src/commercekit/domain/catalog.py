@@ -28,6 +28,8 @@ __all__ = [
     "Product",
     "PublicationState",
     "Variant",
+    "aware_or_none",
+    "require_aware",
     "slugify",
 ]
 
@@ -45,8 +47,11 @@ def slugify(name: str, *, max_length: int = SLUG_MAX_LENGTH, field: str = "name"
     ``抹茶``), since browsers show them and percent-encode them on the wire. Any run of
     characters that are neither letters, digits nor marks becomes a single hyphen.
 
-    :raises InvalidInput: naming ``field``, if the name has no letter or digit at all.
+    :raises InvalidInput: naming ``field``, if the name is not a string or has no
+        letter or digit at all.
     """
+    if not isinstance(name, str):
+        raise InvalidInput(f"expected a string, got {type(name).__name__}", field=field)
     decomposed = unicodedata.normalize("NFKD", name)
     kept: list[str] = []
     for char in decomposed:
@@ -101,8 +106,50 @@ def _check_optional_measure(_: object, attribute: attrs.Attribute[Any], value: o
         _check_measure(_, attribute, value)
 
 
-def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
+def _mapping(value: Mapping[str, str] | None, field: str) -> Mapping[str, str]:
+    if value is not None and not isinstance(value, Mapping):
+        raise InvalidInput(
+            f"expected a mapping of names to values, got {type(value).__name__}", field=field
+        )
     return dict(value or {})
+
+
+def _options(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return _mapping(value, "options")
+
+
+def _attributes(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return _mapping(value, "attributes")
+
+
+def _ids(value: Iterable[str] | str) -> tuple[str, ...]:
+    # A bare string is one id, not a sequence of one-letter ids.
+    if isinstance(value, str):
+        return (value,)
+    ids = tuple(value)
+    for item in ids:
+        if not isinstance(item, str):
+            raise InvalidInput(f"expected ids as strings, got {item!r}", field="category_ids")
+    return ids
+
+
+def require_aware(value: object, *, field: str) -> datetime:
+    """Return ``value`` if it is a timezone-aware ``datetime``.
+
+    A naive time cannot be compared with an aware one, and means a different instant
+    on every server; every time in commercekit is aware.
+
+    :raises InvalidInput: naming ``field``.
+    """
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidInput(f"must be a timezone-aware datetime, got {value!r}", field=field)
+    return value
+
+
+def aware_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator: ``None`` or a timezone-aware ``datetime`` (see :func:`require_aware`)."""
+    if value is not None:
+        require_aware(value, field=attribute.name)
 
 
 @attrs.frozen(kw_only=True)
@@ -130,7 +177,7 @@ class Variant:
     """Stock keeping unit, unique across the catalogue."""
     product_id: str = ""
     """Set by the catalogue when the product is added."""
-    options: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    options: Mapping[str, str] = attrs.field(factory=dict, converter=_options)
     """Option values that tell this variant from its siblings, such as ``{"size": "M"}``."""
     weight_grams: int | None = attrs.field(default=None, validator=_check_optional_measure)
     dimensions: Dimensions | None = None
@@ -156,14 +203,14 @@ class Product:
     slug: str = ""
     """URL slug; built from ``name`` when not given."""
     description: str = ""
-    category_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    """A product may sit in several categories."""
-    attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    category_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+    """A product may sit in several categories; a single string is one category."""
+    attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_attributes)
     """Free-form facts such as ``{"material": "cotton"}``."""
     tax_category: str = "standard"
     state: PublicationState = PublicationState.DRAFT
-    available_from: datetime | None = None
-    available_until: datetime | None = None
+    available_from: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    available_until: datetime | None = attrs.field(default=None, validator=aware_or_none)
     variants: list[Variant] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:

@@ -132,7 +132,9 @@ class UnknownSku(NotFound):
 class CouponRejected(CommerceError):
     """A coupon code that cannot be used on this cart now.
 
-    ``reason`` is one of :attr:`REASONS` and is as stable as ``code``.
+    ``reason`` is one of :attr:`REASONS` and is as stable as ``code``;
+    ``not_combinable`` means the coupon is good but its promotion is kept out by the
+    stacking rule (an exclusive promotion applies alone).
     """
 
     code: ClassVar[str] = "coupon_rejected"
@@ -145,6 +147,7 @@ class CouponRejected(CommerceError):
             "minimum_not_met",
             "limit_reached",
             "not_applicable",
+            "not_combinable",
         }
     )
 

@@ -11,6 +11,7 @@ import enum
 import math
 from collections.abc import Iterable, Sequence
 from decimal import (
+    ROUND_05UP,
     ROUND_CEILING,
     ROUND_DOWN,
     ROUND_FLOOR,
@@ -45,6 +46,7 @@ __all__ = [
     "normalize_currency",
     "quantize",
     "round_money",
+    "round_table",
     "round_to_total",
     "split",
     "to_decimal",
@@ -54,6 +56,13 @@ __all__ = [
 #: No price, total or discount in any currency is larger than this; anything beyond
 #: it is a bug or an attack, and is refused before it reaches arithmetic.
 MAX_AMOUNT: Final = Decimal("1e15")
+#: No amount, rate or ratio needs more significant digits than this, nor digits
+#: further right of the point than :data:`MIN_EXPONENT`. ``Decimal`` arithmetic
+#: rounds silently to its context precision (28 digits), so finer input would be
+#: changed, not used; and an exponent such as ``1E-1000000000`` makes exact integer
+#: work impossibly large.
+MAX_DIGITS: Final = 30
+MIN_EXPONENT: Final = -30
 
 _ZERO: Final = Decimal(0)
 _KNOWN_CURRENCIES: Final = frozenset(list_currencies())
@@ -74,6 +83,8 @@ class Rounding(enum.Enum):
     DOWN = ROUND_DOWN
     CEILING = ROUND_CEILING
     FLOOR = ROUND_FLOOR
+    ZERO_FIVE_UP = ROUND_05UP
+    """Towards zero, unless that leaves a last digit of 0 or 5 (``decimal.ROUND_05UP``)."""
 
 
 DEFAULT_ROUNDING: Final = Rounding.HALF_UP
@@ -94,12 +105,19 @@ def normalize_currency(code: object, *, field: str = "currency") -> str:
     return normal
 
 
-@cache
 def currency_precision(code: str) -> int:
     """The number of decimal places of the currency's minor unit, from CLDR.
 
-    :raises UnknownCurrency: for a code CLDR does not know.
+    :raises UnknownCurrency: for anything but a code CLDR knows.
     """
+    if not isinstance(code, str):
+        # Checked before the cache, which would fail on an unhashable value.
+        code = normalize_currency(code)
+    return _precision(code)
+
+
+@cache
+def _precision(code: str) -> int:
     return int(get_currency_precision(normalize_currency(code)))
 
 
@@ -146,6 +164,19 @@ def to_decimal(value: object, *, field: str = "amount", limit: Decimal = MAX_AMO
         raise InvalidInput(f"{value!r} is not a finite number", field=field)
     if abs(number) > limit:
         raise InvalidInput(f"{value!r} is larger than the allowed {limit}", field=field)
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked above
+    if not any(digits):
+        # A zero is harmless whatever its exponent; keep its places unless absurd.
+        return number if MIN_EXPONENT <= exponent <= MAX_DIGITS else Decimal(0)
+    # Trailing zeros say nothing about the value ("1.000" is 1), so they do not count.
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    if len(digits) - zeros > MAX_DIGITS or exponent + zeros < MIN_EXPONENT:
+        raise InvalidInput(
+            f"{value!r} has more precision than any amount needs (at most {MAX_DIGITS} "
+            f"significant digits, none beyond 1E{MIN_EXPONENT})",
+            field=field,
+        )
     return number
 
 
@@ -199,11 +230,25 @@ class Money(moneyed.Money):
     __rmul__ = __mul__
 
     def __truediv__(self, other: object) -> Money | Decimal:
-        if isinstance(other, float):
-            raise InvalidInput("cannot divide money by a float", field="divisor")
+        """Divide by a number (giving ``Money``) or by ``Money`` in the same currency
+        (giving a ``Decimal`` ratio).
+
+        The quotient is rounded to ``decimal``'s context precision, as any ``Decimal``
+        division is: round it with :func:`round_money` before using it as a price.
+
+        :raises InvalidInput: naming ``divisor``, for a float or a zero divisor.
+        """
         if isinstance(other, moneyed.Money):
             self._same_currency(other)
-        return super().__truediv__(other)
+            if not other.amount:
+                raise InvalidInput("cannot divide by zero", field="divisor")
+            return super().__truediv__(other)
+        divisor = to_decimal(other, field="divisor", limit=Decimal("1e30"))
+        if not divisor:
+            raise InvalidInput("cannot divide by zero", field="divisor")
+        # Built directly: a quotient such as 0.001 / 7 carries more places than
+        # ``to_decimal`` accepts from a caller, and refusing it here would surprise.
+        return Money._exact(self.amount / divisor, self.code)
 
     def __lt__(self, other: object) -> bool:
         if isinstance(other, moneyed.Money):
@@ -249,18 +294,41 @@ def is_rounded(amount: moneyed.Money) -> bool:
 
 
 def minor_units(amount: moneyed.Money, *, field: str = "amount") -> int:
-    """The amount as a whole number of minor units (cents, fils, yen).
+    """The amount as a whole number of minor units (cents, fils, yen), exactly.
 
-    :raises InvalidInput: if the amount is not rounded to the minor unit; this never
-        truncates silently.
+    Worked out from the amount's digits, never through a ``Decimal`` context, whose
+    precision (28 digits) would round ``1.000000000000000000000000000000000001``
+    to ``1.00`` without a word.
+
+    :raises InvalidInput: naming ``field``, if the amount is not a whole number of
+        minor units (this never truncates silently) or not a sane finite number.
     """
     code = _code(amount)
-    scaled = amount.amount.scaleb(currency_precision(code))
-    if scaled != scaled.to_integral_value():
-        raise InvalidInput(
-            f"{amount.amount} is not a whole number of {code} minor units", field=field
-        )
-    return int(scaled)
+    value = amount.amount
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise InvalidInput(f"{value!r} is not a finite decimal amount", field=field)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked above
+    coefficient = int("".join(map(str, digits)))
+    if coefficient == 0:
+        return 0
+    if value.adjusted() >= MAX_DIGITS:
+        # Far beyond any amount; refused before ``10 ** shift`` grows without bound.
+        raise InvalidInput(f"{value} is larger than any amount", field=field)
+    shift = exponent + currency_precision(code)
+    units: int
+    if shift >= 0:
+        units = coefficient * 10**shift
+    else:
+        # With every digit right of the minor unit, a nonzero coefficient cannot be
+        # whole (and ``10 ** -shift`` may be far too large to build).
+        whole = -shift <= len(digits)
+        if whole:
+            units, remainder = divmod(coefficient, 10**-shift)
+            whole = not remainder
+        if not whole:
+            raise InvalidInput(f"{value} is not a whole number of {code} minor units", field=field)
+    return -units if sign else units
 
 
 def from_minor_units(units: int, currency: str) -> Money:
@@ -339,6 +407,11 @@ def divide_rounded(numerator: int, denominator: int, rounding: Rounding = DEFAUL
         return quotient + 1 if numerator < 0 else quotient
     if rounding is Rounding.UP:
         return quotient if numerator < 0 else quotient + 1
+    if rounding is Rounding.ZERO_FIVE_UP:
+        towards_zero = quotient + 1 if numerator < 0 else quotient
+        if towards_zero % 5:
+            return towards_zero
+        return towards_zero - 1 if numerator < 0 else towards_zero + 1
     twice = 2 * remainder
     if twice != denominator:
         return quotient + 1 if twice > denominator else quotient
@@ -375,6 +448,129 @@ def round_to_total(exact: Sequence[Fraction], total: int) -> list[int]:
         for i in order[:leftover]:
             floors[i] += 1
     return floors
+
+
+def round_table(
+    exact: Sequence[Sequence[Fraction]],
+    columns: Sequence[Sequence[int]],
+    totals: Sequence[int],
+    limits: Sequence[int | None],
+) -> list[list[int]]:
+    """Round a sparse table of exact amounts to whole units, each to its floor or its
+    ceiling, so that every column sums to its rounded total and no row sums to more
+    than its limit.
+
+    Pricing needs this for tax rounded per total on tax-inclusive prices: each rate
+    (a column) is rounded once over the cart, yet a line (a row) must never carry more
+    tax than its gross price, which rounding each rate's share up can otherwise do.
+    Where a row's limit leaves no room for a column's preferred total, that column
+    gets one unit less: the floor of its exact sum, never less, so every column stays
+    within one unit of exact.
+
+    Cells go up largest fraction first (earlier rows first on a tie), as
+    :func:`round_to_total` does; where limits bind, units are moved between cells
+    (along augmenting paths, as in a maximum flow), which always finds room when
+    there is any.
+
+    :param exact: per row, its cells' exact amounts (non-negative).
+    :param columns: per row, the column of each of its cells.
+    :param totals: per column, the preferred total: a rounding of its exact sum.
+    :param limits: per row, the most it may sum to (``None``: no limit); at least the
+        row's exact sum.
+    :raises InvalidInput: for a total outside its column's reach, or limits that
+        leave a column below the floor of its exact sum.
+    """
+    floors = [[math.floor(value) for value in row] for row in exact]
+    sums = [Fraction(0)] * len(totals)
+    base = [0] * len(totals)
+    candidates: list[list[tuple[Fraction, int, int]]] = [[] for _ in totals]
+    for i, (row, row_floors, row_columns) in enumerate(zip(exact, floors, columns, strict=True)):
+        for j, (value, floor, column) in enumerate(zip(row, row_floors, row_columns, strict=True)):
+            sums[column] += value
+            base[column] += floor
+            if value != floor:
+                candidates[column].append((floor - value, i, j))
+    for found in candidates:
+        found.sort()
+    slack = [
+        None if limit is None else limit - sum(row_floors)
+        for limit, row_floors in zip(limits, floors, strict=True)
+    ]
+    bumped = [[False] * len(row) for row in exact]
+    given = [0] * len(totals)
+    wanted = [total - floor for total, floor in zip(totals, base, strict=True)]
+    for column, want in enumerate(wanted):
+        if not 0 <= want <= len(candidates[column]):
+            raise InvalidInput(
+                f"{totals[column]} cannot be reached by rounding each of the amounts",
+                field="total",
+            )
+
+    def room(i: int) -> bool:
+        left = slack[i]
+        return left is None or left > 0
+
+    def bump(i: int, j: int) -> None:
+        bumped[i][j] = True
+        left = slack[i]
+        if left is not None:
+            slack[i] = left - 1
+
+    def augment(start: int) -> bool:
+        # Breadth first from the column short of a unit: a free cell in a row with
+        # room ends the path; in a full row, one of its raised cells may drop back
+        # if that cell's column can raise another cell instead.
+        came_from: dict[int, tuple[int, int, int, int] | None] = {start: None}
+        queue = [start]
+        for column in queue:
+            for _, i, j in candidates[column]:
+                if bumped[i][j]:
+                    continue
+                if room(i):
+                    bump(i, j)
+                    step = came_from[column]
+                    while step is not None:
+                        previous, row, cell, dropped = step
+                        bumped[row][cell] = True
+                        bumped[row][dropped] = False
+                        step = came_from[previous]
+                    return True
+                for other, is_bumped in enumerate(bumped[i]):
+                    next_column = columns[i][other]
+                    if is_bumped and next_column not in came_from:
+                        # Walking back: this path raises (i, j) for ``column`` and
+                        # drops (i, other), which ``next_column`` must make up.
+                        came_from[next_column] = (column, i, j, other)
+                        queue.append(next_column)
+        return False
+
+    # First every column up to the floor of its exact sum (always possible while
+    # each row's limit covers its exact sum), then up to its preferred total.
+    for phase in (0, 1):
+        caps = [
+            min(want, math.floor(sums[c]) - base[c]) if phase == 0 else want
+            for c, want in enumerate(wanted)
+        ]
+        for column, cap in enumerate(caps):
+            for _, i, j in candidates[column]:
+                if given[column] >= cap:
+                    break
+                if not bumped[i][j] and room(i):
+                    bump(i, j)
+                    given[column] += 1
+        progress = True
+        while progress:
+            progress = False
+            for column, cap in enumerate(caps):
+                while given[column] < cap and augment(column):
+                    given[column] += 1
+                    progress = True
+        if phase == 0 and given != caps:
+            raise InvalidInput("the row limits leave a column short", field="limits")
+    return [
+        [floor + flag for floor, flag in zip(row_floors, row_bumps, strict=True)]
+        for row_floors, row_bumps in zip(floors, bumped, strict=True)
+    ]
 
 
 def allocate(amount: moneyed.Money, ratios: Sequence[object]) -> list[Money]:

@@ -23,13 +23,19 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
-from typing import Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 import attrs
 import moneyed
 
-from commercekit.domain.catalog import Catalog
-from commercekit.domain.errors import CurrencyMismatch, InvalidInput, NotFound
+from commercekit.domain.cart import QUANTITY_CEILING
+from commercekit.domain.catalog import Catalog, aware_or_none, require_aware
+from commercekit.domain.errors import (
+    CurrencyMismatch,
+    InvalidInput,
+    InvalidQuantity,
+    NotFound,
+)
 from commercekit.domain.money import (
     DEFAULT_ROUNDING,
     Money,
@@ -38,6 +44,7 @@ from commercekit.domain.money import (
     divide_rounded,
     minor_units,
     normalize_currency,
+    round_table,
     round_to_total,
     to_decimal,
 )
@@ -47,6 +54,8 @@ from commercekit.domain.promotions import (
     PromotionContext,
     PromotionEngine,
     WorkLine,
+    normalize_coupon_code,
+    normalize_coupon_usage,
 )
 
 __all__ = [
@@ -99,7 +108,19 @@ class Unavailable(InvalidInput):
 # --- price lists -------------------------------------------------------------------
 
 
+def _money_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, moneyed.Money):
+        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=attribute.name)
+
+
+def _money_field(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, moneyed.Money):
+        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=attribute.name)
+
+
 def _positive_units(value: moneyed.Money, currency: str, field: str) -> int:
+    if not isinstance(value, moneyed.Money):
+        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=field)
     if str(value.currency.code) != currency:
         raise CurrencyMismatch(currency, str(value.currency.code), field=field)
     if value.amount < 0:
@@ -112,16 +133,20 @@ class VolumeTier:
     """From ``min_quantity`` units on a line, each unit costs ``unit_price``."""
 
     min_quantity: int
-    unit_price: moneyed.Money
+    unit_price: moneyed.Money = attrs.field(validator=_money_field)
 
 
 @attrs.frozen(kw_only=True)
 class SalePrice:
     """A temporary unit price, in force from ``starts_at`` until (not at) ``ends_at``."""
 
-    unit_price: moneyed.Money
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    unit_price: moneyed.Money = attrs.field(validator=_money_field)
+    starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+
+    def __attrs_post_init__(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise InvalidInput("must be later than starts_at", field="ends_at")
 
 
 @attrs.frozen
@@ -187,6 +212,8 @@ class PriceList:
         unit = _positive_units(unit_price, self.currency, "unit_price")
         parsed_tiers: list[tuple[int, int]] = []
         for tier in tiers:
+            if not isinstance(tier, VolumeTier):
+                raise InvalidInput("expected VolumeTier", field="tiers")
             if (
                 isinstance(tier.min_quantity, bool)
                 or not isinstance(tier.min_quantity, int)
@@ -203,6 +230,8 @@ class PriceList:
             )
         parsed_sale = None
         if sale is not None:
+            if not isinstance(sale, SalePrice):
+                raise InvalidInput("expected a SalePrice", field="sale")
             if sale.starts_at and sale.ends_at and sale.ends_at <= sale.starts_at:
                 raise InvalidInput("must be later than starts_at", field="sale.ends_at")
             parsed_sale = (
@@ -299,6 +328,11 @@ def _rate(value: object) -> Decimal:
     number = to_decimal(value, field="rate")
     if not 0 <= number <= 1:
         raise InvalidInput("a tax rate is a fraction from 0 to 1 (0.19 for 19%)", field="rate")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        # Only a zero in [0, 1] has a positive exponent ("0E+3"); scaling rates to
+        # integers needs places >= 0, or 10 ** places would be a float.
+        return Decimal(0)
     return number
 
 
@@ -321,17 +355,56 @@ def _country(value: object) -> str:
     return value.strip().upper()
 
 
-def _optional_upper(value: str | None) -> str | None:
-    return None if value is None else value.strip().upper().replace(" ", "")
+def _optional_upper(value: object, field: str) -> str | None:
+    if value is None:
+        return None
+    # Postal codes and region codes are often numbers in the caller's data (10115,
+    # 75); they mean the same as their digits.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidInput(f"expected a string, got {type(value).__name__}", field=field)
+    return value.strip().upper().replace(" ", "")
+
+
+# attrs (and mypy's attrs plugin) want a named converter per field.
+def _region(value: object) -> str | None:
+    return _optional_upper(value, "region")
+
+
+def _postal_code(value: object) -> str | None:
+    return _optional_upper(value, "postal_code")
+
+
+def _postal_prefix(value: object) -> str | None:
+    return _optional_upper(value, "postal_prefix")
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)
 class TaxAddress:
-    """The part of an address that decides tax."""
+    """The part of an address that decides tax.
+
+    ``region`` and ``postal_code`` may be given as whole numbers; they are kept as
+    their digits.
+    """
 
     country: str = attrs.field(converter=_country)
-    region: str | None = attrs.field(default=None, converter=_optional_upper)
-    postal_code: str | None = attrs.field(default=None, converter=_optional_upper)
+    region: str | None = attrs.field(default=None, converter=_region)
+    postal_code: str | None = attrs.field(default=None, converter=_postal_code)
+
+
+def _zone_id(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("must be a non-empty string", field=attribute.name)
+
+
+def _rates(value: Iterable[TaxRate]) -> tuple[TaxRate, ...]:
+    if isinstance(value, str):
+        raise InvalidInput("expected TaxRate values", field="rates")
+    rates = tuple(value)
+    if not all(isinstance(rate, TaxRate) for rate in rates):
+        raise InvalidInput("expected TaxRate values", field="rates")
+    return rates
 
 
 @attrs.frozen(kw_only=True)
@@ -339,11 +412,11 @@ class TaxZone:
     """Where a set of rates applies: a country, optionally narrowed to a region and a
     postal code prefix. The most specific zone matching an address wins."""
 
-    id: str
+    id: str = attrs.field(validator=_zone_id)
     country: str = attrs.field(converter=_country)
-    region: str | None = attrs.field(default=None, converter=_optional_upper)
-    postal_prefix: str | None = attrs.field(default=None, converter=_optional_upper)
-    rates: tuple[TaxRate, ...] = attrs.field(default=(), converter=tuple)
+    region: str | None = attrs.field(default=None, converter=_region)
+    postal_prefix: str | None = attrs.field(default=None, converter=_postal_prefix)
+    rates: tuple[TaxRate, ...] = attrs.field(default=(), converter=_rates)
 
     def specificity(self, address: TaxAddress) -> int | None:
         """How closely this zone fits ``address``: higher is closer; ``None``: not at all."""
@@ -362,22 +435,39 @@ class TaxZone:
 
 
 class TaxTable:
-    """Tax zones and their rates. An address no zone matches pays no tax."""
+    """Tax zones and their rates. An address no zone matches pays no tax.
+
+    :raises InvalidInput: naming ``id``, for two zones with the same id (storage
+        keys zones by id, so one would silently stand for the other).
+    """
 
     def __init__(self, zones: Iterable[TaxZone] = ()) -> None:
         self._zones = list(zones)
+        seen: set[str] = set()
+        for zone in self._zones:
+            if not isinstance(zone, TaxZone):
+                raise InvalidInput("expected TaxZone values", field="zones")
+            if zone.id in seen:
+                raise InvalidInput(f"tax zone {zone.id!r} is given twice", field="id")
+            seen.add(zone.id)
+        # Caches hold positions in ``_zones``, never zone ids, so that they can only
+        # ever describe the zone that was matched.
         self._cache: dict[tuple[str, TaxAddress], tuple[TaxRate, ...]] = {}
-        self._by_zone: dict[str, dict[str, tuple[TaxRate, ...]]] = {}
-        self._zone_of: dict[TaxAddress, TaxZone | None] = {}
+        self._by_zone: dict[int, dict[str, tuple[TaxRate, ...]]] = {}
+        self._zone_of: dict[TaxAddress, int | None] = {}
+
+    def _position(self, address: TaxAddress) -> int | None:
+        best: tuple[int, int] | None = None
+        for position, zone in enumerate(self._zones):
+            score = zone.specificity(address)
+            if score is not None and (best is None or score > best[0]):
+                best = (score, position)
+        return None if best is None else best[1]
 
     def zone_for(self, address: TaxAddress) -> TaxZone | None:
         """The most specific zone that matches, or ``None``."""
-        best: tuple[int, TaxZone] | None = None
-        for zone in self._zones:
-            score = zone.specificity(address)
-            if score is not None and (best is None or score > best[0]):
-                best = (score, zone)
-        return None if best is None else best[1]
+        position = self._position(address)
+        return None if position is None else self._zones[position]
 
     def rates_by_category(self, address: TaxAddress | None) -> Callable[[str], tuple[TaxRate, ...]]:
         """A lookup from tax category to the rates charged at ``address``.
@@ -387,19 +477,19 @@ class TaxTable:
         if address is None:
             return lambda category: ()
         if address in self._zone_of:
-            zone = self._zone_of[address]
+            position = self._zone_of[address]
         else:
             if len(self._zone_of) >= 10_000:  # bounded: addresses are many
                 self._zone_of.clear()
-            zone = self._zone_of[address] = self.zone_for(address)
-        if zone is None:
+            position = self._zone_of[address] = self._position(address)
+        if position is None:
             return lambda category: ()
-        by_category = self._by_zone.get(zone.id)
+        by_category = self._by_zone.get(position)
         if by_category is None:
             grouped: dict[str, list[TaxRate]] = {}
-            for rate in zone.rates:
+            for rate in self._zones[position].rates:
                 grouped.setdefault(rate.category, []).append(rate)
-            by_category = self._by_zone[zone.id] = {c: tuple(r) for c, r in grouped.items()}
+            by_category = self._by_zone[position] = {c: tuple(r) for c, r in grouped.items()}
         found = by_category
         return lambda category: found.get(category, ())
 
@@ -412,6 +502,8 @@ class TaxTable:
         if rates is None:
             zone = self.zone_for(address)
             rates = () if zone is None else tuple(r for r in zone.rates if r.category == category)
+            if len(self._cache) >= 10_000:  # bounded: addresses are many
+                self._cache.clear()
             self._cache[key] = rates
         return rates
 
@@ -666,15 +758,32 @@ class CartLike(Protocol):
 
 @attrs.frozen(kw_only=True)
 class PricingContext:
-    """Who is buying, when, where to, and what shipping costs."""
+    """Who is buying, when, where to, and what shipping costs.
 
-    now: datetime
+    ``now`` must be timezone-aware; ``coupon_usage`` is keyed by coupon code in any
+    case or spacing (keys are normalised, so a limit cannot be dodged by spelling).
+    """
+
+    now: datetime = attrs.field()
     channel: str | None = None
     customer_id: str | None = None
     customer_group: str | None = None
-    address: TaxAddress | None = None
-    shipping: moneyed.Money | None = None
-    coupon_usage: Mapping[str, CouponUsage] = attrs.field(factory=dict)
+    address: TaxAddress | None = attrs.field(default=None)
+    shipping: moneyed.Money | None = attrs.field(default=None, validator=_money_or_none)
+    coupon_usage: Mapping[str, CouponUsage] = attrs.field(
+        factory=dict, converter=normalize_coupon_usage
+    )
+
+    @now.validator
+    def _check_now(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+        require_aware(value, field="now")
+
+    @address.validator
+    def _check_address(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, TaxAddress):
+            raise InvalidInput(
+                f"expected a TaxAddress, got {type(value).__name__}", field="address"
+            )
 
 
 class _ScaledRates(NamedTuple):
@@ -693,7 +802,7 @@ _NO_TAX: Final = _ScaledRates((), (), 1)
 
 
 def _scale(rates: tuple[TaxRate, ...], inclusive: bool) -> _ScaledRates:
-    places = max(-int(r.rate.as_tuple().exponent) for r in rates)
+    places = max(0, *(-int(r.rate.as_tuple().exponent) for r in rates))
     numerators = tuple(int(r.rate.scaleb(places)) for r in rates)
     denominator = 10**places + (sum(numerators) if inclusive else 0)
     return _ScaledRates(rates, numerators, denominator)
@@ -753,6 +862,13 @@ class PricingEngine:
         now = context.now
         lines: list[WorkLine] = []
         for index, (sku, quantity) in enumerate(cart.items()):
+            # A cart loaded from storage is trusted by the cart, not by pricing: a
+            # negative quantity here would price to a negative total.
+            if type(quantity) is not int or not 0 < quantity <= QUANTITY_CEILING:
+                raise InvalidQuantity(
+                    f"must be a whole number from 1 to {QUANTITY_CEILING}, got {quantity!r}",
+                    field="quantity",
+                )
             facts = facts_of(sku)
             if not facts.product.is_available(now):
                 raise Unavailable(sku)
@@ -793,14 +909,26 @@ class PricingEngine:
     def check_coupon(self, cart: CartLike, code: str, context: PricingContext) -> None:
         """Check that ``code`` could be used on ``cart`` now.
 
+        Besides the coupon's own rules, its promotion must not be kept out by the
+        stacking rule (an exclusive promotion that applies alone): pricing would
+        then report the coupon as rejected, ``not_combinable``.
+
         :raises CouponRejected: saying why not.
         """
         currency = normalize_currency(cart.currency)
         lines = self._work_lines(cart, context, currency)
         shipping = self._shipping_units(context, currency)
-        self.promotions.check_coupon(
-            code, lines, self._promotion_context(cart, context, currency, shipping)
+        promotion_context = self._promotion_context(cart, context, currency, shipping)
+        coupon = self.promotions.check_coupon(code, lines, promotion_context)
+        codes = [normalize_coupon_code(held) for held in promotion_context.coupon_codes]
+        if coupon.code not in codes:
+            codes.append(coupon.code)
+        outcome = self.promotions.apply(
+            lines, attrs.evolve(promotion_context, coupon_codes=tuple(codes))
         )
+        for error in outcome.rejected_coupons:
+            if error.coupon_code == coupon.code:
+                raise error
 
     def price(self, cart: CartLike, context: PricingContext) -> PriceBreakdown:
         """The full price breakdown of ``cart``.
@@ -909,26 +1037,57 @@ class PricingEngine:
         return lookup
 
     def _taxes(self, bases: Sequence[int], rates: Sequence[_ScaledRates]) -> list[list[int]]:
-        """Tax in minor units per taxed amount and per rate, rounded as the settings say."""
-        rounding = self.tax_settings.rounding_mode
-        if self.tax_settings.rounding is TaxRounding.PER_LINE:
-            return [
-                [divide_rounded(base * n, scaled.denominator, rounding) for n in scaled.numerators]
-                for base, scaled in zip(bases, rates, strict=True)
-            ]
+        """Tax in minor units per taxed amount and per rate, rounded as the settings say.
+
+        With tax-inclusive prices the tax of an amount is part of it, so it must never
+        come to more than the amount: rounding each of two rates up could otherwise
+        make the tax of a 0.01 line 0.02.
+        """
+        settings = self.tax_settings
+        rounding = settings.rounding_mode
+        inclusive = settings.prices_include_tax
+        if settings.rounding is TaxRounding.PER_LINE:
+            if not inclusive:
+                return [
+                    [
+                        divide_rounded(base * n, scaled.denominator, rounding)
+                        for n in scaled.numerators
+                    ]
+                    for base, scaled in zip(bases, rates, strict=True)
+                ]
+            # Inclusive: the line's whole tax is rounded once (so it stays within the
+            # gross amount), then split between its rates, each the floor or ceiling
+            # of its own exact share.
+            result: list[list[int]] = []
+            for base, scaled in zip(bases, rates, strict=True):
+                numerators = scaled.numerators
+                if len(numerators) <= 1:
+                    result.append(
+                        [divide_rounded(base * n, scaled.denominator, rounding) for n in numerators]
+                    )
+                    continue
+                whole = divide_rounded(base * sum(numerators), scaled.denominator, rounding)
+                result.append(
+                    round_to_total(
+                        [Fraction(base * n, scaled.denominator) for n in numerators], whole
+                    )
+                )
+            return result
         # Per total: round each rate's exact sum once, then give each line the floor or
-        # the ceiling of its own exact tax so that the lines add up to that rounded sum.
+        # the ceiling of its own exact tax so that the lines add up to that rounded sum
+        # (and, with inclusive prices, no line's tax exceeds its gross amount).
         exact: list[list[Fraction]] = []
-        groups: dict[tuple[str, Decimal], list[tuple[int, int]]] = {}
-        for i, (base, scaled) in enumerate(zip(bases, rates, strict=True)):
+        columns: list[list[int]] = []
+        column_of: dict[tuple[str, Decimal], int] = {}
+        for base, scaled in zip(bases, rates, strict=True):
             exact.append([Fraction(base * n, scaled.denominator) for n in scaled.numerators])
-            for j, rate in enumerate(scaled.rates):
-                groups.setdefault((rate.name, rate.rate), []).append((i, j))
-        result = [[0] * len(row) for row in exact]
-        for cells in groups.values():
-            shares = [exact[i][j] for i, j in cells]
-            whole = sum(shares, Fraction(0))
-            total = divide_rounded(whole.numerator, whole.denominator, rounding)
-            for (i, j), part in zip(cells, round_to_total(shares, total), strict=True):
-                result[i][j] = part
-        return result
+            columns.append(
+                [column_of.setdefault((r.name, r.rate), len(column_of)) for r in scaled.rates]
+            )
+        sums = [Fraction(0)] * len(column_of)
+        for row, row_columns in zip(exact, columns, strict=True):
+            for value, column in zip(row, row_columns, strict=True):
+                sums[column] += value
+        totals = [divide_rounded(x.numerator, x.denominator, rounding) for x in sums]
+        limits: list[int | None] = list(bases) if inclusive else [None] * len(bases)
+        return round_table(exact, columns, totals, limits)

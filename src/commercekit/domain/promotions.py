@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from functools import cache
-from typing import Final, Protocol
+from itertools import pairwise
+from typing import Any, Final, Protocol
 
 import attrs
 import moneyed
 
-from commercekit.domain.catalog import ItemFacts
+from commercekit.domain.catalog import ItemFacts, aware_or_none, require_aware
 from commercekit.domain.errors import CouponRejected, InvalidInput
 from commercekit.domain.money import (
     DEFAULT_ROUNDING,
@@ -58,6 +60,7 @@ __all__ = [
     "TieredAmountOff",
     "WorkLine",
     "normalize_coupon_code",
+    "normalize_coupon_usage",
 ]
 
 _COUPON_CODE: Final = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")
@@ -96,7 +99,11 @@ def _amounts(value: moneyed.Money | Iterable[moneyed.Money]) -> Mapping[str, mon
         if money.amount <= 0:
             raise InvalidInput("must be more than zero", field="amount")
         minor_units(money)  # refuses amounts finer than the minor unit
-        found[str(money.currency.code)] = money
+        code = str(money.currency.code)
+        if code in found:
+            # One would silently win over the other; say which is meant instead.
+            raise InvalidInput(f"two amounts in {code}; give one per currency", field="amount")
+        found[code] = money
     if not found:
         raise InvalidInput("at least one amount is needed", field="amount")
     return found
@@ -113,10 +120,108 @@ def _units(money: moneyed.Money) -> int:
     return minor_units(money)
 
 
-def _frozenset(value: Iterable[str] | None) -> frozenset[str]:
+def _strings(value: Iterable[str] | str | None, field: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
     if isinstance(value, str):
         return frozenset((value,))
-    return frozenset(value or ())
+    try:
+        found = frozenset(value)
+    except TypeError:
+        raise InvalidInput(
+            f"expected a string or a collection of strings, got {type(value).__name__}",
+            field=field,
+        ) from None
+    if not all(isinstance(item, str) for item in found):
+        raise InvalidInput("expected a collection of strings", field=field)
+    return found
+
+
+def _frozenset(value: Iterable[str] | str | None) -> frozenset[str]:
+    return _strings(value, "groups")
+
+
+def _inclusion(value: Iterable[str] | str | None, field: str) -> frozenset[str]:
+    found = _strings(value, field)
+    # An empty list handed in (a merchant's selection that came out empty) would
+    # otherwise widen the promotion to the whole store. An empty frozenset is the
+    # stored form of "not given" (attrs.evolve and storage pass it back), so it keeps
+    # that meaning.
+    if not found and value is not None and not isinstance(value, frozenset):
+        raise InvalidInput(
+            "an empty inclusion would target every line; leave it out (or pass None) "
+            "to mean every line",
+            field=field,
+        )
+    return found
+
+
+# attrs (and mypy's attrs plugin) want a named converter per field.
+def _include_skus(value: Iterable[str] | str | None) -> frozenset[str]:
+    return _inclusion(value, "skus")
+
+
+def _include_product_ids(value: Iterable[str] | str | None) -> frozenset[str]:
+    return _inclusion(value, "product_ids")
+
+
+def _include_category_ids(value: Iterable[str] | str | None) -> frozenset[str]:
+    return _inclusion(value, "category_ids")
+
+
+def _exclude_skus(value: Iterable[str] | str | None) -> frozenset[str]:
+    return _strings(value, "exclude_skus")
+
+
+def _exclude_product_ids(value: Iterable[str] | str | None) -> frozenset[str]:
+    return _strings(value, "exclude_product_ids")
+
+
+def _exclude_category_ids(value: Iterable[str] | str | None) -> frozenset[str]:
+    return _strings(value, "exclude_category_ids")
+
+
+def _whole(minimum: int) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise InvalidInput(
+                f"must be a whole number of at least {minimum}", field=attribute.name
+            )
+
+    return check
+
+
+@attrs.frozen
+class CouponUsage:
+    """How often a coupon has been used, counted by the caller's storage."""
+
+    total: int = attrs.field(default=0, validator=_whole(0))
+    by_customer: int = attrs.field(default=0, validator=_whole(0))
+
+
+def normalize_coupon_usage(value: Mapping[str, CouponUsage]) -> Mapping[str, CouponUsage]:
+    """Usage by normalised coupon code, so that a limit holds whatever the case or
+    spacing storage keeps a code in.
+
+    :raises InvalidInput: naming ``coupon_usage`` or ``coupon_code``.
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidInput("expected a mapping of coupon codes to usage", field="coupon_usage")
+    found: dict[str, CouponUsage] = {}
+    for code, usage in value.items():
+        if not isinstance(usage, CouponUsage):
+            raise InvalidInput(f"expected CouponUsage for {code!r}", field="coupon_usage")
+        normal = normalize_coupon_code(code)
+        earlier = found.get(normal)
+        if earlier is not None:
+            # The same code counted under two spellings: the larger count is the safe
+            # one for a limit.
+            usage = CouponUsage(
+                total=max(usage.total, earlier.total),
+                by_customer=max(usage.by_customer, earlier.by_customer),
+            )
+        found[normal] = usage
+    return found
 
 
 # --- what the engine works on ------------------------------------------------------
@@ -142,14 +247,21 @@ class PromotionContext:
     """Everything about the cart and its owner that promotions may depend on."""
 
     currency: str
-    now: datetime
+    now: datetime = attrs.field()
     customer_id: str | None = None
     customer_group: str | None = None
     coupon_codes: tuple[str, ...] = ()
-    coupon_usage: Mapping[str, CouponUsage] = attrs.field(factory=dict)
+    coupon_usage: Mapping[str, CouponUsage] = attrs.field(
+        factory=dict, converter=normalize_coupon_usage
+    )
+    """Keyed by normalised coupon code (keys are normalised on the way in)."""
     shipping: int = 0
     """Shipping charge in minor units, before any discount."""
     rounding: Rounding = DEFAULT_ROUNDING
+
+    @now.validator
+    def _check_now(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+        require_aware(value, field="now")
 
 
 @attrs.frozen
@@ -167,15 +279,25 @@ class PromotionOutcome:
 
 @attrs.frozen(kw_only=True)
 class ItemFilter:
-    """The lines a promotion targets. With nothing included, every line is included."""
+    """The lines a promotion targets.
 
-    skus: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
-    product_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
-    category_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+    With no inclusion given (no ``skus``, ``product_ids`` or ``category_ids``), every
+    line not excluded is targeted. An explicitly empty inclusion (``skus=[]``) is
+    refused rather than read as "every line"; leave the argument out, or pass
+    ``None``, to target every line. A single string is one id.
+    """
+
+    skus: frozenset[str] = attrs.field(factory=frozenset, converter=_include_skus)
+    product_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_include_product_ids)
+    category_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_include_category_ids)
     """A category includes its subcategories."""
-    exclude_skus: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
-    exclude_product_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
-    exclude_category_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_frozenset)
+    exclude_skus: frozenset[str] = attrs.field(factory=frozenset, converter=_exclude_skus)
+    exclude_product_ids: frozenset[str] = attrs.field(
+        factory=frozenset, converter=_exclude_product_ids
+    )
+    exclude_category_ids: frozenset[str] = attrs.field(
+        factory=frozenset, converter=_exclude_category_ids
+    )
 
     @property
     def includes_everything(self) -> bool:
@@ -219,15 +341,22 @@ class Condition(Protocol):
     ) -> str | None: ...
 
 
+def _filter_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, ItemFilter):
+        raise InvalidInput("expected an ItemFilter or None", field=attribute.name)
+
+
 @attrs.frozen
 class MinimumSubtotal:
-    """The targeted lines, before any discount, add up to at least this amount.
+    """The targeted lines (or the lines ``items`` selects, if given), before any
+    discount, add up to at least this amount.
 
     Give one amount per currency the promotion runs in; a cart in another currency
     does not qualify.
     """
 
     amounts: Mapping[str, moneyed.Money] = attrs.field(converter=_amounts)
+    items: ItemFilter | None = attrs.field(default=None, validator=_filter_or_none)
 
     def check(
         self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
@@ -235,7 +364,9 @@ class MinimumSubtotal:
         minimum = _units_in(self.amounts, context.currency)
         if minimum is None:
             return "not_applicable"
-        return None if sum(line.subtotal for line in lines) >= minimum else "minimum_not_met"
+        items = self.items
+        counted = lines if items is None else [x for x in all_lines if items.matches(x.facts)]
+        return None if sum(line.subtotal for line in counted) >= minimum else "minimum_not_met"
 
 
 @attrs.frozen
@@ -243,7 +374,7 @@ class MinimumQuantity:
     """At least ``quantity`` units of the targeted lines (or of ``items``, if given)."""
 
     quantity: int = attrs.field()
-    items: ItemFilter | None = None
+    items: ItemFilter | None = attrs.field(default=None, validator=_filter_or_none)
 
     @quantity.validator
     def _check(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -409,14 +540,26 @@ class BuyXGetY:
         units = sum(line.quantity for line in lines)
         free = units // (self.buy + self.get) * self.get
         result = [0] * len(lines)
-        ratio = self.percent.as_integer_ratio()
-        # The cheapest units are the ones given away, as shoppers expect.
-        for position in sorted(range(len(lines)), key=lambda i: (lines[i].unit, i)):
+        numerator, denominator = self.percent.as_integer_ratio()
+        # The cheapest units are the ones given away, as shoppers expect; a unit is
+        # worth what is left of its line after earlier promotions, not its list price,
+        # or a free unit after 50% off would be given away at twice what it costs.
+        order = sorted(
+            range(len(lines)),
+            key=lambda i: (Fraction(lines[i].remaining, lines[i].quantity), lines[i].unit, i),
+        )
+        for position in order:
             if free <= 0:
                 break
-            taken = min(free, lines[position].quantity)
+            line = lines[position]
+            taken = min(free, line.quantity)
             free -= taken
-            result[position] = _percent_of(lines[position].unit * taken, ratio, context.rounding)
+            # remaining * taken / quantity, times the percentage, rounded once.
+            result[position] = divide_rounded(
+                line.remaining * taken * numerator,
+                line.quantity * denominator * 100,
+                context.rounding,
+            )
         return result, 0
 
     def describe(self, currency: str) -> str:
@@ -447,14 +590,35 @@ class FreeShipping:
 def _tiers(
     value: Iterable[tuple[moneyed.Money, moneyed.Money]],
 ) -> tuple[tuple[moneyed.Money, moneyed.Money], ...]:
-    tiers = tuple(value)
+    try:
+        tiers = tuple(tuple(tier) for tier in value)
+    except TypeError:
+        raise InvalidInput(
+            "expected (threshold, amount off) pairs of Money", field="tiers"
+        ) from None
     if not tiers:
         raise InvalidInput("at least one tier is needed", field="tiers")
-    for threshold, off in tiers:
-        _amounts([threshold, off])
+    by_currency: dict[str, list[tuple[int, int]]] = {}
+    for tier in tiers:
+        if len(tier) != 2:
+            raise InvalidInput("expected (threshold, amount off) pairs of Money", field="tiers")
+        threshold, off = tier
+        _amounts(threshold)
+        _amounts(off)
         if threshold.currency != off.currency:
             raise InvalidInput("a tier's threshold and amount share a currency", field="tiers")
-    return tiers
+        steps = by_currency.setdefault(str(threshold.currency.code), [])
+        steps.append((minor_units(threshold), minor_units(off)))
+    for steps in by_currency.values():
+        steps.sort()
+        for (low, low_off), (high, high_off) in pairwise(steps):
+            # Spending more must never earn less: that would make a customer remove
+            # items to save money, and two tiers at one threshold contradict each other.
+            if high == low or high_off <= low_off:
+                raise InvalidInput(
+                    "each higher threshold must give a larger amount off", field="tiers"
+                )
+    return tiers  # type: ignore[return-value]  # pairs, checked above
 
 
 @attrs.frozen
@@ -504,6 +668,61 @@ class Stacking(enum.Enum):
     COMBINABLE = "combinable"
 
 
+def _stacking(value: object) -> Stacking:
+    if isinstance(value, Stacking):
+        return value
+    try:
+        return Stacking(value)
+    except ValueError:
+        raise InvalidInput(
+            f"expected one of {', '.join(s.value for s in Stacking)}, got {value!r}",
+            field="stacking",
+        ) from None
+
+
+def _optional_whole(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _whole(0)(_, attribute, value)
+
+
+def _integer(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("must be a whole number", field=attribute.name)
+
+
+def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("must be a non-empty string", field=attribute.name)
+
+
+def _flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInput("must be True or False", field=attribute.name)
+
+
+def _benefit(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not all(
+        callable(getattr(value, name, None)) for name in ("discounts", "describe", "supports")
+    ):
+        raise InvalidInput(
+            f"expected a Benefit (such as PercentOffLines), got {value!r}", field="benefit"
+        )
+
+
+def _conditions(_: object, attribute: attrs.Attribute[Any], value: tuple[object, ...]) -> None:
+    for condition in value:
+        if not callable(getattr(condition, "check", None)):
+            raise InvalidInput(
+                f"expected a Condition (such as MinimumSubtotal), got {condition!r}",
+                field="conditions",
+            )
+
+
+def _target(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, ItemFilter):
+        raise InvalidInput("expected an ItemFilter", field="target")
+
+
 def _window(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> str | None:
     if starts_at is not None and now < starts_at:
         return "not_yet_valid"
@@ -516,24 +735,23 @@ def _window(starts_at: datetime | None, ends_at: datetime | None, now: datetime)
 class Promotion:
     """A discount rule a merchant sets up."""
 
-    id: str
-    name: str
-    benefit: Benefit
-    target: ItemFilter = ItemFilter()
-    conditions: tuple[Condition, ...] = attrs.field(default=(), converter=tuple)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    priority: int = 0
+    id: str = attrs.field(validator=_text)
+    name: str = attrs.field(validator=_text)
+    benefit: Benefit = attrs.field(validator=_benefit)
+    target: ItemFilter = attrs.field(default=ItemFilter(), validator=_target)
+    conditions: tuple[Condition, ...] = attrs.field(
+        default=(), converter=tuple, validator=_conditions
+    )
+    starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    priority: int = attrs.field(default=0, validator=_integer)
     """Higher goes first."""
-    stacking: Stacking = Stacking.COMBINABLE
-    requires_coupon: bool = False
+    stacking: Stacking = attrs.field(default=Stacking.COMBINABLE, converter=_stacking)
+    """A string such as ``"exclusive"`` is read as the :class:`Stacking` of that value."""
+    requires_coupon: bool = attrs.field(default=False, validator=_flag)
     """Applies only while one of its coupons is on the cart."""
 
     def __attrs_post_init__(self) -> None:
-        if not self.id or not self.name:
-            raise InvalidInput(
-                "a promotion needs an id and a name", field="id" if not self.id else "name"
-            )
         if (
             self.starts_at is not None
             and self.ends_at is not None
@@ -547,20 +765,20 @@ class Coupon:
     """A code that unlocks a promotion, with its own window and usage limits."""
 
     code: str = attrs.field(converter=normalize_coupon_code)
-    promotion_id: str
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    usage_limit: int | None = None
-    """Uses in all; ``None`` for no limit."""
-    usage_limit_per_customer: int | None = None
+    promotion_id: str = attrs.field(validator=_text)
+    starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    usage_limit: int | None = attrs.field(default=None, validator=_optional_whole)
+    """Uses in all; ``None`` for no limit (0 for none at all)."""
+    usage_limit_per_customer: int | None = attrs.field(default=None, validator=_optional_whole)
 
-
-@attrs.frozen
-class CouponUsage:
-    """How often a coupon has been used, counted by the caller's storage."""
-
-    total: int = 0
-    by_customer: int = 0
+    def __attrs_post_init__(self) -> None:
+        if (
+            self.starts_at is not None
+            and self.ends_at is not None
+            and self.ends_at <= self.starts_at
+        ):
+            raise InvalidInput("must be later than starts_at", field="ends_at")
 
 
 class PromotionEngine:
@@ -717,15 +935,26 @@ class PromotionEngine:
         return coupon
 
     def apply(self, lines: Sequence[WorkLine], context: PromotionContext) -> PromotionOutcome:
-        """Apply every promotion that may apply, adjusting ``lines`` in place."""
-        unlocked: set[str] = set()
-        rejected: list[CouponRejected] = []
-        for code in context.coupon_codes:
+        """Apply every promotion that may apply, adjusting ``lines`` in place.
+
+        A promotion counts as applied only when it gives a discount (on lines or on
+        shipping): one that gives nothing neither shows in the outcome nor, when it
+        is exclusive, keeps the others out. A coupon whose promotion is passed over
+        by the stacking rule is reported as rejected, ``not_combinable``; a coupon
+        whose promotion has nothing to give yet (free shipping before shipping is
+        known) is neither applied nor rejected.
+        """
+        unlocked: dict[str, list[tuple[int, str]]] = {}
+        rejected: list[tuple[int, CouponRejected]] = []
+        for position, code in enumerate(context.coupon_codes):
             try:
-                unlocked.add(self.check_coupon(code, lines, context).promotion_id)
+                coupon = self.check_coupon(code, lines, context)
             except CouponRejected as error:
-                rejected.append(error)
+                rejected.append((position, error))
+            else:
+                unlocked.setdefault(coupon.promotion_id, []).append((position, coupon.code))
         applied: list[str] = []
+        evaluated: set[str] = set()
         shipping_adjustments: list[tuple[Promotion, int, str]] = []
         shipping_left = context.shipping
         for promotion, indexed in self._candidates(lines):
@@ -734,22 +963,44 @@ class PromotionEngine:
             exclusive = promotion.stacking is Stacking.EXCLUSIVE
             if exclusive and applied:
                 continue
+            evaluated.add(promotion.id)
             refusal, eligible = self._refusal(promotion, lines, context, indexed)
             if refusal:
                 continue
             reason = self._reason(promotion, context.currency)
             line_discounts, shipping_discount = promotion.benefit.discounts(eligible, context)
+            given = 0
             for line, discount in zip(eligible, line_discounts, strict=True):
                 if discount > line.remaining:
                     discount = line.remaining
                 if discount > 0:
                     line.remaining -= discount
                     line.adjustments.append((promotion, discount, reason))
+                    given += discount
             shipping_discount = min(shipping_discount, shipping_left)
             if shipping_discount > 0:
                 shipping_left -= shipping_discount
                 shipping_adjustments.append((promotion, shipping_discount, reason))
-            applied.append(promotion.id)
-            if exclusive:
-                break
-        return PromotionOutcome(tuple(applied), tuple(shipping_adjustments), tuple(rejected))
+                given += shipping_discount
+            if given:
+                applied.append(promotion.id)
+                if exclusive:
+                    break
+        for promotion_id, codes in unlocked.items():
+            # Never evaluated although its coupon was good: the stacking rule kept it out.
+            if promotion_id not in evaluated:
+                rejected.extend(
+                    (
+                        position,
+                        CouponRejected(
+                            code, "not_combinable", "cannot be combined with what applies"
+                        ),
+                    )
+                    for position, code in codes
+                )
+        rejected.sort(key=lambda entry: entry[0])
+        return PromotionOutcome(
+            tuple(applied),
+            tuple(shipping_adjustments),
+            tuple(error for _, error in rejected),
+        )
