@@ -124,6 +124,10 @@ class Plugins:
         except Exception as error:
             raise PluginError(kind, f"could not build gateway {name!r}: {error!r}") from error
 
+    def has_subscribers(self) -> bool:
+        """Whether any plugin subscribes to domain events."""
+        return bool(self.manager.hook.on_domain_event.get_hookimpls())
+
     def publish(self, events: Sequence[DomainEvent]) -> None:
         """Hand each event to every subscriber, isolating their failures.
 

@@ -155,6 +155,7 @@ class Store:
             gateways=self.gateways,
             settings=config.settings(),
             subscribers=self._publish,
+            has_subscribers=self.plugins.has_subscribers,
         )
         self.catalog = CatalogService(self.runtime)
         self.carts = CartService(self.runtime)

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import attrs
 
@@ -34,6 +34,7 @@ from commercekit.ports.storage import ConcurrencyConflict, Storage, UnitOfWork
 __all__ = ["Runtime", "Service", "Settings", "find_cart", "load_pricing", "price_cart"]
 
 T = TypeVar("T")
+_BATCH: Final = 100
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +66,9 @@ class Runtime:
     gateways: Mapping[str, PaymentGateway]
     settings: Settings
     subscribers: Callable[[Sequence[DomainEvent]], None]
+    has_subscribers: Callable[[], bool] = lambda: True
+    """Whether anyone listens in-process; when nobody does, committed events stay
+    in the outbox for a relay (or a later :meth:`deliver_events`)."""
     _delivering: threading.Lock = attrs.field(factory=threading.Lock)
 
     def deliver_events(self) -> int:
@@ -77,11 +81,14 @@ class Runtime:
         """
         delivered = 0
         with self._delivering:
-            while batch := self.storage.undelivered_events(100):
-                self.subscribers([event for _, event in batch])
-                self.storage.mark_delivered([event_id for event_id, _ in batch])
-                delivered += len(batch)
-        return delivered
+            while True:
+                batch = self.storage.undelivered_events(_BATCH)
+                if batch:
+                    self.subscribers([event for _, event in batch])
+                    self.storage.mark_delivered([event_id for event_id, _ in batch])
+                    delivered += len(batch)
+                if len(batch) < _BATCH:
+                    return delivered
 
     def gateway(self, name: str) -> PaymentGateway:
         """The configured gateway called ``name``.
@@ -115,8 +122,8 @@ class Service:
             yield uow
 
     def _commit(self, uow: UnitOfWork) -> None:
-        uow.commit()
-        self._rt.deliver_events()
+        if uow.commit() and self._rt.has_subscribers():
+            self._rt.deliver_events()
 
     def _retrying(self, work: Callable[[], T]) -> T:
         """Run ``work`` (a whole unit of work) again when it loses a race."""

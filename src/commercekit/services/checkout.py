@@ -29,7 +29,7 @@ from commercekit.domain.orders import IdempotencyConflict, Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service, find_cart, price_cart
+from commercekit.services.base import Runtime, Service, find_cart, load_pricing
 from commercekit.services.payments import PaymentService
 from commercekit.services.schemas import (
     AddressIn,
@@ -172,10 +172,9 @@ class CheckoutService(Service):
     def _price(
         self, uow: UnitOfWork, cart: Cart, checkout: Checkout
     ) -> tuple[PriceBreakdown, list[Product]]:
-        products = uow.catalog.products_for_skus([sku for sku, _ in cart.items()])
         address = checkout.shipping_address or checkout.billing
         shipping = self._current_shipping(checkout, cart)
-        breakdown = price_cart(
+        engine, context = load_pricing(
             uow,
             cart,
             self._rt.settings,
@@ -184,7 +183,7 @@ class CheckoutService(Service):
             shipping_units=None if shipping is None else shipping.price_units,
             customer=cart.customer_id or checkout.email,
         )
-        return breakdown, products
+        return engine.price(cart, context), list(engine.catalog.products())
 
     def _current_shipping(self, checkout: Checkout, cart: Cart) -> ShippingChoice | None:
         # The shipping price is the store's current one, never the one saved earlier:

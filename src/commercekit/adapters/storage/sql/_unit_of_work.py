@@ -239,6 +239,9 @@ class SqlUnitOfWork:
     def _begin_writing(self) -> Connection:
         connection = self._connect()
         if self._writing is None:
+            if connection.in_transaction():
+                # End the read snapshot: the write transaction takes the lock afresh.
+                connection.commit()
             self._writing = begin_write(connection)
         return connection
 
@@ -252,9 +255,14 @@ class SqlUnitOfWork:
             if self._writing is not None:
                 yield self._begin_writing()
                 return
+            # One read transaction serves every read until the unit of work writes (or
+            # ends): a consistent view, without a BEGIN and COMMIT around each query.
+            # Writes are checked against versions, so reading in a snapshot that is
+            # then closed before writing is safe.
             connection = self._connect()
-            with connection.begin():
-                yield connection
+            if not connection.in_transaction():
+                connection.begin()
+            yield connection
         except sa_exc.StatementError as error:
             # A value the schema's types refuse (a naive time) is the caller's error.
             if isinstance(error.orig, CommerceError):
