@@ -126,6 +126,26 @@ class PaymentService(Service):
             )
         return minor_units(amount)
 
+    def _move(
+        self,
+        action: str,
+        order_id: str,
+        amount: moneyed.Money | None,
+        idempotency_key: str | None,
+        actor: str,
+    ) -> Payment:
+        """Capture or refund through the gateway, then settle its answer."""
+        payment = self.for_order(order_id)
+        capturing = action == "capture"
+        default = payment.capturable_units if capturing else payment.refundable_units
+        units = self._units(payment, amount, default)
+        (payment.check_capture if capturing else payment.check_refund)(units)
+        key = idempotency_key or f"{payment.id}:{action}:{len(payment.transactions)}"
+        gateway = self._rt.gateway(payment.gateway)
+        call = gateway.capture if capturing else gateway.refund
+        event = call(str(payment.reference), units, payment.currency, key)
+        return self._after_call(payment, event, action, actor)
+
     def _after_call(
         self, payment: Payment, event: GatewayEvent, action: str, actor: str
     ) -> Payment:
@@ -147,14 +167,7 @@ class PaymentService(Service):
         :raises PaymentLimitExceeded: beyond what is authorized and not captured.
         :raises PaymentDeclined: if the gateway refuses.
         """
-        payment = self.for_order(order_id)
-        units = self._units(payment, amount, payment.capturable_units)
-        payment.check_capture(units)
-        key = idempotency_key or f"{payment.id}:capture:{len(payment.transactions)}"
-        event = self._rt.gateway(payment.gateway).capture(
-            str(payment.reference), units, payment.currency, key
-        )
-        return self._after_call(payment, event, "capture", actor)
+        return self._move("capture", order_id, amount, idempotency_key, actor)
 
     def refund(
         self,
@@ -169,14 +182,7 @@ class PaymentService(Service):
         :raises PaymentLimitExceeded: beyond what was captured and not refunded.
         :raises PaymentDeclined: if the gateway refuses.
         """
-        payment = self.for_order(order_id)
-        units = self._units(payment, amount, payment.refundable_units)
-        payment.check_refund(units)
-        key = idempotency_key or f"{payment.id}:refund:{len(payment.transactions)}"
-        event = self._rt.gateway(payment.gateway).refund(
-            str(payment.reference), units, payment.currency, key
-        )
-        return self._after_call(payment, event, "refund", actor)
+        return self._move("refund", order_id, amount, idempotency_key, actor)
 
     def void(self, order_id: str, *, actor: str = "staff") -> Payment:
         """Release the authorization of an order with nothing captured.

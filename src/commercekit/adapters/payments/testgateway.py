@@ -209,96 +209,78 @@ class TestPaymentGateway:
             raise GatewayError(f"no payment {reference!r} at the test gateway", retryable=False)
         return account
 
+    def _operate(
+        self,
+        kind: TransactionKind,
+        reference: str,
+        amount_units: int,
+        idempotency_key: str,
+        refusal: Callable[[_Account], str | None],
+        book: Callable[[_Account], int],
+    ) -> GatewayEvent:
+        """One capture, void or refund: refused with a reason, or booked."""
+        self.calls.append((kind.value, idempotency_key))
+
+        def run() -> GatewayEvent:
+            account = self._account(reference)
+            reason = refusal(account)
+            if reason:
+                status, amount = TransactionStatus.FAILED, amount_units
+            else:
+                status, amount, reason = TransactionStatus.SUCCEEDED, book(account), ""
+            return self._event(
+                idempotency_key, reference, kind, status, amount, account.currency, reason
+            )
+
+        fingerprint = f"{kind.value}|{reference}|{amount_units}"
+        return self._once(idempotency_key, fingerprint, run)
+
     def capture(
         self, reference: str, amount_units: int, currency: str, idempotency_key: str
     ) -> GatewayEvent:
         """Capture up to what is authorized and not yet captured."""
-        self.calls.append(("capture", idempotency_key))
 
-        def run() -> GatewayEvent:
-            account = self._account(reference)
-            kind = TransactionKind.CAPTURE
-            if account.voided or account.captured + amount_units > account.authorized:
-                return self._event(
-                    idempotency_key,
-                    reference,
-                    kind,
-                    TransactionStatus.FAILED,
-                    amount_units,
-                    currency,
-                    "amount_too_large",
-                )
+        def refusal(account: _Account) -> str | None:
+            too_much = account.captured + amount_units > account.authorized
+            return "amount_too_large" if account.voided or too_much else None
+
+        def book(account: _Account) -> int:
             account.captured += amount_units
-            return self._event(
-                idempotency_key,
-                reference,
-                kind,
-                TransactionStatus.SUCCEEDED,
-                amount_units,
-                currency,
-            )
+            return amount_units
 
-        return self._once(idempotency_key, f"capture|{reference}|{amount_units}", run)
+        return self._operate(
+            TransactionKind.CAPTURE, reference, amount_units, idempotency_key, refusal, book
+        )
 
     def void(self, reference: str, idempotency_key: str) -> GatewayEvent:
         """Release an authorization with nothing captured."""
-        self.calls.append(("void", idempotency_key))
 
-        def run() -> GatewayEvent:
-            account = self._account(reference)
-            kind = TransactionKind.VOID
-            if account.captured or not account.authorized or account.voided:
-                return self._event(
-                    idempotency_key,
-                    reference,
-                    kind,
-                    TransactionStatus.FAILED,
-                    0,
-                    account.currency,
-                    "not_voidable",
-                )
+        def refusal(account: _Account) -> str | None:
+            voidable = account.authorized and not account.captured and not account.voided
+            return None if voidable else "not_voidable"
+
+        def book(account: _Account) -> int:
             account.voided = True
-            return self._event(
-                idempotency_key,
-                reference,
-                kind,
-                TransactionStatus.SUCCEEDED,
-                account.authorized,
-                account.currency,
-            )
+            return account.authorized
 
-        return self._once(idempotency_key, f"void|{reference}", run)
+        return self._operate(TransactionKind.VOID, reference, 0, idempotency_key, refusal, book)
 
     def refund(
         self, reference: str, amount_units: int, currency: str, idempotency_key: str
     ) -> GatewayEvent:
         """Refund up to what is captured and not yet refunded."""
-        self.calls.append(("refund", idempotency_key))
 
-        def run() -> GatewayEvent:
-            account = self._account(reference)
-            kind = TransactionKind.REFUND
-            if account.refunded + amount_units > account.captured:
-                return self._event(
-                    idempotency_key,
-                    reference,
-                    kind,
-                    TransactionStatus.FAILED,
-                    amount_units,
-                    currency,
-                    "amount_too_large",
-                )
+        def refusal(account: _Account) -> str | None:
+            too_much = account.refunded + amount_units > account.captured
+            return "amount_too_large" if too_much else None
+
+        def book(account: _Account) -> int:
             account.refunded += amount_units
-            return self._event(
-                idempotency_key,
-                reference,
-                kind,
-                TransactionStatus.SUCCEEDED,
-                amount_units,
-                currency,
-            )
+            return amount_units
 
-        return self._once(idempotency_key, f"refund|{reference}|{amount_units}", run)
+        return self._operate(
+            TransactionKind.REFUND, reference, amount_units, idempotency_key, refusal, book
+        )
 
     def _complete(self, reference: str) -> GatewayEvent:
         # Whether the customer confirms through the shop or the gateway completes the
