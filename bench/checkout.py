@@ -1,32 +1,40 @@
-"""Orders placed per second on SQLite, beside the bare driver writing the same rows.
+"""Orders placed per second, beside the bare driver writing the same rows.
 
 commercekit: ``store.checkout.place_order`` for ready 3-line carts (contact, address,
-shipping and the test gateway's ``tok_success`` already set), on a SQLite file, in one
-process. Everything it does is timed: repricing on the server, the order
-transaction, the gateway call, settling, the outbox.
+shipping and the test gateway's ``tok_success`` already set), timed whole: repricing
+on the server, reserving stock, the order transaction, the gateway call, settling.
 
-Bare sqlite3: the very rows one ``place_order`` writes (its INSERT, UPDATE and DELETE
-statements, captured from a real run, with fresh ids for each order), replayed with
-the standard library's ``sqlite3`` in one transaction per order, on an identical
-database file with the same pragmas.
+Bare driver: the very rows one ``place_order`` writes (its INSERT, UPDATE and DELETE
+statements, captured from a real run, with fresh ids for each order) replayed
+through ``sqlite3`` or ``psycopg`` in one transaction per order, on a database with
+the same schema, pragmas and stock.
 
-Run: ``python bench/checkout.py`` (``--orders N``, default 300).
+Each backend runs with 1 and 4 workers (threads, one connection each) buying
+different SKUs, and 4 workers all buying the same SKU (contended: every order
+reserves the same stock row). PostgreSQL runs when ``COMMERCEKIT_TEST_POSTGRES_URL``
+is set (in a schema of its own, dropped afterwards).
+
+Run: ``python bench/checkout.py`` (``--orders N`` per worker, default 100).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import secrets
 import sqlite3
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from commercekit import Money, Product, TaxRate, TaxZone, Variant
+from commercekit import Money, Product, StockLocation, TaxRate, TaxZone, Variant
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.store import Store
 
@@ -41,29 +49,58 @@ ADDRESS = {
     "postal_code": "10115",
     "country": "DE",
 }
-SKUS = ("TEA-GREEN", "TEA-BLACK", "KETTLE")
+WORKERS = 4
 # Ids, tokens and keys in captured parameters, replaced afresh for every replayed order.
-_UNIQUE = re.compile(r"^(order|payment|cart|txn|pay)_[0-9a-f]{16,}|^[A-Za-z0-9_-]{43}$|^bench-")
+_UNIQUE = re.compile(r"^[a-z]+_[0-9a-f]{20,}$|^[A-Za-z0-9_-]{43}$|^bench-")
+
+Write = tuple[str, Any, bool]
 
 
-def open_store(path: Path) -> Store:
-    store = Store.open(f"sqlite:///{path}", config=CONFIG)
+def skus(worker: int) -> list[str]:
+    return [f"SKU-{worker}-{part}" for part in "abc"]
+
+
+@contextmanager
+def database(backend: str, folder: Path, name: str) -> Iterator[str]:
+    """A URL for an empty database of ``backend``."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / name}-{secrets.token_hex(4)}.db"
+        return
+    base = os.environ["COMMERCEKIT_TEST_POSTGRES_URL"]
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def open_store(url: str) -> Store:
+    store = Store.open(url, config=CONFIG)
     store.catalog.add_price_list("eu", "EUR")
     store.catalog.add_tax_zone(
         TaxZone(id="de", country="DE", rates=[TaxRate(name="VAT", rate="0.19")])
     )
-    for n, sku in enumerate(SKUS):
-        store.catalog.add_product(
-            Product(id=sku.lower(), name=sku.title(), variants=[Variant(sku=sku)])
-        )
-        store.catalog.publish(sku.lower())
-        store.catalog.set_price("eu", sku, Money(f"{4 + n}.90", "EUR"))
+    store.inventory.add_location(StockLocation(id="main", name="Main warehouse"))
+    for worker in range(WORKERS):
+        for n, sku in enumerate(skus(worker)):
+            store.catalog.add_product(
+                Product(id=sku.lower(), name=sku, variants=[Variant(sku=sku)])
+            )
+            store.catalog.publish(sku.lower())
+            store.catalog.set_price("eu", sku, Money(f"{4 + n}.90", "EUR"))
+            store.inventory.receive(sku, "main", 1_000_000)
     return store
 
 
-def ready_cart(store: Store) -> str:
+def ready_cart(store: Store, worker: int) -> str:
     cart = store.carts.create("EUR")
-    for sku in SKUS:
+    for sku in skus(worker):
         store.carts.add(cart.token, sku, 1)
     store.checkout.set_contact(cart.token, {"email": "ada@example.com"})
     store.checkout.set_shipping_address(cart.token, ADDRESS)
@@ -73,16 +110,16 @@ def ready_cart(store: Store) -> str:
     return cart.token
 
 
-def capture_writes(store: Store) -> list[tuple[str, Any, bool]]:
-    """The write statements of one real ``place_order``, with their parameters."""
+def capture_writes(store: Store) -> list[Write]:
+    """The write statements of one real ``place_order`` (worker 0's SKUs)."""
     assert isinstance(store.storage, SqlStorage)
-    writes: list[tuple[str, Any, bool]] = []
+    writes: list[Write] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if statement.split(None, 1)[0] in ("INSERT", "UPDATE", "DELETE"):
             writes.append((statement, parameters, executemany))
 
-    token = ready_cart(store)
+    token = ready_cart(store, 0)
     sa.event.listen(store.storage.engine, "before_cursor_execute", record)
     try:
         store.checkout.place_order(token, idempotency_key="bench-capture")
@@ -91,61 +128,126 @@ def capture_writes(store: Store) -> list[tuple[str, Any, bool]]:
     return writes
 
 
-def _fresh(value: Any, suffix: str) -> Any:
-    if isinstance(value, str) and _UNIQUE.match(value):
-        return f"{value}-{suffix}"
+def _fresh(value: Any, suffix: str, worker: int) -> Any:
+    if isinstance(value, str):
+        if _UNIQUE.match(value):
+            return f"{value}-{suffix}"
+        return value.replace("SKU-0-", f"SKU-{worker}-")
+    if isinstance(value, dict):
+        return {key: _fresh(item, suffix, worker) for key, item in value.items()}
     if isinstance(value, tuple | list):
-        return type(value)(_fresh(item, suffix) for item in value)
+        return type(value)(_fresh(item, suffix, worker) for item in value)
     return value
 
 
-def bare_rate(path: Path, writes: Sequence[tuple[str, Any, bool]], orders: int) -> float:
-    """Orders per second replaying ``writes`` with sqlite3, one transaction an order."""
-    connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA foreign_keys = ON")
-    started = time.perf_counter()
+def _connect(backend: str, url: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
+    """A raw driver connection, with begin and commit."""
+    if backend == "sqlite":
+        connection = sqlite3.connect(
+            sa.make_url(url).database or "", isolation_level=None, timeout=30
+        )
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        return (
+            connection,
+            lambda: connection.execute("BEGIN IMMEDIATE"),
+            lambda: connection.execute("COMMIT"),
+        )
+    import psycopg
+
+    parsed = sa.make_url(url)
+    connection = psycopg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        dbname=parsed.database,
+        options=parsed.query.get("options"),
+    )
+    return connection, lambda: None, connection.commit
+
+
+def replay(
+    backend: str, url: str, writes: Sequence[Write], thread: int, worker: int, orders: int
+) -> None:
+    """Replay ``orders`` orders as thread ``thread``, buying worker ``worker``'s SKUs."""
+    connection, begin, commit = _connect(backend, url)
+    cursor = connection.cursor()
     for n in range(orders):
-        suffix = str(n)
-        connection.execute("BEGIN IMMEDIATE")
+        suffix = f"{thread}-{n}"
+        begin()
         for statement, parameters, many in writes:
             if many:
-                connection.executemany(statement, [_fresh(p, suffix) for p in parameters])
+                cursor.executemany(statement, [_fresh(p, suffix, worker) for p in parameters])
             else:
-                connection.execute(statement, _fresh(parameters, suffix))
-        connection.execute("COMMIT")
-    elapsed = time.perf_counter() - started
+                cursor.execute(statement, _fresh(parameters, suffix, worker))
+        commit()
     connection.close()
-    return orders / elapsed
 
 
-def commercekit_rate(store: Store, orders: int) -> float:
-    tokens = [ready_cart(store) for _ in range(orders)]
+def in_threads(work: Callable[[int], None], workers: int) -> float:
+    """Seconds for ``workers`` threads to run ``work(worker)`` each, started together."""
+    barrier = threading.Barrier(workers + 1)
+
+    def run(worker: int) -> None:
+        barrier.wait()
+        work(worker)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
     started = time.perf_counter()
-    for n, token in enumerate(tokens):
-        store.checkout.place_order(token, idempotency_key=f"bench-{n}")
-    return orders / (time.perf_counter() - started)
+    for thread in threads:
+        thread.join(timeout=600)
+    return time.perf_counter() - started
+
+
+def measure(
+    backend: str, folder: Path, workers: int, contended: bool, orders: int
+) -> tuple[float, float, int]:
+    with database(backend, folder, "ck") as url, open_store(url) as store:
+        writes = capture_writes(store)
+        carts = {
+            w: [ready_cart(store, 0 if contended else w) for _ in range(orders)]
+            for w in range(workers)
+        }
+
+        def buy(worker: int) -> None:
+            for n, token in enumerate(carts[worker]):
+                store.checkout.place_order(token, idempotency_key=f"bench-{worker}-{n}")
+
+        ours = workers * orders / in_threads(buy, workers)
+    with database(backend, folder, "bare") as url:
+        open_store(url).close()  # the same schema, catalogue and stock
+
+        def write(worker: int) -> None:
+            replay(backend, url, writes, worker, 0 if contended else worker, orders)
+
+        bare = workers * orders / in_threads(write, workers)
+    return ours, bare, len(writes)
 
 
 def main(orders: int) -> None:
+    backends = ["sqlite"] + (
+        ["postgresql"] if os.environ.get("COMMERCEKIT_TEST_POSTGRES_URL") else []
+    )
+    scenarios = [
+        ("1 worker", 1, False),
+        ("4 workers", WORKERS, False),
+        ("4 workers, same SKU", WORKERS, True),
+    ]
+    print(f"{orders} orders of 3 lines per worker, test gateway, stock reserved per order")
+    columns = ("backend", "workers", "place_order/s", "bare/s", "ratio", "writes")
+    print("{:<11} {:<20} {:>13} {:>8} {:>6} {:>6}".format(*columns))
     with tempfile.TemporaryDirectory() as folder:
-        ours = Path(folder) / "commercekit.db"
-        bare = Path(folder) / "bare.db"
-        with open_store(ours) as store:
-            writes = capture_writes(store)
-            rate = commercekit_rate(store, orders)
-        with open_store(bare):
-            pass  # the same schema and catalogue, for the bare replay
-        baseline = bare_rate(bare, writes, orders)
-    statements = len(writes)
-    print(f"SQLite file, one process, {orders} orders of 3 lines, test gateway")
-    print(f"{'writer':<34} {'orders/s':>9}")
-    print(f"{'commercekit place_order':<34} {rate:>9.0f}")
-    print(f"{f'bare sqlite3 ({statements} writes, 1 tx)':<34} {baseline:>9.0f}")
-    print(f"{'ratio':<34} {rate / baseline:>9.2f}")
+        for backend in backends:
+            for label, workers, contended in scenarios:
+                ours, bare, writes = measure(backend, Path(folder), workers, contended, orders)
+                row = (backend, label, f"{ours:.0f}", f"{bare:.0f}", f"{ours / bare:.2f}", writes)
+                print("{:<11} {:<20} {:>13} {:>8} {:>6} {:>6}".format(*row))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--orders", type=int, default=100)
     main(parser.parse_args().orders)

@@ -1,8 +1,8 @@
 """A full order lifecycle on the embedded default storage (SQLite).
 
-Seeds a catalogue with prices, German VAT and a promotion, fills a cart as a guest,
-checks out, places the order, captures the payment, refunds part of it, and prints
-each step.
+Seeds a catalogue with prices, German VAT and a promotion, stocks two locations,
+fills a cart as a guest, checks out, places the order (reserving its stock),
+captures the payment, ships, refunds part of it, and prints each step.
 
 Run it with ``python examples/order_lifecycle.py [URL]``. Without a URL it uses a
 fresh SQLite file in a temporary folder; ``memory://`` or a
@@ -26,6 +26,7 @@ from commercekit import (
     PriceBreakdown,
     Product,
     Promotion,
+    StockLocation,
     TaxRate,
     TaxZone,
     Variant,
@@ -105,7 +106,23 @@ def seed(store: Store) -> None:
         )
     )
     store.catalog.add_coupon(Coupon(code="TEAWEEK", promotion_id="tea-week", usage_limit=100))
+    store.inventory.add_location(StockLocation(id="berlin", name="Berlin warehouse", priority=1))
+    store.inventory.add_location(
+        StockLocation(id="hamburg", name="Hamburg shop", kind="shop", priority=2)
+    )
+    store.inventory.receive("SENCHA-100G", "berlin", 40)
+    store.inventory.receive("KETTLE-BLACK", "hamburg", 3)
     print("catalogue: 3 products, EUR prices, German VAT (7% on food), coupon TEAWEEK")
+    print("stock: sencha in Berlin, kettles in the Hamburg shop; the e-book needs none")
+
+
+def show_stock(store: Store) -> None:
+    for sku in ("SENCHA-100G", "KETTLE-BLACK"):
+        for item in store.inventory.stock(sku):
+            print(
+                f"  {sku:<13} {item.location_id:<8} on hand {item.on_hand:>3}"
+                f"  reserved {item.reserved:>2}  available {item.available:>3}"
+            )
 
 
 def show(breakdown: PriceBreakdown) -> None:
@@ -151,12 +168,17 @@ def lifecycle(store: Store) -> None:
     print("  missing:", ", ".join(summary.missing) or "nothing")
     show(summary.breakdown)
 
+    step("Stock before the order")
+    show_stock(store)
+
     step("Place the order (and, by accident, once more with the same key)")
     order = store.checkout.place_order(cart.token, idempotency_key="checkout-7f3a")
     again = store.checkout.place_order(cart.token, idempotency_key="checkout-7f3a")
     print(f"  order {order.id[:14]}...: {order.status.value}, payment {order.payment_status.value}")
     print(f"  the retry returned the same order: {again.id == order.id}")
     print(f"  gateway calls: {len(store.gateway('test').calls)}")  # type: ignore[attr-defined]
+    print("  stock reserved at checkout, before the payment was asked for:")
+    show_stock(store)
 
     step("Capture the payment")
     payment = store.payments.capture(order.id)
@@ -164,11 +186,19 @@ def lifecycle(store: Store) -> None:
     order = store.orders.get(order.id)
     print(f"  order: {order.status.value}, payment {order.payment_status.value}")
 
+    step("Ship")
+    store.inventory.consume(order.id)
+    store.orders.record_fulfilment(order.id, {line.sku: line.quantity for line in order.lines})
+    show_stock(store)
+
     step("Refund the kettle")
     kettle = next(line for line in order.lines if line.sku == "KETTLE-BLACK")
     payment = store.payments.refund(order.id, from_minor_units(kettle.total_units, order.currency))
     order = store.orders.get(order.id)
     print(f"  refunded {money(payment.refunded)} of {money(payment.captured)}")
+    store.inventory.record_return("KETTLE-BLACK", "hamburg", 1, order_id=order.id)
+    print("  the kettle is back on the Hamburg shelf:")
+    show_stock(store)
     print(f"  order: {order.status.value}, payment {order.payment_status.value}")
 
     step("History")

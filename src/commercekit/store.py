@@ -31,6 +31,7 @@ from commercekit.services.base import Runtime, Settings
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.checkout import CheckoutService
+from commercekit.services.inventory import InventoryService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.schemas import parse
@@ -78,6 +79,8 @@ class StoreConfig(_Config):
     max_quantity_per_line: int = Field(default=999, ge=1, le=1_000_000)
     pending_payment_timeout_seconds: int = Field(default=900, ge=1)
     action_timeout_seconds: int = Field(default=86_400, ge=1)
+    reservation_hold_seconds: int = Field(default=900, ge=1)
+    """How long stock is held for an order awaiting payment."""
     entry_point_plugins: bool = True
     """Load third-party plugins from the ``commercekit`` entry point group."""
 
@@ -106,6 +109,7 @@ class StoreConfig(_Config):
             max_quantity_per_line=self.max_quantity_per_line,
             pending_payment_timeout_seconds=self.pending_payment_timeout_seconds,
             action_timeout_seconds=self.action_timeout_seconds,
+            reservation_hold_seconds=self.reservation_hold_seconds,
         )
 
 
@@ -162,6 +166,7 @@ class Store:
         self.payments = PaymentService(self.runtime)
         self.checkout = CheckoutService(self.runtime, self.payments)
         self.orders = OrderService(self.runtime, self.payments)
+        self.inventory = InventoryService(self.runtime)
 
     @classmethod
     def open(

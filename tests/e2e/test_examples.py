@@ -42,6 +42,10 @@ def test_order_lifecycle_runs_on_sqlite_by_default():
     assert "order: open, payment captured" in output
     assert "refunded 64,00\xa0€ of 94,91\xa0€" in output
     assert "order: open, payment partially_refunded" in output
+    # stock reserved at checkout, consumed on shipping, the kettle returned
+    assert "SENCHA-100G   berlin   on hand  40  reserved  2  available  38" in output
+    assert "KETTLE-BLACK  hamburg  on hand   2  reserved  0  available   2" in output
+    assert "KETTLE-BLACK  hamburg  on hand   3  reserved  0  available   3" in output
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -28,6 +28,7 @@ __all__ = [
     "PaymentRefunded",
     "PaymentRequiresAction",
     "PaymentVoided",
+    "StockLow",
     "event_from_dict",
     "event_to_dict",
 ]
@@ -120,6 +121,17 @@ class PaymentFailed(_PaymentEvent):
     reason: str
 
 
+@attrs.frozen(kw_only=True)
+class StockLow(DomainEvent):
+    """Available stock of a SKU at a location fell to its low-stock threshold."""
+
+    name: ClassVar[str] = "StockLow"
+    sku: str
+    location_id: str
+    available: int
+    threshold: int
+
+
 EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
     cls.name: cls
     for cls in (
@@ -132,6 +144,7 @@ EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
         PaymentVoided,
         PaymentRefunded,
         PaymentFailed,
+        StockLow,
     )
 }
 

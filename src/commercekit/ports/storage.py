@@ -19,6 +19,15 @@ from commercekit.domain.catalog import Category, Product
 from commercekit.domain.checkout import Checkout
 from commercekit.domain.errors import CommerceError
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.inventory import (
+    PurchaseOrder,
+    Reservation,
+    ReservationStatus,
+    StockItem,
+    StockLocation,
+    StockMovement,
+    StockRule,
+)
 from commercekit.domain.orders import Order
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceList, TaxZone
@@ -29,6 +38,7 @@ __all__ = [
     "CatalogRepository",
     "CheckoutRepository",
     "ConcurrencyConflict",
+    "InventoryRepository",
     "OrderRepository",
     "PaymentRepository",
     "Storage",
@@ -205,11 +215,114 @@ class CatalogRepository(Protocol):
         ...
 
     def record_coupon_use(self, code: str, customer: str | None, order_id: str) -> None:
-        """Count one use of ``code`` by an order."""
+        """Count one use of ``code`` by an order, race-safely.
+
+        The coupon's limits (in all, and per ``customer``) are checked again in the
+        database when the unit of work commits, under a lock on the coupon, so a
+        coupon with one use left is used exactly once however many checkouts race
+        for it.
+
+        :raises CouponRejected: with reason ``limit_reached`` (at the latest on
+            commit, which then writes nothing).
+        """
         ...
 
     def release_coupon_uses(self, order_id: str) -> None:
         """Forget the uses an order made (it was cancelled)."""
+        ...
+
+
+class InventoryRepository(Protocol):
+    """Stock locations, stock items, the movement ledger, reservations and purchase
+    orders.
+
+    Every change of stock is race-safe: it is applied with a conditional update that
+    re-checks the stock in the database when the unit of work commits, taking rows
+    in one consistent order (by SKU, then location) so that two orders for the same
+    SKUs cannot deadlock. A check that fails raises :class:`InsufficientStock` and
+    the unit of work writes nothing. The database also refuses, by CHECK
+    constraints, any reserved quantity below zero.
+    """
+
+    def add_location(self, location: StockLocation) -> None: ...
+
+    def locations(self) -> list[StockLocation]:
+        """Every location (a store has few)."""
+        ...
+
+    def set_rule(self, rule: StockRule) -> None:
+        """Set (or replace) a variant's stock policy."""
+        ...
+
+    def rules(self, skus: Collection[str]) -> dict[str, StockRule]:
+        """The stock policies of these SKUs that have one."""
+        ...
+
+    def items(self, skus: Collection[str]) -> list[StockItem]:
+        """The stock items of these SKUs at every location (a fixed number of
+        queries, however many SKUs)."""
+        ...
+
+    def configure_item(self, item: StockItem) -> None:
+        """Store an item's settings (low-stock threshold, reorder policy), creating
+        the item with no stock if it does not exist. Quantities are not written:
+        they change only through :meth:`record`, :meth:`reserve` and
+        :meth:`release`."""
+        ...
+
+    def record(self, movement: StockMovement, *, floor: int = 0) -> None:
+        """Append a movement to the ledger and apply it to on-hand stock (creating
+        the item if needed).
+
+        :param floor: the lowest available stock may reach after a removal (0, or
+            negative for backorders).
+        :raises InsufficientStock: if a removal would take available stock below
+            ``floor`` (at the latest on commit).
+        """
+        ...
+
+    def movements(self, sku: str, location_id: str) -> list[StockMovement]:
+        """The ledger of one stock item, oldest first."""
+        ...
+
+    def reserve(self, reservations: Sequence[Reservation], floors: Mapping[str, int]) -> None:
+        """Hold stock for an order: store the reservations and raise each item's
+        reserved quantity, if available stock stays at or above the SKU's floor.
+
+        :raises InsufficientStock: if any item cannot cover its reservation (at the
+            latest on commit; then nothing of the unit of work is written).
+        """
+        ...
+
+    def release(self, reservation_ids: Sequence[str], status: ReservationStatus) -> int:
+        """Close active reservations as released (stock returns to available) or
+        consumed (the goods left: reserved and on hand both drop, and a sale
+        movement is written). Reservations no longer active are left alone, so
+        releasing twice, or two processes releasing at once, releases once.
+
+        :returns: how many reservations this call closed.
+        """
+        ...
+
+    def extend(self, reservation_ids: Sequence[str], until: datetime) -> None:
+        """Move the expiry of active reservations (an order was paid: its stock is
+        held until it ships or is cancelled)."""
+        ...
+
+    def reservations_for_order(self, order_id: str) -> list[Reservation]: ...
+
+    def expired_reservations(self, now: datetime, limit: int = 100) -> list[Reservation]:
+        """Active reservations whose time ran out, oldest first."""
+        ...
+
+    def add_purchase_order(self, order: PurchaseOrder) -> None: ...
+
+    def purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def save_purchase_order(self, order: PurchaseOrder) -> None:
+        """Store a changed purchase order (version-checked)."""
         ...
 
 
@@ -232,6 +345,9 @@ class UnitOfWork(Protocol):
     @property
     def catalog(self) -> CatalogRepository: ...
 
+    @property
+    def inventory(self) -> InventoryRepository: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -253,6 +369,11 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None:
         """Discard every change."""
+        ...
+
+    def record_events(self, events: Sequence[DomainEvent]) -> None:
+        """Events no saved aggregate carries (such as ``StockLow``), to be written to
+        the outbox with this unit of work's changes, after theirs."""
         ...
 
 

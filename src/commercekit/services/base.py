@@ -50,6 +50,8 @@ class Settings:
     pending_payment_timeout_seconds: int = 900
     """After this, an order still waiting for its payment's outcome is settled by
     :meth:`~commercekit.services.payments.PaymentService.recover_pending_checkouts`."""
+    reservation_hold_seconds: int = 900
+    """How long stock is held for an order awaiting payment."""
     action_timeout_seconds: int = 86_400
     """How long a customer has to complete a payment that requires action."""
     retries: int = 5

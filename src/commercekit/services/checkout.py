@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -24,12 +25,13 @@ from commercekit.domain.checkout import (
     ShippingChoice,
     ShippingMethod,
 )
-from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.errors import CouponRejected, InvalidInput, NotFound
 from commercekit.domain.orders import IdempotencyConflict, Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
+from commercekit.services.inventory import reserve_for_order
 from commercekit.services.payments import PaymentService
 from commercekit.services.schemas import (
     AddressIn,
@@ -58,7 +60,8 @@ def _names(products: list[Product]) -> dict[str, tuple[str, str, bool, bool]]:
         for variant in product.variants:
             options = ", ".join(variant.options.values())
             name = f"{product.name} ({options})" if options else product.name
-            names[variant.sku] = (product.id, name, variant.requires_shipping, variant.track_stock)
+            tracked = variant.track_stock and not variant.digital
+            names[variant.sku] = (product.id, name, variant.requires_shipping, tracked)
     return names
 
 
@@ -242,6 +245,8 @@ class CheckoutService(Service):
         :raises IdempotencyConflict: the key was used for another request.
         :raises CheckoutIncomplete: listing what is missing.
         :raises PriceChanged: the total is not the one last shown.
+        :raises InsufficientStock: the stock cannot cover the cart; nothing is written.
+        :raises CouponRejected: a coupon's last use went to another order meanwhile.
         :raises GatewayError: the gateway's answer is unknown; retry with the same key.
         """
         if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key.strip()) <= 255:
@@ -302,6 +307,11 @@ class CheckoutService(Service):
         if missing:
             raise CheckoutIncomplete(missing)
         gateway = self._rt.gateway(str(checkout.payment_gateway))
+        for code, reason in breakdown.rejected_coupons:
+            # A coupon that can no longer be used at all (its last use went to another
+            # order meanwhile, say) is named, rather than showing as a price change.
+            if reason in ("limit_reached", "expired", "unknown"):
+                raise CouponRejected(code, reason)
         quoted = checkout.quoted_total_units
         if quoted is not None and quoted != breakdown.grand_total_units and not accept_price_change:
             raise PriceChanged(quoted, breakdown.grand_total_units, breakdown.currency)
@@ -335,7 +345,17 @@ class CheckoutService(Service):
         for coupon in uow.catalog.coupons(cart.coupon_codes):
             if coupon.code not in rejected and coupon.promotion_id in breakdown.applied_promotions:
                 uow.catalog.record_coupon_use(coupon.code, customer, order.id)
-        # Stock reservations join this transaction when inventory arrives.
+        # Stock is reserved in the order's own transaction, before any payment is
+        # asked for: "paid but not allocated" cannot happen.
+        address = checkout.shipping_address if requires_shipping else None
+        reserve_for_order(
+            uow,
+            order,
+            now=now,
+            hold=timedelta(seconds=self._rt.settings.reservation_hold_seconds),
+            new_id=lambda: self._rt.ids.new_id("reservation"),
+            country=None if address is None else address.country,
+        )
         uow.orders.add(order)
         uow.payments.add(payment)
         return order, payment, str(checkout.payment_token)

@@ -16,6 +16,7 @@ import attrs
 import moneyed
 
 from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
+from commercekit.domain.inventory import ReservationStatus
 from commercekit.domain.money import minor_units
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import (
@@ -84,7 +85,20 @@ class PaymentService(Service):
                     self._commit(uow)
                 return order, changed
 
-        return self._retrying(work)
+        order, changed = self._retrying(work)
+        if changed and order.status is OrderStatus.CANCELLED:
+            self._give_back(order)
+        return order, changed
+
+    def _give_back(self, order: Order) -> None:
+        """A payment that went through for an order already cancelled (its stock
+        hold expired meanwhile, say) is voided or refunded at once: no money is kept
+        for an order that will not ship."""
+        payment = self.for_order(order.id)
+        if payment.status is PaymentStatus.AUTHORIZED:
+            self.void(order.id, actor="system")
+        elif payment.refundable_units:
+            self.refund(order.id, actor="system")
 
     def _follow(
         self, uow: UnitOfWork, order: Order, payment: Payment, actor: str, event: GatewayEvent
@@ -323,6 +337,12 @@ class PaymentService(Service):
         self._retrying(work)
 
 
-def release_order_holds(uow: UnitOfWork, order: Order) -> None:
-    """Give back what an order held: its coupon uses (and, with stock, its reservations)."""
+def release_order_holds(uow: UnitOfWork, order: Order) -> int:
+    """Give back what an order held: its coupon uses and its stock reservations.
+
+    :returns: how many reservations were released.
+    """
     uow.catalog.release_coupon_uses(order.id)
+    held = uow.inventory.reservations_for_order(order.id)
+    active = [r.id for r in held if r.status is ReservationStatus.ACTIVE]
+    return uow.inventory.release(active, ReservationStatus.RELEASED) if active else 0

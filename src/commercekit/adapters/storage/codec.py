@@ -23,6 +23,7 @@ import moneyed
 from commercekit.domain.checkout import Address, ShippingChoice
 from commercekit.domain.errors import CommerceError, InvalidInput
 from commercekit.domain.events import DomainEvent, event_from_dict, event_to_dict
+from commercekit.domain.inventory import ReorderPolicy
 from commercekit.domain.money import Money
 from commercekit.domain.pricing import TaxRate, TaxZone
 from commercekit.domain.promotions import (
@@ -51,6 +52,7 @@ __all__ = [
     "decode_event",
     "decode_money",
     "decode_promotion",
+    "decode_reorder_policy",
     "decode_shipping_choice",
     "decode_tax_rate",
     "decode_tax_zone",
@@ -357,6 +359,29 @@ def _to_shipping_choice(data: Mapping[str, Any]) -> ShippingChoice:
     )
 
 
+# --- inventory ---------------------------------------------------------------------
+
+
+def _reorder_policy(value: ReorderPolicy) -> Json:
+    return {
+        "reorder_point": value.reorder_point,
+        "quantity": value.quantity,
+        "maximum": value.maximum,
+        "supplier": value.supplier,
+        "lead_time_days": value.lead_time_days,
+    }
+
+
+def _to_reorder_policy(data: Mapping[str, Any]) -> ReorderPolicy:
+    return ReorderPolicy(
+        reorder_point=data["reorder_point"],
+        quantity=data["quantity"],
+        maximum=data["maximum"],
+        supplier=data["supplier"],
+        lead_time_days=data["lead_time_days"],
+    )
+
+
 def _amounts(cls: type[AmountOffOrder] | type[FixedPrice]) -> None:
     register(
         cls.__name__,
@@ -389,6 +414,7 @@ register("TaxRate", TaxRate, _tax_rate, _to_tax_rate)
 register("TaxZone", TaxZone, _tax_zone, _to_tax_zone)
 register("Address", Address, _address, _to_address)
 register("ShippingChoice", ShippingChoice, _shipping_choice, _to_shipping_choice)
+register("ReorderPolicy", ReorderPolicy, _reorder_policy, _to_reorder_policy)
 
 
 # --- typed entry points ------------------------------------------------------------
@@ -422,6 +448,11 @@ def decode_address(data: Mapping[str, Any]) -> Address:
 def decode_shipping_choice(data: Mapping[str, Any]) -> ShippingChoice:
     """A shipping choice from :func:`encode`'s output."""
     return _decode_as(data, ShippingChoice)
+
+
+def decode_reorder_policy(data: Mapping[str, Any]) -> ReorderPolicy:
+    """A reorder policy from :func:`encode`'s output."""
+    return _decode_as(data, ReorderPolicy)
 
 
 def encode_event(event: DomainEvent) -> Json:

@@ -11,15 +11,29 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
+
+import attrs
 
 from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import Category, Product
 from commercekit.domain.checkout import Checkout
-from commercekit.domain.errors import DuplicateSku, InvalidInput, NotFound
+from commercekit.domain.errors import CouponRejected, DuplicateSku, InvalidInput, NotFound
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.inventory import (
+    InsufficientStock,
+    MovementKind,
+    PurchaseOrder,
+    ReorderPolicy,
+    Reservation,
+    ReservationStatus,
+    StockItem,
+    StockLocation,
+    StockMovement,
+    StockRule,
+)
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceList, TaxZone
@@ -40,6 +54,12 @@ _TABLES = (
     "promotions",
     "coupons",
     "coupon_uses",
+    "stock_locations",
+    "stock_rules",
+    "stock_items",
+    "stock_movements",
+    "reservations",
+    "purchase_orders",
 )
 _DELETED = object()
 
@@ -83,6 +103,9 @@ class _Tables:
         still be caught."""
         self.expected: dict[tuple[str, Any], int | None] = {}
         """For each staged row, the stored version its write expects."""
+        self.stock: list[_StockChange] = []
+        self.loose_events: list[DomainEvent] = []
+        """Stock changes, checked against committed stock and applied at commit."""
         self.written: list[Any] = []
         """Aggregates in the order they were added or saved: their events are
         committed in that order, so causes come before effects."""
@@ -368,10 +391,255 @@ class MemoryCatalogRepository:
             self._t.delete("coupon_uses", key)
 
 
+@attrs.frozen
+class _StockChange:
+    """One change of a stock item, applied at commit if its condition holds there."""
+
+    sku: str
+    location_id: str
+    on_hand: int = 0
+    reserved: int = 0
+    floor: int | None = None
+    """Refuse if available would end below this (``None``: no check)."""
+    movement: StockMovement | None = None
+    closes: str | None = None
+    """A reservation id: apply only if that reservation is still active."""
+    status: ReservationStatus | None = None
+    settings: tuple[int | None, ReorderPolicy | None] | None = None
+    """A new low-stock threshold and reorder policy."""
+    extends: tuple[str, datetime] | None = None
+    """A reservation id and its new expiry, if it is still active."""
+
+
+class MemoryInventoryRepository:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    def add_location(self, location: StockLocation) -> None:
+        if self._t.get("stock_locations", location.id) is not None:
+            raise InvalidInput(f"location {location.id!r} already exists", field="id")
+        self._t.put("stock_locations", location.id, location)
+
+    def locations(self) -> list[StockLocation]:
+        return sorted(self._t.rows("stock_locations"), key=lambda place: (place.priority, place.id))
+
+    def set_rule(self, rule: StockRule) -> None:
+        self._t.put("stock_rules", rule.sku, rule)
+
+    def rules(self, skus: Collection[str]) -> dict[str, StockRule]:
+        return {sku: rule for sku in skus if (rule := self._t.get("stock_rules", sku)) is not None}
+
+    def items(self, skus: Collection[str]) -> list[StockItem]:
+        wanted = set(skus)
+        found = {
+            (item.sku, item.location_id): item
+            for item in self._t.rows("stock_items")
+            if item.sku in wanted
+        }
+        # Read your own writes: pending changes show, unchecked, in what is read.
+        for change in self._t.stock:
+            if change.sku not in wanted:
+                continue
+            key = (change.sku, change.location_id)
+            item = found.get(key) or StockItem(sku=change.sku, location_id=change.location_id)
+            item.on_hand += change.on_hand
+            item.reserved += change.reserved
+            if change.settings is not None:
+                item.low_stock_threshold, item.reorder = change.settings
+            found[key] = item
+        return sorted(found.values(), key=lambda item: (item.sku, item.location_id))
+
+    def configure_item(self, item: StockItem) -> None:
+        self._t.stock.append(
+            _StockChange(
+                item.sku, item.location_id, settings=(item.low_stock_threshold, item.reorder)
+            )
+        )
+
+    def record(self, movement: StockMovement, *, floor: int = 0) -> None:
+        self._t.stock.append(
+            _StockChange(
+                movement.sku,
+                movement.location_id,
+                on_hand=movement.quantity,
+                floor=floor if movement.quantity < 0 else None,
+                movement=movement,
+            )
+        )
+
+    def movements(self, sku: str, location_id: str) -> list[StockMovement]:
+        return [
+            m
+            for m in self._t.rows("stock_movements")
+            if (m.sku, m.location_id) == (sku, location_id)
+        ]
+
+    def reserve(self, reservations: Sequence[Reservation], floors: Mapping[str, int]) -> None:
+        for reservation in sorted(reservations, key=lambda r: (r.sku, r.location_id)):
+            self._t.put("reservations", reservation.id, copy.deepcopy(reservation))
+            self._t.stock.append(
+                _StockChange(
+                    reservation.sku,
+                    reservation.location_id,
+                    reserved=reservation.quantity,
+                    floor=floors.get(reservation.sku, 0),
+                )
+            )
+
+    def release(self, reservation_ids: Sequence[str], status: ReservationStatus) -> int:
+        closed = 0
+        closing = {c.closes for c in self._t.stock if c.closes is not None}
+        for reservation_id in dict.fromkeys(reservation_ids):
+            reservation = self._t.get("reservations", reservation_id)
+            if (
+                reservation is None
+                or reservation.status is not ReservationStatus.ACTIVE
+                or reservation_id in closing
+            ):
+                continue
+            consumed = status is ReservationStatus.CONSUMED
+            self._t.stock.append(
+                _StockChange(
+                    reservation.sku,
+                    reservation.location_id,
+                    on_hand=-reservation.quantity if consumed else 0,
+                    reserved=-reservation.quantity,
+                    closes=reservation.id,
+                    status=status,
+                    movement=StockMovement(
+                        id=f"{reservation.id}:sale",
+                        sku=reservation.sku,
+                        location_id=reservation.location_id,
+                        kind=MovementKind.SALE,
+                        quantity=-reservation.quantity,
+                        at=datetime.now(UTC),
+                        reference=reservation.order_id,
+                    )
+                    if consumed
+                    else None,
+                )
+            )
+            closed += 1
+        return closed
+
+    def extend(self, reservation_ids: Sequence[str], until: datetime) -> None:
+        for reservation_id in reservation_ids:
+            reservation = self._t.get("reservations", reservation_id)
+            if reservation is not None:
+                self._t.stock.append(
+                    _StockChange(
+                        reservation.sku, reservation.location_id, extends=(reservation_id, until)
+                    )
+                )
+
+    def reservations_for_order(self, order_id: str) -> list[Reservation]:
+        return [r for r in self._t.rows("reservations") if r.order_id == order_id]
+
+    def expired_reservations(self, now: datetime, limit: int = 100) -> list[Reservation]:
+        found = [r for r in self._t.rows("reservations") if r.expired(now)]
+        return sorted(found, key=lambda r: r.expires_at)[:limit]
+
+    def add_purchase_order(self, order: PurchaseOrder) -> None:
+        self._t.put("purchase_orders", order.id, order)
+
+    def purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
+        found: PurchaseOrder | None = self._t.get("purchase_orders", purchase_order_id)
+        if found is None:
+            raise NotFound("purchase order", purchase_order_id, field="purchase_order_id")
+        return found
+
+    def save_purchase_order(self, order: PurchaseOrder) -> None:
+        self._t.put("purchase_orders", order.id, order)
+
+
+def _apply_stock(
+    tables: dict[str, dict[Any, Any]],
+    changes: Sequence[_StockChange],
+    staged_reservations: Mapping[str, Any],
+) -> None:
+    """Check every change against committed stock, then apply them all (or none)."""
+    items: dict[tuple[str, str], StockItem] = {}
+    statuses: dict[str, ReservationStatus] = {}
+    applied: list[_StockChange] = []
+    for change in changes:
+        key = (change.sku, change.location_id)
+        item = items.get(key)
+        if item is None:
+            stored = tables["stock_items"].get(key)
+            item = copy.deepcopy(stored) if stored else StockItem(sku=key[0], location_id=key[1])
+            items[key] = item
+        if change.closes is not None:
+            reservation = tables["reservations"].get(change.closes) or staged_reservations.get(
+                change.closes
+            )
+            current = statuses.get(change.closes) or (
+                reservation.status if reservation is not None else ReservationStatus.ACTIVE
+            )
+            if current is not ReservationStatus.ACTIVE:
+                continue  # another writer closed it first: release once
+            assert change.status is not None
+            statuses[change.closes] = change.status
+        on_hand = item.on_hand + change.on_hand
+        reserved = item.reserved + change.reserved
+        if change.floor is not None and on_hand - reserved < change.floor:
+            raise InsufficientStock(
+                change.sku, abs(change.reserved or change.on_hand), item.available - change.floor
+            )
+        if reserved < 0:
+            raise InsufficientStock(change.sku, -change.reserved, item.reserved)
+        item.on_hand, item.reserved = on_hand, reserved
+        if change.settings is not None:
+            item.low_stock_threshold, item.reorder = change.settings
+        item.version += 1
+        applied.append(change)
+    for key, item in items.items():
+        tables["stock_items"][key] = item
+    for reservation_id, status in statuses.items():
+        reservation = tables["reservations"].get(reservation_id) or staged_reservations.get(
+            reservation_id
+        )
+        if reservation is not None and reservation is not _DELETED:
+            reservation.status = status
+    for change in changes:
+        if change.extends is not None:
+            reservation = tables["reservations"].get(change.extends[0])
+            if reservation is not None and reservation.status is ReservationStatus.ACTIVE:
+                reservation.expires_at = change.extends[1]
+    for change in applied:
+        if change.movement is not None:
+            tables["stock_movements"][change.movement.id] = change.movement
+
+
+def _check_coupons(tables: dict[str, dict[Any, Any]], staged: Mapping[Any, Any]) -> None:
+    """Coupon limits, checked again against committed uses (the race-safe count)."""
+    uses = list(tables["coupon_uses"].values())
+    for key, value in staged.items():
+        if value is _DELETED or key in tables["coupon_uses"]:
+            continue
+        code, customer = value
+        coupon = tables["coupons"].get(code)
+        if coupon is None:
+            continue
+        if (
+            coupon.usage_limit is not None
+            and sum(1 for c, _ in uses if c == code) >= coupon.usage_limit
+        ):
+            raise CouponRejected(code, "limit_reached")
+        if (
+            coupon.usage_limit_per_customer is not None
+            and customer is not None
+            and sum(1 for c, who in uses if c == code and who == customer)
+            >= coupon.usage_limit_per_customer
+        ):
+            raise CouponRejected(code, "limit_reached", "already used by this customer")
+        uses.append(value)
+
+
 _UNIQUE: dict[str, Callable[[Any], list[tuple[str, Any]]]] = {
     "carts": lambda c: [("token", c.token)],
     "orders": lambda o: [("token", o.token), ("idempotency_key", o.idempotency_key)],
     "payments": lambda p: [("reference", (p.gateway, p.reference))] if p.reference else [],
+    "purchase_orders": lambda order: [],
 }
 
 
@@ -387,6 +655,7 @@ class MemoryUnitOfWork:
         self.orders = MemoryOrderRepository(self._tables)
         self.payments = MemoryPaymentRepository(self._tables)
         self.catalog = MemoryCatalogRepository(self._tables)
+        self.inventory = MemoryInventoryRepository(self._tables)
 
     def __enter__(self) -> Self:
         return self
@@ -423,8 +692,13 @@ class MemoryUnitOfWork:
         events: list[DomainEvent] = []
         with self._storage.lock:
             self._check()
+            _check_coupons(self._storage.tables, self._tables.staged["coupon_uses"])
+            _apply_stock(
+                self._storage.tables, self._tables.stock, self._tables.staged["reservations"]
+            )
             for aggregate in self._tables.written:
                 events.extend(aggregate.events)
+            events.extend(self._tables.loose_events)
             for table, rows in self._tables.staged.items():
                 target = self._storage.tables[table]
                 for key, value in rows.items():
@@ -446,8 +720,20 @@ class MemoryUnitOfWork:
         return events
 
     def _rebind(self) -> None:
-        for repository in (self.carts, self.checkouts, self.orders, self.payments, self.catalog):
+        repositories = (
+            self.carts,
+            self.checkouts,
+            self.orders,
+            self.payments,
+            self.catalog,
+            self.inventory,
+        )
+        for repository in repositories:
             repository._t = self._tables
+
+    def record_events(self, events: Sequence[DomainEvent]) -> None:
+        """Events to commit with this unit of work, after its aggregates' events."""
+        self._tables.loose_events.extend(events)
 
     def rollback(self) -> None:
         """Forget every staged change."""

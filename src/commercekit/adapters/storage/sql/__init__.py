@@ -14,6 +14,7 @@ One schema, migrated with Alembic, serves both::
 from __future__ import annotations
 
 from commercekit.adapters.storage.sql._database import BUSY_TIMEOUT_MS, SchemaOutOfDate
+from commercekit.adapters.storage.sql._inventory import SqlInventoryRepository
 from commercekit.adapters.storage.sql._storage import SqlStorage, upgrade
 from commercekit.adapters.storage.sql._unit_of_work import (
     SqlCartRepository,
@@ -30,6 +31,7 @@ __all__ = [
     "SqlCartRepository",
     "SqlCatalogRepository",
     "SqlCheckoutRepository",
+    "SqlInventoryRepository",
     "SqlOrderRepository",
     "SqlPaymentRepository",
     "SqlStorage",

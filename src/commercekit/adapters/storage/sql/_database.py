@@ -54,17 +54,21 @@ class SchemaOutOfDate(CommerceError):
         self.needed = tuple(sorted(needed))
 
 
-def create_storage_engine(url: str | sa.URL) -> Engine:
+def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     """An engine for ``url``; for SQLite, one that commercekit's transactions work on.
 
     SQLite connections run in WAL mode (readers never wait for the writer), enforce
     foreign keys and wait :data:`BUSY_TIMEOUT_MS` for a busy database. SQLAlchemy
     gives each thread's unit of work its own pooled connection to a file database.
+
+    :param options: passed on to :func:`sqlalchemy.create_engine`, such as
+        ``pool_size`` for a process with more threads than the default pool has
+        connections (each unit of work holds one until it ends).
     """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
-    engine = sa.create_engine(parsed)
+        return sa.create_engine(parsed, **{"pool_pre_ping": True, **options})
+    engine = sa.create_engine(parsed, **options)
     sa.event.listen(engine, "connect", _on_sqlite_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine

@@ -17,6 +17,19 @@ from commercekit.adapters.storage import codec
 from commercekit.domain.cart import Cart, CartLine
 from commercekit.domain.catalog import Category, Dimensions, Product, PublicationState, Variant
 from commercekit.domain.checkout import Address, Checkout, ShippingChoice
+from commercekit.domain.inventory import (
+    MovementKind,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Reservation,
+    ReservationStatus,
+    StockItem,
+    StockLocation,
+    StockMovement,
+    StockPolicy,
+    StockRule,
+)
 from commercekit.domain.orders import (
     FulfilmentStatus,
     HistoryEntry,
@@ -496,4 +509,156 @@ def coupon_from_row(row: Row) -> Coupon:
         ends_at=row["ends_at"],
         usage_limit=row["usage_limit"],
         usage_limit_per_customer=row["usage_limit_per_customer"],
+    )
+
+
+# --- inventory ---------------------------------------------------------------------
+
+
+def location_row(location: StockLocation) -> dict[str, Any]:
+    return {
+        "id": location.id,
+        "name": location.name,
+        "kind": location.kind,
+        "priority": location.priority,
+        "ships_to": sorted(location.ships_to),
+    }
+
+
+def location_from_row(row: Row) -> StockLocation:
+    return StockLocation(
+        id=row["id"],
+        name=row["name"],
+        kind=row["kind"],
+        priority=row["priority"],
+        ships_to=frozenset(str(country) for country in row["ships_to"]),
+    )
+
+
+def rule_row(rule: StockRule) -> dict[str, Any]:
+    return {
+        "sku": rule.sku,
+        "policy": rule.policy.value,
+        "backorder_limit": rule.backorder_limit,
+        "preorder_until": rule.preorder_until,
+    }
+
+
+def rule_from_row(row: Row) -> StockRule:
+    return StockRule(
+        sku=row["sku"],
+        policy=StockPolicy(row["policy"]),
+        backorder_limit=row["backorder_limit"],
+        preorder_until=row["preorder_until"],
+    )
+
+
+def item_settings(item: StockItem) -> dict[str, Any]:
+    """The columns :meth:`configure_item` writes: never the quantities."""
+    return {
+        "low_stock_threshold": item.low_stock_threshold,
+        "reorder": None if item.reorder is None else codec.encode(item.reorder),
+    }
+
+
+def item_from_row(row: Row) -> StockItem:
+    reorder = row["reorder"]
+    return StockItem(
+        sku=row["sku"],
+        location_id=row["location_id"],
+        on_hand=row["on_hand"],
+        reserved=row["reserved"],
+        low_stock_threshold=row["low_stock_threshold"],
+        reorder=None if reorder is None else codec.decode_reorder_policy(reorder),
+        version=row["version"],
+    )
+
+
+def movement_row(movement: StockMovement) -> dict[str, Any]:
+    return {
+        "id": movement.id,
+        "sku": movement.sku,
+        "location_id": movement.location_id,
+        "kind": movement.kind.value,
+        "quantity": movement.quantity,
+        "at": movement.at,
+        "reason": movement.reason,
+        "reference": movement.reference,
+    }
+
+
+def movement_from_row(row: Row) -> StockMovement:
+    return StockMovement(
+        id=row["id"],
+        sku=row["sku"],
+        location_id=row["location_id"],
+        kind=MovementKind(row["kind"]),
+        quantity=row["quantity"],
+        at=row["at"],
+        reason=row["reason"],
+        reference=row["reference"],
+    )
+
+
+def reservation_row(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "id": reservation.id,
+        "order_id": reservation.order_id,
+        "sku": reservation.sku,
+        "location_id": reservation.location_id,
+        "quantity": reservation.quantity,
+        "expires_at": reservation.expires_at,
+        "status": reservation.status.value,
+    }
+
+
+def reservation_from_row(row: Row) -> Reservation:
+    return Reservation(
+        id=row["id"],
+        order_id=row["order_id"],
+        sku=row["sku"],
+        location_id=row["location_id"],
+        quantity=row["quantity"],
+        expires_at=row["expires_at"],
+        status=ReservationStatus(row["status"]),
+    )
+
+
+def purchase_order_row(order: PurchaseOrder) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "supplier": order.supplier,
+        "location_id": order.location_id,
+        "status": order.status.value,
+        "expected_at": order.expected_at,
+        "version": order.version,
+    }
+
+
+def purchase_order_line_rows(order: PurchaseOrder) -> list[dict[str, Any]]:
+    return [
+        {
+            "purchase_order_id": order.id,
+            "position": position,
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "received": line.received,
+        }
+        for position, line in enumerate(order.lines)
+    ]
+
+
+def purchase_order_from_rows(row: Row, lines: Iterable[Row]) -> PurchaseOrder:
+    """:param lines: the order's lines, in position order."""
+    return PurchaseOrder(
+        id=row["id"],
+        supplier=row["supplier"],
+        location_id=row["location_id"],
+        lines=[
+            PurchaseOrderLine(sku=line["sku"], quantity=line["quantity"], received=line["received"])
+            for line in lines
+        ],
+        status=PurchaseOrderStatus(row["status"]),
+        expected_at=row["expected_at"],
+        version=row["version"],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, final
+from typing import TYPE_CHECKING, Any, Self, final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -47,17 +47,20 @@ class SqlStorage:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | sa.URL, *, migrate: bool = True) -> SqlStorage:
+    def open(cls, url: str | sa.URL, *, migrate: bool = True, **engine_options: Any) -> SqlStorage:
         """Connect to ``url`` (``sqlite:///shop.db``, ``postgresql+psycopg://...``).
 
         :param migrate: bring the schema up to date first (creating it in a new
             database); with ``False`` the schema must already be up to date.
             An in-memory SQLite database (``sqlite://``) is one per thread, so use it
             from the thread that opened it only.
+        :param engine_options: for :func:`sqlalchemy.create_engine`, such as
+            ``pool_size=40`` for a process running more units of work at once than
+            the default pool has connections.
         :raises SchemaOutOfDate: with ``migrate=False``, for a database whose schema
             is older or newer than this commercekit's.
         """
-        engine = create_storage_engine(url)
+        engine = create_storage_engine(url, **engine_options)
         try:
             if migrate:
                 _migrate(engine)

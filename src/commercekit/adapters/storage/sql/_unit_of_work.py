@@ -7,11 +7,19 @@ own, so a unit of work that waits on a payment gateway holds no lock meanwhile, 
 two units of work in one thread never wait for each other. Whether a write may go
 ahead is decided by the rows' ``version`` at write time (optimistic concurrency),
 never by what was read.
+
+Stock and coupon limits are shared by every checkout, so they are not versioned but
+re-checked in the database as the write transaction applies them: each staged change
+is a conditional update (or, for a coupon, a count under a lock on the coupon's row).
+Everything is written in one fixed order of tables, and rows of one table in key
+order, so that two writers on PostgreSQL wait for each other instead of deadlocking:
+plain staged writes, coupon uses (by code), stock items (by SKU, then location),
+then aggregates (carts, checkouts, orders, payments, purchase orders).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -26,11 +34,22 @@ from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import _mapping as m
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._database import begin_write
+from commercekit.adapters.storage.sql._inventory import SqlInventoryRepository, StockChange
+from commercekit.adapters.storage.sql._rows import chunks as _chunks
+from commercekit.adapters.storage.sql._rows import group as _group
+from commercekit.adapters.storage.sql._rows import insert as _insert
 from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import Category, Product
 from commercekit.domain.checkout import Checkout
-from commercekit.domain.errors import CommerceError, DuplicateSku, InvalidInput, NotFound
+from commercekit.domain.errors import (
+    CommerceError,
+    CouponRejected,
+    DuplicateSku,
+    InvalidInput,
+    NotFound,
+)
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.inventory import PurchaseOrder
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceList, TaxZone
@@ -41,25 +60,25 @@ __all__ = [
     "SqlCartRepository",
     "SqlCatalogRepository",
     "SqlCheckoutRepository",
+    "SqlInventoryRepository",
     "SqlOrderRepository",
     "SqlPaymentRepository",
     "SqlUnitOfWork",
 ]
 
-Aggregate = Cart | Checkout | Order | Payment
-_A = TypeVar("_A", Cart, Checkout, Order, Payment)
+Aggregate = Cart | Checkout | Order | Payment | PurchaseOrder
+_A = TypeVar("_A", Cart, Checkout, Order, Payment, PurchaseOrder)
 
 _ROOTS: Final[Mapping[str, sa.Table]] = {
     "cart": t.carts,
     "checkout": t.checkouts,
     "order": t.orders,
     "payment": t.payments,
+    "purchase_order": t.purchase_orders,
 }
 # Written in this order: the same order in every unit of work takes row locks in
 # the same order, so two writers on PostgreSQL never deadlock.
 _RANK: Final = {kind: rank for rank, kind in enumerate(_ROOTS)}
-# Bound parameters per statement stay well below SQLite's and PostgreSQL's limits.
-_IN_CHUNK: Final = 5000
 
 
 @attrs.define
@@ -79,6 +98,15 @@ class _Staged:
     removed: bool = False
 
 
+@attrs.frozen
+class _CouponClaim:
+    """One use of a coupon by an order, to be checked against its limits on write."""
+
+    code: str
+    customer: str | None
+    order_id: str
+
+
 def _children(aggregate: Aggregate) -> int:
     if isinstance(aggregate, Order):
         return len(aggregate.history)
@@ -91,6 +119,21 @@ def _events(aggregate: Aggregate) -> list[DomainEvent]:
     return aggregate.events if isinstance(aggregate, Order | Payment) else []
 
 
+# PostgreSQL's serialization_failure, deadlock_detected and lock_not_available.
+_CONTENTION_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
+
+
+def _is_contention(error: sa_exc.DBAPIError) -> bool:
+    """Whether the database gave up waiting for another writer: a deadlock or a
+    serialization failure on PostgreSQL, a database still locked after the busy
+    timeout on SQLite. Retrying the whole unit of work is the answer to each."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) in _CONTENTION_SQLSTATES:
+        return True
+    name = getattr(original, "sqlite_errorname", None)
+    return isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
 def _is_unique_violation(error: sa_exc.IntegrityError) -> bool:
     original = error.orig
     if getattr(original, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
@@ -99,24 +142,6 @@ def _is_unique_violation(error: sa_exc.IntegrityError) -> bool:
         "SQLITE_CONSTRAINT_UNIQUE",
         "SQLITE_CONSTRAINT_PRIMARYKEY",
     )
-
-
-def _chunks(values: Iterable[str]) -> list[list[str]]:
-    unique = list(dict.fromkeys(values))
-    return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
-
-
-def _group(rows: Iterable[sa.RowMapping], key: str) -> dict[Any, list[sa.RowMapping]]:
-    grouped: dict[Any, list[sa.RowMapping]] = {}
-    for row in rows:
-        grouped.setdefault(row[key], []).append(row)
-    return grouped
-
-
-def _insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` with one statement (an executemany), or none for no rows."""
-    if rows:
-        connection.execute(table.insert(), list(rows))
 
 
 @final
@@ -138,13 +163,17 @@ class SqlUnitOfWork:
         self._loaded: dict[int, _Loaded] = {}
         self._staged: dict[tuple[str, str], _Staged] = {}
         self._writes: list[Callable[[Connection], None]] = []
+        self._claims: list[_CouponClaim] = []
+        self._stock: list[StockChange] = []
         self._written: list[Aggregate] = []
+        self._loose: list[DomainEvent] = []
         self._failed: type[BaseException] | None = None
         self.carts = SqlCartRepository(self)
         self.checkouts = SqlCheckoutRepository(self)
         self.orders = SqlOrderRepository(self)
         self.payments = SqlPaymentRepository(self)
         self.catalog = SqlCatalogRepository(self)
+        self.inventory = SqlInventoryRepository(self)
 
     def __enter__(self) -> Self:
         return self
@@ -166,12 +195,17 @@ class SqlUnitOfWork:
         :returns: the events committed, for publication.
         :raises ConcurrencyConflict: if another writer got there first; nothing is
             written then.
+        :raises InsufficientStock: if stock staged to be reserved or removed is not
+            there any more; nothing is written then.
+        :raises CouponRejected: if a coupon whose use was recorded reached its limit
+            meanwhile; nothing is written then.
         """
         self._check_usable()
         if self._dirty():
             self._flush()
         saved = self._written
         events = [event for aggregate in saved for event in _events(aggregate)]
+        events.extend(self._loose)
         try:
             if events:
                 rows = [
@@ -187,12 +221,20 @@ class SqlUnitOfWork:
             if self._writing is not None:
                 self._writing.commit()
         except BaseException as error:
-            self._fail(error)
-            raise
+            raised = self._failure(error)
+            if raised is error:
+                raise
+            raise raised from error
         self._reset()
         for aggregate in saved:
             _events(aggregate).clear()
         return events
+
+    def record_events(self, events: Sequence[DomainEvent]) -> None:
+        """Events no saved aggregate carries (such as ``StockLow``), to be written to
+        the outbox on commit, after the aggregates' events."""
+        self._check_usable()
+        self._loose.extend(events)
 
     def rollback(self) -> None:
         """Discard every change, staged or written."""
@@ -208,7 +250,10 @@ class SqlUnitOfWork:
         self._loaded = {}
         self._staged = {}
         self._writes = []
+        self._claims = []
+        self._stock = []
         self._written = []
+        self._loose = []
         if connection is not None:
             connection.close()
 
@@ -221,6 +266,28 @@ class SqlUnitOfWork:
         finally:
             self._reset()
             self._failed = type(error)
+
+    def _failure(self, error: BaseException) -> BaseException:
+        """Roll back after a failed write, and say what to raise for ``error``.
+
+        A taken unique key, a deadlock, a serialization failure or a database that
+        stayed locked all mean another writer got there first: a
+        :class:`ConcurrencyConflict`, which callers retry.
+        """
+        raised = error
+        if isinstance(error, sa_exc.IntegrityError) and _is_unique_violation(error):
+            raised = ConcurrencyConflict(
+                "another writer took the same key first; nothing was written"
+            )
+        elif isinstance(error, sa_exc.DBAPIError) and _is_contention(error):
+            raised = ConcurrencyConflict(
+                "another writer held the same rows too long; nothing was written"
+            )
+        elif isinstance(error, sa_exc.StatementError) and isinstance(error.orig, CommerceError):
+            # A value the schema's types refuse (a naive time) is the caller's error.
+            raised = error.orig
+        self._fail(raised)
+        return raised
 
     def _check_usable(self) -> None:
         if self._failed is None:
@@ -287,11 +354,35 @@ class SqlUnitOfWork:
         self._check_usable()
         self._writes.append(write)
 
+    def _claim(self, claim: _CouponClaim) -> None:
+        self._check_usable()
+        self._claims.append(claim)
+
+    def _change_stock(self, change: StockChange) -> None:
+        self._check_usable()
+        self._stock.append(change)
+
+    @contextmanager
+    def _writing_now(self) -> Iterator[Connection]:
+        """The write transaction, with everything staged written, for a write whose
+        outcome the caller needs at once (it then holds its rows' locks until the
+        unit of work ends)."""
+        self._check_usable()
+        if self._dirty():
+            self._flush()
+        try:
+            yield self._begin_writing()
+        except BaseException as error:
+            raised = self._failure(error)
+            if raised is error:
+                raise
+            raise raised from error
+
     def _in_order(self) -> list[tuple[tuple[str, str], _Staged]]:
         return sorted(self._staged.items(), key=lambda item: _RANK[item[0][0]])
 
     def _dirty(self) -> bool:
-        if self._writes:
+        if self._writes or self._claims or self._stock:
             return True
         for staged in self._staged.values():
             loaded = self._loaded.get(id(staged.aggregate))
@@ -306,27 +397,22 @@ class SqlUnitOfWork:
             for write in self._writes:
                 write(connection)
             self._writes.clear()
+            # Python's sort is stable: two changes of one row keep the order they were
+            # made in, while rows are locked in key order.
+            for claim in sorted(self._claims, key=lambda claim: claim.code):
+                _claim_coupon(connection, claim)
+            self._claims.clear()
+            for change in sorted(self._stock, key=lambda change: change.key):
+                change.apply(connection)
+            self._stock.clear()
             for key, staged in self._in_order():
                 self._write(connection, key[0], staged)
             self._staged = {k: s for k, s in self._staged.items() if not s.removed}
-        except sa_exc.IntegrityError as error:
-            if not _is_unique_violation(error):
-                self._fail(error)
-                raise
-            conflict = ConcurrencyConflict(
-                "another writer took the same key first; nothing was written"
-            )
-            self._fail(conflict)
-            raise conflict from error
-        except sa_exc.StatementError as error:
-            self._fail(error)
-            # A value the schema's types refuse (a naive time) is the caller's error.
-            if isinstance(error.orig, CommerceError):
-                raise error.orig from error
-            raise
         except BaseException as error:
-            self._fail(error)
-            raise
+            raised = self._failure(error)
+            if raised is error:
+                raise
+            raise raised from error
 
     def _write(self, connection: Connection, kind: str, staged: _Staged) -> None:
         aggregate = staged.aggregate
@@ -379,6 +465,9 @@ class SqlUnitOfWork:
             connection.execute(t.orders.insert().values(m.order_row(aggregate)))
             _insert(connection, t.order_lines, m.order_line_rows(aggregate))
             _insert(connection, t.order_history, m.history_rows(aggregate))
+        elif isinstance(aggregate, PurchaseOrder):
+            connection.execute(t.purchase_orders.insert().values(m.purchase_order_row(aggregate)))
+            _insert(connection, t.purchase_order_lines, m.purchase_order_line_rows(aggregate))
         else:
             connection.execute(t.payments.insert().values(m.payment_row(aggregate)))
             _insert(connection, t.payment_transactions, m.transaction_rows(aggregate))
@@ -394,6 +483,8 @@ class SqlUnitOfWork:
             row = m.checkout_row(aggregate)
         elif isinstance(aggregate, Order):
             row = m.order_row(aggregate)
+        elif isinstance(aggregate, PurchaseOrder):
+            row = m.purchase_order_row(aggregate)
         else:
             row = m.payment_row(aggregate)
         del row["id"]
@@ -408,6 +499,10 @@ class SqlUnitOfWork:
         if isinstance(aggregate, Cart):
             connection.execute(t.cart_lines.delete().where(t.cart_lines.c.cart_id == aggregate.id))
             _insert(connection, t.cart_lines, m.cart_line_rows(aggregate))
+        elif isinstance(aggregate, PurchaseOrder):
+            lines = t.purchase_order_lines
+            connection.execute(lines.delete().where(lines.c.purchase_order_id == aggregate.id))
+            _insert(connection, lines, m.purchase_order_line_rows(aggregate))
         elif isinstance(aggregate, Order):
             _insert(connection, t.order_history, m.history_rows(aggregate, loaded.children))
         elif isinstance(aggregate, Payment):
@@ -984,24 +1079,70 @@ class SqlCatalogRepository(_Repository):
         }
 
     def record_coupon_use(self, code: str, customer: str | None, order_id: str) -> None:
-        """Stage one use of ``code`` by an order (recording it twice counts once)."""
-        uses = t.coupon_uses
+        """Stage one use of ``code`` by an order (recording it twice counts once).
 
-        def write(connection: Connection) -> None:
-            connection.execute(
-                uses.delete().where(uses.c.order_id == order_id, uses.c.code == code)
-            )
-            connection.execute(
-                uses.insert().values(order_id=order_id, code=code, customer=customer)
-            )
+        The coupon's limits are checked when the use is written, under a lock on the
+        coupon's row (a code with no coupon stored has no limits to check).
 
-        self._uow._queue(write)
+        :raises CouponRejected: ``limit_reached``, on commit (or on a read that
+            writes what is staged first).
+        """
+        self._uow._claim(_CouponClaim(code, customer, order_id))
 
     def release_coupon_uses(self, order_id: str) -> None:
         """Stage forgetting the uses an order made."""
+        uow = self._uow
+        uow._check_usable()
+        # A use recorded earlier in this unit of work is still staged: forget it too.
+        uow._claims = [claim for claim in uow._claims if claim.order_id != order_id]
         uses = t.coupon_uses
 
         def write(connection: Connection) -> None:
             connection.execute(uses.delete().where(uses.c.order_id == order_id))
 
-        self._uow._queue(write)
+        uow._queue(write)
+
+
+def _claim_coupon(connection: Connection, claim: _CouponClaim) -> None:
+    """Write one coupon use if the coupon's limits still allow it.
+
+    The coupon's row is locked first (``FOR UPDATE`` on PostgreSQL; on SQLite the
+    write transaction began IMMEDIATE and holds the database), and the uses are
+    counted by fresh statements after that: a writer that held the lock before has
+    committed its use by the time the lock is granted, so its use is counted.
+
+    :raises CouponRejected: ``limit_reached``.
+    """
+    coupons, uses = t.coupons, t.coupon_uses
+    limits = connection.execute(
+        sa.select(coupons.c.usage_limit, coupons.c.usage_limit_per_customer)
+        .where(coupons.c.code == claim.code)
+        .with_for_update()
+    ).first()
+    # Recording an order's use again replaces it, so it is never counted twice.
+    connection.execute(
+        uses.delete().where(uses.c.order_id == claim.order_id, uses.c.code == claim.code)
+    )
+    if limits is not None:
+        total_limit, customer_limit = limits
+        if total_limit is not None:
+            total = connection.execute(
+                sa.select(sa.func.count()).where(uses.c.code == claim.code)
+            ).scalar_one()
+            if total >= total_limit:
+                raise CouponRejected(
+                    claim.code, "limit_reached", f"used {total} of {total_limit} times"
+                )
+        if customer_limit is not None and claim.customer is not None:
+            mine = connection.execute(
+                sa.select(sa.func.count()).where(
+                    uses.c.code == claim.code, uses.c.customer == claim.customer
+                )
+            ).scalar_one()
+            if mine >= customer_limit:
+                raise CouponRejected(
+                    claim.code, "limit_reached", f"used {mine} of {customer_limit} times by you"
+                )
+    connection.execute(
+        uses.insert().values(order_id=claim.order_id, code=claim.code, customer=claim.customer)
+    )

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from commercekit.domain.errors import InvalidInput
 
 __all__ = [
+    "STOCK_FLOOR",
     "UtcDateTime",
     "cart_lines",
     "carts",
@@ -41,6 +42,13 @@ __all__ = [
     "product_categories",
     "products",
     "promotions",
+    "purchase_order_lines",
+    "purchase_orders",
+    "reservations",
+    "stock_items",
+    "stock_locations",
+    "stock_movements",
+    "stock_rules",
     "tax_zones",
     "variants",
 ]
@@ -408,6 +416,114 @@ payment_transactions: Final = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     *_not_negative("amount_units"),
     sa.UniqueConstraint("payment_id", "position"),
+)
+
+# --- inventory ---------------------------------------------------------------------
+# Stock items refer to their location by id only, like aggregates to one another.
+# Quantities change only through conditional updates that re-check availability in
+# the database (see ``_inventory``); these constraints are the last line behind them.
+
+stock_locations: Final = sa.Table(
+    "stock_locations",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    _json("ships_to"),
+)
+
+stock_rules: Final = sa.Table(
+    "stock_rules",
+    metadata,
+    sa.Column("sku", sa.String, primary_key=True),
+    sa.Column("policy", sa.String, nullable=False),
+    sa.Column("backorder_limit", sa.BigInteger, nullable=True),
+    sa.Column("preorder_until", UtcDateTime, nullable=True),
+    *_not_negative("backorder_limit"),
+)
+
+#: How far below zero available stock may ever go: the domain's "unlimited" backorder.
+STOCK_FLOOR: Final = -1_000_000_000
+
+stock_items: Final = sa.Table(
+    "stock_items",
+    metadata,
+    sa.Column("sku", sa.String, primary_key=True),
+    sa.Column("location_id", sa.String, primary_key=True),
+    # On hand goes below zero only through backorders, so it has no CHECK of its own.
+    sa.Column("on_hand", sa.BigInteger, nullable=False),
+    sa.Column("reserved", sa.BigInteger, nullable=False),
+    sa.Column("low_stock_threshold", sa.Integer, nullable=True),
+    _json("reorder", nullable=True),
+    *_version(),
+    *_not_negative("reserved"),
+    sa.CheckConstraint(f"on_hand - reserved >= {STOCK_FLOOR}", name="available_above_floor"),
+)
+
+stock_movements: Final = sa.Table(
+    "stock_movements",
+    metadata,
+    # The ledger's own order: rows are only ever appended, never changed.
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("id", sa.String, nullable=False, unique=True),
+    sa.Column("sku", sa.String, nullable=False),
+    sa.Column("location_id", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("quantity", sa.BigInteger, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("reference", sa.String, nullable=False),
+    sa.CheckConstraint("quantity <> 0", name="quantity_not_zero"),
+    sa.Index(None, "sku", "location_id", "seq"),
+)
+
+reservations: Final = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("order_id", sa.String, nullable=False, index=True),
+    sa.Column("sku", sa.String, nullable=False),
+    sa.Column("location_id", sa.String, nullable=False),
+    sa.Column("quantity", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    # expired_reservations() reads active holds by expiry, oldest first.
+    sa.Index(None, "status", "expires_at"),
+)
+
+purchase_orders: Final = sa.Table(
+    "purchase_orders",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("supplier", sa.String, nullable=False),
+    sa.Column("location_id", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("expected_at", UtcDateTime, nullable=True),
+    *_version(),
+)
+
+purchase_order_lines: Final = sa.Table(
+    "purchase_order_lines",
+    metadata,
+    sa.Column(
+        "purchase_order_id",
+        sa.String,
+        sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("sku", sa.String, nullable=False),
+    sa.Column("quantity", sa.BigInteger, nullable=False),
+    sa.Column("received", sa.BigInteger, nullable=False),
+    *_not_negative("quantity", "received"),
+    sa.CheckConstraint("received <= quantity", name="received_within_quantity"),
 )
 
 # --- the outbox --------------------------------------------------------------------

@@ -1,0 +1,34 @@
+"""Small statement helpers shared by the repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+__all__ = ["IN_CHUNK", "chunks", "group", "insert"]
+
+#: Bound parameters per statement stay well below SQLite's and PostgreSQL's limits.
+IN_CHUNK: Final = 5000
+
+
+def chunks(values: Iterable[str]) -> list[list[str]]:
+    """``values`` without repeats, in slices small enough for one ``IN (...)``."""
+    unique = list(dict.fromkeys(values))
+    return [unique[i : i + IN_CHUNK] for i in range(0, len(unique), IN_CHUNK)]
+
+
+def group(rows: Iterable[sa.RowMapping], key: str) -> dict[Any, list[sa.RowMapping]]:
+    """Rows by the value of one column, each group in the order read."""
+    grouped: dict[Any, list[sa.RowMapping]] = {}
+    for row in rows:
+        grouped.setdefault(row[key], []).append(row)
+    return grouped
+
+
+def insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` with one statement (an executemany), or none for no rows."""
+    if rows:
+        connection.execute(table.insert(), list(rows))

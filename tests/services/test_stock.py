@@ -1,0 +1,209 @@
+"""Stock through checkout, on memory, a SQLite file and PostgreSQL, including races
+of concurrent checkouts (bounded in count and time)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from commercekit import Coupon, CouponRejected, Money, PercentOffLines, Product, Promotion, Variant
+from commercekit.adapters.clock import FixedClock
+from commercekit.domain.inventory import InsufficientStock, StockLocation, StockPolicy, StockRule
+from commercekit.domain.orders import OrderStatus
+from commercekit.store import Store
+from tests.conftest import fresh_postgres_schema
+
+from .conftest import ADDRESS, CONFIG, START, seed
+from .test_checkout import authorize_calls
+
+RACERS = 32
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    clock = FixedClock(START)
+    if request.param == "postgresql":
+        with fresh_postgres_schema() as url, Store.open(url, config=CONFIG, clock=clock) as store:
+            stock(store)
+            yield store
+        return
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
+    with Store.open(url, config=CONFIG, clock=clock) as store:
+        stock(store)
+        yield store
+
+
+def stock(store: Store) -> None:
+    seed(store)
+    store.catalog.add_product(
+        Product(id="lamp", name="Lava lamp", variants=[Variant(sku="LAVA-LAMP")])
+    )
+    store.catalog.publish("lamp")
+    store.catalog.set_price("eu", "LAVA-LAMP", Money("25.00", "EUR"))
+    store.inventory.add_location(StockLocation(id="berlin", name="Berlin warehouse", priority=1))
+    store.inventory.add_location(StockLocation(id="hamburg", name="Hamburg shop", priority=2))
+    store.inventory.receive("RETRO-CLOCK", "berlin", 10)
+    store.inventory.receive("RETRO-MUG", "berlin", 100)
+    store.inventory.receive("LAVA-LAMP", "hamburg", 100)
+
+
+def ready(
+    store: Store, lines: dict[str, int], *, token: str = "tok_success", coupon: str | None = None
+) -> str:
+    cart = store.carts.create("EUR")
+    for sku, quantity in lines.items():
+        store.carts.add(cart.token, sku, quantity)
+    if coupon:
+        store.carts.apply_coupon(cart.token, coupon)
+    store.checkout.set_contact(cart.token, {"email": "zoe@example.com"})
+    store.checkout.set_shipping_address(cart.token, ADDRESS)
+    store.checkout.choose_shipping(cart.token, {"method_id": "post"})
+    store.checkout.set_payment_method(cart.token, {"gateway": "test", "token": token})
+    store.checkout.summary(cart.token)
+    return cart.token
+
+
+def race(calls: list[Callable[[], object]]) -> list[object]:
+    """Run every call at once (a barrier starts them together); each result is the
+    value returned or the exception raised."""
+    barrier = threading.Barrier(len(calls), timeout=30)
+
+    def run(call: Callable[[], object]) -> object:
+        barrier.wait()
+        try:
+            return call()
+        except Exception as error:  # the outcome under test
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [future.result(timeout=120) for future in [pool.submit(run, c) for c in calls]]
+
+
+def place(store: Store, token: str, key: str) -> Callable[[], object]:
+    return lambda: store.checkout.place_order(token, idempotency_key=key)
+
+
+def test_checkout_reserves_stock_and_payment_failure_releases_it(shop: Store) -> None:
+    order = shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 3}), idempotency_key="a")
+    assert order.status is OrderStatus.OPEN
+    (item,) = shop.inventory.stock("RETRO-CLOCK")
+    assert (item.on_hand, item.reserved, item.available) == (10, 3, 7)
+    declined = shop.checkout.place_order(
+        ready(shop, {"RETRO-CLOCK": 2}, token="tok_declined"), idempotency_key="b"
+    )
+    assert declined.status is OrderStatus.CANCELLED
+    assert shop.inventory.available("RETRO-CLOCK") == 7
+    shop.orders.cancel(order.id, "changed their mind")
+    assert shop.inventory.available("RETRO-CLOCK") == 10
+
+
+def test_shipping_consumes_the_reservation_into_a_sale(shop: Store) -> None:
+    order = shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 4}), idempotency_key="a")
+    assert shop.inventory.consume(order.id) == 1
+    (item,) = shop.inventory.stock("RETRO-CLOCK")
+    assert (item.on_hand, item.reserved) == (6, 0)
+    movements = shop.inventory.movements("RETRO-CLOCK", "berlin")
+    assert sum(m.quantity for m in movements) == item.on_hand
+    assert shop.inventory.consume(order.id) == 0  # once only
+
+
+def test_too_little_stock_is_refused_and_writes_nothing(shop: Store) -> None:
+    token = ready(shop, {"RETRO-CLOCK": 11})
+    with pytest.raises(InsufficientStock) as caught:
+        shop.checkout.place_order(token, idempotency_key="a")
+    assert caught.value.sku == "RETRO-CLOCK"
+    assert caught.value.code == "insufficient_stock"
+    assert authorize_calls(shop) == []
+    with shop.storage.unit_of_work() as uow:
+        assert uow.orders.find_by_idempotency_key("a") is None
+    assert shop.inventory.available("RETRO-CLOCK") == 10
+
+
+def test_an_expired_reservation_returns_its_stock(shop: Store) -> None:
+    waiting = shop.checkout.place_order(
+        ready(shop, {"RETRO-CLOCK": 10}, token="tok_requires_action"), idempotency_key="a"
+    )
+    assert waiting.status is OrderStatus.PENDING_PAYMENT
+    with pytest.raises(InsufficientStock):
+        shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 1}), idempotency_key="b")
+    assert shop.inventory.release_expired_reservations() == 0
+    shop.runtime.clock.advance(timedelta(minutes=16))  # type: ignore[attr-defined]
+    assert shop.inventory.release_expired_reservations() == 1
+    assert shop.orders.get(waiting.id).status is OrderStatus.CANCELLED
+    assert shop.inventory.available("RETRO-CLOCK") == 10
+    bought = shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 1}), idempotency_key="c")
+    assert bought.status is OrderStatus.OPEN
+
+
+def test_a_paid_order_keeps_its_stock_past_the_hold(shop: Store) -> None:
+    shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 2}), idempotency_key="a")
+    shop.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+    assert shop.inventory.release_expired_reservations() == 0
+    assert shop.inventory.available("RETRO-CLOCK") == 8
+
+
+def test_backorders_sell_beyond_stock_up_to_their_limit(shop: Store) -> None:
+    shop.inventory.set_rule(
+        StockRule(sku="RETRO-CLOCK", policy=StockPolicy.BACKORDER, backorder_limit=5)
+    )
+    order = shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 15}), idempotency_key="a")
+    assert order.status is OrderStatus.OPEN
+    assert shop.inventory.available("RETRO-CLOCK") == -5
+    with pytest.raises(InsufficientStock):
+        shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 1}), idempotency_key="b")
+
+
+def test_stock_is_taken_from_the_preferred_location_first(shop: Store) -> None:
+    shop.inventory.receive("RETRO-CLOCK", "hamburg", 5)
+    shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 12}), idempotency_key="a")
+    by_place = {item.location_id: item.reserved for item in shop.inventory.stock("RETRO-CLOCK")}
+    assert by_place == {"berlin": 10, "hamburg": 2}
+
+
+# --- races ------------------------------------------------------------------------------
+
+
+def test_thirty_two_checkouts_race_for_the_last_ten_units(shop: Store) -> None:
+    tokens = [ready(shop, {"RETRO-CLOCK": 1}) for _ in range(RACERS)]
+    outcomes = race([place(shop, token, f"k-{n}") for n, token in enumerate(tokens)])
+    placed = [o for o in outcomes if not isinstance(o, Exception)]
+    refused = [o for o in outcomes if isinstance(o, InsufficientStock)]
+    assert len(placed) == 10, outcomes
+    assert len(refused) == RACERS - 10, outcomes
+    (item,) = shop.inventory.stock("RETRO-CLOCK")
+    assert (item.on_hand, item.reserved, item.available) == (10, 10, 0)
+    # Stock is reserved before payment: no refused checkout ever reached the gateway.
+    assert len(authorize_calls(shop)) == 10
+
+
+def test_a_coupon_with_one_use_left_is_used_exactly_once(shop: Store) -> None:
+    shop.catalog.add_promotion(
+        Promotion(id="once", name="Once", benefit=PercentOffLines(50), requires_coupon=True)
+    )
+    shop.catalog.add_coupon(Coupon(code="ONCE", promotion_id="once", usage_limit=1))
+    tokens = [ready(shop, {"RETRO-MUG": 1}, coupon="ONCE") for _ in range(RACERS)]
+    outcomes = race([place(shop, token, f"k-{n}") for n, token in enumerate(tokens)])
+    placed = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(placed) == 1, outcomes
+    assert all(
+        isinstance(o, CouponRejected) and o.reason == "limit_reached"
+        for o in outcomes
+        if o not in placed
+    )
+    with shop.storage.unit_of_work() as uow:
+        assert uow.catalog.coupon_usage(["ONCE"], None)["ONCE"].total == 1
+
+
+def test_two_skus_bought_in_opposite_orders_do_not_deadlock(shop: Store) -> None:
+    half = RACERS // 2
+    tokens = [ready(shop, {"RETRO-MUG": 1, "LAVA-LAMP": 1}) for _ in range(half)]
+    tokens += [ready(shop, {"LAVA-LAMP": 1, "RETRO-MUG": 1}) for _ in range(half)]
+    outcomes = race([place(shop, token, f"k-{n}") for n, token in enumerate(tokens)])
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    assert shop.inventory.available("RETRO-MUG") == 100 - RACERS
+    assert shop.inventory.available("LAVA-LAMP") == 100 - RACERS
