@@ -23,6 +23,7 @@ from typing import Any, Final, Protocol
 import pluggy
 
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.inventory import AllocationStrategy
 from commercekit.ports.payments import PaymentGateway
 
 __all__ = ["PROJECT", "GatewayFactory", "hookimpl", "hookspec"]
@@ -44,6 +45,21 @@ def register_payment_gateways(register: Callable[[str, GatewayFactory], None]) -
 
     Call ``register(kind, factory)`` once per kind. A store whose configuration names
     a gateway with ``plugin = kind`` gets ``factory(name, options)``.
+
+    Added in 0.1.
+    """
+
+
+@hookspec
+def register_allocation_strategies(register: Callable[[str, AllocationStrategy], None]) -> None:
+    """Offer stock allocation strategies.
+
+    Call ``register(name, strategy)``; a store whose configuration sets
+    ``allocation_strategy = name`` decides with it where each order's stock ships
+    from. A strategy gets the wanted quantity per SKU, the locations serving the
+    order in priority order, the available stock per ``(sku, location)`` and the
+    floor per SKU, and returns allocations (see
+    :func:`commercekit.domain.inventory.PriorityOrder`).
 
     Added in 0.1.
     """

@@ -18,6 +18,7 @@ import pluggy
 from commercekit import hookspecs
 from commercekit.domain.errors import CommerceError
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.inventory import AllocationStrategy
 from commercekit.hookspecs import PROJECT, GatewayFactory
 from commercekit.ports.payments import PaymentGateway
 
@@ -26,7 +27,10 @@ __all__ = ["BUILTIN_PLUGINS", "PluginError", "Plugins", "UnknownGateway"]
 log = logging.getLogger(__name__)
 
 #: Module paths of the plugins that ship with commercekit.
-BUILTIN_PLUGINS: Final = ("commercekit.adapters.payments.testgateway",)
+BUILTIN_PLUGINS: Final = (
+    "commercekit.adapters.payments.testgateway",
+    "commercekit.adapters.allocation",
+)
 
 
 class PluginError(CommerceError):
@@ -106,6 +110,26 @@ class Plugins:
             self.manager.hook.register_payment_gateways(register=register)
             self._gateway_kinds = kinds
         return self._gateway_kinds
+
+    def allocation_strategy(self, name: str) -> AllocationStrategy:
+        """The stock allocation strategy a plugin offers as ``name``.
+
+        :raises PluginError: if no plugin offers it (or two do).
+        """
+        strategies: dict[str, AllocationStrategy] = {}
+
+        def register(strategy_name: str, strategy: AllocationStrategy) -> None:
+            if strategy_name in strategies:
+                raise PluginError(
+                    strategy_name, "two plugins register the same allocation strategy"
+                )
+            strategies[strategy_name] = strategy
+
+        self.manager.hook.register_allocation_strategies(register=register)
+        if name not in strategies:
+            known = ", ".join(sorted(strategies)) or "none"
+            raise PluginError(name, f"no such allocation strategy (known: {known})")
+        return strategies[name]
 
     def make_gateway(self, name: str, kind: str, options: Mapping[str, Any]) -> PaymentGateway:
         """Build the gateway a store configures as ``name``, of plugin ``kind``.

@@ -15,6 +15,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
 
+import attrs
 from pydantic import BaseModel, ConfigDict, Field
 
 from commercekit.adapters.clock import RandomIds, SystemClock
@@ -81,6 +82,8 @@ class StoreConfig(_Config):
     action_timeout_seconds: int = Field(default=86_400, ge=1)
     reservation_hold_seconds: int = Field(default=900, ge=1)
     """How long stock is held for an order awaiting payment."""
+    allocation_strategy: str = "priority"
+    """A strategy a plugin offers: ``priority`` or ``fewest_locations`` built in."""
     entry_point_plugins: bool = True
     """Load third-party plugins from the ``commercekit`` entry point group."""
 
@@ -157,7 +160,10 @@ class Store:
             clock=clock or SystemClock(),
             ids=ids or RandomIds(),
             gateways=self.gateways,
-            settings=config.settings(),
+            settings=attrs.evolve(
+                config.settings(),
+                allocation=self.plugins.allocation_strategy(config.allocation_strategy),
+            ),
             subscribers=self._publish,
             has_subscribers=self.plugins.has_subscribers,
         )

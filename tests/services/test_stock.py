@@ -165,6 +165,27 @@ def test_stock_is_taken_from_the_preferred_location_first(shop: Store) -> None:
     assert by_place == {"berlin": 10, "hamburg": 2}
 
 
+def test_fewest_locations_ships_from_one_place_when_it_can(tmp_path: Path) -> None:
+    config = {**CONFIG, "allocation_strategy": "fewest_locations"}
+    with Store.open("memory://", config=config, clock=FixedClock(START)) as shop:
+        stock(shop)
+        shop.inventory.receive("RETRO-CLOCK", "hamburg", 5)
+        shop.inventory.receive("RETRO-MUG", "hamburg", 5)
+        # Berlin comes first but lacks clocks enough; Hamburg has both lines whole.
+        shop.inventory.adjust("RETRO-CLOCK", "berlin", -8, reason="recall")
+        shop.checkout.place_order(
+            ready(shop, {"RETRO-CLOCK": 3, "RETRO-MUG": 2}), idempotency_key="a"
+        )
+        held = {(i.sku, i.location_id): i.reserved for i in shop.inventory.stock("RETRO-CLOCK")}
+        held |= {(i.sku, i.location_id): i.reserved for i in shop.inventory.stock("RETRO-MUG")}
+        assert held == {
+            ("RETRO-CLOCK", "berlin"): 0,
+            ("RETRO-CLOCK", "hamburg"): 3,
+            ("RETRO-MUG", "berlin"): 0,
+            ("RETRO-MUG", "hamburg"): 2,
+        }
+
+
 # --- races ------------------------------------------------------------------------------
 
 

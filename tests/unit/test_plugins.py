@@ -117,6 +117,24 @@ def test_every_hook_is_documented_and_exercised() -> None:
     from commercekit import hookspecs
 
     names = [name for name in dir(hookspecs) if name.startswith(("register_", "on_"))]
-    assert set(names) == {"register_payment_gateways", "on_domain_event"}
+    assert set(names) == {
+        "register_payment_gateways",
+        "register_allocation_strategies",
+        "on_domain_event",
+    }
     for name in names:
         assert (getattr(hookspecs, name).__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def test_allocation_strategies_arrive_through_the_plugin_hook() -> None:
+    from commercekit.domain.inventory import FewestLocations, PriorityOrder
+
+    plugins = Plugins(entry_point_plugins=False)
+    assert plugins.allocation_strategy("priority") is PriorityOrder
+    assert plugins.allocation_strategy("fewest_locations") is FewestLocations
+    with pytest.raises(PluginError) as caught:
+        Store.open(
+            "memory://", config={"allocation_strategy": "cheapest", "entry_point_plugins": False}
+        )
+    assert "cheapest" in str(caught.value)
+    assert "fewest_locations" in str(caught.value)

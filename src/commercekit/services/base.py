@@ -16,6 +16,7 @@ from commercekit.domain.catalog import Catalog, Category
 from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.errors import InvalidInput, NotFound
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.inventory import AllocationStrategy, PriorityOrder
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, from_minor_units
 from commercekit.domain.pricing import (
     PriceBook,
@@ -54,6 +55,8 @@ class Settings:
     """How long stock is held for an order awaiting payment."""
     action_timeout_seconds: int = 86_400
     """How long a customer has to complete a payment that requires action."""
+    allocation: AllocationStrategy = PriorityOrder
+    """Decides where an order's stock ships from."""
     retries: int = 5
     """How often a unit of work that lost a race is tried again."""
 

@@ -355,6 +355,7 @@ class CheckoutService(Service):
             hold=timedelta(seconds=self._rt.settings.reservation_hold_seconds),
             new_id=lambda: self._rt.ids.new_id("reservation"),
             country=None if address is None else address.country,
+            strategy=self._rt.settings.allocation,
         )
         uow.orders.add(order)
         uow.payments.add(payment)

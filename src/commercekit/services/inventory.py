@@ -10,7 +10,9 @@ from typing import Final
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
+    AllocationStrategy,
     MovementKind,
+    PriorityOrder,
     PurchaseOrder,
     Reservation,
     ReservationStatus,
@@ -61,6 +63,7 @@ def reserve_for_order(
     hold: timedelta,
     new_id: Callable[[], str],
     country: str | None,
+    strategy: AllocationStrategy = PriorityOrder,
 ) -> list[Reservation]:
     """Reserve the stock an order needs, in the order's own transaction.
 
@@ -82,7 +85,7 @@ def reserve_for_order(
     rules = uow.inventory.rules(wanted)
     floors = {sku: rules[sku].floor(now) if sku in rules else 0 for sku in wanted}
     items = uow.inventory.items(wanted)
-    plan = allocate_stock(wanted, locations, items, floors, country=country)
+    plan = allocate_stock(wanted, locations, items, floors, country=country, strategy=strategy)
     reservations = [
         Reservation(
             id=new_id(),
@@ -311,9 +314,18 @@ class InventoryService(Service):
 
     def send_purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
         """Mark a draft as sent to the supplier."""
+        return self._change_purchase_order(purchase_order_id, PurchaseOrder.send)
+
+    def cancel_purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
+        """Cancel a purchase order nothing of which has arrived."""
+        return self._change_purchase_order(purchase_order_id, PurchaseOrder.cancel)
+
+    def _change_purchase_order(
+        self, purchase_order_id: str, change: Callable[[PurchaseOrder], None]
+    ) -> PurchaseOrder:
         with self._work() as uow:
             order = uow.inventory.purchase_order(purchase_order_id)
-            order.send()
+            change(order)
             uow.inventory.save_purchase_order(order)
             self._commit(uow)
             return order
