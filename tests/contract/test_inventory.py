@@ -329,30 +329,47 @@ def test_a_removal_counts_what_is_reserved(storage: Storage) -> None:
     assert quantities(storage) == (3, 3)
 
 
-def test_a_backorder_floor_lets_a_removal_go_below_zero_but_not_past_the_floor(
+def test_a_removal_never_takes_goods_on_the_shelf_below_zero(storage: Storage) -> None:
+    in_london(storage)
+    receive(storage, 2)
+
+    # Backorders show as reservations beyond on hand, never as negative shelves.
+    refused_whole(storage, lambda uow: uow.inventory.record(movement(-6), floor=-4))
+    with storage.unit_of_work() as uow:
+        uow.inventory.record(movement(-2), floor=-4)
+        uow.commit()
+
+    assert quantities(storage) == (0, 0)
+
+
+def test_removing_from_an_item_never_stocked_is_refused(storage: Storage) -> None:
+    in_london(storage)
+
+    refused_whole(storage, lambda uow: uow.inventory.record(movement(-1, sku="LAVA-LAMP")))
+    refused_whole(
+        storage, lambda uow: uow.inventory.record(movement(-2, sku="LAVA-LAMP"), floor=-10)
+    )
+    assert stock_of(storage, "LAVA-LAMP") is None
+
+
+def test_a_backorder_reserves_beyond_the_shelf_and_cannot_ship_before_the_goods_arrive(
     storage: Storage,
 ) -> None:
     in_london(storage)
     receive(storage, 2)
-
     with storage.unit_of_work() as uow:
-        uow.inventory.record(movement(-6), floor=-4)
+        uow.inventory.reserve([hold("hold-1", 5)], {"RETRO-CLOCK": -4})
         uow.commit()
-    refused_whole(storage, lambda uow: uow.inventory.record(movement(-1), floor=-4))
+    assert quantities(storage) == (2, 5)
 
-    assert quantities(storage) == (-4, 0)
-
-
-def test_removing_from_an_item_never_stocked_needs_a_backorder_floor(storage: Storage) -> None:
-    in_london(storage)
-
-    refused_whole(storage, lambda uow: uow.inventory.record(movement(-1, sku="LAVA-LAMP")))
-    assert stock_of(storage, "LAVA-LAMP") is None
-
+    refused_whole(
+        storage, lambda uow: uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED)
+    )
+    receive(storage, 3)
     with storage.unit_of_work() as uow:
-        uow.inventory.record(movement(-2, sku="LAVA-LAMP"), floor=-10)
+        assert uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED) == 1
         uow.commit()
-    assert quantities(storage, "LAVA-LAMP") == (-2, 0)
+    assert quantities(storage) == (0, 0)
 
 
 _STEP = st.one_of(
@@ -390,7 +407,15 @@ def test_on_hand_is_the_sum_of_the_ledger_and_reserved_the_sum_of_active_holds(
                     else ReservationStatus.RELEASED
                 )
                 assert inventory.release([target], status) == (1 if target in active else 0)
-                uow.commit()
+                shippable = target not in active or action != "consume"
+                shippable = shippable or on_hand >= active[target]
+                try:
+                    uow.commit()
+                except InsufficientStock:
+                    # A backordered hold cannot ship before its goods arrive.
+                    assert not shippable
+                    continue
+                assert shippable
                 if target in active:
                     held = active.pop(target)
                     closed.append(target)
@@ -398,6 +423,8 @@ def test_on_hand_is_the_sum_of_the_ledger_and_reserved_the_sum_of_active_holds(
                     on_hand -= held if action == "consume" else 0
                 continue
             fits = on_hand - reserved - quantity >= floor
+            if action == "remove":
+                fits = fits and on_hand - quantity >= 0  # shelves never go below zero
             try:
                 if action == "receive":
                     inventory.record(movement(quantity, sku=sku))

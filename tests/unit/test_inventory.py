@@ -182,15 +182,16 @@ def test_the_last_unit_on_the_shelf_can_be_sold() -> None:
     assert item.on_hand == 0
 
 
-def test_a_backorder_floor_lets_on_hand_go_below_zero_down_to_the_limit() -> None:
+def test_a_backorder_floor_lets_holds_exceed_the_shelf_but_never_empties_it_below_zero() -> None:
     item = clocks(3)
 
-    item.record(move(MovementKind.SALE, -8), floor=-5)
-
-    assert item.on_hand == -5
+    item.reserve(8, floor=-5, at=NOW)
+    assert (item.on_hand, item.available) == (3, -5)
     with pytest.raises(InsufficientStock):
-        item.record(move(MovementKind.SALE, -1), floor=-5)
-    assert item.on_hand == -5
+        item.reserve(1, floor=-5, at=NOW)
+    with pytest.raises(InsufficientStock) as caught:
+        clocks(3).record(move(MovementKind.SALE, -4), floor=-5)
+    assert caught.value.available == 3  # only what is on the shelf can leave it
 
 
 def test_a_removal_may_not_take_stock_a_hold_keeps() -> None:
@@ -206,11 +207,11 @@ def test_a_removal_may_not_take_stock_a_hold_keeps() -> None:
     assert (item.on_hand, item.reserved, item.available) == (0, 0, 0)
 
 
-def test_a_refused_removal_reports_what_the_backorder_floor_still_allows() -> None:
+def test_a_refused_hold_reports_what_the_backorder_floor_still_allows() -> None:
     item = clocks(3)
 
     with pytest.raises(InsufficientStock) as caught:
-        item.record(move(MovementKind.SALE, -10), floor=-5)
+        item.reserve(10, floor=-5, at=NOW)
 
     assert caught.value.available == 8
 

@@ -2,9 +2,11 @@
 
 On hand at a location is always the sum of its movements; nothing else writes it.
 Reserved is what checkouts hold while customers pay; available is on hand less
-reserved, and it never goes below zero unless the variant allows backorders (then
-never below minus the backorder limit). Race safety is storage's work: it applies a
-reservation with a conditional update that re-checks availability in the database.
+reserved. Available never goes below zero unless the variant allows backorders
+(then never below minus the backorder limit): a backorder is reserved beyond what
+is on hand, while on hand itself, the goods on the shelf, never goes below zero.
+Race safety is storage's work: it applies a reservation with a conditional update
+that re-checks availability in the database.
 """
 
 from __future__ import annotations
@@ -215,8 +217,12 @@ class StockItem:
         """
         if (movement.sku, movement.location_id) != (self.sku, self.location_id):
             raise InvalidInput("the movement is for another stock item", field="sku")
-        if movement.quantity < 0 and self.available + movement.quantity < floor:
-            raise InsufficientStock(self.sku, -movement.quantity, self.available - floor)
+        if movement.quantity < 0 and (
+            self.available + movement.quantity < floor or self.on_hand + movement.quantity < 0
+        ):
+            # Backorders let available go below zero; goods on the shelf never do.
+            allowed = min(self.available - floor, self.on_hand)
+            raise InsufficientStock(self.sku, -movement.quantity, allowed)
         before = self.available
         self.on_hand += movement.quantity
         self.version += 1

@@ -587,6 +587,8 @@ def _apply_stock(
             )
         if reserved < 0:
             raise InsufficientStock(change.sku, -change.reserved, item.reserved)
+        if change.on_hand < 0 and on_hand < 0:
+            raise InsufficientStock(change.sku, -change.on_hand, item.on_hand)
         item.on_hand, item.reserved = on_hand, reserved
         if change.settings is not None:
             item.low_stock_threshold, item.reorder = change.settings

@@ -147,7 +147,11 @@ class Move(StockChange):
         quantity = self.movement.quantity
         condition = _where(self.sku, self.location_id)
         if quantity < 0:
-            condition = sa.and_(condition, c.on_hand - c.reserved + quantity >= self.floor)
+            condition = sa.and_(
+                condition,
+                c.on_hand - c.reserved + quantity >= self.floor,
+                c.on_hand + quantity >= 0,
+            )
         moved = connection.execute(
             t.stock_items.update()
             .where(condition)
@@ -155,8 +159,9 @@ class Move(StockChange):
         ).rowcount
         if not moved:
             available = _available(connection, self.sku, self.location_id)
-            if available is not None or quantity < min(self.floor, 0):
-                raise InsufficientStock(self.sku, -quantity, (available or 0) - self.floor)
+            if available is not None or quantity < 0:
+                # A removal from an item never stocked has nothing to take.
+                raise InsufficientStock(self.sku, -quantity, max(available or 0, 0))
             _create(connection, self.sku, self.location_id, on_hand=quantity)
         connection.execute(t.stock_movements.insert().values(m.movement_row(self.movement)))
 
@@ -179,11 +184,16 @@ class Unhold(StockChange):
         }
         if self.sale is not None:
             values["on_hand"] = c.on_hand - self.quantity
-        # Available stock does not fall, so there is nothing to re-check; the CHECK on
-        # reserved refuses a hold given back twice.
-        connection.execute(
-            t.stock_items.update().where(_where(self.sku, self.location_id)).values(values)
-        )
+        condition = _where(self.sku, self.location_id)
+        if self.sale is not None:
+            # Goods held on backorder cannot leave before they arrive.
+            condition = sa.and_(condition, c.on_hand >= self.quantity)
+        # Otherwise available stock does not fall, so there is nothing to re-check;
+        # the CHECK on reserved refuses a hold given back twice.
+        updated = connection.execute(t.stock_items.update().where(condition).values(values))
+        if not updated.rowcount:
+            available = _available(connection, self.sku, self.location_id) or 0
+            raise InsufficientStock(self.sku, self.quantity, available)
         if self.sale is not None:
             connection.execute(t.stock_movements.insert().values(m.movement_row(self.sale)))
 

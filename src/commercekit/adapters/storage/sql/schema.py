@@ -451,13 +451,14 @@ stock_items: Final = sa.Table(
     metadata,
     sa.Column("sku", sa.String, primary_key=True),
     sa.Column("location_id", sa.String, primary_key=True),
-    # On hand goes below zero only through backorders, so it has no CHECK of its own.
+    # Goods on the shelf are never fewer than none; backorders show as reserved
+    # beyond on hand (available below zero), never as negative on hand.
     sa.Column("on_hand", sa.BigInteger, nullable=False),
     sa.Column("reserved", sa.BigInteger, nullable=False),
     sa.Column("low_stock_threshold", sa.Integer, nullable=True),
     _json("reorder", nullable=True),
     *_version(),
-    *_not_negative("reserved"),
+    *_not_negative("on_hand", "reserved"),
     sa.CheckConstraint(f"on_hand - reserved >= {STOCK_FLOOR}", name="available_above_floor"),
 )
 

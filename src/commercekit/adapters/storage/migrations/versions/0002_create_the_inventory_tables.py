@@ -66,6 +66,7 @@ def upgrade() -> None:
             "on_hand - reserved >= -1000000000",
             name=op.f("ck_stock_items_available_above_floor"),
         ),
+        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_stock_items_on_hand_not_negative")),
         sa.CheckConstraint("reserved >= 0", name=op.f("ck_stock_items_reserved_not_negative")),
         sa.CheckConstraint("version >= 0", name=op.f("ck_stock_items_version_not_negative")),
         sa.PrimaryKeyConstraint("sku", "location_id", name=op.f("pk_stock_items")),
