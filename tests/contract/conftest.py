@@ -9,8 +9,6 @@ an unreachable server fails the run: CI must never pass by skipping the database
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +18,7 @@ from commercekit.adapters.storage.memory import MemoryStorage
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.adapters.storage.sql.schema import metadata
 from commercekit.ports.storage import Storage
+from tests.conftest import fresh_postgres_schema
 
 POSTGRES_URL_VARIABLE = "COMMERCEKIT_TEST_POSTGRES_URL"
 BACKENDS = ("memory", "sqlite", "postgresql")
@@ -28,28 +27,8 @@ BACKENDS = ("memory", "sqlite", "postgresql")
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A URL whose connections work in a fresh schema, dropped at the end of the run."""
-    url = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not url:
-        reason = f"{POSTGRES_URL_VARIABLE} is not set"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: CI must run the storage suite against PostgreSQL")
-        pytest.skip(f"{reason} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    schema = f"ck_{secrets.token_hex(6)}"
-    admin = sa.create_engine(url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        # Asked for PostgreSQL and cannot have it: a failure, in CI or not.
-        pytest.fail(f"cannot reach PostgreSQL at {POSTGRES_URL_VARIABLE}: {error}")
-    scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield scoped.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
