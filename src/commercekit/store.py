@@ -172,7 +172,7 @@ class Store:
         self.payments = PaymentService(self.runtime)
         self.checkout = CheckoutService(self.runtime, self.payments)
         self.orders = OrderService(self.runtime, self.payments)
-        self.inventory = InventoryService(self.runtime)
+        self.inventory = InventoryService(self.runtime, self.payments)
 
     @classmethod
     def open(

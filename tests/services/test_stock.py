@@ -132,12 +132,74 @@ def test_an_expired_reservation_returns_its_stock(shop: Store) -> None:
     with pytest.raises(InsufficientStock):
         shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 1}), idempotency_key="b")
     assert shop.inventory.release_expired_reservations() == 0
+    # While the customer may still complete the action, the stock waits for them.
     shop.runtime.clock.advance(timedelta(minutes=16))  # type: ignore[attr-defined]
+    assert shop.inventory.release_expired_reservations() == 0
+    shop.runtime.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
     assert shop.inventory.release_expired_reservations() == 1
     assert shop.orders.get(waiting.id).status is OrderStatus.CANCELLED
     assert shop.inventory.available("RETRO-CLOCK") == 10
     bought = shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 1}), idempotency_key="c")
     assert bought.status is OrderStatus.OPEN
+
+
+def test_an_expired_hold_whose_payment_went_through_is_settled_not_cancelled(
+    shop: Store,
+) -> None:
+    from .test_checkout import Crash, CrashingGateway, gateway
+
+    real = gateway(shop)
+    token = ready(shop, {"RETRO-CLOCK": 4})
+    shop.gateways["test"] = CrashingGateway(real, after=True)
+    with pytest.raises(Crash):
+        shop.checkout.place_order(token, idempotency_key="a")
+    shop.gateways["test"] = real
+    shop.runtime.clock.advance(timedelta(minutes=16))  # type: ignore[attr-defined]
+    # The gateway authorized before the crash: the order is paid, and keeps its stock.
+    assert shop.inventory.release_expired_reservations() == 0
+    with shop.storage.unit_of_work() as uow:
+        order = uow.orders.find_by_idempotency_key("a")
+    assert order is not None
+    assert order.status is OrderStatus.OPEN
+    (item,) = shop.inventory.stock("RETRO-CLOCK")
+    assert item.reserved == 4
+    shop.runtime.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    assert shop.inventory.release_expired_reservations() == 0
+
+
+def test_stock_counts_and_shrinkage_record_what_is_gone_even_when_promised(shop: Store) -> None:
+    shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 10}), idempotency_key="a")
+    shop.inventory.count("RETRO-CLOCK", "berlin", 8)
+    (item,) = shop.inventory.stock("RETRO-CLOCK")
+    assert (item.on_hand, item.reserved, item.available) == (8, 10, -2)
+    with pytest.raises(InsufficientStock):
+        shop.inventory.adjust("RETRO-CLOCK", "berlin", -9, reason="flood")
+
+
+def test_a_shipped_order_cannot_be_cancelled_nor_an_unpaid_one_shipped(shop: Store) -> None:
+    from commercekit.domain.errors import InvalidTransition
+
+    waiting = shop.checkout.place_order(
+        ready(shop, {"RETRO-CLOCK": 1}, token="tok_requires_action"), idempotency_key="a"
+    )
+    with pytest.raises(InvalidTransition):
+        shop.inventory.consume(waiting.id)
+    paid = shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 1}), idempotency_key="b")
+    shop.inventory.consume(paid.id)
+    with pytest.raises(InvalidTransition):
+        shop.orders.cancel(paid.id, "too late")
+
+
+def test_backorder_debt_never_exceeds_its_limit_across_locations(shop: Store) -> None:
+    shop.inventory.set_rule(
+        StockRule(sku="LAVA-LAMP", policy=StockPolicy.BACKORDER, backorder_limit=2)
+    )
+    shop.inventory.adjust("LAVA-LAMP", "hamburg", -97, reason="recount")  # 3 left in Hamburg
+    tokens = [ready(shop, {"LAVA-LAMP": 1}) for _ in range(12)]
+    outcomes = race([place(shop, token, f"k-{n}") for n, token in enumerate(tokens)])
+    placed = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(placed) == 5, outcomes
+    assert shop.inventory.available("LAVA-LAMP") == -2
 
 
 def test_a_paid_order_keeps_its_stock_past_the_hold(shop: Store) -> None:

@@ -68,6 +68,23 @@ def _count(value: object, field: str, *, minimum: int = 0) -> int:
     return value
 
 
+def _identifier(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise InvalidInput(
+            "must be a non-empty string of at most 64 characters", field=attribute.name
+        )
+
+
+def _priority(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 1_000_000:
+        raise InvalidInput("must be a whole number from -1,000,000 to 1,000,000", field="priority")
+    return value
+
+
+def _threshold(value: object) -> int | None:
+    return None if value is None else _count(value, "low_stock_threshold")
+
+
 def _countries(value: Iterable[str] | None) -> frozenset[str]:
     if isinstance(value, str):
         value = (value,)
@@ -78,11 +95,11 @@ def _countries(value: Iterable[str] | None) -> frozenset[str]:
 class StockLocation:
     """A place stock is kept and shipped from."""
 
-    id: str
-    name: str
+    id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_identifier)
     kind: str = "warehouse"
     """``warehouse``, ``shop`` or ``dropshipper``: informative."""
-    priority: int = 0
+    priority: int = attrs.field(default=0, converter=_priority)
     """Lower ships first."""
     ships_to: frozenset[str] = attrs.field(factory=frozenset, converter=_countries)
     """ISO country codes served; empty serves everywhere."""
@@ -181,12 +198,11 @@ class StockMovement:
     """The order, purchase order, transfer or count it belongs to."""
 
     def __attrs_post_init__(self) -> None:
-        if (
-            isinstance(self.quantity, bool)
-            or not isinstance(self.quantity, int)
-            or not self.quantity
-        ):
+        quantity = self.quantity
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not quantity:
             raise InvalidInput("a movement moves a non-zero whole number", field="quantity")
+        if abs(quantity) > UNLIMITED:
+            raise InvalidInput(f"a movement moves at most {UNLIMITED} units", field="quantity")
         if self.kind is MovementKind.ADJUSTMENT and not self.reason:
             raise InvalidInput("an adjustment needs a reason", field="reason")
 
@@ -199,7 +215,7 @@ class StockItem:
     location_id: str
     on_hand: int = 0
     reserved: int = 0
-    low_stock_threshold: int | None = None
+    low_stock_threshold: int | None = attrs.field(default=None, converter=_threshold)
     reorder: ReorderPolicy | None = None
     version: int = 0
 

@@ -58,6 +58,9 @@ class Settings:
     allocation: AllocationStrategy = PriorityOrder
     """Decides where an order's stock ships from."""
     retries: int = 5
+    placement_retries: int = 40
+    """Placing an order retries more: each lost race for stock means another order
+    took some, so it ends when the stock is gone, well before this bound."""
     """How often a unit of work that lost a race is tried again."""
 
 
@@ -130,13 +133,15 @@ class Service:
         if uow.commit() and self._rt.has_subscribers():
             self._rt.deliver_events()
 
-    def _retrying(self, work: Callable[[], T]) -> T:
-        """Run ``work`` (a whole unit of work) again when it loses a race."""
-        for attempt in range(self._rt.settings.retries):
+    def _retrying(self, work: Callable[[], T], attempts: int | None = None) -> T:
+        """Run ``work`` (a whole unit of work) again when it loses a race, a bounded
+        number of times."""
+        attempts = attempts or self._rt.settings.retries
+        for attempt in range(attempts):
             try:
                 return work()
             except ConcurrencyConflict:
-                if attempt == self._rt.settings.retries - 1:
+                if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
 

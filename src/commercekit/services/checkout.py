@@ -26,10 +26,11 @@ from commercekit.domain.checkout import (
     ShippingMethod,
 )
 from commercekit.domain.errors import CouponRejected, InvalidInput, NotFound
+from commercekit.domain.inventory import InsufficientStock
 from commercekit.domain.orders import IdempotencyConflict, Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown
-from commercekit.ports.storage import UnitOfWork
+from commercekit.ports.storage import ConcurrencyConflict, UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
 from commercekit.services.inventory import reserve_for_order
 from commercekit.services.payments import PaymentService
@@ -275,10 +276,25 @@ class CheckoutService(Service):
                 order, payment, payment_token = self._write_order(
                     uow, token, idempotency_key, fingerprint, accept_price_change
                 )
-                self._commit(uow)
+                try:
+                    self._commit(uow)
+                except InsufficientStock as refused:
+                    # The plan came from a snapshot that another order overtook: plan
+                    # again on fresh stock (which may route to another location or to
+                    # a backorder). Stock that is truly gone fails in planning.
+                    lost.append(refused)
+                    raise ConcurrencyConflict("the stock changed while planning") from refused
                 return order, payment, payment_token
 
-        order, payment, payment_token = self._retrying(write)
+        lost: list[InsufficientStock] = []
+        try:
+            order, payment, payment_token = self._retrying(
+                write, self._rt.settings.placement_retries
+            )
+        except ConcurrencyConflict:
+            if lost:
+                raise lost[-1] from None
+            raise
         if (
             order.status is not OrderStatus.PENDING_PAYMENT
             or payment.status is not PaymentStatus.PENDING

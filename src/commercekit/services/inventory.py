@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain.errors import InvalidInput, InvalidTransition
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
+    UNLIMITED,
     AllocationStrategy,
     MovementKind,
     PriorityOrder,
@@ -25,8 +26,13 @@ from commercekit.domain.inventory import (
     reorder_suggestions,
 )
 from commercekit.domain.orders import Order, OrderStatus
+from commercekit.domain.payments import PaymentStatus
+from commercekit.ports.payments import GatewayError
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Service
+from commercekit.services.base import Runtime, Service
+
+if TYPE_CHECKING:
+    from commercekit.services.payments import PaymentService
 
 __all__ = ["HELD_UNTIL_SHIPPED", "InventoryService", "reserve_for_order", "stock_low_events"]
 
@@ -97,7 +103,17 @@ def reserve_for_order(
         )
         for allocation in plan
     ]
-    uow.inventory.reserve(reservations, floors)
+    # Only what a location cannot cover from its shelf is owed, and it is checked
+    # against the SKU's backorder floor; everything else must be there (floor 0), so
+    # that racing orders cannot spread more debt over several locations than the
+    # limit allows.
+    available = {(i.sku, i.location_id): i.available for i in items}
+    owing = [r for r in reservations if r.quantity > available.get((r.sku, r.location_id), 0)]
+    covered = [r for r in reservations if r not in owing]
+    if covered:
+        uow.inventory.reserve(covered, dict.fromkeys(wanted, 0))
+    if owing:
+        uow.inventory.reserve(owing, floors)
     after = {(i.sku, i.location_id): i.available for i in items}
     for allocation in plan:
         key = (allocation.sku, allocation.location_id)
@@ -108,6 +124,10 @@ def reserve_for_order(
 
 class InventoryService(Service):
     """Stock operations. Each call is one transaction."""
+
+    def __init__(self, runtime: Runtime, payments: PaymentService | None = None) -> None:
+        super().__init__(runtime)
+        self._payments = payments
 
     def add_location(self, location: StockLocation) -> None:
         """Add a stock location."""
@@ -121,9 +141,15 @@ class InventoryService(Service):
             uow.inventory.set_rule(rule)
             self._commit(uow)
 
+    @staticmethod
+    def _known_location(uow: UnitOfWork, location_id: str) -> None:
+        if location_id not in {location.id for location in uow.inventory.locations()}:
+            raise InvalidInput(f"no stock location {location_id!r}", field="location_id")
+
     def configure(self, item: StockItem) -> None:
         """Set an item's low-stock threshold and reorder policy."""
         with self._work() as uow:
+            self._known_location(uow, item.location_id)
             uow.inventory.configure_item(item)
             self._commit(uow)
 
@@ -152,6 +178,10 @@ class InventoryService(Service):
         reference: str = "",
         uow: UnitOfWork,
     ) -> None:
+        # What is physically gone (a count, shrinkage) is recorded even when it was
+        # promised to orders: the shelf must match the ledger, and available goes
+        # below zero to show the shortfall. A transfer may only move what is free.
+        floor = 0 if kind is MovementKind.TRANSFER else -UNLIMITED
         movement = StockMovement(
             id=self._rt.ids.new_id("movement"),
             sku=sku,
@@ -163,19 +193,15 @@ class InventoryService(Service):
             reference=reference,
         )
         before = uow.inventory.items([sku])
-        uow.inventory.record(movement)
+        uow.inventory.record(movement, floor=floor)
         after = {(i.sku, i.location_id): i.available for i in uow.inventory.items([sku])}
         uow.record_events(stock_low_events(before, after, self.now))
 
     def _one(self, action: str, *moves: tuple[str, str, int, MovementKind, str, str]) -> None:
         def work() -> None:
             with self._work() as uow:
-                known = {location.id for location in uow.inventory.locations()}
                 for sku, location_id, quantity, kind, reason, reference in moves:
-                    if location_id not in known:
-                        raise InvalidInput(
-                            f"no stock location {location_id!r}", field="location_id"
-                        )
+                    self._known_location(uow, location_id)
                     self._move(
                         sku,
                         location_id,
@@ -233,6 +259,7 @@ class InventoryService(Service):
 
         def work() -> int:
             with self._work() as uow:
+                self._known_location(uow, location_id)
                 current = next(
                     (i for i in uow.inventory.items([sku]) if i.location_id == location_id), None
                 )
@@ -265,6 +292,8 @@ class InventoryService(Service):
         with self._work() as uow:
             expired = uow.inventory.expired_reservations(self.now, limit=1000)
         for order_id in dict.fromkeys(r.order_id for r in expired):
+            if self._outcome_known(order_id):
+                continue
 
             def work(order_id: str = order_id) -> int:
                 with self._work() as uow:
@@ -280,11 +309,33 @@ class InventoryService(Service):
             released += self._retrying(work)
         return released
 
+    def _outcome_known(self, order_id: str) -> bool:
+        """Before giving up on an order whose payment outcome was never recorded, ask
+        the gateway: an authorization it made must be settled (or voided), never left
+        open behind a cancelled order. ``True`` when there is nothing to cancel now."""
+        if self._payments is None:
+            return False
+        payment = self._payments.for_order(order_id)
+        if payment.status is not PaymentStatus.PENDING:
+            return False
+        with self._work() as uow:
+            order = uow.orders.get(order_id)
+        try:
+            return self._payments.settle_from_gateway(order)
+        except GatewayError:
+            return True  # unknown for now: ask again on the next run
+
     def consume(self, order_id: str) -> int:
-        """The order's goods left: its reservations become sales in the ledger."""
+        """The order's goods left: its reservations become sales in the ledger.
+
+        :raises InvalidTransition: unless the order is open (paid, not cancelled).
+        """
 
         def work() -> int:
             with self._work() as uow:
+                order = uow.orders.get(order_id)
+                if order.status is not OrderStatus.OPEN:
+                    raise InvalidTransition("order", order.status.value, "ship the stock of")
                 held = uow.inventory.reservations_for_order(order_id)
                 closed = uow.inventory.release([r.id for r in held], ReservationStatus.CONSUMED)
                 self._commit(uow)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from commercekit.domain.errors import NotFound
+from commercekit.domain.errors import InvalidTransition, NotFound
+from commercekit.domain.inventory import ReservationStatus
 from commercekit.domain.orders import Order, OrderPaymentStatus
 from commercekit.services.base import Runtime, Service
 from commercekit.services.payments import PaymentService, release_order_holds
@@ -48,6 +49,10 @@ class OrderService(Service):
         """
         order = self.get(order_id)
         order.cancel(reason, at=self.now, actor=actor)  # checks the transition early
+        with self._work() as uow:
+            held = uow.inventory.reservations_for_order(order_id)
+        if any(r.status is ReservationStatus.CONSUMED for r in held):
+            raise InvalidTransition("order", "shipped", "cancel")
         if order.payment_status is OrderPaymentStatus.AUTHORIZED:
             self._payments.void(order_id, actor=actor)
         elif (

@@ -29,6 +29,7 @@ from commercekit.domain.payments import (
 from commercekit.ports.payments import GatewayError, PaymentRequest
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
+from commercekit.services.inventory import HELD_UNTIL_SHIPPED
 
 __all__ = ["PaymentDeclined", "PaymentService", "WebhookResult", "authorization_key"]
 
@@ -112,8 +113,16 @@ class PaymentService(Service):
             return
         was_pending = order.status is OrderStatus.PENDING_PAYMENT
         order.payment_changed(payment.status, at=now, actor=actor)
+        held = [r.id for r in uow.inventory.reservations_for_order(order.id)]
+        if payment.status is PaymentStatus.REQUIRES_ACTION and held:
+            # The customer has until the action times out; the stock waits as long.
+            until = now + timedelta(seconds=self._rt.settings.action_timeout_seconds)
+            uow.inventory.extend(held, until)
         if was_pending and order.status is OrderStatus.OPEN:
-            # The cart became this order: it is done with.
+            # Paid: the stock stays held until the order ships or is cancelled, and
+            # the cart that became this order is done with.
+            if held:
+                uow.inventory.extend(held, HELD_UNTIL_SHIPPED)
             with contextlib.suppress(NotFound):
                 uow.carts.remove(uow.carts.get(order.cart_id))
 
@@ -151,6 +160,11 @@ class PaymentService(Service):
         """Capture or refund through the gateway, then settle its answer."""
         payment = self.for_order(order_id)
         capturing = action == "capture"
+        if capturing:
+            with self._work() as uow:
+                state = uow.orders.get(order_id).status
+            if state is OrderStatus.CANCELLED:
+                raise InvalidTransition("order", state.value, "capture the payment of")
         default = payment.capturable_units if capturing else payment.refundable_units
         units = self._units(payment, amount, default)
         (payment.check_capture if capturing else payment.check_refund)(units)
@@ -322,6 +336,20 @@ class PaymentService(Service):
                 self._cancel_pending(order.id, "the payment's required action was not completed")
                 handled.append(order.id)
         return handled
+
+    def settle_from_gateway(self, order: Order) -> bool:
+        """Ask the gateway what became of an order's authorization and settle it.
+
+        :returns: whether the gateway knew the call (and its answer was settled);
+            ``False`` when it never received it.
+        :raises GatewayError: when the gateway cannot say.
+        """
+        payment = self.for_order(order.id)
+        event = self._rt.gateway(payment.gateway).find(authorization_key(order.id))
+        if event is None:
+            return False
+        self.settle(payment.id, event, actor="system:recovery")
+        return True
 
     def _cancel_pending(self, order_id: str, reason: str) -> None:
         def work() -> None:

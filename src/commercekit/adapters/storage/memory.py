@@ -533,7 +533,14 @@ class MemoryInventoryRepository:
                 )
 
     def reservations_for_order(self, order_id: str) -> list[Reservation]:
-        return [r for r in self._t.rows("reservations") if r.order_id == order_id]
+        found = [r for r in self._t.rows("reservations") if r.order_id == order_id]
+        # Read your own writes: holds closed in this unit of work show as closed.
+        closing = {c.closes: c.status for c in self._t.stock if c.closes is not None}
+        for reservation in found:
+            status = closing.get(reservation.id)
+            if status is not None:
+                reservation.status = status
+        return found
 
     def expired_reservations(self, now: datetime, limit: int = 100) -> list[Reservation]:
         found = [r for r in self._t.rows("reservations") if r.expired(now)]
