@@ -709,6 +709,27 @@ def test_orders_pending_payment_come_oldest_first_before_the_cutoff(storage: Sto
     assert all(len(order.lines) == 2 and order.history for order in pending)
 
 
+def test_cancelled_orders_still_holding_money_are_found_oldest_first(storage: Storage) -> None:
+    with storage.unit_of_work() as uow:
+        for n, paid in ((3, True), (1, True), (2, False)):
+            order = an_order(f"order-{n}", key=f"key-{n}", placed_at=NOW + timedelta(minutes=n))
+            order.cancel("reservation expired", at=NOW, actor="system")
+            if paid:  # the payment went through after the cancellation
+                order.payment_changed(PaymentStatus.AUTHORIZED, at=NOW, actor="gateway")
+            uow.orders.add(order)
+        open_order = an_order("order-4", key="key-4")
+        open_order.payment_changed(PaymentStatus.AUTHORIZED, at=NOW, actor="gateway")
+        uow.orders.add(open_order)
+        uow.commit()
+
+    with storage.unit_of_work() as uow:
+        holding = uow.orders.cancelled_holding_money()
+        first = uow.orders.cancelled_holding_money(limit=1)
+
+    assert [order.id for order in holding] == ["order-1", "order-3"]
+    assert [order.id for order in first] == ["order-1"]
+
+
 def test_a_time_in_another_zone_comes_back_as_the_same_instant(storage: Storage) -> None:
     berlin = timezone(timedelta(hours=1))
     placed_at = datetime(2026, 11, 27, 13, 0, 0, 123456, tzinfo=berlin)

@@ -222,3 +222,38 @@ def test_a_webhook_for_a_payment_not_recorded_yet_is_retried_later(
     )
     with pytest.raises(EventOutOfOrder):
         store.payments.handle_webhook("test", *webhook(store, [unknown]))
+
+
+def test_money_for_a_cancelled_order_is_given_back_even_if_the_first_try_fails(
+    store: Store,
+) -> None:
+    from commercekit.ports.payments import GatewayError
+
+    order_id, reference = pending_action(store)
+    store.orders.cancel(order_id, "customer gave up")
+    real = gateway(store)
+    attempts: list[str] = []
+
+    class VoidFailsOnce(type(real)):  # type: ignore[misc]
+        __test__ = False
+
+        def __init__(self) -> None:
+            self.__dict__.update(real.__dict__)
+
+        def void(self, reference, idempotency_key):  # type: ignore[no-untyped-def]
+            attempts.append(idempotency_key)
+            if len(attempts) == 1:
+                raise GatewayError("the gateway timed out")
+            return super().void(reference, idempotency_key)
+
+    store.gateways["test"] = VoidFailsOnce()
+    # The customer finishes the payment at the gateway after the order was cancelled.
+    result = store.payments.handle_webhook(
+        "test", *webhook(store, [real.complete_action_at_gateway(reference)])
+    )
+    assert result.applied == 1
+    assert store.payments.for_order(order_id).status is PaymentStatus.AUTHORIZED
+    assert store.payments.recover_pending_checkouts() == [order_id]
+    assert store.payments.for_order(order_id).status is PaymentStatus.VOIDED
+    assert store.orders.get(order_id).status is OrderStatus.CANCELLED
+    assert store.payments.recover_pending_checkouts() == []

@@ -27,6 +27,7 @@ from commercekit.domain.pricing import PriceBreakdown
 from commercekit.domain.tokens import token_matches
 
 __all__ = [
+    "HOLDING_MONEY",
     "FulfilmentStatus",
     "HistoryEntry",
     "IdempotencyConflict",
@@ -91,6 +92,12 @@ PAYMENT_TRANSITIONS: Final[Mapping[OrderPaymentStatus, frozenset[OrderPaymentSta
     _P.REFUNDED: frozenset({_P.PARTIALLY_REFUNDED}),
     _P.VOIDED: frozenset(),
 }
+
+#: Payment states in which money is still held: authorized, or captured and not all
+#: given back.
+HOLDING_MONEY: Final = frozenset(
+    {_P.AUTHORIZED, _P.PARTIALLY_CAPTURED, _P.CAPTURED, _P.PARTIALLY_REFUNDED}
+)
 
 _FROM_PAYMENT: Final[Mapping[PaymentStatus, OrderPaymentStatus]] = {
     PaymentStatus.PENDING: _P.UNPAID,

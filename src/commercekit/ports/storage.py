@@ -111,6 +111,11 @@ class OrderRepository(Protocol):
         """Orders still waiting for their payment's outcome, oldest first."""
         ...
 
+    def cancelled_holding_money(self, limit: int = 100) -> list[Order]:
+        """Cancelled orders whose payment still holds money (authorized, or captured
+        and not all refunded), oldest first: what a failed give-back left behind."""
+        ...
+
     def add(self, order: Order) -> None:
         """Store a new order. A taken idempotency key is a ``ConcurrencyConflict``
         (at the latest on commit)."""

@@ -88,7 +88,10 @@ class PaymentService(Service):
 
         order, changed = self._retrying(work)
         if changed and order.status is OrderStatus.CANCELLED:
-            self._give_back(order)
+            # The fact is recorded either way; if the gateway cannot give the money
+            # back now, recover_pending_checkouts() tries again.
+            with contextlib.suppress(GatewayError, PaymentDeclined):
+                self._give_back(order)
         return order, changed
 
     def _give_back(self, order: Order) -> None:
@@ -295,8 +298,10 @@ class PaymentService(Service):
     def recover_pending_checkouts(self, older_than: timedelta | None = None) -> list[str]:
         """Settle orders still waiting for their payment's outcome.
 
-        For an order whose authorization outcome was never recorded (the process died
-        between writing the order and hearing from the gateway), the gateway is asked
+        A cancelled order whose payment still holds money (its void or refund failed
+        when it was cancelled) is given back first. For an order whose authorization
+        outcome was never recorded (the process died between writing the order and
+        hearing from the gateway), the gateway is asked
         what became of the same idempotency key: its answer is settled, and an order
         the gateway never heard of is cancelled with everything it held released.
         An order whose payment awaits the customer's action is cancelled once the
@@ -313,7 +318,15 @@ class PaymentService(Service):
         )
         with self._work() as uow:
             pending = uow.orders.pending_payment(cutoff)
+            holding = uow.orders.cancelled_holding_money()
         handled: list[str] = []
+        for order in holding:
+            # A give-back that failed when the order was cancelled is tried again.
+            try:
+                self._give_back(order)
+            except GatewayError:
+                continue
+            handled.append(order.id)
         for order in pending:
             with self._work() as uow:
                 payment = uow.payments.for_order(order.id)

@@ -34,7 +34,7 @@ from commercekit.domain.inventory import (
     StockMovement,
     StockRule,
 )
-from commercekit.domain.orders import Order, OrderStatus
+from commercekit.domain.orders import HOLDING_MONEY, Order, OrderStatus
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
@@ -217,6 +217,14 @@ class MemoryOrderRepository(_Repository):
             o
             for o in self._t.rows(self.table)
             if o.status is OrderStatus.PENDING_PAYMENT and o.placed_at < placed_before
+        ]
+        return sorted(found, key=lambda o: o.placed_at)[:limit]
+
+    def cancelled_holding_money(self, limit: int = 100) -> list[Order]:
+        found = [
+            o
+            for o in self._t.rows(self.table)
+            if o.status is OrderStatus.CANCELLED and o.payment_status in HOLDING_MONEY
         ]
         return sorted(found, key=lambda o: o.placed_at)[:limit]
 

@@ -50,7 +50,7 @@ from commercekit.domain.errors import (
 )
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import PurchaseOrder
-from commercekit.domain.orders import Order, OrderStatus
+from commercekit.domain.orders import HOLDING_MONEY, Order, OrderStatus
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
@@ -639,6 +639,18 @@ class SqlOrderRepository(_Repository):
                 sa.and_(
                     t.orders.c.status == OrderStatus.PENDING_PAYMENT.value,
                     t.orders.c.placed_at < placed_before,
+                ),
+                limit=limit,
+            )
+
+    def cancelled_holding_money(self, limit: int = 100) -> list[Order]:
+        """Cancelled orders whose payment still holds money, oldest first."""
+        with self._uow._reading() as connection:
+            return self._load(
+                connection,
+                sa.and_(
+                    t.orders.c.status == OrderStatus.CANCELLED.value,
+                    t.orders.c.payment_status.in_([s.value for s in HOLDING_MONEY]),
                 ),
                 limit=limit,
             )
