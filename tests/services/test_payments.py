@@ -257,3 +257,18 @@ def test_money_for_a_cancelled_order_is_given_back_even_if_the_first_try_fails(
     assert store.payments.for_order(order_id).status is PaymentStatus.VOIDED
     assert store.orders.get(order_id).status is OrderStatus.CANCELLED
     assert store.payments.recover_pending_checkouts() == []
+
+
+def test_cancelling_a_partly_captured_order_releases_the_rest_and_refunds_the_part(
+    store: Store,
+) -> None:
+    order_id = paid_order(store)
+    store.payments.capture(order_id, Money("20.00", "EUR"))
+    order = store.orders.cancel(order_id, "the rest is out of stock")
+    payment = store.payments.for_order(order_id)
+    assert order.status is OrderStatus.CANCELLED
+    assert payment.voided
+    assert payment.capturable_units == 0
+    assert (payment.captured_units, payment.refunded_units) == (2000, 2000)
+    assert order.payment_status is OrderPaymentStatus.REFUNDED
+    assert [op for op, _ in gateway(store).calls][-2:] == ["void", "refund"]

@@ -396,8 +396,24 @@ def test_voiding_an_authorization_with_nothing_captured_releases_it():
     assert p.events[-1] == payment_event(PaymentVoided, DUE, LATER)
 
 
-def test_a_void_after_a_capture_is_an_invalid_transition():
+def test_a_void_after_a_partial_capture_releases_the_rest():
     p = captured(DUE // 2)
+    p.check_void()
+
+    assert p.apply(gateway_event(VOID, at=LATER))
+
+    assert p.voided
+    assert p.capturable_units == 0
+    assert p.captured_units == DUE // 2
+    assert p.status is PaymentStatus.CAPTURED
+    assert p.transactions[-1].amount_units == DUE - DUE // 2
+    assert p.events[-1] == payment_event(PaymentVoided, DUE - DUE // 2, LATER)
+    with pytest.raises(InvalidTransition):
+        p.check_capture(1)
+
+
+def test_a_void_after_a_full_capture_is_an_invalid_transition():
+    p = captured(DUE)
     before = snapshot(p)
 
     with pytest.raises(InvalidTransition) as checked:
@@ -406,7 +422,7 @@ def test_a_void_after_a_capture_is_an_invalid_transition():
         p.apply(gateway_event(VOID))
 
     assert checked.value.code == applied.value.code == "invalid_transition"
-    assert applied.value.state == PaymentStatus.PARTIALLY_CAPTURED.value
+    assert applied.value.state == PaymentStatus.CAPTURED.value
     assert snapshot(p) == before
     assert not p.voided
 
@@ -664,14 +680,14 @@ class LedgerModel:
 
     @property
     def status(self) -> PaymentStatus:
-        if self.voided:
+        if self.voided and not self.captured:
             return PaymentStatus.VOIDED
         if self.refunded:
             if self.refunded == self.captured:
                 return PaymentStatus.REFUNDED
             return PaymentStatus.PARTIALLY_REFUNDED
         if self.captured:
-            if self.captured == self.authorized:
+            if self.captured == self.authorized or self.voided:
                 return PaymentStatus.CAPTURED
             return PaymentStatus.PARTIALLY_CAPTURED
         if self.authorized:
@@ -727,10 +743,10 @@ class LedgerModel:
         if event.kind is VOID:
             if self.voided:
                 return Expected()
-            if not self.authorized or self.captured:
-                return Expected(InvalidTransition)
+            if self.authorized == self.captured:
+                return Expected(InvalidTransition)  # nothing left to release
             self.voided = True
-            return Expected(None, True, 1, [(PaymentVoided, self.authorized)])
+            return Expected(None, True, 1, [(PaymentVoided, self.authorized - self.captured)])
         if amount > self.captured - self.refunded:
             return Expected(EventOutOfOrder if not self.captured else PaymentLimitExceeded)
         self.refunded += amount
@@ -843,7 +859,6 @@ class PaymentLedgerMachine(RuleBasedStateMachine):
         assert p.capturable_units >= 0
         assert p.refundable_units >= 0
         if p.voided:
-            assert p.captured_units == 0
             assert p.capturable_units == 0
 
     @invariant()
@@ -866,14 +881,14 @@ class PaymentLedgerMachine(RuleBasedStateMachine):
         p = self.payment
         authorized_, captured_, refunded_ = p.authorized_units, p.captured_units, p.refunded_units
         status = p.status
-        assert (status is PaymentStatus.VOIDED) == p.voided
+        assert (status is PaymentStatus.VOIDED) == (p.voided and captured_ == 0)
         if status is PaymentStatus.REFUNDED:
             assert 0 < refunded_ == captured_
         elif status is PaymentStatus.PARTIALLY_REFUNDED:
             assert 0 < refunded_ < captured_
         elif status is PaymentStatus.CAPTURED:
             assert refunded_ == 0
-            assert 0 < captured_ == authorized_
+            assert 0 < captured_ == authorized_ or (captured_ > 0 and p.voided)
         elif status is PaymentStatus.PARTIALLY_CAPTURED:
             assert refunded_ == 0
             assert 0 < captured_ < authorized_

@@ -101,7 +101,8 @@ class PaymentCaptured(_PaymentEvent):
 
 @attrs.frozen(kw_only=True)
 class PaymentVoided(_PaymentEvent):
-    """An authorization was released without taking money."""
+    """What was authorized and not captured was released (all of it, or the rest
+    after a partial capture)."""
 
     name: ClassVar[str] = "PaymentVoided"
 

@@ -217,15 +217,17 @@ class Payment:
     @property
     def status(self) -> PaymentStatus:
         """Where the payment stands, from its ledger."""
-        if self.voided:
-            return PaymentStatus.VOIDED
         captured, refunded = self.captured_units, self.refunded_units
+        if self.voided and not captured:
+            return PaymentStatus.VOIDED
         if refunded:
             return (
                 PaymentStatus.REFUNDED if refunded == captured else PaymentStatus.PARTIALLY_REFUNDED
             )
         if captured:
-            if captured == self.authorized_units:
+            # Once the rest of the authorization is released, what was captured is all
+            # that ever will be.
+            if captured == self.authorized_units or self.voided:
                 return PaymentStatus.CAPTURED
             return PaymentStatus.PARTIALLY_CAPTURED
         if self.authorized_units:
@@ -261,8 +263,12 @@ class Payment:
             raise PaymentLimitExceeded("refund", amount_units, self.refundable_units, self.currency)
 
     def check_void(self) -> None:
-        """:raises InvalidTransition: unless authorized and nothing captured."""
-        if self.voided or not self.authorized_units or self.captured_units:
+        """Voiding releases what is authorized and not captured (all of it, or the
+        rest after a partial capture); no capture can follow.
+
+        :raises InvalidTransition: if nothing is left to release.
+        """
+        if not self.capturable_units:
             raise InvalidTransition("payment", self.status.value, "void")
 
     @staticmethod
@@ -406,8 +412,9 @@ class Payment:
         if self.voided:
             return False
         self.check_void()
-        self._record(event, amount_units=self.authorized_units)
-        self._event(PaymentVoided, self.authorized_units, event.occurred_at)
+        released = self.capturable_units
+        self._record(event, amount_units=released)
+        self._event(PaymentVoided, released, event.occurred_at)
         return True
 
     def _apply_refund(self, event: GatewayEvent) -> bool:

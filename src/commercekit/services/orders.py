@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from commercekit.domain.errors import InvalidTransition, NotFound
 from commercekit.domain.inventory import ReservationStatus
-from commercekit.domain.orders import Order, OrderPaymentStatus
+from commercekit.domain.orders import HOLDING_MONEY, Order
 from commercekit.services.base import Runtime, Service
 from commercekit.services.payments import PaymentService, release_order_holds
 
@@ -53,17 +53,14 @@ class OrderService(Service):
             held = uow.inventory.reservations_for_order(order_id)
         if any(r.status is ReservationStatus.CONSUMED for r in held):
             raise InvalidTransition("order", "shipped", "cancel")
-        if order.payment_status is OrderPaymentStatus.AUTHORIZED:
-            self._payments.void(order_id, actor=actor)
-        elif (
-            order.payment_status
-            in (
-                OrderPaymentStatus.CAPTURED,
-                OrderPaymentStatus.PARTIALLY_CAPTURED,
-                OrderPaymentStatus.PARTIALLY_REFUNDED,
-            )
-            and self._payments.for_order(order_id).refundable_units
-        ):
+        # Money first, through the gateway: release what is authorized and not
+        # captured, then give back what was captured.
+        payment = (
+            self._payments.for_order(order_id) if order.payment_status in HOLDING_MONEY else None
+        )
+        if payment is not None and payment.capturable_units:
+            payment = self._payments.void(order_id, actor=actor)
+        if payment is not None and payment.refundable_units:
             self._payments.refund(order_id, actor=actor)
 
         def work() -> Order:

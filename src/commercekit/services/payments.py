@@ -99,9 +99,9 @@ class PaymentService(Service):
         hold expired meanwhile, say) is voided or refunded at once: no money is kept
         for an order that will not ship."""
         payment = self.for_order(order.id)
-        if payment.status is PaymentStatus.AUTHORIZED:
-            self.void(order.id, actor="system")
-        elif payment.refundable_units:
+        if payment.capturable_units:
+            payment = self.void(order.id, actor="system")
+        if payment.refundable_units:
             self.refund(order.id, actor="system")
 
     def _follow(
@@ -216,9 +216,10 @@ class PaymentService(Service):
         return self._move("refund", order_id, amount, idempotency_key, actor)
 
     def void(self, order_id: str, *, actor: str = "staff") -> Payment:
-        """Release the authorization of an order with nothing captured.
+        """Release what is authorized and not captured (all of it, or the rest after a
+        partial capture); nothing more can be captured afterwards.
 
-        :raises InvalidTransition: if something was captured or nothing authorized.
+        :raises InvalidTransition: if nothing is left to release.
         """
         payment = self.for_order(order_id)
         payment.check_void()

@@ -253,15 +253,15 @@ class TestPaymentGateway:
         )
 
     def void(self, reference: str, idempotency_key: str) -> GatewayEvent:
-        """Release an authorization with nothing captured."""
+        """Release what is authorized and not captured."""
 
         def refusal(account: _Account) -> str | None:
-            voidable = account.authorized and not account.captured and not account.voided
+            voidable = account.authorized > account.captured and not account.voided
             return None if voidable else "not_voidable"
 
         def book(account: _Account) -> int:
             account.voided = True
-            return account.authorized
+            return account.authorized - account.captured
 
         return self._operate(TransactionKind.VOID, reference, 0, idempotency_key, refusal, book)
 
