@@ -234,6 +234,8 @@ def a_product(
                 tax_category="standard" if n else None,
                 track_stock=n % 2 == 0,
                 digital=False,
+                # Later sizes come as a bundle with a stand, to round-trip components.
+                components={"CLOCK-STAND": n} if n else {},
             )
             for n, (sku, size) in enumerate(zip(skus, ("S", "M", "L", "XL"), strict=False))
         ],

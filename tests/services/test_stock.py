@@ -248,6 +248,28 @@ def test_fewest_locations_ships_from_one_place_when_it_can(tmp_path: Path) -> No
         }
 
 
+def test_a_bundle_draws_on_its_components_together_with_their_own_lines(shop: Store) -> None:
+    shop.catalog.add_product(
+        Product(
+            id="gift-set",
+            name="Clock and mugs gift set",
+            variants=[Variant(sku="GIFT-SET", components={"RETRO-CLOCK": 1, "RETRO-MUG": 2})],
+        )
+    )
+    shop.catalog.publish("gift-set")
+    shop.catalog.set_price("eu", "GIFT-SET", Money("55.00", "EUR"))
+    shop.checkout.place_order(ready(shop, {"GIFT-SET": 2, "RETRO-CLOCK": 1}), idempotency_key="a")
+    assert shop.inventory.available("RETRO-CLOCK") == 10 - 3
+    assert shop.inventory.available("RETRO-MUG") == 100 - 4
+    assert shop.inventory.stock("GIFT-SET") == []  # a bundle keeps no stock of its own
+    # Six more sets and two clocks need 8 clocks; 7 are left, counted together.
+    with pytest.raises(InsufficientStock) as caught:
+        shop.checkout.place_order(
+            ready(shop, {"GIFT-SET": 6, "RETRO-CLOCK": 2}), idempotency_key="b"
+        )
+    assert caught.value.sku == "RETRO-CLOCK"
+
+
 # --- races ------------------------------------------------------------------------------
 
 

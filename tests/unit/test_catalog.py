@@ -829,3 +829,12 @@ def test_slugify_refuses_anything_but_a_string(name: object) -> None:
         slugify(name)  # type: ignore[arg-type]
 
     assert excinfo.value.field == "name"
+
+
+def test_a_bundle_names_its_components_and_refuses_nonsense() -> None:
+    bundle = Variant(sku="GIFT-SET", components={"RETRO-CLOCK": 1, "LAVA-LAMP": 2})
+    assert dict(bundle.components) == {"RETRO-CLOCK": 1, "LAVA-LAMP": 2}
+    for bad in ({"RETRO-CLOCK": 0}, {"RETRO-CLOCK": True}, {"not a sku!": 1}, {"RETRO-CLOCK": 1.5}):
+        with pytest.raises(InvalidInput) as caught:
+            Variant(sku="GIFT-SET", components=bad)  # type: ignore[arg-type]
+        assert caught.value.field == "components"

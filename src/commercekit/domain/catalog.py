@@ -122,6 +122,16 @@ def _attributes(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return _mapping(value, "attributes")
 
 
+def _components(value: Mapping[str, int] | None) -> Mapping[str, int]:
+    parts = dict(value or {})
+    for sku, quantity in parts.items():
+        if not isinstance(sku, str) or not _SKU.fullmatch(sku):
+            raise InvalidInput(f"{sku!r} is not a SKU", field="components")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 1000:
+            raise InvalidInput("a bundle takes 1 to 1000 units of a component", field="components")
+    return parts
+
+
 def _ids(value: Iterable[str] | str) -> tuple[str, ...]:
     # A bare string is one id, not a sequence of one-letter ids.
     if isinstance(value, str):
@@ -187,6 +197,9 @@ class Variant:
     """False for goods that never run out (services, made to order)."""
     digital: bool = False
     """Digital goods need no shipping."""
+    components: Mapping[str, int] = attrs.field(factory=dict, converter=_components)
+    """For a bundle: the SKUs (and how many of each) one unit is made of. A bundle
+    keeps no stock of its own; selling one takes its components' stock."""
 
     @property
     def requires_shipping(self) -> bool:

@@ -372,6 +372,7 @@ class CheckoutService(Service):
             new_id=lambda: self._rt.ids.new_id("reservation"),
             country=None if address is None else address.country,
             strategy=self._rt.settings.allocation,
+            components={v.sku: v.components for p in products for v in p.variants if v.components},
         )
         uow.orders.add(order)
         uow.payments.add(payment)

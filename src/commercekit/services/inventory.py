@@ -70,6 +70,7 @@ def reserve_for_order(
     new_id: Callable[[], str],
     country: str | None,
     strategy: AllocationStrategy = PriorityOrder,
+    components: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[Reservation]:
     """Reserve the stock an order needs, in the order's own transaction.
 
@@ -79,9 +80,15 @@ def reserve_for_order(
 
     :raises InsufficientStock: naming the SKU that cannot be covered.
     """
+    # Lines drawing on the same stock are counted together: the same SKU twice, or a
+    # bundle and the components it is made of.
     wanted: dict[str, int] = {}
     for line in order.lines:
-        if line.track_stock:
+        parts = (components or {}).get(line.sku)
+        if parts:
+            for sku, per_bundle in parts.items():
+                wanted[sku] = wanted.get(sku, 0) + line.quantity * per_bundle
+        elif line.track_stock:
             wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
     if not wanted:
         return []

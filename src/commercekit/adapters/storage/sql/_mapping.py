@@ -376,6 +376,7 @@ def variant_rows(product: Product) -> list[dict[str, Any]]:
             "tax_category": v.tax_category,
             "track_stock": v.track_stock,
             "digital": v.digital,
+            "components": dict(v.components) or None,
         }
         for position, v in enumerate(product.variants)
     ]
@@ -398,6 +399,7 @@ def _variant(row: Row) -> Variant:
         tax_category=row["tax_category"],
         track_stock=row["track_stock"],
         digital=row["digital"],
+        components=row["components"] or {},
     )
 
 

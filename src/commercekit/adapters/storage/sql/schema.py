@@ -176,6 +176,7 @@ variants: Final = sa.Table(
     sa.Column("tax_category", sa.String, nullable=True),
     sa.Column("track_stock", sa.Boolean, nullable=False),
     sa.Column("digital", sa.Boolean, nullable=False),
+    _json("components", nullable=True),
     sa.CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
     sa.CheckConstraint(
         "(length_mm IS NULL AND width_mm IS NULL AND height_mm IS NULL)"
