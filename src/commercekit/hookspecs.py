@@ -25,6 +25,7 @@ import pluggy
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
 from commercekit.ports.payments import PaymentGateway
+from commercekit.ports.storage import PromotionType, StorageFactory
 
 __all__ = ["PROJECT", "GatewayFactory", "hookimpl", "hookspec"]
 
@@ -73,4 +74,30 @@ def on_domain_event(event: DomainEvent) -> None:
     does not reach other subscribers, nor undo the change.
 
     Added in 0.1.
+    """
+
+
+@hookspec
+def register_storage_backends(register: Callable[[str, StorageFactory], None]) -> None:
+    """Offer storage backends.
+
+    Call ``register(scheme, factory)`` once per URL scheme. A store opened with a URL
+    whose scheme (before ``:`` and any ``+driver``) is ``scheme`` gets
+    ``factory(url, promotion_types=...)``: ``memory``, ``sqlite`` and ``postgresql``
+    are built in.
+
+    Added in 0.2.
+    """
+
+
+@hookspec
+def register_promotion_types(register: Callable[[PromotionType], None]) -> None:
+    """Offer promotion benefits and conditions that storage can keep.
+
+    Call ``register(PromotionType(name=..., cls=..., encode=..., decode=...))`` once
+    per class. ``name`` is stored with every promotion that uses the class: never
+    change it once data is stored. The built-in benefits and conditions come through
+    this hook too.
+
+    Added in 0.2.
     """

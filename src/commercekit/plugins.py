@@ -16,11 +16,12 @@ from typing import Any, ClassVar, Final
 import pluggy
 
 from commercekit import hookspecs
-from commercekit.domain.errors import CommerceError
+from commercekit.domain.errors import CommerceError, InvalidInput
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
 from commercekit.hookspecs import PROJECT, GatewayFactory
 from commercekit.ports.payments import PaymentGateway
+from commercekit.ports.storage import PromotionType, Storage, StorageFactory
 
 __all__ = ["BUILTIN_PLUGINS", "PluginError", "Plugins", "UnknownGateway"]
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.payments.testgateway",
     "commercekit.adapters.allocation",
+    "commercekit.adapters.storage.backends",
+    "commercekit.adapters.storage.promotion_types",
 )
 
 
@@ -83,6 +86,7 @@ class Plugins:
         except pluggy.PluginValidationError as error:
             raise PluginError(str(error.plugin), str(error)) from error
         self._gateway_kinds: dict[str, GatewayFactory] | None = None
+        self._promotion_types: tuple[PromotionType, ...] | None = None
 
     @staticmethod
     def _import(path: str) -> object:
@@ -130,6 +134,54 @@ class Plugins:
             known = ", ".join(sorted(strategies)) or "none"
             raise PluginError(name, f"no such allocation strategy (known: {known})")
         return strategies[name]
+
+    def storage_backends(self) -> Mapping[str, StorageFactory]:
+        """Every storage backend the plugins offer, by URL scheme."""
+        backends: dict[str, StorageFactory] = {}
+
+        def register(scheme: str, factory: StorageFactory) -> None:
+            if scheme in backends:
+                raise PluginError(scheme, "two plugins register the same storage scheme")
+            backends[scheme] = factory
+
+        self.manager.hook.register_storage_backends(register=register)
+        return backends
+
+    def promotion_types(self) -> tuple[PromotionType, ...]:
+        """Every promotion benefit and condition the plugins offer.
+
+        :raises PluginError: for two under one name.
+        """
+        if self._promotion_types is None:
+            found: dict[str, PromotionType] = {}
+
+            def register(kind: PromotionType) -> None:
+                if not isinstance(kind, PromotionType):
+                    raise PluginError(repr(kind), "register a PromotionType")
+                if kind.name in found:
+                    raise PluginError(kind.name, "two plugins register the same promotion type")
+                found[kind.name] = kind
+
+            self.manager.hook.register_promotion_types(register=register)
+            self._promotion_types = tuple(found.values())
+        return self._promotion_types
+
+    def open_storage(self, url: str) -> Storage:
+        """Open the storage a URL names, through the backend its scheme names.
+
+        :raises InvalidInput: naming ``url``, for a scheme no plugin offers.
+        """
+        if not isinstance(url, str) or ":" not in url:
+            raise InvalidInput(
+                f"expected a storage URL such as sqlite:///shop.db, got {url!r}", field="url"
+            )
+        scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+        backends = self.storage_backends()
+        factory = backends.get(scheme)
+        if factory is None:
+            known = ", ".join(f"{name}:" for name in sorted(backends)) or "none"
+            raise InvalidInput(f"no storage backend for {url!r} (known: {known})", field="url")
+        return factory(url, promotion_types=self.promotion_types())
 
     def make_gateway(self, name: str, kind: str, options: Mapping[str, Any]) -> PaymentGateway:
         """Build the gateway a store configures as ``name``, of plugin ``kind``.

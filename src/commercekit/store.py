@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from commercekit.adapters.clock import RandomIds, SystemClock
 from commercekit.domain.checkout import ShippingMethod
-from commercekit.domain.errors import InvalidInput
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.money import Money, Rounding
 from commercekit.domain.pricing import TaxAddress, TaxRounding, TaxSettings
@@ -116,26 +115,6 @@ class StoreConfig(_Config):
         )
 
 
-def open_storage(url: str) -> Storage:
-    """Storage for a URL: ``memory://``, ``sqlite:///path.db`` or
-    ``postgresql+psycopg://...`` (SQL storage is migrated to the newest schema).
-
-    :raises InvalidInput: for a URL of no supported kind.
-    """
-    if url == "memory://":
-        from commercekit.adapters.storage.memory import MemoryStorage
-
-        return MemoryStorage()
-    if url.startswith(("sqlite:", "postgresql")):
-        from commercekit.adapters.storage.sql import SqlStorage
-
-        return SqlStorage.open(url)
-    raise InvalidInput(
-        f"unsupported storage URL {url!r}: use memory://, sqlite:///path.db or postgresql+psycopg://...",
-        field="url",
-    )
-
-
 class Store:
     """A store: configuration, storage, plugins and services, wired once."""
 
@@ -166,6 +145,7 @@ class Store:
             ),
             subscribers=self._publish,
             has_subscribers=self.plugins.has_subscribers,
+            promotion_types=frozenset(kind.cls for kind in self.plugins.promotion_types()),
         )
         self.catalog = CatalogService(self.runtime)
         self.carts = CartService(self.runtime)
@@ -198,7 +178,7 @@ class Store:
         if url is not None:
             checked = checked.model_copy(update={"url": url})
         manager = Plugins(entry_point_plugins=checked.entry_point_plugins, extra=plugins)
-        storage = open_storage(checked.url)
+        storage = manager.open_storage(checked.url)
         try:
             return cls(storage, checked, clock=clock, ids=ids, plugins=manager)
         except BaseException:

@@ -36,6 +36,8 @@ from commercekit.domain.inventory import (
 )
 from commercekit.domain.promotions import Coupon, CouponUsage
 from commercekit.ports.storage import ConcurrencyConflict, Storage, UnitOfWork
+from tests.contract.stock import configured, record
+from tests.contract.stock import reserve as hold_stock
 from tests.contract.test_storage import a_payment, an_order
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -106,13 +108,13 @@ def receive(
     storage: Storage, quantity: int, *, sku: str = "RETRO-CLOCK", location_id: str = "london"
 ) -> None:
     with storage.unit_of_work() as uow:
-        uow.inventory.record(movement(quantity, sku=sku, location_id=location_id))
+        record(uow, movement(quantity, sku=sku, location_id=location_id))
         uow.commit()
 
 
 def reserve(storage: Storage, *reservations: Reservation, floor: int = 0) -> None:
     with storage.unit_of_work() as uow:
-        uow.inventory.reserve(reservations, {r.sku: floor for r in reservations})
+        hold_stock(uow, reservations, {r.sku: floor for r in reservations})
         uow.commit()
 
 
@@ -213,8 +215,7 @@ def test_configuring_an_item_creates_it_with_its_settings_and_no_stock(storage: 
         reorder=ReorderPolicy(reorder_point=2, maximum=12),
     )
     with storage.unit_of_work() as uow:
-        uow.inventory.configure_item(clock)
-        uow.inventory.configure_item(lamp)
+        uow.inventory.apply([configured(clock), configured(lamp)])
         uow.commit()
 
     stored_clock = stock_of(storage)
@@ -233,13 +234,19 @@ def test_configuring_an_item_again_changes_its_settings_and_never_its_stock(
     receive(storage, 12)
     reserve(storage, hold("hold-1", 2))
     with storage.unit_of_work() as uow:
-        uow.inventory.configure_item(
-            StockItem(sku="RETRO-CLOCK", location_id="london", low_stock_threshold=3)
+        uow.inventory.apply(
+            [configured(StockItem(sku="RETRO-CLOCK", location_id="london", low_stock_threshold=3))]
         )
         uow.commit()
     with storage.unit_of_work() as uow:
-        uow.inventory.configure_item(
-            StockItem(sku="RETRO-CLOCK", location_id="london", on_hand=0, low_stock_threshold=None)
+        uow.inventory.apply(
+            [
+                configured(
+                    StockItem(
+                        sku="RETRO-CLOCK", location_id="london", on_hand=0, low_stock_threshold=None
+                    )
+                )
+            ]
         )
         uow.commit()
 
@@ -253,9 +260,9 @@ def test_items_of_many_skus_come_back_at_every_location(storage: Storage) -> Non
     skus = [f"POSTER-{n}" for n in range(30)]
     with storage.unit_of_work() as uow:
         for n, sku in enumerate(skus):
-            uow.inventory.record(movement(n + 1, sku=sku))
+            record(uow, movement(n + 1, sku=sku))
             if n % 3 == 0:
-                uow.inventory.record(movement(2 * n + 1, sku=sku, location_id="berlin"))
+                record(uow, movement(2 * n + 1, sku=sku, location_id="berlin"))
         uow.commit()
 
     with storage.unit_of_work() as uow:
@@ -287,11 +294,11 @@ def test_every_kind_of_movement_comes_back_in_the_ledger_and_on_hand_is_their_su
         movement(4, kind=MovementKind.COUNT, minutes=5, reason="stock count"),
     ]
     with storage.unit_of_work() as uow:
-        uow.inventory.record(moves[0])  # creates the item
+        record(uow, moves[0])  # creates the item
         uow.commit()
     for move in moves[1:]:
         with storage.unit_of_work() as uow:
-            uow.inventory.record(move)
+            record(uow, move)
             uow.commit()
 
     assert ledger(storage) == moves
@@ -306,8 +313,8 @@ def test_a_removal_beyond_available_is_refused_and_writes_nothing(storage: Stora
     receive(storage, 5)
 
     def remove_six(uow: UnitOfWork) -> None:
-        uow.inventory.record(movement(-3, sku="RETRO-CLOCK"))
-        uow.inventory.record(movement(-3, sku="RETRO-CLOCK"))
+        record(uow, movement(-3, sku="RETRO-CLOCK"))
+        record(uow, movement(-3, sku="RETRO-CLOCK"))
 
     refused = refused_whole(storage, remove_six)
 
@@ -321,9 +328,9 @@ def test_a_removal_counts_what_is_reserved(storage: Storage) -> None:
     receive(storage, 5)
     reserve(storage, hold("hold-1", 3))
 
-    refused_whole(storage, lambda uow: uow.inventory.record(movement(-3)))
+    refused_whole(storage, lambda uow: record(uow, movement(-3)))
     with storage.unit_of_work() as uow:
-        uow.inventory.record(movement(-2))
+        record(uow, movement(-2))
         uow.commit()
 
     assert quantities(storage) == (3, 3)
@@ -334,9 +341,9 @@ def test_a_removal_never_takes_goods_on_the_shelf_below_zero(storage: Storage) -
     receive(storage, 2)
 
     # Backorders show as reservations beyond on hand, never as negative shelves.
-    refused_whole(storage, lambda uow: uow.inventory.record(movement(-6), floor=-4))
+    refused_whole(storage, lambda uow: record(uow, movement(-6), floor=-4))
     with storage.unit_of_work() as uow:
-        uow.inventory.record(movement(-2), floor=-4)
+        record(uow, movement(-2), floor=-4)
         uow.commit()
 
     assert quantities(storage) == (0, 0)
@@ -345,10 +352,8 @@ def test_a_removal_never_takes_goods_on_the_shelf_below_zero(storage: Storage) -
 def test_removing_from_an_item_never_stocked_is_refused(storage: Storage) -> None:
     in_london(storage)
 
-    refused_whole(storage, lambda uow: uow.inventory.record(movement(-1, sku="LAVA-LAMP")))
-    refused_whole(
-        storage, lambda uow: uow.inventory.record(movement(-2, sku="LAVA-LAMP"), floor=-10)
-    )
+    refused_whole(storage, lambda uow: record(uow, movement(-1, sku="LAVA-LAMP")))
+    refused_whole(storage, lambda uow: record(uow, movement(-2, sku="LAVA-LAMP"), floor=-10))
     assert stock_of(storage, "LAVA-LAMP") is None
 
 
@@ -358,16 +363,16 @@ def test_a_backorder_reserves_beyond_the_shelf_and_cannot_ship_before_the_goods_
     in_london(storage)
     receive(storage, 2)
     with storage.unit_of_work() as uow:
-        uow.inventory.reserve([hold("hold-1", 5)], {"RETRO-CLOCK": -4})
+        hold_stock(uow, [hold("hold-1", 5)], {"RETRO-CLOCK": -4})
         uow.commit()
     assert quantities(storage) == (2, 5)
 
     refused_whole(
-        storage, lambda uow: uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED)
+        storage, lambda uow: uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED, at=NOW)
     )
     receive(storage, 3)
     with storage.unit_of_work() as uow:
-        assert uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED) == 1
+        assert uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED, at=NOW) == 1
         uow.commit()
     assert quantities(storage) == (0, 0)
 
@@ -406,7 +411,7 @@ def test_on_hand_is_the_sum_of_the_ledger_and_reserved_the_sum_of_active_holds(
                     if action == "consume"
                     else ReservationStatus.RELEASED
                 )
-                assert inventory.release([target], status) == (1 if target in active else 0)
+                assert inventory.release([target], status, at=NOW) == (1 if target in active else 0)
                 shippable = target not in active or action != "consume"
                 shippable = shippable or on_hand >= active[target]
                 try:
@@ -427,13 +432,11 @@ def test_on_hand_is_the_sum_of_the_ledger_and_reserved_the_sum_of_active_holds(
                 fits = fits and on_hand - quantity >= 0  # shelves never go below zero
             try:
                 if action == "receive":
-                    inventory.record(movement(quantity, sku=sku))
+                    record(uow, movement(quantity, sku=sku))
                 elif action == "remove":
-                    inventory.record(movement(-quantity, sku=sku), floor=floor)
+                    record(uow, movement(-quantity, sku=sku), floor=floor)
                 else:
-                    inventory.reserve(
-                        [hold(f"{sku}-hold-{number}", quantity, sku=sku)], {sku: floor}
-                    )
+                    hold_stock(uow, [hold(f"{sku}-hold-{number}", quantity, sku=sku)], {sku: floor})
                 uow.commit()
             except InsufficientStock:
                 assert action != "receive"
@@ -504,7 +507,8 @@ def test_a_reservation_beyond_available_is_refused_and_nothing_of_the_unit_of_wo
         uow.orders.add(an_order())
         uow.payments.add(a_payment())
         uow.catalog.record_coupon_use("WELCOME10", "ada", "order-1001")
-        uow.inventory.reserve(
+        hold_stock(
+            uow,
             [hold("hold-lamp", 2, sku="LAVA-LAMP"), hold("hold-clock", 3)],
             {"RETRO-CLOCK": 0, "LAVA-LAMP": 0},
         )
@@ -558,11 +562,11 @@ def test_releasing_gives_the_stock_back_and_releasing_again_changes_nothing(
     reserve(storage, hold("hold-1", 3), hold("hold-2", 2))
 
     with storage.unit_of_work() as uow:
-        first = uow.inventory.release(["hold-1"], ReservationStatus.RELEASED)
+        first = uow.inventory.release(["hold-1"], ReservationStatus.RELEASED, at=NOW)
         uow.commit()
     with storage.unit_of_work() as uow:
-        again = uow.inventory.release(["hold-1", "hold-404"], ReservationStatus.RELEASED)
-        none = uow.inventory.release([], ReservationStatus.RELEASED)
+        again = uow.inventory.release(["hold-1", "hold-404"], ReservationStatus.RELEASED, at=NOW)
+        none = uow.inventory.release([], ReservationStatus.RELEASED, at=NOW)
         uow.commit()
 
     assert (first, again, none) == (1, 0, 0)
@@ -579,8 +583,8 @@ def test_releasing_twice_in_one_unit_of_work_releases_once(storage: Storage) -> 
 
     with storage.unit_of_work() as uow:
         counts = [
-            uow.inventory.release(["hold-1", "hold-1"], ReservationStatus.RELEASED),
-            uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED),
+            uow.inventory.release(["hold-1", "hold-1"], ReservationStatus.RELEASED, at=NOW),
+            uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED, at=NOW),
         ]
         uow.commit()
 
@@ -600,9 +604,9 @@ def test_a_reservation_released_by_another_unit_of_work_meanwhile_is_released_on
         seen = late.inventory.reservations_for_order("order-1001")
         assert [r.status for r in seen] == [ReservationStatus.ACTIVE]
         with storage.unit_of_work() as first:
-            assert first.inventory.release(["hold-1"], ReservationStatus.RELEASED) == 1
+            assert first.inventory.release(["hold-1"], ReservationStatus.RELEASED, at=NOW) == 1
             first.commit()
-        closed = late.inventory.release([r.id for r in seen], ReservationStatus.CONSUMED)
+        closed = late.inventory.release([r.id for r in seen], ReservationStatus.CONSUMED, at=NOW)
         late.commit()
 
     assert closed == 0
@@ -618,7 +622,7 @@ def test_consuming_takes_the_goods_off_the_shelf_as_a_sale_in_the_ledger(
     reserve(storage, hold("hold-1", 3), hold("hold-2", 2))
 
     with storage.unit_of_work() as uow:
-        closed = uow.inventory.release(["hold-1", "hold-2"], ReservationStatus.CONSUMED)
+        closed = uow.inventory.release(["hold-1", "hold-2"], ReservationStatus.CONSUMED, at=NOW)
         uow.commit()
 
     assert closed == 2
@@ -635,8 +639,8 @@ def test_a_reservation_made_and_consumed_in_one_unit_of_work(storage: Storage) -
     receive(storage, 4)
 
     with storage.unit_of_work() as uow:
-        uow.inventory.reserve([hold("hold-1", 4)], {})
-        assert uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED) == 1
+        hold_stock(uow, [hold("hold-1", 4)], {})
+        assert uow.inventory.release(["hold-1"], ReservationStatus.CONSUMED, at=NOW) == 1
         uow.commit()
 
     assert quantities(storage) == (0, 0)
@@ -650,7 +654,7 @@ def test_extending_moves_the_expiry_of_active_reservations_only(storage: Storage
     receive(storage, 10)
     reserve(storage, hold("hold-1", 1), hold("hold-2", 1))
     with storage.unit_of_work() as uow:
-        uow.inventory.release(["hold-2"], ReservationStatus.RELEASED)
+        uow.inventory.release(["hold-2"], ReservationStatus.RELEASED, at=NOW)
         uow.commit()
 
     until = datetime(9999, 1, 1, tzinfo=UTC)
@@ -677,7 +681,7 @@ def test_expired_reservations_come_earliest_first_up_to_the_limit(storage: Stora
         hold("hold-gone", 1, order_id="order-5", expires_at=NOW - timedelta(hours=3)),
     )
     with storage.unit_of_work() as uow:
-        uow.inventory.release(["hold-gone"], ReservationStatus.RELEASED)
+        uow.inventory.release(["hold-gone"], ReservationStatus.RELEASED, at=NOW)
         uow.commit()
 
     with storage.unit_of_work() as uow:
@@ -740,7 +744,7 @@ def test_a_received_purchase_order_keeps_what_arrived(storage: Storage) -> None:
     with storage.unit_of_work() as uow:
         order = uow.inventory.purchase_order("po-17")
         for move in order.receive({"RETRO-CLOCK": 15}, movement_id=lambda: next(ids), at=NOW):
-            uow.inventory.record(move)
+            record(uow, move)
         uow.inventory.save_purchase_order(order)
         uow.commit()
 

@@ -1298,12 +1298,12 @@ def test_commit_returns_the_events_in_save_order_and_the_outbox_keeps_them_until
         later = uow.commit()
     assert [type(event) for event in later] == [OrderPaid, OrderCancelled]
 
-    storage.mark_delivered([outbox[0][0], 999_999])
+    storage.mark_delivered([outbox[0][0], 999_999], at=NOW)
     remaining = storage.undelivered_events()
     assert [event for _, event in remaining] == [committed[1], *later]
     assert [event for _, event in storage.undelivered_events(limit=2)] == [committed[1], later[0]]
-    storage.mark_delivered([event_id for event_id, _ in remaining])
-    storage.mark_delivered([])
+    storage.mark_delivered([event_id for event_id, _ in remaining], at=NOW)
+    storage.mark_delivered([], at=NOW)
     assert storage.undelivered_events() == []
 
 

@@ -201,7 +201,7 @@ def test_a_removal_may_not_take_stock_a_hold_keeps() -> None:
     with pytest.raises(InsufficientStock):
         item.record(move(MovementKind.ADJUSTMENT, -1, reason="lost"))
     # Shipping the held units ends the hold and records the sale together.
-    item.release(3)
+    item.release(3, at=NOW)
     item.record(move(MovementKind.SALE, -3, reference="order-42"))
 
     assert (item.on_hand, item.reserved, item.available) == (0, 0, 0)
@@ -268,7 +268,7 @@ def test_reserving_moves_stock_from_available_to_reserved() -> None:
 def test_releasing_gives_a_hold_back_to_available() -> None:
     item = clocks(10, reserved=4)
 
-    item.release(3)
+    item.release(3, at=NOW)
 
     assert (item.on_hand, item.reserved, item.available) == (10, 1, 9)
 
@@ -318,7 +318,7 @@ def test_releasing_more_than_is_reserved_is_refused() -> None:
     before = snapshot(item)
 
     with pytest.raises(InvalidInput) as caught:
-        item.release(3)
+        item.release(3, at=NOW)
 
     assert caught.value.field == "quantity"
     assert snapshot(item) == before
@@ -326,7 +326,7 @@ def test_releasing_more_than_is_reserved_is_refused() -> None:
 
 HOLD_ACTIONS: dict[str, Callable[[StockItem, int], object]] = {
     "reserve": lambda item, quantity: item.reserve(quantity, floor=0, at=NOW),
-    "release": lambda item, quantity: item.release(quantity),
+    "release": lambda item, quantity: item.release(quantity, at=NOW),
 }
 
 
@@ -524,21 +524,21 @@ class StockHoldMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def release_a_hold(self, data: st.DataObject) -> None:
         hold = data.draw(st.sampled_from(sorted(self.holds)))
-        self.item.release(self.holds.pop(hold))
+        self.item.release(self.holds.pop(hold), at=NOW)
 
     @precondition(lambda self: any(q > 1 for q in self.holds.values()))
     @rule(data=st.data())
     def release_part_of_a_hold(self, data: st.DataObject) -> None:
         hold = data.draw(st.sampled_from(sorted(h for h, q in self.holds.items() if q > 1)))
         part = data.draw(st.integers(1, self.holds[hold] - 1))
-        self.item.release(part)
+        self.item.release(part, at=NOW)
         self.holds[hold] -= part
 
     @rule(extra=st.integers(1, 5))
     def release_more_than_is_held(self, extra: int) -> None:
         before = snapshot(self.item)
         with pytest.raises(InvalidInput):
-            self.item.release(self.item.reserved + extra)
+            self.item.release(self.item.reserved + extra, at=NOW)
         assert snapshot(self.item) == before
 
     @rule(quantity=st.integers(1, 10))
@@ -1216,26 +1216,81 @@ def test_an_active_hold_expires_at_its_expiry_time(now: datetime, expired: bool)
     assert hold().expired(now) is expired
 
 
-@pytest.mark.parametrize("status", [ReservationStatus.RELEASED, ReservationStatus.CONSUMED])
-def test_a_closed_hold_never_expires(status: ReservationStatus) -> None:
+@pytest.mark.parametrize(
+    "status",
+    [ReservationStatus.RELEASED, ReservationStatus.CONSUMED, ReservationStatus.ALLOCATED],
+)
+def test_a_closed_or_allocated_hold_never_expires(status: ReservationStatus) -> None:
     assert not hold(status).expired(NOW + timedelta(days=1))
 
 
-@pytest.mark.parametrize("status", [ReservationStatus.RELEASED, ReservationStatus.CONSUMED])
-def test_an_active_hold_can_be_closed(status: ReservationStatus) -> None:
-    reservation = hold()
+@pytest.mark.parametrize("holding", [ReservationStatus.ACTIVE, ReservationStatus.ALLOCATED])
+def test_releasing_a_hold_gives_its_units_back_to_available(holding: ReservationStatus) -> None:
+    reservation = hold(holding)
+    item = clocks(5, reserved=2)
 
-    reservation.close(status)
+    change = reservation.close(ReservationStatus.RELEASED, at=NOW)
+    after, events = change.apply(item)
 
-    assert reservation.status is status
+    assert reservation.status is ReservationStatus.RELEASED
+    assert (after.on_hand, after.reserved, after.available) == (5, 0, 5)
+    assert change.movement is None
+    assert events == []
+
+
+def test_consuming_a_hold_takes_the_goods_off_the_shelf_as_a_sale_at_the_given_time() -> None:
+    reservation = hold(ReservationStatus.ALLOCATED)
+    shipped_at = NOW + timedelta(days=2)
+
+    change = reservation.close(ReservationStatus.CONSUMED, at=shipped_at)
+    after, _ = change.apply(clocks(5, reserved=2))
+
+    assert reservation.status is ReservationStatus.CONSUMED
+    assert (after.on_hand, after.reserved) == (3, 0)
+    sale = change.movement
+    assert sale is not None
+    assert (sale.kind, sale.quantity, sale.at, sale.reference) == (
+        MovementKind.SALE,
+        -2,
+        shipped_at,
+        "order-42",
+    )
+
+
+def test_a_backordered_hold_cannot_ship_before_its_goods_arrive() -> None:
+    change = hold().close(ReservationStatus.CONSUMED, at=NOW)
+
+    with pytest.raises(InsufficientStock) as caught:
+        change.apply(clocks(1, reserved=2))
+
+    assert (caught.value.requested, caught.value.available) == (2, 1)
 
 
 def test_a_hold_is_closed_only_once() -> None:
     reservation = hold()
-    reservation.close(ReservationStatus.CONSUMED)
+    reservation.close(ReservationStatus.CONSUMED, at=NOW)
 
     with pytest.raises(InvalidTransition) as caught:
-        reservation.close(ReservationStatus.RELEASED)
+        reservation.close(ReservationStatus.RELEASED, at=NOW)
 
     assert (caught.value.state, caught.value.action) == ("consumed", "released")
     assert reservation.status is ReservationStatus.CONSUMED
+
+
+def test_a_hold_is_not_closed_into_another_holding_state() -> None:
+    with pytest.raises(InvalidTransition):
+        hold().close(ReservationStatus.ALLOCATED, at=NOW)
+
+
+def test_a_paid_orders_hold_is_allocated_once_and_then_cannot_be_extended() -> None:
+    reservation = hold()
+    reservation.extend(NOW + timedelta(hours=1))
+    reservation.allocate()
+
+    assert reservation.status is ReservationStatus.ALLOCATED
+    assert reservation.holds
+    with pytest.raises(InvalidTransition):
+        reservation.allocate()
+    with pytest.raises(InvalidTransition):
+        reservation.extend(NOW + timedelta(days=1))
+    assert reservation.expires_at == NOW + timedelta(hours=1)

@@ -4,13 +4,19 @@ import sys
 import types
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
+import attrs
 import pytest
 
 import commercekit.plugins as plugins_module
 from commercekit.adapters.payments.testgateway import TestPaymentGateway
+from commercekit.adapters.storage.memory import MemoryStorage
+from commercekit.domain.errors import InvalidInput
+from commercekit.domain.promotions import PercentOffLines, Promotion
 from commercekit.hookspecs import hookimpl
 from commercekit.plugins import PluginError, Plugins, UnknownGateway
+from commercekit.ports.storage import PromotionType
 from commercekit.store import Store
 
 
@@ -120,6 +126,8 @@ def test_every_hook_is_documented_and_exercised() -> None:
     assert set(names) == {
         "register_payment_gateways",
         "register_allocation_strategies",
+        "register_storage_backends",
+        "register_promotion_types",
         "on_domain_event",
     }
     for name in names:
@@ -138,3 +146,104 @@ def test_allocation_strategies_arrive_through_the_plugin_hook() -> None:
         )
     assert "cheapest" in str(caught.value)
     assert "fewest_locations" in str(caught.value)
+
+
+class ScratchBackend:
+    """A third-party storage backend: ``scratch://`` keeps everything in memory."""
+
+    opened: list[str]
+
+    def __init__(self) -> None:
+        self.opened = []
+
+    @hookimpl
+    def register_storage_backends(self, register):  # type: ignore[no-untyped-def]
+        def open_scratch(url, *, promotion_types):  # type: ignore[no-untyped-def]
+            self.opened.append(url)
+            return MemoryStorage()
+
+        register("scratch", open_scratch)
+
+
+def test_storage_backends_arrive_through_the_plugin_hook() -> None:
+    backend = ScratchBackend()
+    with Store.open(
+        "scratch://shop", config={"entry_point_plugins": False}, plugins=[backend]
+    ) as store:
+        cart = store.carts.create("EUR")
+        assert store.carts.get(cart.token).id == cart.id
+    assert backend.opened == ["scratch://shop"]
+    builtin = Plugins(entry_point_plugins=False).storage_backends()
+    assert {"memory", "sqlite", "postgresql"} <= set(builtin)
+
+
+@pytest.mark.parametrize("url", ["mysql://root@localhost/shop", "shop.db", ""])
+def test_a_storage_url_no_backend_serves_is_refused_naming_the_known_ones(url: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        Store.open(url, config={"entry_point_plugins": False})
+    assert caught.value.field == "url"
+
+
+def test_two_plugins_claiming_one_storage_scheme_are_refused() -> None:
+    class Memory:
+        @hookimpl
+        def register_storage_backends(self, register):  # type: ignore[no-untyped-def]
+            register("memory", lambda url, *, promotion_types: MemoryStorage())
+
+    with pytest.raises(PluginError):
+        Store.open("memory://", config={"entry_point_plugins": False}, plugins=[Memory()])
+
+
+@attrs.frozen
+class LoyaltyOnly:
+    """A third-party condition: only for members of a loyalty tier."""
+
+    tier: str
+
+    def check(self, lines, all_lines, context):  # type: ignore[no-untyped-def]
+        return None if self.tier in context.customer_groups else "not_applicable"
+
+
+class LoyaltyPlugin:
+    @hookimpl
+    def register_promotion_types(self, register):  # type: ignore[no-untyped-def]
+        register(
+            PromotionType(
+                name="acme.LoyaltyOnly",
+                cls=LoyaltyOnly,
+                encode=lambda value: {"tier": value.tier},
+                decode=lambda data: LoyaltyOnly(data["tier"]),
+            )
+        )
+
+
+def _loyal_promotion() -> Promotion:
+    return Promotion(
+        id="gold-5",
+        name="Gold members",
+        benefit=PercentOffLines(5),
+        conditions=[LoyaltyOnly("gold")],
+    )
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_third_party_promotion_condition_is_stored_once_its_plugin_offers_it(
+    backend: str, tmp_path: Path
+) -> None:
+    url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
+    config = {"entry_point_plugins": False}
+    with Store.open(url, config=config, plugins=[LoyaltyPlugin()]) as store:
+        store.catalog.add_promotion(_loyal_promotion())
+        stored = store.runtime.storage
+        with stored.unit_of_work() as uow:
+            assert uow.catalog.promotions() == [_loyal_promotion()]
+    other = f"sqlite:///{tmp_path / 'other.db'}" if backend == "sqlite" else url
+    with Store.open(other, config=config) as store, pytest.raises(InvalidInput) as caught:
+        store.catalog.add_promotion(_loyal_promotion())
+    assert caught.value.field == "conditions"
+    assert "LoyaltyOnly" in str(caught.value)
+
+
+def test_the_built_in_promotion_types_arrive_through_the_plugin_hook() -> None:
+    names = {kind.name for kind in Plugins(entry_point_plugins=False).promotion_types()}
+    assert {"PercentOffLines", "BuyXGetY", "MinimumSubtotal", "CustomerGroups"} <= names

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 
 import attrs
 
 from commercekit.domain.errors import (
+    AlreadyExists,
     CategoryCycle,
     DuplicateSku,
     InvalidInput,
@@ -29,7 +30,9 @@ __all__ = [
     "PublicationState",
     "Variant",
     "aware_or_none",
+    "check_product_refs",
     "require_aware",
+    "require_new",
     "slugify",
 ]
 
@@ -444,3 +447,36 @@ class Catalog:
     def invalidate(self) -> None:
         """Forget cached facts after moving categories or changing tax categories."""
         self._facts.clear()
+
+
+# --- uniqueness: the one decision both storages ask --------------------------------
+
+
+def require_new(kind: str, key: str, *, taken: bool, field: str = "id") -> None:
+    """Refuse adding a ``kind`` under ``key`` when storage holds one already.
+
+    :raises AlreadyExists: naming ``field``.
+    """
+    if taken:
+        raise AlreadyExists(kind, key, field=field)
+
+
+def check_product_refs(
+    product: Product, *, sku_owners: Mapping[str, str], categories: Collection[str]
+) -> None:
+    """Whether ``product`` may be stored as it is: each SKU once among its variants and
+    owned by no other product (``sku_owners``: SKU to the product that has it), and
+    every category it names stored (``categories``).
+
+    :raises DuplicateSku: for a SKU taken.
+    :raises NotFound: for a category that does not exist.
+    """
+    seen: set[str] = set()
+    for variant in product.variants:
+        owner = sku_owners.get(variant.sku)
+        if variant.sku in seen or (owner is not None and owner != product.id):
+            raise DuplicateSku(variant.sku)
+        seen.add(variant.sku)
+    for category_id in product.category_ids:
+        if category_id not in categories:
+            raise NotFound("category", category_id, field="category_ids")

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AlreadyExists",
     "CategoryCycle",
     "CommerceError",
     "CouponRejected",
     "CurrencyMismatch",
     "DuplicateSku",
+    "InsufficientStock",
     "InvalidInput",
     "InvalidQuantity",
     "InvalidTransition",
@@ -92,6 +94,17 @@ class InvalidTransition(CommerceError):
         self.action = action
 
 
+class AlreadyExists(InvalidInput):
+    """Something was added under a key that is taken."""
+
+    code: ClassVar[str] = "already_exists"
+
+    def __init__(self, kind: str, key: object, *, field: str | None = "id") -> None:
+        super().__init__(f"{kind} {key!r} already exists", field=field)
+        self.kind = kind
+        self.key = key
+
+
 class CategoryCycle(InvalidInput):
     """Moving a category under itself or one of its descendants."""
 
@@ -158,3 +171,18 @@ class CouponRejected(CommerceError):
         super().__init__(f"{message} ({detail})" if detail else message, field="coupon_code")
         self.coupon_code = coupon_code
         self.reason = reason
+
+
+class InsufficientStock(CommerceError):
+    """Not enough stock to sell this quantity (all locations together)."""
+
+    code: ClassVar[str] = "insufficient_stock"
+
+    def __init__(self, sku: str, requested: int, available: int) -> None:
+        super().__init__(
+            f"only {max(available, 0)} of {sku} can be sold, {requested} requested",
+            field="quantity",
+        )
+        self.sku = sku
+        self.requested = requested
+        self.available = available

@@ -780,6 +780,25 @@ class Coupon:
         ):
             raise InvalidInput("must be later than starts_at", field="ends_at")
 
+    def limit_refusal(self, usage: CouponUsage) -> CouponRejected | None:
+        """Why the usage limits refuse one more use, ``None`` when they allow it.
+
+        This is the one decision on coupon limits: pricing asks it of the counts it
+        was given, and storage asks it again of the counts it takes under a lock as
+        the order is written. ``usage.by_customer`` counts the uses of the customer
+        at hand (0 for a shopper not known yet).
+        """
+        if self.usage_limit is not None and usage.total >= self.usage_limit:
+            return CouponRejected(
+                self.code, "limit_reached", f"used {usage.total} of {self.usage_limit} times"
+            )
+        limit = self.usage_limit_per_customer
+        if limit is not None and usage.by_customer >= limit:
+            return CouponRejected(
+                self.code, "limit_reached", f"used {usage.by_customer} of {limit} times by you"
+            )
+        return None
+
 
 class PromotionEngine:
     """Applies promotions to priced lines, and checks coupons.
@@ -920,15 +939,9 @@ class PromotionEngine:
         if refusal:
             raise CouponRejected(normal, refusal)
         usage = context.coupon_usage.get(normal, CouponUsage())
-        if coupon.usage_limit is not None and usage.total >= coupon.usage_limit:
-            raise CouponRejected(
-                normal, "limit_reached", f"used {usage.total} of {coupon.usage_limit} times"
-            )
-        if (
-            coupon.usage_limit_per_customer is not None
-            and usage.by_customer >= coupon.usage_limit_per_customer
-        ):
-            raise CouponRejected(normal, "limit_reached", "already used by this customer")
+        limited = coupon.limit_refusal(usage)
+        if limited is not None:
+            raise limited
         refusal, _ = self._refusal(promotion, lines, context)
         if refusal:
             raise CouponRejected(normal, refusal)

@@ -9,10 +9,12 @@ gets :class:`ConcurrencyConflict` and nothing of its unit of work is written.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self
+
+import attrs
 
 from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import Category, Product
@@ -23,6 +25,7 @@ from commercekit.domain.inventory import (
     PurchaseOrder,
     Reservation,
     ReservationStatus,
+    StockChange,
     StockItem,
     StockLocation,
     StockMovement,
@@ -41,7 +44,9 @@ __all__ = [
     "InventoryRepository",
     "OrderRepository",
     "PaymentRepository",
+    "PromotionType",
     "Storage",
+    "StorageFactory",
     "UnitOfWork",
 ]
 
@@ -65,6 +70,10 @@ class CartRepository(Protocol):
 
     def find_by_token(self, token: str) -> Cart | None:
         """The cart whose token this is; an empty token finds nothing."""
+        ...
+
+    def for_customer(self, customer_id: str) -> list[Cart]:
+        """The carts of a signed-in customer, by id."""
         ...
 
     def add(self, cart: Cart) -> None:
@@ -105,6 +114,13 @@ class OrderRepository(Protocol):
 
     def find_by_idempotency_key(self, key: str) -> Order | None:
         """The order placed with this idempotency key, if any."""
+        ...
+
+    def for_customer(
+        self, customer_id: str, *, placed_before: datetime | None = None, limit: int = 50
+    ) -> list[Order]:
+        """The customer's orders, newest first (placed before ``placed_before``, to
+        page back through them)."""
         ...
 
     def pending_payment(self, placed_before: datetime, limit: int = 100) -> list[Order]:
@@ -241,18 +257,20 @@ class InventoryRepository(Protocol):
     """Stock locations, stock items, the movement ledger, reservations and purchase
     orders.
 
-    Every change of stock is race-safe: it is applied with a conditional update that
-    re-checks the stock in the database when the unit of work commits, taking rows
-    in one consistent order (by SKU, then location) so that two orders for the same
-    SKUs cannot deadlock. A check that fails raises :class:`InsufficientStock` and
-    the unit of work writes nothing. The database also refuses, by CHECK
-    constraints, any reserved quantity below zero.
+    Stock changes only by :class:`~commercekit.domain.inventory.StockChange` s, which
+    the domain decides and storage applies race-safely: each is re-checked against the
+    stock in the database as the unit of work writes (the guards of
+    :meth:`StockChange.refusal`), items taken in one consistent order (by SKU, then
+    location) so that two orders for the same SKUs cannot deadlock. A change that no
+    longer fits raises what the domain says (:class:`InsufficientStock`) and the unit
+    of work writes nothing. The ``StockLow`` events the changes set off, worked out
+    from the stock as it was when each change was applied, are committed with them.
     """
 
     def add_location(self, location: StockLocation) -> None: ...
 
     def locations(self) -> list[StockLocation]:
-        """Every location (a store has few)."""
+        """Every location, in shipping preference (priority, then id)."""
         ...
 
     def set_rule(self, rule: StockRule) -> None:
@@ -264,25 +282,16 @@ class InventoryRepository(Protocol):
         ...
 
     def items(self, skus: Collection[str]) -> list[StockItem]:
-        """The stock items of these SKUs at every location (a fixed number of
-        queries, however many SKUs)."""
+        """The stock items of these SKUs at every location, by SKU then location (a
+        fixed number of queries, however many SKUs)."""
         ...
 
-    def configure_item(self, item: StockItem) -> None:
-        """Store an item's settings (low-stock threshold, reorder policy), creating
-        the item with no stock if it does not exist. Quantities are not written:
-        they change only through :meth:`record`, :meth:`reserve` and
-        :meth:`release`."""
-        ...
+    def apply(self, changes: Sequence[StockChange]) -> None:
+        """Apply decided changes of stock, with their ledger entries (an item that
+        does not exist yet starts empty).
 
-    def record(self, movement: StockMovement, *, floor: int = 0) -> None:
-        """Append a movement to the ledger and apply it to on-hand stock (creating
-        the item if needed).
-
-        :param floor: the lowest available stock may reach after a removal (0, or
-            negative for backorders).
-        :raises InsufficientStock: if a removal would take available stock below
-            ``floor`` (at the latest on commit).
+        :raises InsufficientStock: if a change no longer fits the stock (at the latest
+            on commit; then nothing of the unit of work is written).
         """
         ...
 
@@ -290,19 +299,17 @@ class InventoryRepository(Protocol):
         """The ledger of one stock item, oldest first."""
         ...
 
-    def reserve(self, reservations: Sequence[Reservation], floors: Mapping[str, int]) -> None:
-        """Hold stock for an order: store the reservations and raise each item's
-        reserved quantity, if available stock stays at or above the SKU's floor.
-
-        :raises InsufficientStock: if any item cannot cover its reservation (at the
-            latest on commit; then nothing of the unit of work is written).
-        """
+    def add_reservations(self, reservations: Sequence[Reservation]) -> None:
+        """Store new reservations (the stock they hold is taken by their changes,
+        applied with :meth:`apply`)."""
         ...
 
-    def release(self, reservation_ids: Sequence[str], status: ReservationStatus) -> int:
-        """Close active reservations as released (stock returns to available) or
-        consumed (the goods left: reserved and on hand both drop, and a sale
-        movement is written). Reservations no longer active are left alone, so
+    def release(
+        self, reservation_ids: Sequence[str], status: ReservationStatus, *, at: datetime
+    ) -> int:
+        """Close reservations that still hold stock, as released (stock returns to
+        available) or consumed (the goods left: a sale in the ledger at ``at``), as
+        :meth:`Reservation.close` decides. One closed already is left alone, so
         releasing twice, or two processes releasing at once, releases once.
 
         :returns: how many reservations this call closed.
@@ -310,8 +317,13 @@ class InventoryRepository(Protocol):
         ...
 
     def extend(self, reservation_ids: Sequence[str], until: datetime) -> None:
-        """Move the expiry of active reservations (an order was paid: its stock is
-        held until it ships or is cancelled)."""
+        """Move the expiry of those of these reservations still active
+        (:meth:`Reservation.extend`)."""
+        ...
+
+    def allocate(self, reservation_ids: Sequence[str]) -> None:
+        """Hold those of these reservations still active until they ship or are
+        cancelled (:meth:`Reservation.allocate`): their order was paid."""
         ...
 
     def reservations_for_order(self, order_id: str) -> list[Reservation]: ...
@@ -393,10 +405,33 @@ class Storage(Protocol):
         """Outbox events not yet marked delivered, oldest first, with their ids."""
         ...
 
-    def mark_delivered(self, event_ids: Sequence[int]) -> None:
-        """Mark outbox events as delivered."""
+    def mark_delivered(self, event_ids: Sequence[int], *, at: datetime) -> None:
+        """Mark outbox events as delivered at ``at`` (the store clock's time)."""
         ...
 
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+@attrs.frozen(kw_only=True)
+class PromotionType:
+    """A promotion benefit or condition class, and how storage keeps it.
+
+    Plugins offer these through the ``register_promotion_types`` hook; a storage that
+    writes promotions as data is built knowing every type the store's plugins offer.
+    """
+
+    name: str
+    """Stored with each value: never change it once data is stored."""
+    cls: type[Any]
+    encode: Callable[[Any], Mapping[str, Any]]
+    """The value's fields as JSON-safe data (without ``"type"``)."""
+    decode: Callable[[Mapping[str, Any]], Any]
+    """The value back from what ``encode`` returned."""
+
+
+class StorageFactory(Protocol):
+    """Opens a storage for a URL, knowing the promotion types to store."""
+
+    def __call__(self, url: str, *, promotion_types: Sequence[PromotionType]) -> Storage: ...

@@ -4,8 +4,7 @@ work is committed and its events delivered."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Final, TypeVar
 
@@ -77,6 +76,9 @@ class Runtime:
     has_subscribers: Callable[[], bool] = lambda: True
     """Whether anyone listens in-process; when nobody does, committed events stay
     in the outbox for a relay (or a later :meth:`deliver_events`)."""
+    promotion_types: frozenset[type] | None = None
+    """The promotion benefit and condition classes the store's plugins offer (and
+    storage can keep); ``None`` takes any."""
     _delivering: threading.Lock = attrs.field(factory=threading.Lock)
 
     def deliver_events(self) -> int:
@@ -93,7 +95,9 @@ class Runtime:
                 batch = self.storage.undelivered_events(_BATCH)
                 if batch:
                     self.subscribers([event for _, event in batch])
-                    self.storage.mark_delivered([event_id for event_id, _ in batch])
+                    self.storage.mark_delivered(
+                        [event_id for event_id, _ in batch], at=self.clock.now()
+                    )
                     delivered += len(batch)
                 if len(batch) < _BATCH:
                     return delivered
@@ -114,7 +118,9 @@ class Runtime:
 
 
 class Service:
-    """Base of the services: commits, retries and event delivery in one place."""
+    """Base of the services: a unit of work, its commit, its bounded retries and the
+    delivery of its events are owned here, once; a use case only says what to do in
+    a unit of work."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
@@ -124,26 +130,45 @@ class Service:
         """The store's clock."""
         return self._rt.clock.now()
 
-    @contextmanager
-    def _work(self) -> Iterator[UnitOfWork]:
-        with self._rt.storage.unit_of_work() as uow:
-            yield uow
+    def _run(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        attempts: int | None = None,
+        lost_races: tuple[type[Exception], ...] = (),
+    ) -> T:
+        """Run ``work`` in a unit of work and commit it, then deliver its events. A
+        unit of work that lost a race runs again from the start, a bounded number of
+        times; if ``work`` raises, nothing of it is written.
 
-    def _commit(self, uow: UnitOfWork) -> None:
-        if uow.commit() and self._rt.has_subscribers():
-            self._rt.deliver_events()
-
-    def _retrying(self, work: Callable[[], T], attempts: int | None = None) -> T:
-        """Run ``work`` (a whole unit of work) again when it loses a race, a bounded
-        number of times."""
+        :param lost_races: errors that, raised by the commit, also mean another writer
+            got there first (stock planned from a snapshot that another order took):
+            retried like a conflict, and raised as they are when every try lost.
+        :raises ConcurrencyConflict: when it lost every time.
+        """
         attempts = attempts or self._rt.settings.retries
         for attempt in range(attempts):
             try:
-                return work()
+                with self._rt.storage.unit_of_work() as uow:
+                    result = work(uow)
+                    committed = uow.commit()
             except ConcurrencyConflict:
                 if attempt == attempts - 1:
                     raise
+                continue
+            except lost_races:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            if committed and self._rt.has_subscribers():
+                self._rt.deliver_events()
+            return result
         raise AssertionError("unreachable")
+
+    def _read(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run ``work`` in a unit of work that writes nothing."""
+        with self._rt.storage.unit_of_work() as uow:
+            return work(uow)
 
 
 def _parents_first(categories: Sequence[Category]) -> list[Category]:

@@ -29,9 +29,7 @@ class CartService(Service):
             max_quantity_per_line=self._rt.settings.max_quantity_per_line,
             token_factory=self._rt.ids.new_token,
         )
-        with self._work() as uow:
-            uow.carts.add(cart)
-            self._commit(uow)
+        self._run(lambda uow: uow.carts.add(cart))
         return cart
 
     def get(self, token: str) -> Cart:
@@ -39,8 +37,7 @@ class CartService(Service):
 
         :raises NotFound: for an unknown, empty or missing token.
         """
-        with self._work() as uow:
-            return find_cart(uow, token)
+        return self._read(lambda uow: find_cart(uow, token))
 
     def _check_buyable(self, uow: UnitOfWork, cart: Cart, sku: str) -> None:
         products = uow.catalog.products_for_skus([sku])
@@ -58,38 +55,31 @@ class CartService(Service):
         :raises UnknownSku, Unavailable, MissingPrice, InvalidQuantity: nothing changes.
         """
 
-        def work() -> Cart:
-            with self._work() as uow:
-                cart = find_cart(uow, token)
-                self._check_buyable(uow, cart, sku)
-                cart.add(sku, quantity)
-                uow.carts.save(cart)
-                self._commit(uow)
-                return cart
+        def add(uow: UnitOfWork, cart: Cart) -> None:
+            self._check_buyable(uow, cart, sku)
+            cart.add(sku, quantity)
 
-        return self._retrying(work)
+        return self._change(token, add)
 
     def change_quantity(self, token: str, sku: str, quantity: int) -> Cart:
         """Set a line's quantity.
 
         :raises NotFound: if the cart has no such line.
         """
-        return self._change(token, lambda cart: cart.change_quantity(sku, quantity))
+        return self._change(token, lambda uow, cart: cart.change_quantity(sku, quantity))
 
     def remove(self, token: str, sku: str) -> Cart:
         """Remove a line."""
-        return self._change(token, lambda cart: cart.remove(sku))
+        return self._change(token, lambda uow, cart: cart.remove(sku))
 
-    def _change(self, token: str, change: Callable[[Cart], None]) -> Cart:
-        def work() -> Cart:
-            with self._work() as uow:
-                cart = find_cart(uow, token)
-                change(cart)
-                uow.carts.save(cart)
-                self._commit(uow)
-                return cart
+    def _change(self, token: str, change: Callable[[UnitOfWork, Cart], object]) -> Cart:
+        def work(uow: UnitOfWork) -> Cart:
+            cart = find_cart(uow, token)
+            change(uow, cart)
+            uow.carts.save(cart)
+            return cart
 
-        return self._retrying(work)
+        return self._run(work)
 
     def apply_coupon(self, token: str, code: str) -> Cart:
         """Put a coupon code on the cart, if it can be used on it now.
@@ -97,36 +87,34 @@ class CartService(Service):
         :raises CouponRejected: saying why (unknown, expired, limit reached...).
         """
 
-        def work() -> Cart:
-            with self._work() as uow:
-                cart = find_cart(uow, token)
-                normal = normalize_coupon_code(code)
-                engine, context = load_pricing(
-                    uow,
-                    cart,
-                    self._rt.settings,
-                    now=self.now,
-                    customer=cart.customer_id,
-                    extra_codes=[normal],
-                )
-                engine.check_coupon(cart, normal, context)
-                cart.apply_coupon(normal)
-                uow.carts.save(cart)
-                self._commit(uow)
-                return cart
+        def apply(uow: UnitOfWork, cart: Cart) -> None:
+            normal = normalize_coupon_code(code)
+            engine, context = load_pricing(
+                uow,
+                cart,
+                self._rt.settings,
+                now=self.now,
+                customer=cart.customer_id,
+                extra_codes=[normal],
+            )
+            engine.check_coupon(cart, normal, context)
+            cart.apply_coupon(normal)
 
-        return self._retrying(work)
+        return self._change(token, apply)
 
     def remove_coupon(self, token: str, code: str) -> Cart:
         """Take a coupon code off the cart."""
-        return self._change(token, lambda cart: cart.remove_coupon(code))
+        return self._change(token, lambda uow, cart: cart.remove_coupon(code))
 
     def price(self, token: str) -> PriceBreakdown:
         """The cart's price breakdown, computed on the server (without shipping or
         an address; the checkout's summary adds those)."""
-        with self._work() as uow:
+
+        def work(uow: UnitOfWork) -> PriceBreakdown:
             cart = find_cart(uow, token)
             return price_cart(uow, cart, self._rt.settings, now=self.now, customer=cart.customer_id)
+
+        return self._read(work)
 
     def merge(self, guest_token: str, customer_token: str) -> Cart:
         """Fold a guest's cart into a signed-in customer's, and delete the guest's.
@@ -134,15 +122,13 @@ class CartService(Service):
         :raises CurrencyMismatch: for carts in different currencies.
         """
 
-        def work() -> Cart:
-            with self._work() as uow:
-                guest = find_cart(uow, guest_token)
-                mine = find_cart(uow, customer_token)
-                mine.merge(guest)
-                uow.carts.save(mine)
-                if guest is not mine and guest.id != mine.id:
-                    uow.carts.remove(guest)
-                self._commit(uow)
-                return mine
+        def work(uow: UnitOfWork) -> Cart:
+            guest = find_cart(uow, guest_token)
+            mine = find_cart(uow, customer_token)
+            mine.merge(guest)
+            uow.carts.save(mine)
+            if guest is not mine and guest.id != mine.id:
+                uow.carts.remove(guest)
+            return mine
 
-        return self._retrying(work)
+        return self._run(work)

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 import moneyed
 
 from commercekit.domain.catalog import Category, Product
-from commercekit.domain.errors import NotFound
+from commercekit.domain.errors import InvalidInput, NotFound
 from commercekit.domain.pricing import PriceList, SalePrice, TaxZone, VolumeTier
 from commercekit.domain.promotions import Coupon, Promotion
+from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
 
 __all__ = ["CatalogService"]
@@ -20,30 +21,21 @@ class CatalogService(Service):
 
     def add_category(self, category: Category) -> None:
         """Add a category (its parent must exist)."""
-        with self._work() as uow:
-            uow.catalog.add_category(category)
-            self._commit(uow)
+        self._run(lambda uow: uow.catalog.add_category(category))
 
     def add_product(self, product: Product) -> None:
         """Add a product with its variants.
 
         :raises DuplicateSku: for a SKU already taken; nothing is added then.
         """
-        with self._work() as uow:
-            known = {c.id for c in uow.catalog.categories()}
-            for category_id in product.category_ids:
-                if category_id not in known:
-                    raise NotFound("category", category_id, field="category_ids")
-            uow.catalog.add_product(product)
-            self._commit(uow)
+        self._run(lambda uow: uow.catalog.add_product(product))
 
     def product(self, product_id: str) -> Product:
         """A product with its variants.
 
         :raises NotFound: for an unknown id.
         """
-        with self._work() as uow:
-            return uow.catalog.product(product_id)
+        return self._read(lambda uow: uow.catalog.product(product_id))
 
     def publish(self, product_id: str) -> None:
         """Put a product on sale."""
@@ -54,14 +46,15 @@ class CatalogService(Service):
         self._change_state(product_id, publish=False)
 
     def _change_state(self, product_id: str, *, publish: bool) -> None:
-        with self._work() as uow:
+        def work(uow: UnitOfWork) -> None:
             product = uow.catalog.product(product_id)
             if publish:
                 product.publish()
             else:
                 product.archive()
             uow.catalog.save_product(product)
-            self._commit(uow)
+
+        self._run(work)
 
     def add_price_list(
         self,
@@ -72,11 +65,10 @@ class CatalogService(Service):
         customer_group: str | None = None,
     ) -> None:
         """Create an empty price list."""
-        with self._work() as uow:
-            uow.catalog.add_price_list(
-                PriceList(price_list_id, currency, channel=channel, customer_group=customer_group)
-            )
-            self._commit(uow)
+        price_list = PriceList(
+            price_list_id, currency, channel=channel, customer_group=customer_group
+        )
+        self._run(lambda uow: uow.catalog.add_price_list(price_list))
 
     def set_price(
         self,
@@ -88,28 +80,38 @@ class CatalogService(Service):
         sale: SalePrice | None = None,
     ) -> None:
         """Set a SKU's price in a list (see :meth:`PriceList.set_price`)."""
-        with self._work() as uow:
+
+        def work(uow: UnitOfWork) -> None:
             price_list = uow.catalog.price_list(price_list_id)
             price_list.set_price(sku, unit_price, tiers=tiers, sale=sale)
             uow.catalog.save_price_list(price_list)
-            self._commit(uow)
+
+        self._run(work)
 
     def add_tax_zone(self, zone: TaxZone) -> None:
         """Add a tax zone with its rates."""
-        with self._work() as uow:
-            uow.catalog.add_tax_zone(zone)
-            self._commit(uow)
+        self._run(lambda uow: uow.catalog.add_tax_zone(zone))
 
     def add_promotion(self, promotion: Promotion) -> None:
         """Add a promotion."""
-        with self._work() as uow:
-            uow.catalog.add_promotion(promotion)
-            self._commit(uow)
+        known = self._rt.promotion_types
+        if known is not None:
+            parts: list[tuple[str, object]] = [("benefit", promotion.benefit)]
+            parts += [("conditions", condition) for condition in promotion.conditions]
+            for field, part in parts:
+                if type(part) not in known:
+                    raise InvalidInput(
+                        f"no plugin offers {type(part).__qualname__} as a promotion type",
+                        field=field,
+                    )
+        self._run(lambda uow: uow.catalog.add_promotion(promotion))
 
     def add_coupon(self, coupon: Coupon) -> None:
         """Add a coupon code for a promotion (which must exist)."""
-        with self._work() as uow:
+
+        def work(uow: UnitOfWork) -> None:
             if coupon.promotion_id not in {p.id for p in uow.catalog.promotions()}:
                 raise NotFound("promotion", coupon.promotion_id, field="promotion_id")
             uow.catalog.add_coupon(coupon)
-            self._commit(uow)
+
+        self._run(work)

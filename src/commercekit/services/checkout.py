@@ -30,9 +30,9 @@ from commercekit.domain.inventory import InsufficientStock
 from commercekit.domain.orders import IdempotencyConflict, Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown
-from commercekit.ports.storage import ConcurrencyConflict, UnitOfWork
+from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
-from commercekit.services.inventory import reserve_for_order
+from commercekit.services.holds import hold_for_order, keep_until_shipped
 from commercekit.services.payments import PaymentService
 from commercekit.services.schemas import (
     AddressIn,
@@ -76,17 +76,15 @@ class CheckoutService(Service):
     # --- details -----------------------------------------------------------------------
 
     def _update(self, token: str, change: Callable[[UnitOfWork, Cart, Checkout], None]) -> Checkout:
-        def work() -> Checkout:
-            with self._work() as uow:
-                cart = find_cart(uow, token)
-                checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
-                change(uow, cart, checkout)
-                checkout.version += 1
-                uow.checkouts.save(checkout)
-                self._commit(uow)
-                return checkout
+        def work(uow: UnitOfWork) -> Checkout:
+            cart = find_cart(uow, token)
+            checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
+            change(uow, cart, checkout)
+            checkout.version += 1
+            uow.checkouts.save(checkout)
+            return checkout
 
-        return self._retrying(work)
+        return self._run(work)
 
     def set_contact(self, token: str, contact: Mapping[str, Any] | ContactIn) -> Checkout:
         """Set the customer's email.
@@ -131,8 +129,7 @@ class CheckoutService(Service):
         ]
 
     def _cart(self, token: str) -> Cart:
-        with self._work() as uow:
-            return find_cart(uow, token)
+        return self._read(lambda uow: find_cart(uow, token))
 
     def _method(self, method_id: str, currency: str) -> ShippingChoice:
         for method in self._rt.settings.shipping_methods:
@@ -203,28 +200,23 @@ class CheckoutService(Service):
         :class:`PriceChanged` unless the caller accepts the new price.
         """
 
-        def work() -> CheckoutSummary:
-            with self._work() as uow:
-                cart = find_cart(uow, token)
-                checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
-                breakdown, products = self._price(uow, cart, checkout)
-                requires_shipping = any(
-                    v.requires_shipping
-                    for p in products
-                    for v in p.variants
-                    if cart.quantity_of(v.sku)
-                )
-                if checkout.quoted_total_units != breakdown.grand_total_units:
-                    checkout.quoted_total_units = breakdown.grand_total_units
-                    checkout.version += 1
-                    uow.checkouts.save(checkout)
-                    self._commit(uow)
-                missing = checkout.missing(requires_shipping=requires_shipping)
-                if cart.is_empty:
-                    missing.insert(0, "cart")
-                return CheckoutSummary(checkout, breakdown, tuple(missing), requires_shipping)
+        def work(uow: UnitOfWork) -> CheckoutSummary:
+            cart = find_cart(uow, token)
+            checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
+            breakdown, products = self._price(uow, cart, checkout)
+            requires_shipping = any(
+                v.requires_shipping for p in products for v in p.variants if cart.quantity_of(v.sku)
+            )
+            if checkout.quoted_total_units != breakdown.grand_total_units:
+                checkout.quoted_total_units = breakdown.grand_total_units
+                checkout.version += 1
+                uow.checkouts.save(checkout)
+            missing = checkout.missing(requires_shipping=requires_shipping)
+            if cart.is_empty:
+                missing.insert(0, "cart")
+            return CheckoutSummary(checkout, breakdown, tuple(missing), requires_shipping)
 
-        return self._retrying(work)
+        return self._run(work)
 
     # --- the order ---------------------------------------------------------------------
 
@@ -262,39 +254,27 @@ class CheckoutService(Service):
             ).encode()
         ).hexdigest()
 
-        def write() -> tuple[Order, Payment, str]:
-            with self._work() as uow:
-                existing = uow.orders.find_by_idempotency_key(idempotency_key)
-                if existing is not None:
-                    if existing.fingerprint != fingerprint:
-                        raise IdempotencyConflict(idempotency_key)
-                    payment = uow.payments.for_order(existing.id)
-                    checkout = uow.checkouts.find(existing.cart_id)
-                    if payment is None:
-                        raise NotFound("payment for order", existing.id)
-                    return existing, payment, (checkout.payment_token if checkout else "") or ""
-                order, payment, payment_token = self._write_order(
+        def write(uow: UnitOfWork) -> tuple[Order, Payment, str]:
+            existing = uow.orders.find_by_idempotency_key(idempotency_key)
+            if existing is None:
+                return self._write_order(
                     uow, token, idempotency_key, fingerprint, accept_price_change
                 )
-                try:
-                    self._commit(uow)
-                except InsufficientStock as refused:
-                    # The plan came from a snapshot that another order overtook: plan
-                    # again on fresh stock (which may route to another location or to
-                    # a backorder). Stock that is truly gone fails in planning.
-                    lost.append(refused)
-                    raise ConcurrencyConflict("the stock changed while planning") from refused
-                return order, payment, payment_token
+            if existing.fingerprint != fingerprint:
+                raise IdempotencyConflict(idempotency_key)
+            payment = uow.payments.for_order(existing.id)
+            checkout = uow.checkouts.find(existing.cart_id)
+            if payment is None:
+                raise NotFound("payment for order", existing.id)
+            return existing, payment, (checkout.payment_token if checkout else "") or ""
 
-        lost: list[InsufficientStock] = []
-        try:
-            order, payment, payment_token = self._retrying(
-                write, self._rt.settings.placement_retries
-            )
-        except ConcurrencyConflict:
-            if lost:
-                raise lost[-1] from None
-            raise
+        # A hold refused as the order is written was planned from a snapshot that
+        # another order overtook: plan again on fresh stock (which may route to
+        # another location or to a backorder). Stock that is truly gone fails in
+        # planning.
+        order, payment, payment_token = self._run(
+            write, attempts=self._rt.settings.placement_retries, lost_races=(InsufficientStock,)
+        )
         if (
             order.status is not OrderStatus.PENDING_PAYMENT
             or payment.status is not PaymentStatus.PENDING
@@ -364,7 +344,7 @@ class CheckoutService(Service):
         # Stock is reserved in the order's own transaction, before any payment is
         # asked for: "paid but not allocated" cannot happen.
         address = checkout.shipping_address if requires_shipping else None
-        reserve_for_order(
+        hold_for_order(
             uow,
             order,
             now=now,
@@ -379,14 +359,13 @@ class CheckoutService(Service):
         return order, payment, str(checkout.payment_token)
 
     def _settle_free(self, order_id: str) -> Order:
-        def work() -> Order:
-            with self._work() as uow:
-                order = uow.orders.get(order_id)
-                order.settle_free(at=self.now, actor="system")
-                uow.orders.save(order)
-                with contextlib.suppress(NotFound):
-                    uow.carts.remove(uow.carts.get(order.cart_id))
-                self._commit(uow)
-                return order
+        def work(uow: UnitOfWork) -> Order:
+            order = uow.orders.get(order_id)
+            order.settle_free(at=self.now, actor="system")
+            keep_until_shipped(uow, order)
+            uow.orders.save(order)
+            with contextlib.suppress(NotFound):
+                uow.carts.remove(uow.carts.get(order.cart_id))
+            return order
 
-        return self._retrying(work)
+        return self._run(work)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from commercekit.domain.errors import InvalidTransition, NotFound
 from commercekit.domain.inventory import ReservationStatus
 from commercekit.domain.orders import HOLDING_MONEY, Order
+from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
-from commercekit.services.payments import PaymentService, release_order_holds
+from commercekit.services.holds import release_holds
+from commercekit.services.payments import PaymentService
 
 __all__ = ["OrderService"]
 
@@ -25,16 +27,15 @@ class OrderService(Service):
 
         :raises NotFound: for an unknown id.
         """
-        with self._work() as uow:
-            return uow.orders.get(order_id)
+        return self._read(lambda uow: uow.orders.get(order_id))
 
     def by_token(self, token: str) -> Order:
         """The order a customer's token opens.
 
         :raises NotFound: for an unknown, empty or missing token.
         """
-        with self._work() as uow:
-            order = uow.orders.find_by_token(token) if isinstance(token, str) and token else None
+        found = isinstance(token, str) and token
+        order = self._read(lambda uow: uow.orders.find_by_token(token)) if found else None
         if order is None:
             raise NotFound("order", "for this token", field="token")
         return order
@@ -49,8 +50,7 @@ class OrderService(Service):
         """
         order = self.get(order_id)
         order.cancel(reason, at=self.now, actor=actor)  # checks the transition early
-        with self._work() as uow:
-            held = uow.inventory.reservations_for_order(order_id)
+        held = self._read(lambda uow: uow.inventory.reservations_for_order(order_id))
         if any(r.status is ReservationStatus.CONSUMED for r in held):
             raise InvalidTransition("order", "shipped", "cancel")
         # Money first, through the gateway: release what is authorized and not
@@ -63,41 +63,36 @@ class OrderService(Service):
         if payment is not None and payment.refundable_units:
             self._payments.refund(order_id, actor=actor)
 
-        def work() -> Order:
-            with self._work() as uow:
-                current = uow.orders.get(order_id)
-                current.cancel(reason, at=self.now, actor=actor)
-                release_order_holds(uow, current)
-                uow.orders.save(current)
-                self._commit(uow)
-                return current
+        def work(uow: UnitOfWork) -> Order:
+            current = uow.orders.get(order_id)
+            current.cancel(reason, at=self.now, actor=actor)
+            release_holds(uow, current, at=self.now)
+            uow.orders.save(current)
+            return current
 
-        return self._retrying(work)
+        return self._run(work)
+
+    def for_customer(self, customer_id: str, *, limit: int = 50) -> list[Order]:
+        """A customer's orders, newest first (their order history)."""
+        return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))
+
+    def _change(self, order_id: str, change: Callable[[Order], None]) -> Order:
+        def work(uow: UnitOfWork) -> Order:
+            order = uow.orders.get(order_id)
+            change(order)
+            uow.orders.save(order)
+            return order
+
+        return self._run(work)
 
     def record_fulfilment(
         self, order_id: str, quantities: Mapping[str, int], *, actor: str = "staff"
     ) -> Order:
         """Record units handed over, per SKU."""
-
-        def work() -> Order:
-            with self._work() as uow:
-                order = uow.orders.get(order_id)
-                order.record_fulfilment(quantities, at=self.now, actor=actor)
-                uow.orders.save(order)
-                self._commit(uow)
-                return order
-
-        return self._retrying(work)
+        return self._change(
+            order_id, lambda order: order.record_fulfilment(quantities, at=self.now, actor=actor)
+        )
 
     def complete(self, order_id: str, *, actor: str = "staff") -> Order:
         """Close a fulfilled, paid order."""
-
-        def work() -> Order:
-            with self._work() as uow:
-                order = uow.orders.get(order_id)
-                order.complete(at=self.now, actor=actor)
-                uow.orders.save(order)
-                self._commit(uow)
-                return order
-
-        return self._retrying(work)
+        return self._change(order_id, lambda order: order.complete(at=self.now, actor=actor))

@@ -16,7 +16,6 @@ import attrs
 import moneyed
 
 from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
-from commercekit.domain.inventory import ReservationStatus
 from commercekit.domain.money import minor_units
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import (
@@ -29,7 +28,11 @@ from commercekit.domain.payments import (
 from commercekit.ports.payments import GatewayError, PaymentRequest
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
-from commercekit.services.inventory import HELD_UNTIL_SHIPPED
+from commercekit.services.holds import (
+    cancel_unpaid,
+    keep_until_shipped,
+    wait_for_action,
+)
 
 __all__ = ["PaymentDeclined", "PaymentService", "WebhookResult", "authorization_key"]
 
@@ -74,19 +77,17 @@ class PaymentService(Service):
         :returns: the order, and whether the event changed anything.
         """
 
-        def work() -> tuple[Order, bool]:
-            with self._work() as uow:
-                payment = uow.payments.get(payment_id)
-                order = uow.orders.get(payment.order_id)
-                changed = payment.apply(event)
-                if changed:
-                    self._follow(uow, order, payment, actor, event)
-                    uow.payments.save(payment)
-                    uow.orders.save(order)
-                    self._commit(uow)
-                return order, changed
+        def work(uow: UnitOfWork) -> tuple[Order, bool]:
+            payment = uow.payments.get(payment_id)
+            order = uow.orders.get(payment.order_id)
+            changed = payment.apply(event)
+            if changed:
+                self._follow(uow, order, payment, actor, event)
+                uow.payments.save(payment)
+                uow.orders.save(order)
+            return order, changed
 
-        order, changed = self._retrying(work)
+        order, changed = self._run(work)
         if changed and order.status is OrderStatus.CANCELLED:
             # The fact is recorded either way; if the gateway cannot give the money
             # back now, recover_pending_checkouts() tries again.
@@ -110,22 +111,20 @@ class PaymentService(Service):
         """Bring the order in line with its payment."""
         now = self.now
         if payment.status is PaymentStatus.FAILED:
-            if order.status is OrderStatus.PENDING_PAYMENT:
-                order.cancel(f"payment failed: {event.detail or 'declined'}", at=now, actor=actor)
-                release_order_holds(uow, order)
+            cancel_unpaid(
+                uow, order, f"payment failed: {event.detail or 'declined'}", actor=actor, at=now
+            )
             return
         was_pending = order.status is OrderStatus.PENDING_PAYMENT
         order.payment_changed(payment.status, at=now, actor=actor)
-        held = [r.id for r in uow.inventory.reservations_for_order(order.id)]
-        if payment.status is PaymentStatus.REQUIRES_ACTION and held:
+        if payment.status is PaymentStatus.REQUIRES_ACTION:
             # The customer has until the action times out; the stock waits as long.
             until = now + timedelta(seconds=self._rt.settings.action_timeout_seconds)
-            uow.inventory.extend(held, until)
+            wait_for_action(uow, order, until=until)
         if was_pending and order.status is OrderStatus.OPEN:
             # Paid: the stock stays held until the order ships or is cancelled, and
             # the cart that became this order is done with.
-            if held:
-                uow.inventory.extend(held, HELD_UNTIL_SHIPPED)
+            keep_until_shipped(uow, order)
             with contextlib.suppress(NotFound):
                 uow.carts.remove(uow.carts.get(order.cart_id))
 
@@ -134,11 +133,13 @@ class PaymentService(Service):
 
         :raises NotFound: if the order has none.
         """
-        with self._work() as uow:
-            payment = uow.payments.for_order(order_id)
+        payment = self._payment_of(order_id)
         if payment is None:
             raise NotFound("payment for order", order_id, field="order_id")
         return payment
+
+    def _payment_of(self, order_id: str) -> Payment | None:
+        return self._read(lambda uow: uow.payments.for_order(order_id))
 
     # --- operations staff or the store start ------------------------------------------
 
@@ -164,8 +165,7 @@ class PaymentService(Service):
         payment = self.for_order(order_id)
         capturing = action == "capture"
         if capturing:
-            with self._work() as uow:
-                state = uow.orders.get(order_id).status
+            state = self._read(lambda uow: uow.orders.get(order_id).status)
             if state is OrderStatus.CANCELLED:
                 raise InvalidTransition("order", state.value, "capture the payment of")
         default = payment.capturable_units if capturing else payment.refundable_units
@@ -232,11 +232,14 @@ class PaymentService(Service):
         :raises NotFound: for an unknown order token.
         :raises InvalidTransition: if the payment does not await an action.
         """
-        with self._work() as uow:
+
+        def find(uow: UnitOfWork) -> tuple[Order, Payment | None]:
             order = uow.orders.find_by_token(order_token) if order_token else None
             if order is None:
                 raise NotFound("order", "for this token", field="token")
-            payment = uow.payments.for_order(order.id)
+            return order, uow.payments.for_order(order.id)
+
+        _, payment = self._read(find)
         if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
             state = "missing" if payment is None else payment.status.value
             raise InvalidTransition("payment", state, "confirm")
@@ -260,8 +263,7 @@ class PaymentService(Service):
         events = self._rt.gateway(gateway).parse_webhook(payload, signature, self.now)
         applied = duplicates = 0
         for event in events:
-            with self._work() as uow:
-                payment = uow.payments.find_by_reference(gateway, event.payment_reference)
+            payment = self._by_reference(gateway, event.payment_reference)
             if payment is None:
                 raise EventOutOfOrder(
                     f"no payment {event.payment_reference!r} recorded yet",
@@ -273,6 +275,9 @@ class PaymentService(Service):
             else:
                 duplicates += 1
         return WebhookResult(applied=applied, duplicates=duplicates)
+
+    def _by_reference(self, gateway: str, reference: str) -> Payment | None:
+        return self._read(lambda uow: uow.payments.find_by_reference(gateway, reference))
 
     # --- recovery ----------------------------------------------------------------------
 
@@ -317,9 +322,8 @@ class PaymentService(Service):
             if older_than is not None
             else timedelta(seconds=settings.pending_payment_timeout_seconds)
         )
-        with self._work() as uow:
-            pending = uow.orders.pending_payment(cutoff)
-            holding = uow.orders.cancelled_holding_money()
+        pending = self._read(lambda uow: uow.orders.pending_payment(cutoff))
+        holding = self._read(lambda uow: uow.orders.cancelled_holding_money())
         handled: list[str] = []
         for order in holding:
             # A give-back that failed when the order was cancelled is tried again.
@@ -329,8 +333,7 @@ class PaymentService(Service):
                 continue
             handled.append(order.id)
         for order in pending:
-            with self._work() as uow:
-                payment = uow.payments.for_order(order.id)
+            payment = self._payment_of(order.id)
             if payment is None:
                 continue
             if payment.status is PaymentStatus.PENDING:
@@ -366,25 +369,8 @@ class PaymentService(Service):
         return True
 
     def _cancel_pending(self, order_id: str, reason: str) -> None:
-        def work() -> None:
-            with self._work() as uow:
-                order = uow.orders.get(order_id)
-                if order.status is not OrderStatus.PENDING_PAYMENT:
-                    return
-                order.cancel(reason, at=self.now, actor="system:recovery")
-                release_order_holds(uow, order)
-                uow.orders.save(order)
-                self._commit(uow)
-
-        self._retrying(work)
-
-
-def release_order_holds(uow: UnitOfWork, order: Order) -> int:
-    """Give back what an order held: its coupon uses and its stock reservations.
-
-    :returns: how many reservations were released.
-    """
-    uow.catalog.release_coupon_uses(order.id)
-    held = uow.inventory.reservations_for_order(order.id)
-    active = [r.id for r in held if r.status is ReservationStatus.ACTIVE]
-    return uow.inventory.release(active, ReservationStatus.RELEASED) if active else 0
+        self._run(
+            lambda uow: cancel_unpaid(
+                uow, uow.orders.get(order_id), reason, actor="system:recovery", at=self.now
+            )
+        )

@@ -1,13 +1,15 @@
 """Domain values to JSON-safe dicts and back, for storage columns and the outbox.
 
-Every class the codec knows is named in an explicit registry; a stored dict carries
-that name under ``"type"`` and nothing else decides what is built from it (no pickle,
-no import by name), so stored data can never make the process run code. Numbers that
-must stay exact travel as strings: ``Decimal`` as its string, ``Money`` as
-``{"amount": "12.50", "currency": "EUR"}``; times as ISO-8601 with their offset.
+A stored object names its type under ``"type"``, and nothing but a known name decides
+what is built from it (no pickle, no import by name), so stored data can never make
+the process run code. Numbers that must stay exact travel as strings: ``Decimal`` as
+its string, ``Money`` as ``{"amount": "12.50", "currency": "EUR"}``; times as ISO-8601
+with their offset.
 
-A plugin with its own promotion benefit or condition calls :func:`register` once, so
-that promotions using it can be stored.
+The shapes of addresses, shipping choices, tax rates and reorder policies are fixed;
+promotion benefits and conditions are whatever types the store's plugins offer
+(:class:`~commercekit.ports.storage.PromotionType`), so a :class:`Codec` is built
+per storage from them: nothing here is process-global.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, final
 
 import attrs
 import moneyed
@@ -25,42 +27,29 @@ from commercekit.domain.errors import CommerceError, InvalidInput
 from commercekit.domain.events import DomainEvent, event_from_dict, event_to_dict
 from commercekit.domain.inventory import ReorderPolicy
 from commercekit.domain.money import Money
-from commercekit.domain.pricing import TaxRate, TaxZone
-from commercekit.domain.promotions import (
-    AmountOffOrder,
-    BuyXGetY,
-    Coupon,
-    CustomerGroups,
-    FixedPrice,
-    FreeShipping,
-    ItemFilter,
-    MinimumQuantity,
-    MinimumSubtotal,
-    PercentOffLines,
-    PercentOffOrder,
-    Promotion,
-    Stacking,
-    TieredAmountOff,
-)
+from commercekit.domain.pricing import TaxRate
+from commercekit.domain.promotions import ItemFilter, Promotion, Stacking
+from commercekit.ports.storage import PromotionType
 
 __all__ = [
+    "Codec",
     "Json",
-    "decode",
     "decode_address",
-    "decode_coupon",
     "decode_datetime",
     "decode_event",
+    "decode_item_filter",
     "decode_money",
-    "decode_promotion",
     "decode_reorder_policy",
     "decode_shipping_choice",
     "decode_tax_rate",
-    "decode_tax_zone",
-    "encode",
+    "encode_address",
     "encode_datetime",
     "encode_event",
+    "encode_item_filter",
     "encode_money",
-    "register",
+    "encode_reorder_policy",
+    "encode_shipping_choice",
+    "encode_tax_rate",
 ]
 
 Json = dict[str, Any]
@@ -69,73 +58,21 @@ Json = dict[str, Any]
 _T = TypeVar("_T")
 
 
-@attrs.frozen
-class _Entry:
-    cls: type[Any]
-    encode: Callable[[Any], Json]
-    decode: Callable[[Mapping[str, Any]], Any]
+def _typed(name: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` if it is a stored object of type ``name``."""
+    found = data.get("type") if isinstance(data, Mapping) else None
+    if found != name:
+        raise InvalidInput(f"expected a stored {name}, got {found!r}", field="type")
+    return data
 
 
-_BY_NAME: Final[dict[str, _Entry]] = {}
-_NAME_OF: Final[dict[type[Any], str]] = {}
-
-
-def register(
-    name: str,
-    cls: type[_T],
-    encode: Callable[[_T], Json],
-    decode: Callable[[Mapping[str, Any]], _T],
-) -> None:
-    """Teach the codec a class, under a name that must never change once data is stored.
-
-    :param encode: the instance's fields as JSON-safe values (without ``"type"``).
-    :param decode: the instance back from what ``encode`` returned.
-    :raises InvalidInput: for a name or class registered already.
-    """
-    if name in _BY_NAME or cls in _NAME_OF:
-        raise InvalidInput(f"{name!r} ({cls.__qualname__}) is registered already", field="name")
-    _BY_NAME[name] = _Entry(cls, encode, decode)
-    _NAME_OF[cls] = name
-
-
-def encode(value: object) -> Json:
-    """``value`` as a JSON object naming its registered type.
-
-    :raises InvalidInput: for a class nobody registered.
-    """
-    name = _NAME_OF.get(type(value))
-    if name is None:
-        raise InvalidInput(
-            f"cannot store a {type(value).__qualname__}: register it with the codec first",
-            field="type",
-        )
-    return {"type": name, **_BY_NAME[name].encode(value)}
-
-
-def decode(data: Mapping[str, Any]) -> Any:
-    """Rebuild what :func:`encode` wrote.
-
-    :raises InvalidInput: for an unknown type name or a malformed object.
-    """
-    name = data.get("type") if isinstance(data, Mapping) else None
-    entry = _BY_NAME.get(name) if isinstance(name, str) else None
-    if entry is None:
-        raise InvalidInput(f"cannot decode an object of unknown type {name!r}", field="type")
+def _reading(name: str, decode: Callable[[Mapping[str, Any]], _T], data: Mapping[str, Any]) -> _T:
     try:
-        return entry.decode(data)
+        return decode(_typed(name, data))
     except CommerceError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as error:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise InvalidInput(f"malformed stored {name}: {error!r}", field="type") from error
-
-
-def _decode_as(data: Mapping[str, Any], cls: type[_T]) -> _T:
-    value = decode(data)
-    if not isinstance(value, cls):
-        raise InvalidInput(
-            f"expected a stored {cls.__qualname__}, got {type(value).__qualname__}", field="type"
-        )
-    return value
 
 
 # --- scalars -----------------------------------------------------------------------
@@ -161,188 +98,74 @@ def decode_datetime(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _moneys(amounts: Mapping[str, moneyed.Money]) -> list[Json]:
-    # Sorted by currency so that the same promotion always encodes to the same JSON.
-    return [encode_money(amounts[code]) for code in sorted(amounts)]
+# --- fixed shapes ------------------------------------------------------------------
+
+_FILTER_FIELDS: Final = (
+    "skus",
+    "product_ids",
+    "category_ids",
+    "exclude_skus",
+    "exclude_product_ids",
+    "exclude_category_ids",
+)
 
 
-def _sorted(values: Iterable[str]) -> list[str]:
-    return sorted(values)
+def encode_item_filter(value: ItemFilter) -> Json:
+    """The lines a promotion targets, each id set sorted (one value, one JSON)."""
+    return {"type": "ItemFilter", **{name: sorted(getattr(value, name)) for name in _FILTER_FIELDS}}
 
 
-# --- promotions --------------------------------------------------------------------
+def decode_item_filter(data: Mapping[str, Any]) -> ItemFilter:
+    """What :func:`encode_item_filter` wrote."""
+
+    def build(found: Mapping[str, Any]) -> ItemFilter:
+        # Frozensets, never lists: ItemFilter reads an empty frozenset as "not given",
+        # where an empty list handed in is refused as a selection that came out empty.
+        return ItemFilter(
+            **{name: frozenset(str(item) for item in found[name]) for name in _FILTER_FIELDS}
+        )
+
+    return _reading("ItemFilter", build, data)
 
 
-def _item_filter(value: ItemFilter) -> Json:
+def encode_tax_rate(value: TaxRate) -> Json:
+    """A tax rate, its rate as a decimal string."""
     return {
-        "skus": _sorted(value.skus),
-        "product_ids": _sorted(value.product_ids),
-        "category_ids": _sorted(value.category_ids),
-        "exclude_skus": _sorted(value.exclude_skus),
-        "exclude_product_ids": _sorted(value.exclude_product_ids),
-        "exclude_category_ids": _sorted(value.exclude_category_ids),
-    }
-
-
-def _to_item_filter(data: Mapping[str, Any]) -> ItemFilter:
-    # Frozensets, never lists: ItemFilter reads an empty frozenset as "not given",
-    # where an empty list handed in is refused as a selection that came out empty.
-    names = (
-        "skus",
-        "product_ids",
-        "category_ids",
-        "exclude_skus",
-        "exclude_product_ids",
-        "exclude_category_ids",
-    )
-    return ItemFilter(**{name: frozenset(str(item) for item in data[name]) for name in names})
-
-
-def _optional_filter(value: ItemFilter | None) -> Json | None:
-    return None if value is None else encode(value)
-
-
-def _to_optional_filter(data: Mapping[str, Any] | None) -> ItemFilter | None:
-    return None if data is None else _decode_as(data, ItemFilter)
-
-
-def _percent(value: PercentOffLines | PercentOffOrder) -> Json:
-    return {"percent": str(value.percent)}
-
-
-def _buy_x_get_y(value: BuyXGetY) -> Json:
-    return {"buy": value.buy, "get": value.get, "percent": str(value.percent)}
-
-
-def _to_buy_x_get_y(data: Mapping[str, Any]) -> BuyXGetY:
-    return BuyXGetY(buy=data["buy"], get=data["get"], percent=Decimal(data["percent"]))
-
-
-def _tiered(value: TieredAmountOff) -> Json:
-    return {"tiers": [[encode_money(at), encode_money(off)] for at, off in value.tiers]}
-
-
-def _to_tiered(data: Mapping[str, Any]) -> TieredAmountOff:
-    return TieredAmountOff(
-        tuple((decode_money(at), decode_money(off)) for at, off in data["tiers"])
-    )
-
-
-def _minimum_subtotal(value: MinimumSubtotal) -> Json:
-    return {"amounts": _moneys(value.amounts), "items": _optional_filter(value.items)}
-
-
-def _to_minimum_subtotal(data: Mapping[str, Any]) -> MinimumSubtotal:
-    return MinimumSubtotal(
-        [decode_money(money) for money in data["amounts"]],
-        items=_to_optional_filter(data["items"]),
-    )
-
-
-def _minimum_quantity(value: MinimumQuantity) -> Json:
-    return {"quantity": value.quantity, "items": _optional_filter(value.items)}
-
-
-def _to_minimum_quantity(data: Mapping[str, Any]) -> MinimumQuantity:
-    return MinimumQuantity(quantity=data["quantity"], items=_to_optional_filter(data["items"]))
-
-
-def _promotion(value: Promotion) -> Json:
-    return {
-        "id": value.id,
+        "type": "TaxRate",
         "name": value.name,
-        "benefit": encode(value.benefit),
-        "target": encode(value.target),
-        "conditions": [encode(condition) for condition in value.conditions],
-        "starts_at": encode_datetime(value.starts_at),
-        "ends_at": encode_datetime(value.ends_at),
-        "priority": value.priority,
-        "stacking": value.stacking.value,
-        "requires_coupon": value.requires_coupon,
+        "rate": str(value.rate),
+        "category": value.category,
     }
 
 
-def _to_promotion(data: Mapping[str, Any]) -> Promotion:
-    return Promotion(
-        id=data["id"],
-        name=data["name"],
-        benefit=decode(data["benefit"]),
-        target=_decode_as(data["target"], ItemFilter),
-        conditions=tuple(decode(condition) for condition in data["conditions"]),
-        starts_at=decode_datetime(data["starts_at"]),
-        ends_at=decode_datetime(data["ends_at"]),
-        priority=data["priority"],
-        stacking=Stacking(data["stacking"]),
-        requires_coupon=data["requires_coupon"],
-    )
-
-
-def _coupon(value: Coupon) -> Json:
-    return {
-        "code": value.code,
-        "promotion_id": value.promotion_id,
-        "starts_at": encode_datetime(value.starts_at),
-        "ends_at": encode_datetime(value.ends_at),
-        "usage_limit": value.usage_limit,
-        "usage_limit_per_customer": value.usage_limit_per_customer,
-    }
-
-
-def _to_coupon(data: Mapping[str, Any]) -> Coupon:
-    return Coupon(
-        code=data["code"],
-        promotion_id=data["promotion_id"],
-        starts_at=decode_datetime(data["starts_at"]),
-        ends_at=decode_datetime(data["ends_at"]),
-        usage_limit=data["usage_limit"],
-        usage_limit_per_customer=data["usage_limit_per_customer"],
-    )
-
-
-# --- tax, addresses, shipping ------------------------------------------------------
-
-
-def _tax_rate(value: TaxRate) -> Json:
-    return {"name": value.name, "rate": str(value.rate), "category": value.category}
-
-
-def _to_tax_rate(data: Mapping[str, Any]) -> TaxRate:
-    return TaxRate(name=data["name"], rate=Decimal(data["rate"]), category=data["category"])
-
-
-def _tax_zone(value: TaxZone) -> Json:
-    return {
-        "id": value.id,
-        "country": value.country,
-        "region": value.region,
-        "postal_prefix": value.postal_prefix,
-        "rates": [encode(rate) for rate in value.rates],
-    }
-
-
-def _to_tax_zone(data: Mapping[str, Any]) -> TaxZone:
-    return TaxZone(
-        id=data["id"],
-        country=data["country"],
-        region=data["region"],
-        postal_prefix=data["postal_prefix"],
-        rates=tuple(_decode_as(rate, TaxRate) for rate in data["rates"]),
+def decode_tax_rate(data: Mapping[str, Any]) -> TaxRate:
+    """What :func:`encode_tax_rate` wrote."""
+    return _reading(
+        "TaxRate",
+        lambda d: TaxRate(name=d["name"], rate=Decimal(d["rate"]), category=d["category"]),
+        data,
     )
 
 
 _ADDRESS_FIELDS: Final = tuple(field.name for field in attrs.fields(Address))
 
 
-def _address(value: Address) -> Json:
-    return {name: getattr(value, name) for name in _ADDRESS_FIELDS}
+def encode_address(value: Address) -> Json:
+    """A postal address, every field as given."""
+    return {"type": "Address", **{name: getattr(value, name) for name in _ADDRESS_FIELDS}}
 
 
-def _to_address(data: Mapping[str, Any]) -> Address:
-    return Address(**{name: str(data[name]) for name in _ADDRESS_FIELDS})
+def decode_address(data: Mapping[str, Any]) -> Address:
+    """What :func:`encode_address` wrote."""
+    return _reading(
+        "Address", lambda d: Address(**{name: str(d[name]) for name in _ADDRESS_FIELDS}), data
+    )
 
 
-def _shipping_choice(value: ShippingChoice) -> Json:
+def encode_shipping_choice(value: ShippingChoice) -> Json:
+    """The shipping method chosen, at its price then."""
     return {
+        "type": "ShippingChoice",
         "method_id": value.method_id,
         "name": value.name,
         "price_units": value.price_units,
@@ -350,20 +173,24 @@ def _shipping_choice(value: ShippingChoice) -> Json:
     }
 
 
-def _to_shipping_choice(data: Mapping[str, Any]) -> ShippingChoice:
-    return ShippingChoice(
-        method_id=data["method_id"],
-        name=data["name"],
-        price_units=int(data["price_units"]),
-        currency=data["currency"],
+def decode_shipping_choice(data: Mapping[str, Any]) -> ShippingChoice:
+    """What :func:`encode_shipping_choice` wrote."""
+    return _reading(
+        "ShippingChoice",
+        lambda d: ShippingChoice(
+            method_id=d["method_id"],
+            name=d["name"],
+            price_units=int(d["price_units"]),
+            currency=d["currency"],
+        ),
+        data,
     )
 
 
-# --- inventory ---------------------------------------------------------------------
-
-
-def _reorder_policy(value: ReorderPolicy) -> Json:
+def encode_reorder_policy(value: ReorderPolicy) -> Json:
+    """A reorder policy."""
     return {
+        "type": "ReorderPolicy",
         "reorder_point": value.reorder_point,
         "quantity": value.quantity,
         "maximum": value.maximum,
@@ -372,87 +199,19 @@ def _reorder_policy(value: ReorderPolicy) -> Json:
     }
 
 
-def _to_reorder_policy(data: Mapping[str, Any]) -> ReorderPolicy:
-    return ReorderPolicy(
-        reorder_point=data["reorder_point"],
-        quantity=data["quantity"],
-        maximum=data["maximum"],
-        supplier=data["supplier"],
-        lead_time_days=data["lead_time_days"],
-    )
-
-
-def _amounts(cls: type[AmountOffOrder] | type[FixedPrice]) -> None:
-    register(
-        cls.__name__,
-        cls,
-        lambda value: {"amounts": _moneys(value.amounts)},
-        lambda data: cls([decode_money(money) for money in data["amounts"]]),
-    )
-
-
-# The names below are what stored rows say; renaming a class must keep its name here.
-register("PercentOffLines", PercentOffLines, _percent, lambda d: PercentOffLines(d["percent"]))
-register("PercentOffOrder", PercentOffOrder, _percent, lambda d: PercentOffOrder(d["percent"]))
-_amounts(AmountOffOrder)
-_amounts(FixedPrice)
-register("BuyXGetY", BuyXGetY, _buy_x_get_y, _to_buy_x_get_y)
-register("FreeShipping", FreeShipping, lambda value: {}, lambda data: FreeShipping())
-register("TieredAmountOff", TieredAmountOff, _tiered, _to_tiered)
-register("MinimumSubtotal", MinimumSubtotal, _minimum_subtotal, _to_minimum_subtotal)
-register("MinimumQuantity", MinimumQuantity, _minimum_quantity, _to_minimum_quantity)
-register(
-    "CustomerGroups",
-    CustomerGroups,
-    lambda value: {"groups": _sorted(value.groups)},
-    lambda data: CustomerGroups(frozenset(str(group) for group in data["groups"])),
-)
-register("ItemFilter", ItemFilter, _item_filter, _to_item_filter)
-register("Promotion", Promotion, _promotion, _to_promotion)
-register("Coupon", Coupon, _coupon, _to_coupon)
-register("TaxRate", TaxRate, _tax_rate, _to_tax_rate)
-register("TaxZone", TaxZone, _tax_zone, _to_tax_zone)
-register("Address", Address, _address, _to_address)
-register("ShippingChoice", ShippingChoice, _shipping_choice, _to_shipping_choice)
-register("ReorderPolicy", ReorderPolicy, _reorder_policy, _to_reorder_policy)
-
-
-# --- typed entry points ------------------------------------------------------------
-
-
-def decode_promotion(data: Mapping[str, Any]) -> Promotion:
-    """A promotion from :func:`encode`'s output."""
-    return _decode_as(data, Promotion)
-
-
-def decode_coupon(data: Mapping[str, Any]) -> Coupon:
-    """A coupon from :func:`encode`'s output."""
-    return _decode_as(data, Coupon)
-
-
-def decode_tax_rate(data: Mapping[str, Any]) -> TaxRate:
-    """A tax rate from :func:`encode`'s output."""
-    return _decode_as(data, TaxRate)
-
-
-def decode_tax_zone(data: Mapping[str, Any]) -> TaxZone:
-    """A tax zone from :func:`encode`'s output."""
-    return _decode_as(data, TaxZone)
-
-
-def decode_address(data: Mapping[str, Any]) -> Address:
-    """An address from :func:`encode`'s output."""
-    return _decode_as(data, Address)
-
-
-def decode_shipping_choice(data: Mapping[str, Any]) -> ShippingChoice:
-    """A shipping choice from :func:`encode`'s output."""
-    return _decode_as(data, ShippingChoice)
-
-
 def decode_reorder_policy(data: Mapping[str, Any]) -> ReorderPolicy:
-    """A reorder policy from :func:`encode`'s output."""
-    return _decode_as(data, ReorderPolicy)
+    """What :func:`encode_reorder_policy` wrote."""
+    return _reading(
+        "ReorderPolicy",
+        lambda d: ReorderPolicy(
+            reorder_point=d["reorder_point"],
+            quantity=d["quantity"],
+            maximum=d["maximum"],
+            supplier=d["supplier"],
+            lead_time_days=d["lead_time_days"],
+        ),
+        data,
+    )
 
 
 def encode_event(event: DomainEvent) -> Json:
@@ -466,3 +225,90 @@ def decode_event(data: Mapping[str, Any]) -> DomainEvent:
     :raises InvalidInput: for an unknown event name.
     """
     return event_from_dict(data)
+
+
+# --- promotions --------------------------------------------------------------------
+
+
+@final
+class Codec:
+    """Promotions to JSON and back, knowing the benefit and condition types given.
+
+    :raises InvalidInput: for two types under one name, or one type under two.
+    """
+
+    def __init__(self, types: Iterable[PromotionType] = ()) -> None:
+        self._by_name: dict[str, PromotionType] = {}
+        self._name_of: dict[type[Any], str] = {}
+        for kind in types:
+            if kind.name in self._by_name or kind.cls in self._name_of:
+                raise InvalidInput(
+                    f"promotion type {kind.name!r} ({kind.cls.__qualname__}) is given twice",
+                    field="name",
+                )
+            self._by_name[kind.name] = kind
+            self._name_of[kind.cls] = kind.name
+
+    def knows(self, value: object) -> bool:
+        """Whether ``value``'s type can be stored."""
+        return type(value) in self._name_of
+
+    def encode_part(self, value: object) -> Json:
+        """A benefit or condition as a JSON object naming its type.
+
+        :raises InvalidInput: for a type no plugin offers.
+        """
+        name = self._name_of.get(type(value))
+        if name is None:
+            raise InvalidInput(
+                f"cannot store a {type(value).__qualname__}: no plugin offers it as a "
+                "promotion type",
+                field="type",
+            )
+        return {**self._by_name[name].encode(value), "type": name}
+
+    def decode_part(self, data: Mapping[str, Any]) -> Any:
+        """Rebuild what :meth:`encode_part` wrote.
+
+        :raises InvalidInput: for an unknown type name or a malformed object.
+        """
+        name = data.get("type") if isinstance(data, Mapping) else None
+        kind = self._by_name.get(name) if isinstance(name, str) else None
+        if kind is None:
+            raise InvalidInput(f"cannot decode an object of unknown type {name!r}", field="type")
+        return _reading(name, kind.decode, data)  # type: ignore[arg-type]
+
+    def encode(self, promotion: Promotion) -> Json:
+        """A whole promotion: its benefit and conditions by their type names."""
+        return {
+            "type": "Promotion",
+            "id": promotion.id,
+            "name": promotion.name,
+            "benefit": self.encode_part(promotion.benefit),
+            "target": encode_item_filter(promotion.target),
+            "conditions": [self.encode_part(condition) for condition in promotion.conditions],
+            "starts_at": encode_datetime(promotion.starts_at),
+            "ends_at": encode_datetime(promotion.ends_at),
+            "priority": promotion.priority,
+            "stacking": promotion.stacking.value,
+            "requires_coupon": promotion.requires_coupon,
+        }
+
+    def decode(self, data: Mapping[str, Any]) -> Promotion:
+        """What :meth:`encode` wrote."""
+        return _reading(
+            "Promotion",
+            lambda d: Promotion(
+                id=d["id"],
+                name=d["name"],
+                benefit=self.decode_part(d["benefit"]),
+                target=decode_item_filter(d["target"]),
+                conditions=tuple(self.decode_part(c) for c in d["conditions"]),
+                starts_at=decode_datetime(d["starts_at"]),
+                ends_at=decode_datetime(d["ends_at"]),
+                priority=d["priority"],
+                stacking=Stacking(d["stacking"]),
+                requires_coupon=d["requires_coupon"],
+            ),
+            data,
+        )

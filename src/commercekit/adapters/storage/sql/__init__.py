@@ -14,26 +14,12 @@ One schema, migrated with Alembic, serves both::
 from __future__ import annotations
 
 from commercekit.adapters.storage.sql._database import BUSY_TIMEOUT_MS, SchemaOutOfDate
-from commercekit.adapters.storage.sql._inventory import SqlInventoryRepository
-from commercekit.adapters.storage.sql._storage import SqlStorage, upgrade
-from commercekit.adapters.storage.sql._unit_of_work import (
-    SqlCartRepository,
-    SqlCatalogRepository,
-    SqlCheckoutRepository,
-    SqlOrderRepository,
-    SqlPaymentRepository,
-    SqlUnitOfWork,
-)
+from commercekit.adapters.storage.sql.storage import SqlStorage, upgrade
+from commercekit.adapters.storage.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "SchemaOutOfDate",
-    "SqlCartRepository",
-    "SqlCatalogRepository",
-    "SqlCheckoutRepository",
-    "SqlInventoryRepository",
-    "SqlOrderRepository",
-    "SqlPaymentRepository",
     "SqlStorage",
     "SqlUnitOfWork",
     "upgrade",

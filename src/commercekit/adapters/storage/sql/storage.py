@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, final
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from commercekit.adapters.storage import codec
+from commercekit.adapters.storage.promotion_types import BUILTIN_PROMOTION_TYPES
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._database import (
     begin_write,
@@ -18,8 +19,9 @@ from commercekit.adapters.storage.sql._database import (
     create_storage_engine,
     migrate,
 )
-from commercekit.adapters.storage.sql._unit_of_work import SqlUnitOfWork
+from commercekit.adapters.storage.sql.unit_of_work import SqlUnitOfWork
 from commercekit.domain.events import DomainEvent
+from commercekit.ports.storage import PromotionType
 
 __all__ = ["SqlStorage", "upgrade"]
 
@@ -42,16 +44,31 @@ class SqlStorage:
     the engine's pool, and holds it only until it commits or rolls back.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        promotion_types: Sequence[PromotionType] = BUILTIN_PROMOTION_TYPES,
+    ) -> None:
         """Use ``engine`` as it is; :meth:`open` is the usual way in."""
         self.engine = engine
+        self.codec = codec.Codec(promotion_types)
 
     @classmethod
-    def open(cls, url: str | sa.URL, *, migrate: bool = True, **engine_options: Any) -> SqlStorage:
+    def open(
+        cls,
+        url: str | sa.URL,
+        *,
+        migrate: bool = True,
+        promotion_types: Sequence[PromotionType] = BUILTIN_PROMOTION_TYPES,
+        **engine_options: Any,
+    ) -> SqlStorage:
         """Connect to ``url`` (``sqlite:///shop.db``, ``postgresql+psycopg://...``).
 
         :param migrate: bring the schema up to date first (creating it in a new
             database); with ``False`` the schema must already be up to date.
+        :param promotion_types: the promotion benefits and conditions it can store
+            (a store passes those its plugins offer).
             An in-memory SQLite database (``sqlite://``) is one per thread, so use it
             from the thread that opened it only.
         :param engine_options: for :func:`sqlalchemy.create_engine`, such as
@@ -69,11 +86,11 @@ class SqlStorage:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, promotion_types=promotion_types)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work."""
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.codec)
 
     def undelivered_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
         """Outbox events not yet marked delivered, oldest first, with their ids."""
@@ -87,16 +104,16 @@ class SqlStorage:
             rows = connection.execute(query).all()
         return [(int(event_id), codec.decode_event(payload)) for event_id, payload in rows]
 
-    def mark_delivered(self, event_ids: Sequence[int]) -> None:
-        """Mark outbox events as delivered (marking one twice changes nothing)."""
+    def mark_delivered(self, event_ids: Sequence[int], *, at: datetime) -> None:
+        """Mark outbox events as delivered at ``at`` (marking one twice changes
+        nothing)."""
         if not event_ids:
             return
-        now = datetime.now(UTC)
         with self.engine.connect() as connection, begin_write(connection):
             connection.execute(
                 t.outbox.update()
                 .where(t.outbox.c.id.in_(list(event_ids)), t.outbox.c.delivered_at.is_(None))
-                .values(delivered_at=now)
+                .values(delivered_at=at)
             )
 
     def close(self) -> None:

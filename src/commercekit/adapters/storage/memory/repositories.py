@@ -1,0 +1,133 @@
+"""Carts, checkouts, orders and payments in memory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from commercekit.adapters.storage.memory.tables import Repository
+from commercekit.domain.cart import Cart
+from commercekit.domain.checkout import Checkout
+from commercekit.domain.orders import HOLDING_MONEY, Order, OrderStatus
+from commercekit.domain.payments import Payment
+
+__all__ = [
+    "MemoryCartRepository",
+    "MemoryCheckoutRepository",
+    "MemoryOrderRepository",
+    "MemoryPaymentRepository",
+]
+
+
+class MemoryCartRepository(Repository):
+    table = "carts"
+
+    def get(self, cart_id: str) -> Cart:
+        cart: Cart = self._get(cart_id, "cart")
+        return cart
+
+    def find_by_token(self, token: str) -> Cart | None:
+        if not token:
+            return None
+        cart: Cart | None = self._find(lambda c: c.owned_by(token))
+        return cart
+
+    def for_customer(self, customer_id: str) -> list[Cart]:
+        return sorted(
+            (c for c in self._t.rows(self.table) if c.customer_id == customer_id),
+            key=lambda c: c.id,
+        )
+
+    def add(self, cart: Cart) -> None:
+        self._t.put(self.table, cart.id, cart)
+
+    def save(self, cart: Cart) -> None:
+        self._t.put(self.table, cart.id, cart)
+
+    def remove(self, cart: Cart) -> None:
+        self._t.delete(self.table, cart.id, cart)
+
+
+class MemoryCheckoutRepository(Repository):
+    table = "checkouts"
+
+    def find(self, checkout_id: str) -> Checkout | None:
+        checkout: Checkout | None = self._t.get(self.table, checkout_id)
+        return checkout
+
+    def save(self, checkout: Checkout) -> None:
+        self._t.put(self.table, checkout.id, checkout)
+
+
+class MemoryOrderRepository(Repository):
+    table = "orders"
+
+    def get(self, order_id: str) -> Order:
+        order: Order = self._get(order_id, "order")
+        return order
+
+    def find_by_token(self, token: str) -> Order | None:
+        if not token:
+            return None
+        order: Order | None = self._find(lambda o: o.owned_by(token))
+        return order
+
+    def find_by_idempotency_key(self, key: str) -> Order | None:
+        order: Order | None = self._find(lambda o: o.idempotency_key == key)
+        return order
+
+    def for_customer(
+        self, customer_id: str, *, placed_before: datetime | None = None, limit: int = 50
+    ) -> list[Order]:
+        found = [
+            o
+            for o in self._t.rows(self.table)
+            if o.customer_id == customer_id
+            and (placed_before is None or o.placed_at < placed_before)
+        ]
+        return sorted(found, key=lambda o: (o.placed_at, o.id), reverse=True)[:limit]
+
+    def pending_payment(self, placed_before: datetime, limit: int = 100) -> list[Order]:
+        found = [
+            o
+            for o in self._t.rows(self.table)
+            if o.status is OrderStatus.PENDING_PAYMENT and o.placed_at < placed_before
+        ]
+        return sorted(found, key=lambda o: (o.placed_at, o.id))[:limit]
+
+    def cancelled_holding_money(self, limit: int = 100) -> list[Order]:
+        found = [
+            o
+            for o in self._t.rows(self.table)
+            if o.status is OrderStatus.CANCELLED and o.payment_status in HOLDING_MONEY
+        ]
+        return sorted(found, key=lambda o: (o.placed_at, o.id))[:limit]
+
+    def add(self, order: Order) -> None:
+        self._t.put(self.table, order.id, order)
+
+    def save(self, order: Order) -> None:
+        self._t.put(self.table, order.id, order)
+
+
+class MemoryPaymentRepository(Repository):
+    table = "payments"
+
+    def get(self, payment_id: str) -> Payment:
+        payment: Payment = self._get(payment_id, "payment")
+        return payment
+
+    def for_order(self, order_id: str) -> Payment | None:
+        payment: Payment | None = self._find(lambda p: p.order_id == order_id)
+        return payment
+
+    def find_by_reference(self, gateway: str, reference: str) -> Payment | None:
+        payment: Payment | None = self._find(
+            lambda p: p.gateway == gateway and p.reference == reference
+        )
+        return payment
+
+    def add(self, payment: Payment) -> None:
+        self._t.put(self.table, payment.id, payment)
+
+    def save(self, payment: Payment) -> None:
+        self._t.put(self.table, payment.id, payment)

@@ -1,0 +1,147 @@
+"""Committed state in memory, and the staged rows of one unit of work on top of it."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from commercekit.domain.errors import NotFound
+from commercekit.domain.events import DomainEvent
+
+__all__ = ["DELETED", "TABLES", "Committed", "Repository", "Tables"]
+
+TABLES: Final = (
+    "carts",
+    "checkouts",
+    "orders",
+    "payments",
+    "customers",
+    "categories",
+    "products",
+    "price_lists",
+    "tax_zones",
+    "promotions",
+    "coupons",
+    "coupon_uses",
+    "stock_locations",
+    "stock_rules",
+    "stock_items",
+    "stock_movements",
+    "reservations",
+    "purchase_orders",
+)
+DELETED: Final = object()
+
+
+class Committed:
+    """Committed state and the outbox, guarded by a lock; units of work stage
+    changes on top."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tables: dict[str, dict[Any, Any]] = {name: {} for name in TABLES}
+        self.outbox: list[tuple[int, DomainEvent, bool]] = []
+
+    def undelivered_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        """Outbox events not yet marked delivered, oldest first."""
+        with self.lock:
+            return [(i, e) for i, e, done in self.outbox if not done][:limit]
+
+    def mark_delivered(self, event_ids: Sequence[int], *, at: datetime) -> None:
+        """Mark outbox events as delivered."""
+        wanted = set(event_ids)
+        with self.lock:
+            self.outbox = [(i, e, done or i in wanted) for i, e, done in self.outbox]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class Tables:
+    """Committed rows overlaid with the staged ones of one unit of work."""
+
+    def __init__(self, storage: Committed) -> None:
+        self.storage = storage
+        self.staged: dict[str, dict[Any, Any]] = {name: {} for name in TABLES}
+        self.loaded: dict[int, tuple[Any, int]] = {}
+        """The version each loaded copy had, by the copy's identity (holding the copy,
+        so that its id is not reused): a stale copy saved after a fresh reload must
+        still be caught."""
+        self.expected: dict[tuple[str, Any], int | None] = {}
+        """For each staged row, the stored version its write expects."""
+        self.inserted: set[tuple[str, Any]] = set()
+        """Rows written as new: one stored meanwhile under the key is a conflict."""
+        self.stock: list[Any] = []
+        """Stock changes and reservation transitions, in the order staged, decided
+        again against committed stock at commit."""
+        self.loose_events: list[DomainEvent] = []
+        self.written: list[Any] = []
+        """Aggregates in the order they were added or saved: their events are
+        committed in that order, so causes come before effects."""
+
+    def get(self, table: str, key: Any) -> Any:
+        staged = self.staged[table]
+        if key in staged:
+            value = staged[key]
+            return None if value is DELETED else value
+        with self.storage.lock:
+            value = copy.deepcopy(self.storage.tables[table].get(key))
+        if value is not None and hasattr(value, "version"):
+            self.loaded[id(value)] = (value, value.version)
+        return value
+
+    def committed(self, table: str, key: Any) -> Any:
+        """The committed row, uncopied: only under the storage lock, at commit."""
+        return self.storage.tables[table].get(key)
+
+    def rows(self, table: str) -> Iterator[Any]:
+        with self.storage.lock:
+            keys = list(self.storage.tables[table])
+        for key in [*keys, *(k for k in self.staged[table] if k not in keys)]:
+            value = self.get(table, key)
+            if value is not None:
+                yield value
+
+    def _expect(self, table: str, key: Any, value: Any) -> None:
+        loaded = self.loaded.get(id(value))
+        self.expected[(table, key)] = None if loaded is None else loaded[1]
+
+    def put(self, table: str, key: Any, value: Any) -> None:
+        self._expect(table, key, value)
+        self.staged[table][key] = value
+        if hasattr(value, "events") and not any(value is seen for seen in self.written):
+            self.written.append(value)
+
+    def insert(self, table: str, key: Any, value: Any) -> None:
+        """Stage a row that must not exist when the unit of work commits."""
+        self.inserted.add((table, key))
+        self.staged[table][key] = value
+
+    def delete(self, table: str, key: Any, value: Any = None) -> None:
+        self._expect(table, key, value)
+        self.staged[table][key] = DELETED
+
+
+class Repository:
+    """Base of the memory repositories: one table, read through the staged rows."""
+
+    table: str
+
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    def rebind(self, tables: Tables) -> None:
+        """Stage into ``tables`` from now on (a unit of work starting afresh)."""
+        self._t = tables
+
+    def _get(self, key: str, kind: str) -> Any:
+        value = self._t.get(self.table, key)
+        if value is None:
+            raise NotFound(kind, key)
+        return value
+
+    def _find(self, predicate: Callable[[Any], bool]) -> Any:
+        return next((row for row in self._t.rows(self.table) if predicate(row)), None)

@@ -1,0 +1,150 @@
+"""The memory storage and its unit of work.
+
+It keeps the promises the SQL storage keeps (atomic commit, optimistic versions,
+unique tokens and keys, read-your-writes inside a unit of work, stock and coupon
+limits decided again at commit) so that the same conformance suite passes on both.
+Aggregates are copied in and out, so no caller can change stored state without
+committing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Final, Self, final
+
+from commercekit.adapters.storage.memory.catalog import MemoryCatalogRepository, check_coupon_uses
+from commercekit.adapters.storage.memory.inventory import MemoryInventoryRepository, apply_stock
+from commercekit.adapters.storage.memory.repositories import (
+    MemoryCartRepository,
+    MemoryCheckoutRepository,
+    MemoryOrderRepository,
+    MemoryPaymentRepository,
+)
+from commercekit.adapters.storage.memory.tables import DELETED, Committed, Repository, Tables
+from commercekit.domain.events import DomainEvent
+from commercekit.ports.storage import ConcurrencyConflict
+
+__all__ = ["MemoryStorage", "MemoryUnitOfWork"]
+
+#: The keys each table holds unique besides its own key, as SQL storage's unique
+#: constraints do.
+_UNIQUE: Final[dict[str, Callable[[Any], list[tuple[str, Any]]]]] = {
+    "carts": lambda c: [("token", c.token)],
+    "orders": lambda o: [("token", o.token), ("idempotency_key", o.idempotency_key)],
+    "payments": lambda p: [("reference", (p.gateway, p.reference))] if p.reference else [],
+    "products": lambda p: [("sku", v.sku) for v in p.variants],
+}
+_AGGREGATES: Final = frozenset({"carts", "checkouts", "orders", "payments", "purchase_orders"})
+
+
+class MemoryStorage(Committed):
+    """Storage in this process's memory, for tests and quick scripts."""
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work."""
+        return MemoryUnitOfWork(self)
+
+
+@final
+class MemoryUnitOfWork:
+    """Stages changes; :meth:`commit` checks versions, unique keys, coupon limits
+    and stock, then applies them all under the storage lock, or none."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        self._tables = Tables(storage)
+        self.carts = MemoryCartRepository(self._tables)
+        self.checkouts = MemoryCheckoutRepository(self._tables)
+        self.orders = MemoryOrderRepository(self._tables)
+        self.payments = MemoryPaymentRepository(self._tables)
+        self.catalog = MemoryCatalogRepository(self._tables)
+        self.inventory = MemoryInventoryRepository(self._tables)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def _check(self) -> None:
+        committed = self._storage.tables
+        tables = self._tables
+        for table, key in tables.inserted:
+            if key in committed[table]:
+                raise ConcurrencyConflict(f"{table} {key!r} was added meanwhile")
+        for table, rows in tables.staged.items():
+            for key, value in rows.items():
+                loaded = tables.expected.get((table, key))
+                current = committed[table].get(key)
+                if table in _AGGREGATES:
+                    # A checkout saved without being read replaces the stored one.
+                    if loaded is None and current is not None and table != "checkouts":
+                        raise ConcurrencyConflict(f"{table[:-1]} {key!r} already exists")
+                    if loaded is not None and (current is None or current.version != loaded):
+                        raise ConcurrencyConflict(f"{table[:-1]} {key!r} was changed meanwhile")
+                unique = _UNIQUE.get(table)
+                if unique is None or value is DELETED:
+                    continue
+                wanted = set(unique(value))
+                for other_key, other in committed[table].items():
+                    taken = other_key != key and rows.get(other_key) is not DELETED
+                    if taken and wanted & set(unique(other)):
+                        raise ConcurrencyConflict(f"a {table[:-1]} key is already taken")
+
+    def commit(self) -> Sequence[DomainEvent]:
+        """Apply every staged change at once, or raise and apply none."""
+        tables = self._tables
+        with self._storage.lock:
+            self._check()
+            check_coupon_uses(self._storage, tables.staged["coupon_uses"], DELETED)
+            # Decided in full before anything is written: a refusal writes nothing.
+            stock_events = apply_stock(self._storage, tables)
+            events = [event for aggregate in tables.written for event in aggregate.events]
+            events.extend(stock_events)
+            events.extend(tables.loose_events)
+            for table, rows in tables.staged.items():
+                target = self._storage.tables[table]
+                for key, value in rows.items():
+                    if value is DELETED:
+                        target.pop(key, None)
+                    else:
+                        stored = copy.deepcopy(value)
+                        if hasattr(stored, "events"):
+                            stored.events = []
+                        target[key] = stored
+            start = len(self._storage.outbox)
+            self._storage.outbox.extend(
+                (start + n + 1, event, False) for n, event in enumerate(events)
+            )
+        for aggregate in tables.written:
+            aggregate.events.clear()
+        self._start_afresh()
+        return events
+
+    def record_events(self, events: Sequence[DomainEvent]) -> None:
+        """Events to commit with this unit of work, after every other."""
+        self._tables.loose_events.extend(events)
+
+    def rollback(self) -> None:
+        """Forget every staged change."""
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        self._tables = Tables(self._storage)
+        repositories: tuple[Repository, ...] = (
+            self.carts,
+            self.checkouts,
+            self.orders,
+            self.payments,
+            self.catalog,
+            self.inventory,
+        )
+        for repository in repositories:
+            repository.rebind(self._tables)

@@ -1,0 +1,528 @@
+"""Stock in SQL: the inventory repository, purchase orders, and stock changes applied
+as conditional updates that state the domain's guards.
+
+A :class:`~commercekit.domain.inventory.StockChange` is applied in the write
+transaction as one statement, whose ``WHERE`` is :meth:`StockChange.refusal` read
+against the row as the database holds it at that moment::
+
+    UPDATE stock_items SET on_hand = on_hand + :dh, reserved = reserved + :dr, ...
+    WHERE sku = :sku AND location_id = :location
+      AND (on_hand + :dh) - (reserved + :dr) >= :floor   -- available stays above the floor
+      AND on_hand + :dh >= 0                             -- when goods leave the shelf
+      AND reserved + :dr >= 0                            -- when a hold is given back
+    RETURNING ...
+
+The row it returns, less the change, is the item as it was: the domain applies the
+change to that (:meth:`StockChange.apply`) to say which ``StockLow`` it set off. When
+no row is updated, the row is read under a lock and the domain decides: it refuses
+(the same error as on every other storage), or the item did not exist yet and is
+created as the domain says. Two checkouts racing for the last unit cannot both have
+it: on PostgreSQL the second update waits for the first writer's row lock and then
+re-evaluates its condition against the committed row; on SQLite writers take turns
+(``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, Final, final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from commercekit.adapters.storage import codec
+from commercekit.adapters.storage.sql import schema as t
+from commercekit.adapters.storage.sql._rows import chunks, insert
+from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
+from commercekit.adapters.storage.sql.session import Claim, Session
+from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.events import DomainEvent
+from commercekit.domain.inventory import (
+    HOLDING,
+    MovementKind,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Reservation,
+    ReservationStatus,
+    StockChange,
+    StockItem,
+    StockLocation,
+    StockMovement,
+    StockPolicy,
+    StockRule,
+)
+
+__all__ = ["PURCHASE_ORDERS", "STOCK_CLAIMS", "SqlInventoryRepository", "apply_stock_change"]
+
+#: Stock claims come after coupon claims, in (SKU, location) order.
+STOCK_CLAIMS: Final = 1
+_HOLDING: Final = sorted(status.value for status in HOLDING)
+_ACTIVE: Final = ReservationStatus.ACTIVE.value
+
+
+# --- rows ------------------------------------------------------------------------------
+
+
+def _item(row: Row) -> StockItem:
+    reorder = row["reorder"]
+    return StockItem(
+        sku=row["sku"],
+        location_id=row["location_id"],
+        on_hand=row["on_hand"],
+        reserved=row["reserved"],
+        low_stock_threshold=row["low_stock_threshold"],
+        reorder=None if reorder is None else codec.decode_reorder_policy(reorder),
+        version=row["version"],
+    )
+
+
+def _item_row(item: StockItem) -> dict[str, Any]:
+    return {
+        "sku": item.sku,
+        "location_id": item.location_id,
+        "on_hand": item.on_hand,
+        "reserved": item.reserved,
+        "low_stock_threshold": item.low_stock_threshold,
+        "reorder": None if item.reorder is None else codec.encode_reorder_policy(item.reorder),
+        "version": item.version,
+    }
+
+
+def _movement_row(movement: StockMovement) -> dict[str, Any]:
+    return {
+        "id": movement.id,
+        "sku": movement.sku,
+        "location_id": movement.location_id,
+        "kind": movement.kind.value,
+        "quantity": movement.quantity,
+        "at": movement.at,
+        "reason": movement.reason,
+        "reference": movement.reference,
+    }
+
+
+def _movement(row: Row) -> StockMovement:
+    return StockMovement(
+        id=row["id"],
+        sku=row["sku"],
+        location_id=row["location_id"],
+        kind=MovementKind(row["kind"]),
+        quantity=row["quantity"],
+        at=row["at"],
+        reason=row["reason"],
+        reference=row["reference"],
+    )
+
+
+def _reservation_row(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "id": reservation.id,
+        "order_id": reservation.order_id,
+        "sku": reservation.sku,
+        "location_id": reservation.location_id,
+        "quantity": reservation.quantity,
+        "expires_at": reservation.expires_at,
+        "status": reservation.status.value,
+    }
+
+
+def _reservation(row: Row, status: ReservationStatus | None = None) -> Reservation:
+    return Reservation(
+        id=row["id"],
+        order_id=row["order_id"],
+        sku=row["sku"],
+        location_id=row["location_id"],
+        quantity=row["quantity"],
+        expires_at=row["expires_at"],
+        status=status or ReservationStatus(row["status"]),
+    )
+
+
+# --- stock changes ---------------------------------------------------------------------
+
+
+def _where(sku: str, location_id: str) -> sa.ColumnElement[bool]:
+    c = t.stock_items.c
+    return sa.and_(c.sku == sku, c.location_id == location_id)
+
+
+def apply_stock_change(connection: Connection, change: StockChange) -> list[DomainEvent]:
+    """Apply one decided change in the write transaction, with its ledger entry.
+
+    :returns: the ``StockLow`` events it set off.
+    :raises InsufficientStock: (or what else the domain refuses it with) if it no
+        longer fits the stock as the database holds it now.
+    """
+    c = t.stock_items.c
+    on_hand = c.on_hand + change.on_hand if change.on_hand else c.on_hand
+    reserved = c.reserved + change.reserved if change.reserved else c.reserved
+    guards = [_where(change.sku, change.location_id)]
+    # StockChange.refusal's three guards, as the database checks them.
+    if change.floor is not None:
+        guards.append(on_hand - reserved >= change.floor)
+    if change.on_hand < 0:
+        guards.append(on_hand >= 0)
+    if change.reserved < 0:
+        guards.append(reserved >= 0)
+    values: dict[str, Any] = {"version": c.version + 1}
+    if change.on_hand:
+        values["on_hand"] = on_hand
+    if change.reserved:
+        values["reserved"] = reserved
+    if change.settings is not None:
+        reorder = change.settings.reorder
+        values["low_stock_threshold"] = change.settings.low_stock_threshold
+        values["reorder"] = None if reorder is None else codec.encode_reorder_policy(reorder)
+    updated = (
+        connection.execute(
+            t.stock_items.update().where(*guards).values(values).returning(t.stock_items)
+        )
+        .mappings()
+        .first()
+    )
+    if updated is not None:
+        written = _item(updated)
+        before = StockItem(
+            sku=written.sku,
+            location_id=written.location_id,
+            on_hand=written.on_hand - change.on_hand,
+            reserved=written.reserved - change.reserved,
+            low_stock_threshold=written.low_stock_threshold,
+            reorder=written.reorder,
+            version=written.version - 1,
+        )
+        _, events = change.apply(before)
+    else:
+        events = _decide_locked(connection, change)
+    if change.movement is not None:
+        connection.execute(t.stock_movements.insert().values(_movement_row(change.movement)))
+    return events
+
+
+def _decide_locked(connection: Connection, change: StockChange) -> list[DomainEvent]:
+    """The guards refused, or there is no item: read it under a lock and let the
+    domain decide."""
+    row = (
+        connection.execute(
+            sa.select(t.stock_items).where(_where(change.sku, change.location_id)).with_for_update()
+        )
+        .mappings()
+        .first()
+    )
+    current = None if row is None else _item(row)
+    after, events = change.apply(current)  # raises the domain's refusal
+    if current is None:
+        # One created meanwhile by another writer is a unique violation, which the
+        # session turns into a conflict to retry.
+        connection.execute(t.stock_items.insert().values(_item_row(after)))
+    else:
+        # The row moved between the update and the lock (another writer committed):
+        # it fits now, and the lock keeps it so until this transaction ends.
+        row_values = _item_row(after)
+        connection.execute(
+            t.stock_items.update().where(_where(change.sku, change.location_id)).values(row_values)
+        )
+    return events
+
+
+def _claim(change: StockChange) -> Claim:
+    return Claim(
+        order=(STOCK_CLAIMS, change.key),
+        apply=lambda connection: apply_stock_change(connection, change),
+    )
+
+
+# --- purchase orders -------------------------------------------------------------------
+
+
+def _purchase_order_row(order: PurchaseOrder) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "supplier": order.supplier,
+        "location_id": order.location_id,
+        "status": order.status.value,
+        "expected_at": order.expected_at,
+        "version": order.version,
+    }
+
+
+def _purchase_order_lines(order: PurchaseOrder, start: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "purchase_order_id": order.id,
+            "position": position,
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "received": line.received,
+        }
+        for position, line in enumerate(order.lines)
+    ]
+
+
+def _purchase_order(row: Row, parts: Sequence[Sequence[Row]]) -> PurchaseOrder:
+    (lines,) = parts
+    return PurchaseOrder(
+        id=row["id"],
+        supplier=row["supplier"],
+        location_id=row["location_id"],
+        lines=[
+            PurchaseOrderLine(sku=line["sku"], quantity=line["quantity"], received=line["received"])
+            for line in lines
+        ],
+        status=PurchaseOrderStatus(row["status"]),
+        expected_at=row["expected_at"],
+        version=row["version"],
+    )
+
+
+PURCHASE_ORDERS: Final = AggregateMapping(
+    kind="purchase_order",
+    cls=PurchaseOrder,
+    root=t.purchase_orders,
+    row=_purchase_order_row,
+    parts=(
+        Part(table=t.purchase_order_lines, parent="purchase_order_id", rows=_purchase_order_lines),
+    ),
+    build=_purchase_order,
+)
+
+
+# --- the repository --------------------------------------------------------------------
+
+
+@final
+class SqlInventoryRepository:
+    """Stock locations and rules, stock items, the movement ledger, reservations and
+    purchase orders.
+
+    Quantities change only through staged stock changes, applied in SKU and location
+    order when the unit of work writes; a read in the same unit of work writes them
+    first, so it sees them (and may be the call that raises the refusal).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # --- locations and rules -------------------------------------------------------
+
+    def add_location(self, location: StockLocation) -> None:
+        """Stage a new stock location. :raises InvalidInput: for a taken id."""
+        places = t.stock_locations
+        with self._session.reading() as connection:
+            taken = connection.execute(sa.select(places.c.id).where(places.c.id == location.id))
+            if taken.first() is not None:
+                raise InvalidInput(f"location {location.id!r} already exists", field="id")
+        row = {
+            "id": location.id,
+            "name": location.name,
+            "kind": location.kind,
+            "priority": location.priority,
+            "ships_to": sorted(location.ships_to),
+        }
+        self._session.queue(lambda connection: insert(connection, places, [row]))
+
+    def locations(self) -> list[StockLocation]:
+        """Every location, in shipping preference (priority, then id)."""
+        places = t.stock_locations
+        with self._session.reading() as connection:
+            rows = connection.execute(
+                sa.select(places).order_by(places.c.priority, places.c.id)
+            ).mappings()
+            return [
+                StockLocation(
+                    id=row["id"],
+                    name=row["name"],
+                    kind=row["kind"],
+                    priority=row["priority"],
+                    ships_to=frozenset(str(country) for country in row["ships_to"]),
+                )
+                for row in rows
+            ]
+
+    def set_rule(self, rule: StockRule) -> None:
+        """Stage a variant's stock policy, replacing the one it had."""
+        rules = t.stock_rules
+        row = {
+            "sku": rule.sku,
+            "policy": rule.policy.value,
+            "backorder_limit": rule.backorder_limit,
+            "preorder_until": rule.preorder_until,
+        }
+
+        def write(connection: Connection) -> None:
+            connection.execute(rules.delete().where(rules.c.sku == rule.sku))
+            connection.execute(rules.insert().values(row))
+
+        self._session.queue(write)
+
+    def rules(self, skus: Collection[str]) -> dict[str, StockRule]:
+        """The stock policies of these SKUs that have one: one statement."""
+        rules = t.stock_rules
+        found: dict[str, StockRule] = {}
+        with self._session.reading() as connection:
+            for chunk in chunks(skus):
+                rows = connection.execute(sa.select(rules).where(rules.c.sku.in_(chunk)))
+                for row in rows.mappings():
+                    found[row["sku"]] = StockRule(
+                        sku=row["sku"],
+                        policy=StockPolicy(row["policy"]),
+                        backorder_limit=row["backorder_limit"],
+                        preorder_until=row["preorder_until"],
+                    )
+        return found
+
+    # --- stock items and the ledger ------------------------------------------------
+
+    def items(self, skus: Collection[str]) -> list[StockItem]:
+        """The stock items of these SKUs at every location, by SKU then location: one
+        statement, however many SKUs."""
+        c = t.stock_items.c
+        found: list[StockItem] = []
+        with self._session.reading() as connection:
+            for chunk in chunks(skus):
+                rows = connection.execute(
+                    sa.select(t.stock_items).where(c.sku.in_(chunk)).order_by(c.sku, c.location_id)
+                ).mappings()
+                found.extend(_item(row) for row in rows)
+        return sorted(found, key=lambda item: item.key)
+
+    def apply(self, changes: Sequence[StockChange]) -> None:
+        """Stage decided stock changes, each applied as a conditional update when the
+        unit of work writes.
+
+        :raises InsufficientStock: on commit, for a change that does not fit.
+        """
+        for change in changes:
+            if not isinstance(change, StockChange):
+                raise InvalidInput("expected StockChange values", field="changes")
+            self._session.claim(_claim(change))
+
+    def movements(self, sku: str, location_id: str) -> list[StockMovement]:
+        """The ledger of one stock item, in the order it was written."""
+        ledger = t.stock_movements
+        with self._session.reading() as connection:
+            rows = connection.execute(
+                sa.select(ledger)
+                .where(ledger.c.sku == sku, ledger.c.location_id == location_id)
+                .order_by(ledger.c.seq)
+            ).mappings()
+            return [_movement(row) for row in rows]
+
+    # --- reservations --------------------------------------------------------------
+
+    def add_reservations(self, reservations: Sequence[Reservation]) -> None:
+        """Stage new reservations.
+
+        :raises InvalidInput: for one that is not active.
+        """
+        rows = []
+        for reservation in reservations:
+            if reservation.status is not ReservationStatus.ACTIVE:
+                raise InvalidInput("a new reservation is active", field="status")
+            rows.append(_reservation_row(reservation))
+        if rows:
+            self._session.queue(lambda connection: insert(connection, t.reservations, rows))
+
+    def release(
+        self, reservation_ids: Sequence[str], status: ReservationStatus, *, at: datetime
+    ) -> int:
+        """Close reservations that still hold stock, at once: each by a conditional
+        update (``... WHERE id = :id AND status IN ('active', 'allocated')``, the guard
+        of :meth:`Reservation.close`), so of two processes closing one reservation
+        only one closes it; the other waits for it and then finds it closed. Giving
+        back their stock is staged.
+
+        :returns: how many reservations this call closed.
+        :raises InvalidInput: for a status that does not close a reservation.
+        """
+        if status in HOLDING:
+            raise InvalidInput("a reservation is closed as released or consumed", field="status")
+        if not reservation_ids:
+            return 0
+        holds = t.reservations
+        closed: list[Row] = []
+        with self._session.writing_now() as connection:
+            # Sorted, so that two processes closing the same holds lock them in turn.
+            for chunk in chunks(sorted(reservation_ids)):
+                closed.extend(
+                    connection.execute(
+                        holds.update()
+                        .where(holds.c.id.in_(chunk), holds.c.status.in_(_HOLDING))
+                        .values(status=status.value)
+                        .returning(holds)
+                    )
+                    .mappings()
+                    .all()
+                )
+        for row in closed:
+            # It held stock until this update: the domain says what closing it gives back.
+            reservation = _reservation(row, ReservationStatus.ACTIVE)
+            self._session.claim(_claim(reservation.close(status, at=at)))
+        return len(closed)
+
+    def extend(self, reservation_ids: Sequence[str], until: datetime) -> None:
+        """Stage a new expiry for those of these reservations still active
+        (:meth:`Reservation.extend`'s guard) when the unit of work writes."""
+        self._update_active(reservation_ids, {"expires_at": until})
+
+    def allocate(self, reservation_ids: Sequence[str]) -> None:
+        """Stage holding those of these reservations still active until they ship
+        (:meth:`Reservation.allocate`'s guard)."""
+        self._update_active(reservation_ids, {"status": ReservationStatus.ALLOCATED.value})
+
+    def _update_active(self, reservation_ids: Sequence[str], values: dict[str, Any]) -> None:
+        holds = t.reservations
+        ids = sorted(set(reservation_ids))
+
+        def write(connection: Connection) -> None:
+            for chunk in chunks(ids):
+                connection.execute(
+                    holds.update()
+                    .where(holds.c.id.in_(chunk), holds.c.status == _ACTIVE)
+                    .values(values)
+                )
+
+        if ids:
+            self._session.queue(write)
+
+    def reservations_for_order(self, order_id: str) -> list[Reservation]:
+        """Every reservation of an order, whatever its status, by id."""
+        holds = t.reservations
+        with self._session.reading() as connection:
+            rows = connection.execute(
+                sa.select(holds).where(holds.c.order_id == order_id).order_by(holds.c.id)
+            ).mappings()
+            return [_reservation(row) for row in rows]
+
+    def expired_reservations(self, now: datetime, limit: int = 100) -> list[Reservation]:
+        """Active reservations whose time ran out (at or before ``now``), the
+        earliest expiry first."""
+        holds = t.reservations
+        with self._session.reading() as connection:
+            rows = connection.execute(
+                sa.select(holds)
+                .where(holds.c.status == _ACTIVE, holds.c.expires_at <= now)
+                .order_by(holds.c.expires_at, holds.c.id)
+                .limit(limit)
+            ).mappings()
+            return [_reservation(row) for row in rows]
+
+    # --- purchase orders -----------------------------------------------------------
+
+    def add_purchase_order(self, order: PurchaseOrder) -> None:
+        """Stage a new purchase order; a taken id is a conflict on commit."""
+        self._session.stage(PURCHASE_ORDERS, order)
+
+    def purchase_order(self, purchase_order_id: str) -> PurchaseOrder:
+        """A purchase order with its lines. :raises NotFound: for an unknown id."""
+        found = self._session.get(PURCHASE_ORDERS, purchase_order_id)
+        if found is None:
+            raise NotFound("purchase order", purchase_order_id, field="purchase_order_id")
+        return found
+
+    def save_purchase_order(self, order: PurchaseOrder) -> None:
+        """Stage a changed purchase order, written only if the stored one still has
+        the version this unit of work read."""
+        self._session.stage(PURCHASE_ORDERS, order)

@@ -1,0 +1,116 @@
+"""What an order holds (stock reservations and coupon uses), taken, kept and given
+back in the unit of work of the use case that decides it. Every use case that
+places, pays, cancels or ships an order goes through these, so that what an order
+holds is taken and released in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from commercekit.domain.inventory import (
+    AllocationStrategy,
+    ReservationStatus,
+    StockLine,
+    plan_holds,
+    stock_wanted,
+)
+from commercekit.domain.orders import Order, OrderStatus
+from commercekit.ports.storage import UnitOfWork
+
+__all__ = [
+    "cancel_unpaid",
+    "hold_for_order",
+    "keep_until_shipped",
+    "release_holds",
+    "ship_holds",
+    "wait_for_action",
+]
+
+
+def hold_for_order(
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    now: datetime,
+    hold: timedelta,
+    new_id: Callable[[], str],
+    country: str | None,
+    strategy: AllocationStrategy,
+    components: Mapping[str, Mapping[str, int]],
+) -> None:
+    """Reserve the stock an order needs, in the order's own unit of work, before any
+    payment is asked for: "paid but not allocated" cannot happen. The plan comes from
+    a snapshot; storage re-checks each hold in the database as it writes.
+
+    :raises InsufficientStock: naming the SKU that cannot be covered.
+    """
+    lines = [StockLine(line.sku, line.quantity, line.track_stock) for line in order.lines]
+    wanted = stock_wanted(lines, components)
+    if not wanted:
+        return
+    plan = plan_holds(
+        order.id,
+        wanted,
+        locations=uow.inventory.locations(),
+        rules=uow.inventory.rules(wanted),
+        items=uow.inventory.items(wanted),
+        now=now,
+        expires_at=now + hold,
+        new_id=new_id,
+        country=country,
+        strategy=strategy,
+    )
+    uow.inventory.add_reservations(plan.reservations)
+    uow.inventory.apply(plan.changes)
+
+
+def _holding(uow: UnitOfWork, order: Order) -> list[str]:
+    return [r.id for r in uow.inventory.reservations_for_order(order.id) if r.holds]
+
+
+def release_holds(uow: UnitOfWork, order: Order, *, at: datetime) -> int:
+    """Give back what an order holds: its coupon uses and its stock.
+
+    :returns: how many reservations were released.
+    """
+    uow.catalog.release_coupon_uses(order.id)
+    held = _holding(uow, order)
+    return uow.inventory.release(held, ReservationStatus.RELEASED, at=at) if held else 0
+
+
+def ship_holds(uow: UnitOfWork, order: Order, *, at: datetime) -> int:
+    """The order's goods left: what it holds becomes sales in the ledger at ``at``.
+
+    :returns: how many reservations were consumed.
+    """
+    held = _holding(uow, order)
+    return uow.inventory.release(held, ReservationStatus.CONSUMED, at=at) if held else 0
+
+
+def keep_until_shipped(uow: UnitOfWork, order: Order) -> None:
+    """The order was paid: its stock is held until it ships or is cancelled."""
+    held = _holding(uow, order)
+    if held:
+        uow.inventory.allocate(held)
+
+
+def wait_for_action(uow: UnitOfWork, order: Order, *, until: datetime) -> None:
+    """The customer must act on the payment: the stock waits as long as they may."""
+    held = _holding(uow, order)
+    if held:
+        uow.inventory.extend(held, until)
+
+
+def cancel_unpaid(uow: UnitOfWork, order: Order, reason: str, *, actor: str, at: datetime) -> int:
+    """Cancel an order still awaiting payment and give back what it holds; an order
+    whose payment's outcome came first is left as it is.
+
+    :returns: how many reservations were released.
+    """
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        return 0
+    order.cancel(reason, at=at, actor=actor)
+    released = release_holds(uow, order, at=at)
+    uow.orders.save(order)
+    return released
