@@ -62,3 +62,10 @@ def storage(
         postgres: SqlStorage = request.getfixturevalue("postgres_storage")
         _empty(postgres)
         yield postgres
+
+
+@pytest.fixture
+def storage_postgresql(postgres_storage: SqlStorage) -> SqlStorage:
+    """The run's PostgreSQL storage, emptied for this test."""
+    _empty(postgres_storage)
+    return postgres_storage

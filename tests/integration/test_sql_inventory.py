@@ -9,6 +9,7 @@ and time. Each test uses references of its own, so runs never collide.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
@@ -29,6 +30,7 @@ from alembic.config import Config
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import SqlStorage, upgrade
 from commercekit.adapters.storage.sql import _database as database
+from commercekit.adapters.storage.sql import schema as t
 from commercekit.domain.errors import CouponRejected
 from commercekit.domain.inventory import (
     InsufficientStock,
@@ -40,6 +42,7 @@ from commercekit.domain.inventory import (
 )
 from commercekit.domain.promotions import Coupon, CouponUsage
 from commercekit.ports.storage import ConcurrencyConflict
+from tests.conftest import fresh_postgres_schema
 from tests.contract.stock import record
 from tests.contract.stock import reserve as hold_stock
 from tests.contract.test_storage import an_order
@@ -454,6 +457,66 @@ def test_the_inventory_migration_upgrades_a_shipped_database_and_goes_back(
         assert "stock_items" not in sa.inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_paid_orders_holds_stored_as_a_far_expiry_become_allocated(
+    backend: str, tmp_path: Path
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'held.db'}"
+        scope = contextlib.nullcontext(url)
+    else:
+        scope = fresh_postgres_schema()
+    with scope as url:
+        config = Config()
+        config.set_main_option("script_location", database.SCRIPT_LOCATION)
+        # Alembic's ini syntax reads "%" as interpolation.
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        command.upgrade(config, "0003")
+        held_until_shipped = datetime(9999, 1, 1, tzinfo=UTC)
+        rows = [
+            ("hold-paid", held_until_shipped, "active"),
+            ("hold-waiting", NOW + timedelta(minutes=15), "active"),
+            ("hold-gone", held_until_shipped, "released"),
+        ]
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    t.reservations.insert(),
+                    [
+                        {
+                            "id": key,
+                            "order_id": "order-1",
+                            "sku": "RETRO-CLOCK",
+                            "location_id": "london",
+                            "quantity": 1,
+                            "expires_at": expires_at,
+                            "status": status,
+                        }
+                        for key, expires_at, status in rows
+                    ],
+                )
+            upgrade(url)
+            with SqlStorage.open(url, migrate=False) as storage, storage.unit_of_work() as uow:
+                found = {r.id: r.status for r in uow.inventory.reservations_for_order("order-1")}
+                expired = uow.inventory.expired_reservations(datetime(9999, 6, 1, tzinfo=UTC))
+            assert found == {
+                "hold-paid": ReservationStatus.ALLOCATED,
+                "hold-waiting": ReservationStatus.ACTIVE,
+                "hold-gone": ReservationStatus.RELEASED,
+            }
+            assert [r.id for r in expired] == ["hold-waiting"]
+            command.downgrade(config, "0003")
+            with engine.begin() as connection:
+                found_rows = connection.execute(
+                    sa.select(t.reservations.c.id, t.reservations.c.status)
+                ).all()
+                back = dict(found_rows)
+            assert back == {key: status for key, _, status in rows}
+        finally:
+            engine.dispose()
 
 
 def test_items_take_one_statement_however_many_skus(storage: SqlStorage, ref: str) -> None:
