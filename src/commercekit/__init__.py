@@ -22,14 +22,16 @@ from commercekit.domain.errors import (
     CouponRejected,
     CurrencyMismatch,
     DuplicateSku,
+    InsufficientStock,
     InvalidInput,
     InvalidQuantity,
+    MissingPrice,
     NotFound,
+    Unavailable,
     UnknownCurrency,
     UnknownSku,
 )
 from commercekit.domain.inventory import (
-    InsufficientStock,
     MovementKind,
     PurchaseOrder,
     ReorderPolicy,
@@ -52,7 +54,6 @@ from commercekit.domain.money import (
 from commercekit.domain.pricing import (
     Adjustment,
     LineBreakdown,
-    MissingPrice,
     PriceBook,
     PriceBreakdown,
     PriceList,
@@ -66,7 +67,6 @@ from commercekit.domain.pricing import (
     TaxSettings,
     TaxTable,
     TaxZone,
-    Unavailable,
     VolumeTier,
 )
 from commercekit.domain.promotions import (

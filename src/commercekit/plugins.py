@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 import pluggy
 
 from commercekit import hookspecs
-from commercekit.domain.errors import CommerceError, InvalidInput
+from commercekit.domain.errors import CommerceError, InvalidInput, PluginError, UnknownGateway
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
 from commercekit.hookspecs import PROJECT, GatewayFactory
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import PromotionType, Storage, StorageFactory
 
-__all__ = ["BUILTIN_PLUGINS", "PluginError", "Plugins", "UnknownGateway"]
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "Plugins",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,27 +37,6 @@ BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.storage.backends",
     "commercekit.adapters.storage.promotion_types",
 )
-
-
-class PluginError(CommerceError):
-    """A plugin could not be loaded or does not honour the hook specifications."""
-
-    code: ClassVar[str] = "plugin_error"
-
-    def __init__(self, plugin: str, message: str) -> None:
-        super().__init__(f"plugin {plugin!r}: {message}", field="plugins")
-        self.plugin = plugin
-
-
-class UnknownGateway(CommerceError, LookupError):
-    """A configured or requested gateway that no plugin provides."""
-
-    code: ClassVar[str] = "unknown_gateway"
-
-    def __init__(self, name: str, known: Iterable[str]) -> None:
-        listed = ", ".join(sorted(known)) or "none"
-        super().__init__(f"no payment gateway {name!r} (known: {listed})", field="gateway")
-        self.name = name
 
 
 class Plugins:
@@ -192,7 +174,7 @@ class Plugins:
         kinds = self.gateway_kinds()
         factory = kinds.get(kind)
         if factory is None:
-            raise UnknownGateway(kind, kinds)
+            raise UnknownGateway(kind, kinds, field="gateways")
         try:
             return factory(name, options)
         except CommerceError:

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from commercekit.domain.errors import CouponRejected, NotFound
 from commercekit.domain.inventory import (
-    InsufficientStock,
     MovementKind,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -35,7 +34,14 @@ from commercekit.domain.inventory import (
     StockRule,
 )
 from commercekit.domain.promotions import Coupon, CouponUsage
-from commercekit.ports.storage import ConcurrencyConflict, Storage, UnitOfWork
+from commercekit.errors import (
+    ConcurrencyConflict,
+    InsufficientStock,
+)
+from commercekit.ports.storage import (
+    Storage,
+    UnitOfWork,
+)
 from tests.contract.stock import configured, record
 from tests.contract.stock import reserve as hold_stock
 from tests.contract.test_storage import a_payment, an_order

@@ -62,7 +62,12 @@ from commercekit.domain.promotions import (
     Stacking,
     TieredAmountOff,
 )
-from commercekit.ports.storage import ConcurrencyConflict, Storage
+from commercekit.errors import (
+    ConcurrencyConflict,
+)
+from commercekit.ports.storage import (
+    Storage,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -33,7 +33,6 @@ from commercekit.adapters.storage.sql import _database as database
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.domain.errors import CouponRejected
 from commercekit.domain.inventory import (
-    InsufficientStock,
     MovementKind,
     Reservation,
     ReservationStatus,
@@ -41,7 +40,10 @@ from commercekit.domain.inventory import (
     StockMovement,
 )
 from commercekit.domain.promotions import Coupon, CouponUsage
-from commercekit.ports.storage import ConcurrencyConflict
+from commercekit.errors import (
+    ConcurrencyConflict,
+    InsufficientStock,
+)
 from tests.conftest import fresh_postgres_schema
 from tests.contract.stock import record
 from tests.contract.stock import reserve as hold_stock

@@ -30,7 +30,6 @@ from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.promotion_types import BUILTIN_PROMOTION_TYPES
 from commercekit.adapters.storage.sql import (
     BUSY_TIMEOUT_MS,
-    SchemaOutOfDate,
     SqlStorage,
     upgrade,
 )
@@ -59,7 +58,10 @@ from commercekit.domain.promotions import (
     Stacking,
     TieredAmountOff,
 )
-from commercekit.ports.storage import ConcurrencyConflict
+from commercekit.errors import (
+    ConcurrencyConflict,
+    SchemaOutOfDate,
+)
 
 # The newest migration revision shipped with the package.
 HEAD = max(

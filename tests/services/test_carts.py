@@ -3,15 +3,17 @@ from __future__ import annotations
 import pytest
 
 from commercekit import (
+    Money,
+)
+from commercekit.errors import (
     CouponRejected,
     CurrencyMismatch,
     InvalidQuantity,
-    Money,
+    MissingPrice,
     NotFound,
     Unavailable,
     UnknownSku,
 )
-from commercekit.domain.pricing import MissingPrice
 from commercekit.store import Store
 
 

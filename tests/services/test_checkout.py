@@ -7,13 +7,25 @@ from datetime import timedelta
 
 import pytest
 
-from commercekit import InvalidInput, Money, NotFound
+from commercekit import (
+    Money,
+)
 from commercekit.adapters.clock import FixedClock
 from commercekit.adapters.payments.testgateway import TestPaymentGateway
-from commercekit.domain.checkout import CheckoutIncomplete, PriceChanged
-from commercekit.domain.orders import IdempotencyConflict, OrderPaymentStatus, OrderStatus
+from commercekit.domain.orders import (
+    OrderPaymentStatus,
+    OrderStatus,
+)
 from commercekit.domain.payments import PaymentStatus
-from commercekit.ports.payments import GatewayError
+from commercekit.errors import (
+    CheckoutIncomplete,
+    GatewayError,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    PriceChanged,
+    UnknownGateway,
+)
 from commercekit.store import Store
 
 from .conftest import ADDRESS, ready_cart
@@ -68,11 +80,15 @@ def test_unicode_names_are_kept_intact(store: Store) -> None:
     assert store.checkout.summary(cart.token).checkout.shipping_address.name == "Đặng Thị Ngọc Hân"  # type: ignore[union-attr]
 
 
-def test_an_unknown_gateway_is_refused(store: Store) -> None:
+def test_an_unknown_gateway_is_refused_with_the_one_error_for_it(store: Store) -> None:
     cart = ready_cart(store)
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(UnknownGateway) as caught:
         store.checkout.set_payment_method(cart.token, {"gateway": "acme", "token": "tok_success"})
-    assert caught.value.field == "payment_method"
+    assert (caught.value.code, caught.value.field) == ("unknown_gateway", "payment_method")
+    assert isinstance(caught.value, NotFound)
+    with pytest.raises(UnknownGateway) as configured:
+        Store.open("memory://", config={"gateways": {"main": {"plugin": "acme"}}})
+    assert configured.value.code == caught.value.code
 
 
 def test_what_is_missing_is_listed(store: Store) -> None:

@@ -4,12 +4,14 @@ import pytest
 
 from commercekit.domain.errors import InvalidInput, InvalidTransition
 from commercekit.domain.inventory import (
-    InsufficientStock,
     MovementKind,
     PurchaseOrderStatus,
     ReorderPolicy,
     StockItem,
     StockLocation,
+)
+from commercekit.errors import (
+    InsufficientStock,
 )
 from commercekit.hookspecs import hookimpl
 from commercekit.store import Store

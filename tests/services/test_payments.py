@@ -4,19 +4,24 @@ from datetime import timedelta
 
 import pytest
 
-from commercekit import InvalidInput, Money
+from commercekit import (
+    Money,
+)
 from commercekit.adapters.clock import FixedClock
 from commercekit.domain.errors import InvalidTransition
 from commercekit.domain.orders import OrderPaymentStatus, OrderStatus
 from commercekit.domain.payments import (
-    EventOutOfOrder,
     GatewayEvent,
-    PaymentLimitExceeded,
     PaymentStatus,
     TransactionKind,
     TransactionStatus,
 )
-from commercekit.ports.payments import WebhookRejected
+from commercekit.errors import (
+    EventOutOfOrder,
+    InvalidInput,
+    PaymentLimitExceeded,
+    WebhookRejected,
+)
 from commercekit.store import Store
 
 from .conftest import ready_cart
@@ -227,7 +232,7 @@ def test_a_webhook_for_a_payment_not_recorded_yet_is_retried_later(
 def test_money_for_a_cancelled_order_is_given_back_even_if_the_first_try_fails(
     store: Store,
 ) -> None:
-    from commercekit.ports.payments import GatewayError
+    from commercekit.errors import GatewayError
 
     order_id, reference = pending_action(store)
     store.orders.cancel(order_id, "customer gave up")

@@ -11,10 +11,25 @@ from pathlib import Path
 
 import pytest
 
-from commercekit import Coupon, CouponRejected, Money, PercentOffLines, Product, Promotion, Variant
+from commercekit import (
+    Coupon,
+    Money,
+    PercentOffLines,
+    Product,
+    Promotion,
+    Variant,
+)
 from commercekit.adapters.clock import FixedClock
-from commercekit.domain.inventory import InsufficientStock, StockLocation, StockPolicy, StockRule
+from commercekit.domain.inventory import (
+    StockLocation,
+    StockPolicy,
+    StockRule,
+)
 from commercekit.domain.orders import OrderStatus
+from commercekit.errors import (
+    CouponRejected,
+    InsufficientStock,
+)
 from commercekit.store import Store
 from tests.conftest import fresh_postgres_schema
 

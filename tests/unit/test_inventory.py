@@ -21,7 +21,6 @@ from commercekit.domain.inventory import (
     Allocation,
     AllocationStrategy,
     FewestLocations,
-    InsufficientStock,
     MovementKind,
     PriorityOrder,
     PurchaseOrder,
@@ -38,6 +37,9 @@ from commercekit.domain.inventory import (
     StockRule,
     allocate_stock,
     reorder_suggestions,
+)
+from commercekit.errors import (
+    InsufficientStock,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -10,12 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commercekit import (
-    CommerceError,
-    CurrencyMismatch,
-    InvalidInput,
     Money,
     Rounding,
-    UnknownCurrency,
     allocate,
     currency_precision,
     format_money,
@@ -33,6 +29,12 @@ from commercekit.domain.money import (
     sum_money,
     to_decimal,
     zero,
+)
+from commercekit.errors import (
+    CommerceError,
+    CurrencyMismatch,
+    InvalidInput,
+    UnknownCurrency,
 )
 
 CURRENCIES = ["JPY", "EUR", "KWD"]  # 0, 2 and 3 decimals

@@ -11,8 +11,6 @@ import attrs
 import pytest
 
 from commercekit import (
-    CommerceError,
-    InvalidInput,
     PercentOffLines,
     PriceBreakdown,
     PricingContext,
@@ -27,7 +25,6 @@ from commercekit.domain.orders import (
     PAYMENT_TRANSITIONS,
     FulfilmentStatus,
     HistoryEntry,
-    IdempotencyConflict,
     Order,
     OrderPaymentStatus,
     OrderStatus,
@@ -38,6 +35,11 @@ from commercekit.domain.payments import (
     PaymentStatus,
     TransactionKind,
     TransactionStatus,
+)
+from commercekit.errors import (
+    CommerceError,
+    IdempotencyConflict,
+    InvalidInput,
 )
 
 from .builders import NOW, cart, shop

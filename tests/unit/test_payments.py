@@ -29,13 +29,15 @@ from commercekit.domain.events import (
     PaymentVoided,
 )
 from commercekit.domain.payments import (
-    EventOutOfOrder,
     GatewayEvent,
     Payment,
-    PaymentLimitExceeded,
     PaymentStatus,
     TransactionKind,
     TransactionStatus,
+)
+from commercekit.errors import (
+    EventOutOfOrder,
+    PaymentLimitExceeded,
 )
 
 from .builders import NOW

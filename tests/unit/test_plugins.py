@@ -14,8 +14,14 @@ from commercekit.adapters.payments.testgateway import TestPaymentGateway
 from commercekit.adapters.storage.memory import MemoryStorage
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.promotions import PercentOffLines, Promotion
+from commercekit.errors import (
+    PluginError,
+    UnknownGateway,
+)
 from commercekit.hookspecs import hookimpl
-from commercekit.plugins import PluginError, Plugins, UnknownGateway
+from commercekit.plugins import (
+    Plugins,
+)
 from commercekit.ports.storage import PromotionType
 from commercekit.store import Store
 

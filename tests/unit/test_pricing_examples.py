@@ -15,10 +15,6 @@ from commercekit import (
     CartLine,
     Catalog,
     Coupon,
-    CurrencyMismatch,
-    InvalidInput,
-    InvalidQuantity,
-    MissingPrice,
     Money,
     PercentOffLines,
     PriceBook,
@@ -36,10 +32,16 @@ from commercekit import (
     TaxSettings,
     TaxTable,
     TaxZone,
-    Unavailable,
-    UnknownSku,
     Variant,
     VolumeTier,
+)
+from commercekit.errors import (
+    CurrencyMismatch,
+    InvalidInput,
+    InvalidQuantity,
+    MissingPrice,
+    Unavailable,
+    UnknownSku,
 )
 
 from .builders import NOW, cart, eur, shop

@@ -11,12 +11,10 @@ from commercekit import (
     AmountOffOrder,
     BuyXGetY,
     Coupon,
-    CouponRejected,
     CouponUsage,
     CustomerGroups,
     FixedPrice,
     FreeShipping,
-    InvalidInput,
     ItemFilter,
     MinimumQuantity,
     MinimumSubtotal,
@@ -31,6 +29,10 @@ from commercekit import (
 )
 from commercekit.domain.money import from_minor_units, minor_units
 from commercekit.domain.promotions import normalize_coupon_code
+from commercekit.errors import (
+    CouponRejected,
+    InvalidInput,
+)
 
 from .builders import NOW, cart, eur, shop
 

@@ -6,56 +6,21 @@ before it becomes these values; here they are plain, already-checked facts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar
+from collections.abc import Iterable, Mapping
 
 import attrs
 import moneyed
 
-from commercekit.domain.errors import CommerceError, InvalidInput
+from commercekit.domain.errors import InvalidInput
 from commercekit.domain.money import Money, from_minor_units, minor_units
 from commercekit.domain.pricing import TaxAddress
 
 __all__ = [
     "Address",
     "Checkout",
-    "CheckoutIncomplete",
-    "PriceChanged",
     "ShippingChoice",
     "ShippingMethod",
 ]
-
-
-class CheckoutIncomplete(CommerceError):
-    """An order was asked for while the checkout still lacks something.
-
-    ``missing`` lists the fields, in the order a form would ask for them.
-    """
-
-    code: ClassVar[str] = "checkout_incomplete"
-
-    def __init__(self, missing: Sequence[str]) -> None:
-        super().__init__(
-            f"still needed: {', '.join(missing)}", field=missing[0] if missing else None
-        )
-        self.missing = tuple(missing)
-
-
-class PriceChanged(CommerceError):
-    """The cart costs something else now than the customer was shown.
-
-    Place the order again with the new price accepted, or show the new price first.
-    """
-
-    code: ClassVar[str] = "price_changed"
-
-    def __init__(self, quoted_units: int, current_units: int, currency: str) -> None:
-        quoted = from_minor_units(quoted_units, currency).amount
-        current = from_minor_units(current_units, currency).amount
-        super().__init__(f"the total changed from {quoted} to {current} {currency}", field="total")
-        self.quoted_units = quoted_units
-        self.current_units = current_units
-        self.currency = currency
 
 
 @attrs.frozen(kw_only=True)

@@ -1,29 +1,61 @@
-"""The exceptions a caller can act on.
+"""Every exception commercekit raises on purpose, in one hierarchy.
 
 Every error has a stable, machine-readable ``code`` (safe to switch on, to log and to
-send to a client) and carries the facts that explain it as attributes, not only in
-its message. Where a builtin says the same thing, the error inherits it too, so that
-``except ValueError`` keeps working for callers who do not know commercekit.
+send to a client), names the ``field`` it concerns where there is one, and carries
+the facts that explain it as attributes, not only in its message. The hierarchy has
+five branches, so that a caller can answer a whole kind at once:
+
+- :class:`InvalidInput`: what was handed in breaks a rule (fix the request);
+- :class:`NotFound`: something looked up by its key does not exist;
+- :class:`StateError`: the request is fine, but the thing is in a state that refuses
+  it now (stock gone, a coupon used up, an order already shipped);
+- :class:`GatewayError`: the payment provider failed or refused;
+- :class:`Conflict`: another request got there first, or a key was reused; a
+  ``retryable`` one may simply be tried again;
+
+and :class:`ConfigurationError` for a store set up wrongly. Where a builtin says the
+same thing, the error inherits it too, so that ``except ValueError`` keeps working for
+callers who do not know commercekit. ``commercekit.errors`` is the public name of
+this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
 from typing import ClassVar
 
 __all__ = [
     "AlreadyExists",
     "CategoryCycle",
+    "CheckoutIncomplete",
     "CommerceError",
+    "ConcurrencyConflict",
+    "ConfigurationError",
+    "Conflict",
     "CouponRejected",
     "CurrencyMismatch",
     "DuplicateSku",
+    "EventOutOfOrder",
+    "GatewayError",
+    "IdempotencyConflict",
     "InsufficientStock",
     "InvalidInput",
     "InvalidQuantity",
     "InvalidTransition",
+    "MissingPrice",
     "NotFound",
+    "PaymentDeclined",
+    "PaymentLimitExceeded",
+    "PluginError",
+    "PriceChanged",
+    "SchemaOutOfDate",
+    "StateError",
+    "Unavailable",
     "UnknownCurrency",
+    "UnknownGateway",
     "UnknownSku",
+    "WebhookRejected",
 ]
 
 
@@ -35,6 +67,8 @@ class CommerceError(Exception):
     """
 
     code: ClassVar[str] = "commerce_error"
+    retryable: bool = False
+    """Whether the same request may simply be made again."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -47,6 +81,13 @@ class CommerceError(Exception):
     def as_dict(self) -> dict[str, str | None]:
         """The error as plain data, for an API response or a log line."""
         return {"code": self.code, "field": self.field, "message": self.message}
+
+
+def _amount(units: int, places: int) -> Decimal:
+    return Decimal(units).scaleb(-places)
+
+
+# --- input errors --------------------------------------------------------------------
 
 
 class InvalidInput(CommerceError, ValueError):
@@ -82,18 +123,6 @@ class CurrencyMismatch(CommerceError, TypeError):
         self.got = got
 
 
-class InvalidTransition(CommerceError):
-    """An aggregate was asked for a change its current state does not allow."""
-
-    code: ClassVar[str] = "invalid_transition"
-
-    def __init__(self, what: str, state: str, action: str) -> None:
-        super().__init__(f"cannot {action} a {what} that is {state}", field="status")
-        self.what = what
-        self.state = state
-        self.action = action
-
-
 class AlreadyExists(InvalidInput):
     """Something was added under a key that is taken."""
 
@@ -121,6 +150,40 @@ class DuplicateSku(InvalidInput):
         self.sku = sku
 
 
+class PaymentLimitExceeded(InvalidInput):
+    """A capture beyond what was authorized, or a refund beyond what was captured.
+
+    ``requested`` and ``available`` are minor units.
+    """
+
+    code: ClassVar[str] = "payment_limit_exceeded"
+
+    def __init__(
+        self, action: str, requested: int, available: int, currency: str, *, places: int
+    ) -> None:
+        super().__init__(
+            f"cannot {action} {_amount(requested, places)} {currency}: "
+            f"only {_amount(available, places)} {currency} is available",
+            field="amount",
+        )
+        self.requested = requested
+        self.available = available
+        self.currency = currency
+
+
+class WebhookRejected(InvalidInput):
+    """A webhook whose signature is wrong, missing or stale, or whose body is not
+    understood. Nothing was applied."""
+
+    code: ClassVar[str] = "webhook_rejected"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="signature")
+
+
+# --- not found -----------------------------------------------------------------------
+
+
 class NotFound(CommerceError, LookupError):
     """Something looked up by its key does not exist."""
 
@@ -142,7 +205,77 @@ class UnknownSku(NotFound):
         self.sku = sku
 
 
-class CouponRejected(CommerceError):
+class MissingPrice(NotFound):
+    """No price list in the cart's currency (and channel) prices this SKU."""
+
+    code: ClassVar[str] = "missing_price"
+
+    def __init__(self, sku: str, currency: str) -> None:
+        super().__init__(f"price in {currency} for SKU", sku, field="sku")
+        self.sku = sku
+        self.currency = currency
+
+
+class UnknownGateway(NotFound):
+    """A payment gateway that the store does not have, or no plugin offers."""
+
+    code: ClassVar[str] = "unknown_gateway"
+
+    def __init__(self, name: str, known: Iterable[str], *, field: str = "payment_method") -> None:
+        listed = ", ".join(sorted(known)) or "none"
+        CommerceError.__init__(self, f"no payment gateway {name!r} (known: {listed})", field=field)
+        self.kind = "payment gateway"
+        self.key = name
+        self.name = name
+
+
+# --- state errors --------------------------------------------------------------------
+
+
+class StateError(CommerceError):
+    """The request is well formed, but the state of what it concerns refuses it now."""
+
+    code: ClassVar[str] = "state_error"
+
+
+class InvalidTransition(StateError):
+    """An aggregate was asked for a change its current state does not allow."""
+
+    code: ClassVar[str] = "invalid_transition"
+
+    def __init__(self, what: str, state: str, action: str) -> None:
+        super().__init__(f"cannot {action} a {what} that is {state}", field="status")
+        self.what = what
+        self.state = state
+        self.action = action
+
+
+class InsufficientStock(StateError):
+    """Not enough stock to sell this quantity (all locations together)."""
+
+    code: ClassVar[str] = "insufficient_stock"
+
+    def __init__(self, sku: str, requested: int, available: int) -> None:
+        super().__init__(
+            f"only {max(available, 0)} of {sku} can be sold, {requested} requested",
+            field="quantity",
+        )
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+
+
+class Unavailable(StateError, ValueError):
+    """A product that is not on sale now (draft, archived, or outside its window)."""
+
+    code: ClassVar[str] = "unavailable"
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"SKU {sku!r} is not available for sale", field="sku")
+        self.sku = sku
+
+
+class CouponRejected(StateError):
     """A coupon code that cannot be used on this cart now.
 
     ``reason`` is one of :attr:`REASONS` and is as stable as ``code``;
@@ -173,16 +306,143 @@ class CouponRejected(CommerceError):
         self.reason = reason
 
 
-class InsufficientStock(CommerceError):
-    """Not enough stock to sell this quantity (all locations together)."""
+class CheckoutIncomplete(StateError):
+    """An order was asked for while the checkout still lacks something.
 
-    code: ClassVar[str] = "insufficient_stock"
+    ``missing`` lists the fields, in the order a form would ask for them.
+    """
 
-    def __init__(self, sku: str, requested: int, available: int) -> None:
+    code: ClassVar[str] = "checkout_incomplete"
+
+    def __init__(self, missing: Sequence[str]) -> None:
         super().__init__(
-            f"only {max(available, 0)} of {sku} can be sold, {requested} requested",
-            field="quantity",
+            f"still needed: {', '.join(missing)}", field=missing[0] if missing else None
         )
-        self.sku = sku
-        self.requested = requested
-        self.available = available
+        self.missing = tuple(missing)
+
+
+class PriceChanged(StateError):
+    """The cart costs something else now than the customer was shown.
+
+    Place the order again with the new price accepted, or show the new price first.
+    ``quoted_units`` and ``current_units`` are minor units.
+    """
+
+    code: ClassVar[str] = "price_changed"
+
+    def __init__(
+        self, quoted_units: int, current_units: int, currency: str, *, places: int
+    ) -> None:
+        quoted, current = _amount(quoted_units, places), _amount(current_units, places)
+        super().__init__(f"the total changed from {quoted} to {current} {currency}", field="total")
+        self.quoted_units = quoted_units
+        self.current_units = current_units
+        self.currency = currency
+
+
+# --- the payment provider --------------------------------------------------------------
+
+
+class GatewayError(CommerceError):
+    """The gateway could not be reached or failed; nothing is known to have happened.
+
+    ``retryable`` says whether the same call, with the same idempotency key, may be
+    tried again.
+    """
+
+    code: ClassVar[str] = "gateway_error"
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message, field="payment_method")
+        self.retryable = retryable
+
+
+class PaymentDeclined(GatewayError):
+    """The gateway refused a capture, refund or void (the ledger records why)."""
+
+    code: ClassVar[str] = "payment_declined"
+
+    def __init__(self, action: str, reason: str) -> None:
+        super().__init__(f"the gateway refused to {action}: {reason}", retryable=False)
+        self.field = "payment"
+        self.action = action
+        self.reason = reason
+
+
+# --- conflicts -------------------------------------------------------------------------
+
+
+class Conflict(CommerceError):
+    """Another request got there first, or a key was reused for something else."""
+
+    code: ClassVar[str] = "conflict"
+
+
+class ConcurrencyConflict(Conflict):
+    """Someone else changed the same thing first (or took the same unique key).
+
+    Nothing of the unit of work was written; reload and try again.
+    """
+
+    code: ClassVar[str] = "concurrency_conflict"
+    retryable = True
+
+
+class IdempotencyConflict(Conflict):
+    """An idempotency key reused for a different request. Nothing was done."""
+
+    code: ClassVar[str] = "idempotency_conflict"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was used for a different request", field="idempotency_key"
+        )
+        self.key = key
+
+
+class EventOutOfOrder(Conflict):
+    """A gateway event that cannot apply yet (a refund before its capture is known).
+
+    Gateways deliver webhooks again until they are accepted, so refusing it now is
+    safe: it applies when it comes back after the event it depends on.
+    """
+
+    code: ClassVar[str] = "event_out_of_order"
+    retryable = True
+
+
+# --- configuration ---------------------------------------------------------------------
+
+
+class ConfigurationError(CommerceError):
+    """The store is set up wrongly: a plugin, the configuration, the database."""
+
+    code: ClassVar[str] = "configuration_error"
+
+
+class PluginError(ConfigurationError):
+    """A plugin could not be loaded or does not honour the hook specifications."""
+
+    code: ClassVar[str] = "plugin_error"
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"plugin {plugin!r}: {message}", field="plugins")
+        self.plugin = plugin
+
+
+class SchemaOutOfDate(ConfigurationError):
+    """The database's schema is not the one this version of commercekit needs.
+
+    Run ``commercekit db upgrade URL`` (or open the storage with ``migrate=True``).
+    """
+
+    code: ClassVar[str] = "schema_out_of_date"
+
+    def __init__(self, current: Collection[str], needed: Collection[str]) -> None:
+        have = ", ".join(sorted(current)) or "no schema"
+        super().__init__(
+            f"the database has {have}; this commercekit needs revision "
+            f"{', '.join(sorted(needed))}: run `commercekit db upgrade URL`"
+        )
+        self.current = tuple(sorted(current))
+        self.needed = tuple(sorted(needed))

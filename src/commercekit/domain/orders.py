@@ -14,12 +14,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar, Final
+from typing import Final
 
 import attrs
 
 from commercekit.domain.checkout import Address, ShippingChoice
-from commercekit.domain.errors import CommerceError, InvalidInput, InvalidTransition
+from commercekit.domain.errors import InvalidInput, InvalidTransition
 from commercekit.domain.events import DomainEvent, OrderCancelled, OrderPaid, OrderPlaced
 from commercekit.domain.money import Money, from_minor_units
 from commercekit.domain.payments import PaymentStatus
@@ -30,25 +30,12 @@ __all__ = [
     "HOLDING_MONEY",
     "FulfilmentStatus",
     "HistoryEntry",
-    "IdempotencyConflict",
     "Order",
     "OrderLine",
     "OrderPaymentStatus",
     "OrderStatus",
     "OrderTotals",
 ]
-
-
-class IdempotencyConflict(CommerceError):
-    """An idempotency key reused for a different request. Nothing was done."""
-
-    code: ClassVar[str] = "idempotency_conflict"
-
-    def __init__(self, key: str) -> None:
-        super().__init__(
-            f"idempotency key {key!r} was used for a different request", field="idempotency_key"
-        )
-        self.key = key
 
 
 class OrderStatus(enum.Enum):

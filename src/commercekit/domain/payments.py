@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import ClassVar
 
 import attrs
 
 from commercekit.domain.errors import (
-    CommerceError,
     CurrencyMismatch,
+    EventOutOfOrder,
     InvalidInput,
     InvalidTransition,
+    PaymentLimitExceeded,
 )
 from commercekit.domain.events import (
     DomainEvent,
@@ -32,44 +32,16 @@ from commercekit.domain.events import (
     PaymentRequiresAction,
     PaymentVoided,
 )
-from commercekit.domain.money import Money, from_minor_units
+from commercekit.domain.money import Money, currency_precision, from_minor_units
 
 __all__ = [
-    "EventOutOfOrder",
     "GatewayEvent",
     "Payment",
-    "PaymentLimitExceeded",
     "PaymentStatus",
     "Transaction",
     "TransactionKind",
     "TransactionStatus",
 ]
-
-
-class PaymentLimitExceeded(InvalidInput):
-    """A capture beyond what was authorized, or a refund beyond what was captured."""
-
-    code: ClassVar[str] = "payment_limit_exceeded"
-
-    def __init__(self, action: str, requested: int, available: int, currency: str) -> None:
-        super().__init__(
-            f"cannot {action} {from_minor_units(requested, currency).amount} {currency}: "
-            f"only {from_minor_units(available, currency).amount} {currency} is available",
-            field="amount",
-        )
-        self.requested = requested
-        self.available = available
-
-
-class EventOutOfOrder(CommerceError):
-    """A gateway event that cannot apply yet (a refund before its capture is known).
-
-    Gateways deliver webhooks again until they are accepted, so refusing it now is
-    safe: it applies when it comes back after the event it depends on.
-    """
-
-    code: ClassVar[str] = "event_out_of_order"
-    retryable: ClassVar[bool] = True
 
 
 class TransactionKind(enum.Enum):
@@ -151,6 +123,10 @@ class Payment:
     def __attrs_post_init__(self) -> None:
         if self.amount_units < 0:
             raise InvalidInput("a payment cannot be for a negative amount", field="amount")
+
+    def _over_limit(self, action: str, requested: int, available: int) -> PaymentLimitExceeded:
+        places = currency_precision(self.currency)
+        return PaymentLimitExceeded(action, requested, available, self.currency, places=places)
 
     # --- what the ledger says --------------------------------------------------------
 
@@ -252,15 +228,13 @@ class Payment:
             raise InvalidTransition("payment", self.status.value, "capture")
         self._positive(amount_units)
         if amount_units > self.capturable_units:
-            raise PaymentLimitExceeded(
-                "capture", amount_units, self.capturable_units, self.currency
-            )
+            raise self._over_limit("capture", amount_units, self.capturable_units)
 
     def check_refund(self, amount_units: int) -> None:
         """:raises PaymentLimitExceeded: beyond what was captured and not yet refunded."""
         self._positive(amount_units)
         if amount_units > self.refundable_units:
-            raise PaymentLimitExceeded("refund", amount_units, self.refundable_units, self.currency)
+            raise self._over_limit("refund", amount_units, self.refundable_units)
 
     def check_void(self) -> None:
         """Voiding releases what is authorized and not captured (all of it, or the
@@ -357,9 +331,7 @@ class Payment:
             return False
         if event.status is TransactionStatus.SUCCEEDED:
             if event.amount_units > self.amount_units:
-                raise PaymentLimitExceeded(
-                    "authorize", event.amount_units, self.amount_units, self.currency
-                )
+                raise self._over_limit("authorize", event.amount_units, self.amount_units)
             self._record(event)
             self._event(PaymentAuthorized, event.amount_units, event.occurred_at)
         elif event.status is TransactionStatus.REQUIRES_ACTION:
@@ -392,15 +364,11 @@ class Payment:
             # its authorization proves the authorization of the amount due. Check the
             # capture first, so that a refused one leaves the ledger as it was.
             if event.amount_units > self.amount_units:
-                raise PaymentLimitExceeded(
-                    "capture", event.amount_units, self.amount_units, self.currency
-                )
+                raise self._over_limit("capture", event.amount_units, self.amount_units)
             self._record(event, amount_units=self.amount_units, suffix=":authorization")
             self._event(PaymentAuthorized, self.amount_units, event.occurred_at)
         if event.amount_units > self.capturable_units:
-            raise PaymentLimitExceeded(
-                "capture", event.amount_units, self.capturable_units, self.currency
-            )
+            raise self._over_limit("capture", event.amount_units, self.capturable_units)
         self._record(event)
         self._event(PaymentCaptured, event.amount_units, event.occurred_at)
         return True
@@ -426,9 +394,7 @@ class Payment:
                 raise EventOutOfOrder(
                     f"refund {event.transaction_id} arrived before any capture", field="kind"
                 )
-            raise PaymentLimitExceeded(
-                "refund", event.amount_units, self.refundable_units, self.currency
-            )
+            raise self._over_limit("refund", event.amount_units, self.refundable_units)
         self._record(event)
         self._event(PaymentRefunded, event.amount_units, event.occurred_at)
         return True

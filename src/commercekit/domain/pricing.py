@@ -34,7 +34,8 @@ from commercekit.domain.errors import (
     CurrencyMismatch,
     InvalidInput,
     InvalidQuantity,
-    NotFound,
+    MissingPrice,
+    Unavailable,
 )
 from commercekit.domain.money import (
     DEFAULT_ROUNDING,
@@ -82,27 +83,6 @@ __all__ = [
 
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
 _ONE: Final = Decimal(1)
-
-
-class MissingPrice(NotFound):
-    """No price list in the cart's currency (and channel) prices this SKU."""
-
-    code = "missing_price"
-
-    def __init__(self, sku: str, currency: str) -> None:
-        super().__init__(f"price in {currency} for SKU", sku, field="sku")
-        self.sku = sku
-        self.currency = currency
-
-
-class Unavailable(InvalidInput):
-    """A product that is not on sale now (draft, archived, or outside its window)."""
-
-    code = "unavailable"
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(f"SKU {sku!r} is not available for sale", field="sku")
-        self.sku = sku
 
 
 # --- price lists -------------------------------------------------------------------

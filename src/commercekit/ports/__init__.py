@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.events import EventPublisher
-from commercekit.ports.payments import GatewayError, PaymentGateway, PaymentRequest, WebhookRejected
+from commercekit.ports.payments import (
+    PaymentGateway,
+    PaymentRequest,
+)
 from commercekit.ports.storage import (
     CartRepository,
     CatalogRepository,
     CheckoutRepository,
-    ConcurrencyConflict,
     OrderRepository,
     PaymentRepository,
     Storage,
@@ -24,9 +26,7 @@ __all__ = [
     "CatalogRepository",
     "CheckoutRepository",
     "Clock",
-    "ConcurrencyConflict",
     "EventPublisher",
-    "GatewayError",
     "IdGenerator",
     "OrderRepository",
     "PaymentGateway",
@@ -34,5 +34,4 @@ __all__ = [
     "PaymentRequest",
     "Storage",
     "UnitOfWork",
-    "WebhookRejected",
 ]

@@ -10,38 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 import attrs
 
-from commercekit.domain.errors import CommerceError
 from commercekit.domain.payments import GatewayEvent
 
-__all__ = ["GatewayError", "PaymentGateway", "PaymentRequest", "WebhookRejected"]
-
-
-class GatewayError(CommerceError):
-    """The gateway could not be reached or failed; nothing is known to have happened.
-
-    ``retryable`` says whether the same call, with the same idempotency key, may be
-    tried again.
-    """
-
-    code: ClassVar[str] = "gateway_error"
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message, field="payment_method")
-        self.retryable = retryable
-
-
-class WebhookRejected(CommerceError):
-    """A webhook whose signature is wrong, missing or stale, or whose body is not
-    understood. Nothing was applied."""
-
-    code: ClassVar[str] = "webhook_rejected"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="signature")
+__all__ = [
+    "PaymentGateway",
+    "PaymentRequest",
+]
 
 
 @attrs.frozen(kw_only=True)

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, Protocol, Self
 
 import attrs
 
 from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import Category, Product
 from commercekit.domain.checkout import Checkout
-from commercekit.domain.errors import CommerceError
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
     PurchaseOrder,
@@ -40,7 +39,6 @@ __all__ = [
     "CartRepository",
     "CatalogRepository",
     "CheckoutRepository",
-    "ConcurrencyConflict",
     "InventoryRepository",
     "OrderRepository",
     "PaymentRepository",
@@ -49,16 +47,6 @@ __all__ = [
     "StorageFactory",
     "UnitOfWork",
 ]
-
-
-class ConcurrencyConflict(CommerceError):
-    """Someone else changed the same thing first (or took the same unique key).
-
-    Nothing of the unit of work was written; reload and try again.
-    """
-
-    code: ClassVar[str] = "concurrency_conflict"
-    retryable: ClassVar[bool] = True
 
 
 class CartRepository(Protocol):

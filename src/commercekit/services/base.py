@@ -13,7 +13,11 @@ import attrs
 from commercekit.domain.cart import DEFAULT_MAX_QUANTITY, Cart
 from commercekit.domain.catalog import Catalog, Category
 from commercekit.domain.checkout import ShippingMethod
-from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.errors import (
+    ConcurrencyConflict,
+    NotFound,
+    UnknownGateway,
+)
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy, PriorityOrder
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, from_minor_units
@@ -29,7 +33,10 @@ from commercekit.domain.pricing import (
 from commercekit.domain.promotions import PromotionEngine
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
-from commercekit.ports.storage import ConcurrencyConflict, Storage, UnitOfWork
+from commercekit.ports.storage import (
+    Storage,
+    UnitOfWork,
+)
 
 __all__ = ["Runtime", "Service", "Settings", "find_cart", "load_pricing", "price_cart"]
 
@@ -105,15 +112,11 @@ class Runtime:
     def gateway(self, name: str) -> PaymentGateway:
         """The configured gateway called ``name``.
 
-        :raises InvalidInput: naming ``payment_method`` if the store has none such.
+        :raises UnknownGateway: naming ``payment_method`` if the store has none such.
         """
         gateway = self.gateways.get(name)
         if gateway is None:
-            known = ", ".join(sorted(self.gateways)) or "none"
-            raise InvalidInput(
-                f"no payment gateway {name!r} is configured (configured: {known})",
-                field="payment_method",
-            )
+            raise UnknownGateway(name, self.gateways)
         return gateway
 
 

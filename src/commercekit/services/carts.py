@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from commercekit.domain.cart import Cart
-from commercekit.domain.errors import UnknownSku
-from commercekit.domain.pricing import MissingPrice, PriceBreakdown, Unavailable
+from commercekit.domain.errors import (
+    MissingPrice,
+    Unavailable,
+    UnknownSku,
+)
+from commercekit.domain.pricing import (
+    PriceBreakdown,
+)
 from commercekit.domain.promotions import normalize_coupon_code
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service, find_cart, load_pricing, price_cart

@@ -20,14 +20,20 @@ from commercekit.domain.catalog import Product
 from commercekit.domain.checkout import (
     Address,
     Checkout,
-    CheckoutIncomplete,
-    PriceChanged,
     ShippingChoice,
     ShippingMethod,
 )
-from commercekit.domain.errors import CouponRejected, InvalidInput, NotFound
-from commercekit.domain.inventory import InsufficientStock
-from commercekit.domain.orders import IdempotencyConflict, Order, OrderStatus
+from commercekit.domain.errors import (
+    CheckoutIncomplete,
+    CouponRejected,
+    IdempotencyConflict,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+    PriceChanged,
+)
+from commercekit.domain.money import currency_precision
+from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown
 from commercekit.ports.storage import UnitOfWork
@@ -310,7 +316,12 @@ class CheckoutService(Service):
                 raise CouponRejected(code, reason)
         quoted = checkout.quoted_total_units
         if quoted is not None and quoted != breakdown.grand_total_units and not accept_price_change:
-            raise PriceChanged(quoted, breakdown.grand_total_units, breakdown.currency)
+            raise PriceChanged(
+                quoted,
+                breakdown.grand_total_units,
+                breakdown.currency,
+                places=currency_precision(breakdown.currency),
+            )
         now = self.now
         order = Order.place(
             id=self._rt.ids.new_id("order"),

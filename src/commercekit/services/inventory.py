@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from commercekit.domain.errors import InvalidInput, InvalidTransition
+from commercekit.domain.errors import (
+    GatewayError,
+    InvalidInput,
+    InvalidTransition,
+)
 from commercekit.domain.inventory import (
     MovementKind,
     PurchaseOrder,
@@ -21,7 +25,6 @@ from commercekit.domain.inventory import (
 )
 from commercekit.domain.orders import OrderStatus
 from commercekit.domain.payments import PaymentStatus
-from commercekit.ports.payments import GatewayError
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
 from commercekit.services.holds import cancel_unpaid, ship_holds

@@ -15,17 +15,23 @@ from datetime import timedelta
 import attrs
 import moneyed
 
-from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
+from commercekit.domain.errors import (
+    EventOutOfOrder,
+    GatewayError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PaymentDeclined,
+)
 from commercekit.domain.money import minor_units
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import (
-    EventOutOfOrder,
     GatewayEvent,
     Payment,
     PaymentStatus,
     TransactionStatus,
 )
-from commercekit.ports.payments import GatewayError, PaymentRequest
+from commercekit.ports.payments import PaymentRequest
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
 from commercekit.services.holds import (
@@ -34,23 +40,17 @@ from commercekit.services.holds import (
     wait_for_action,
 )
 
-__all__ = ["PaymentDeclined", "PaymentService", "WebhookResult", "authorization_key"]
+__all__ = [
+    "PaymentService",
+    "WebhookResult",
+    "authorization_key",
+]
 
 
 def authorization_key(order_id: str) -> str:
     """The idempotency key of an order's authorization: the same in the first call,
     a retry, and recovery after a crash, so the gateway answers them all alike."""
     return f"{order_id}:authorize"
-
-
-class PaymentDeclined(InvalidInput):
-    """The gateway refused a capture, refund or void (the ledger records why)."""
-
-    code = "payment_declined"
-
-    def __init__(self, action: str, reason: str) -> None:
-        super().__init__(f"the gateway refused to {action}: {reason}", field="payment")
-        self.reason = reason
 
 
 @attrs.frozen

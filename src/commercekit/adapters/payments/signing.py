@@ -13,7 +13,9 @@ import hmac
 from datetime import datetime
 from typing import Final
 
-from commercekit.ports.payments import WebhookRejected
+from commercekit.domain.errors import (
+    WebhookRejected,
+)
 
 __all__ = ["DEFAULT_TOLERANCE_SECONDS", "sign", "verify"]
 

@@ -32,9 +32,15 @@ from typing import Any, Final
 import attrs
 
 from commercekit.adapters.payments import signing
+from commercekit.domain.errors import (
+    GatewayError,
+    WebhookRejected,
+)
 from commercekit.domain.payments import GatewayEvent, TransactionKind, TransactionStatus
 from commercekit.hookspecs import GatewayFactory, hookimpl
-from commercekit.ports.payments import GatewayError, PaymentRequest, WebhookRejected
+from commercekit.ports.payments import (
+    PaymentRequest,
+)
 
 __all__ = ["TOKENS", "TestPaymentGateway", "register_payment_gateways"]
 

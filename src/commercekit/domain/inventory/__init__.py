@@ -11,7 +11,6 @@ storage re-checks the same guards in the database as it writes.
 
 from __future__ import annotations
 
-from commercekit.domain.errors import InsufficientStock
 from commercekit.domain.events import StockLow
 from commercekit.domain.inventory.allocation import (
     Allocation,
@@ -59,7 +58,6 @@ __all__ = [
     "AllocationStrategy",
     "FewestLocations",
     "HoldPlan",
-    "InsufficientStock",
     "MovementKind",
     "PriorityOrder",
     "PurchaseOrder",

@@ -23,8 +23,10 @@ from commercekit.adapters.storage.memory.repositories import (
     MemoryPaymentRepository,
 )
 from commercekit.adapters.storage.memory.tables import DELETED, Committed, Repository, Tables
+from commercekit.domain.errors import (
+    ConcurrencyConflict,
+)
 from commercekit.domain.events import DomainEvent
-from commercekit.ports.storage import ConcurrencyConflict
 
 __all__ = ["MemoryStorage", "MemoryUnitOfWork"]
 

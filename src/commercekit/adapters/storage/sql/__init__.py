@@ -13,13 +13,14 @@ One schema, migrated with Alembic, serves both::
 
 from __future__ import annotations
 
-from commercekit.adapters.storage.sql._database import BUSY_TIMEOUT_MS, SchemaOutOfDate
+from commercekit.adapters.storage.sql._database import (
+    BUSY_TIMEOUT_MS,
+)
 from commercekit.adapters.storage.sql.storage import SqlStorage, upgrade
 from commercekit.adapters.storage.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
-    "SchemaOutOfDate",
     "SqlStorage",
     "SqlUnitOfWork",
     "upgrade",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from alembic import command
@@ -12,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine, RootTransaction
 
-from commercekit.domain.errors import CommerceError
+from commercekit.domain.errors import SchemaOutOfDate
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -34,24 +33,6 @@ SCRIPT_LOCATION: Final = "commercekit.adapters.storage:migrations"
 # Any fixed number will do, as long as only commercekit's migrations take it.
 _MIGRATION_LOCK: Final = 0x636B_6462
 _BEGIN: Final = "commercekit.begin"
-
-
-class SchemaOutOfDate(CommerceError):
-    """The database's schema is not the one this version of commercekit needs.
-
-    Run ``commercekit db upgrade URL`` (or open the storage with ``migrate=True``).
-    """
-
-    code: ClassVar[str] = "schema_out_of_date"
-
-    def __init__(self, current: Collection[str], needed: Collection[str]) -> None:
-        have = ", ".join(sorted(current)) or "no schema"
-        super().__init__(
-            f"the database has {have}; this commercekit needs revision "
-            f"{', '.join(sorted(needed))}: run `commercekit db upgrade URL`"
-        )
-        self.current = tuple(sorted(current))
-        self.needed = tuple(sorted(needed))
 
 
 def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:

@@ -33,9 +33,11 @@ from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._database import begin_write
 from commercekit.adapters.storage.sql._rows import insert
 from commercekit.adapters.storage.sql.mapping import Aggregate, AggregateMapping
-from commercekit.domain.errors import CommerceError
+from commercekit.domain.errors import (
+    CommerceError,
+    ConcurrencyConflict,
+)
 from commercekit.domain.events import DomainEvent
-from commercekit.ports.storage import ConcurrencyConflict
 
 __all__ = ["Claim", "Session"]
 
