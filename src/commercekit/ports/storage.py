@@ -19,6 +19,7 @@ import attrs
 from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import Category, Product
 from commercekit.domain.checkout import Checkout
+from commercekit.domain.customers import Customer
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
     PurchaseOrder,
@@ -39,6 +40,7 @@ __all__ = [
     "CartRepository",
     "CatalogRepository",
     "CheckoutRepository",
+    "CustomerRepository",
     "InventoryRepository",
     "OrderRepository",
     "PaymentRepository",
@@ -86,6 +88,23 @@ class CheckoutRepository(Protocol):
 
     def save(self, checkout: Checkout) -> None:
         """Store a new or changed checkout."""
+        ...
+
+
+class CustomerRepository(Protocol):
+    """Customers by the application's id for them."""
+
+    def find(self, customer_id: str) -> Customer | None:
+        """The customer with this id, if the store has a record."""
+        ...
+
+    def add(self, customer: Customer) -> None:
+        """Store a new customer; a taken id is a ``ConcurrencyConflict`` (at the latest
+        on commit)."""
+        ...
+
+    def save(self, customer: Customer) -> None:
+        """Store a changed customer (version-checked)."""
         ...
 
 
@@ -340,6 +359,9 @@ class UnitOfWork(Protocol):
 
     @property
     def checkouts(self) -> CheckoutRepository: ...
+
+    @property
+    def customers(self) -> CustomerRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

@@ -7,12 +7,14 @@ from datetime import datetime
 from commercekit.adapters.storage.memory.tables import Repository
 from commercekit.domain.cart import Cart
 from commercekit.domain.checkout import Checkout
+from commercekit.domain.customers import Customer
 from commercekit.domain.orders import HOLDING_MONEY, Order, OrderStatus
 from commercekit.domain.payments import Payment
 
 __all__ = [
     "MemoryCartRepository",
     "MemoryCheckoutRepository",
+    "MemoryCustomerRepository",
     "MemoryOrderRepository",
     "MemoryPaymentRepository",
 ]
@@ -56,6 +58,20 @@ class MemoryCheckoutRepository(Repository):
 
     def save(self, checkout: Checkout) -> None:
         self._t.put(self.table, checkout.id, checkout)
+
+
+class MemoryCustomerRepository(Repository):
+    table = "customers"
+
+    def find(self, customer_id: str) -> Customer | None:
+        customer: Customer | None = self._t.get(self.table, customer_id)
+        return customer
+
+    def add(self, customer: Customer) -> None:
+        self._t.put(self.table, customer.id, customer)
+
+    def save(self, customer: Customer) -> None:
+        self._t.put(self.table, customer.id, customer)
 
 
 class MemoryOrderRepository(Repository):

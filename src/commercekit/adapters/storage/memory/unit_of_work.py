@@ -19,6 +19,7 @@ from commercekit.adapters.storage.memory.inventory import MemoryInventoryReposit
 from commercekit.adapters.storage.memory.repositories import (
     MemoryCartRepository,
     MemoryCheckoutRepository,
+    MemoryCustomerRepository,
     MemoryOrderRepository,
     MemoryPaymentRepository,
 )
@@ -38,7 +39,9 @@ _UNIQUE: Final[dict[str, Callable[[Any], list[tuple[str, Any]]]]] = {
     "payments": lambda p: [("reference", (p.gateway, p.reference))] if p.reference else [],
     "products": lambda p: [("sku", v.sku) for v in p.variants],
 }
-_AGGREGATES: Final = frozenset({"carts", "checkouts", "orders", "payments", "purchase_orders"})
+_AGGREGATES: Final = frozenset(
+    {"carts", "checkouts", "customers", "orders", "payments", "purchase_orders"}
+)
 
 
 class MemoryStorage(Committed):
@@ -59,6 +62,7 @@ class MemoryUnitOfWork:
         self._tables = Tables(storage)
         self.carts = MemoryCartRepository(self._tables)
         self.checkouts = MemoryCheckoutRepository(self._tables)
+        self.customers = MemoryCustomerRepository(self._tables)
         self.orders = MemoryOrderRepository(self._tables)
         self.payments = MemoryPaymentRepository(self._tables)
         self.catalog = MemoryCatalogRepository(self._tables)
@@ -143,6 +147,7 @@ class MemoryUnitOfWork:
         repositories: tuple[Repository, ...] = (
             self.carts,
             self.checkouts,
+            self.customers,
             self.orders,
             self.payments,
             self.catalog,

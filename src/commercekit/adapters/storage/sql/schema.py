@@ -30,6 +30,7 @@ __all__ = [
     "checkouts",
     "coupon_uses",
     "coupons",
+    "customers",
     "metadata",
     "order_history",
     "order_lines",
@@ -296,6 +297,21 @@ checkouts: Final = sa.Table(
     _units("quoted_total_units", nullable=True),
     *_version(),
     *_not_negative("quoted_total_units"),
+)
+
+# --- customers ---------------------------------------------------------------------
+
+customers: Final = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("email", sa.String, nullable=False, index=True),
+    sa.Column("name", sa.String, nullable=False),
+    _json("groups"),
+    _json("addresses"),
+    _json("consents"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    *_version(),
 )
 
 # --- orders ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from commercekit.adapters.storage.sql.carts import (
     SqlCheckoutRepository,
 )
 from commercekit.adapters.storage.sql.catalog import SqlCatalogRepository
+from commercekit.adapters.storage.sql.customers import CUSTOMERS, SqlCustomerRepository
 from commercekit.adapters.storage.sql.inventory import PURCHASE_ORDERS, SqlInventoryRepository
 from commercekit.adapters.storage.sql.mapping import AggregateMapping
 from commercekit.adapters.storage.sql.orders import ORDERS, SqlOrderRepository
@@ -31,6 +32,7 @@ __all__ = ["MAPPINGS", "SqlUnitOfWork"]
 MAPPINGS: Final[tuple[AggregateMapping[Any], ...]] = (
     CARTS,
     CHECKOUTS,
+    CUSTOMERS,
     ORDERS,
     PAYMENTS,
     PURCHASE_ORDERS,
@@ -53,6 +55,7 @@ class SqlUnitOfWork:
         self._session = Session(engine, MAPPINGS)
         self.carts = SqlCartRepository(self._session)
         self.checkouts = SqlCheckoutRepository(self._session)
+        self.customers = SqlCustomerRepository(self._session)
         self.orders = SqlOrderRepository(self._session)
         self.payments = SqlPaymentRepository(self._session)
         self.catalog = SqlCatalogRepository(self._session, promotions)
