@@ -74,6 +74,9 @@ class Cart:
     token: str = attrs.field(factory=new_token, repr=False, on_setattr=attrs.setters.frozen)
     """The secret that proves ownership; send it to the shopper, never log it."""
     customer_id: str | None = None
+    """The application's id for the signed-in shopper; ``None`` for a guest."""
+    channel: str | None = attrs.field(default=None, on_setattr=attrs.setters.frozen)
+    """The sales channel the cart was opened in (its prices and taxes apply)."""
     max_quantity_per_line: int = attrs.field(default=DEFAULT_MAX_QUANTITY, validator=_max_quantity)
     _lines: dict[str, CartLine] = attrs.field(factory=dict, alias="lines")
     coupon_codes: tuple[str, ...] = ()
@@ -87,6 +90,7 @@ class Cart:
         id: str,
         currency: str,
         customer_id: str | None = None,
+        channel: str | None = None,
         max_quantity_per_line: int = DEFAULT_MAX_QUANTITY,
         token_factory: Callable[[], str] = new_token,
     ) -> Cart:
@@ -96,6 +100,7 @@ class Cart:
             currency=currency,
             token=token_factory(),
             customer_id=customer_id,
+            channel=channel,
             max_quantity_per_line=max_quantity_per_line,
         )
 
@@ -200,6 +205,18 @@ class Cart:
             self.coupon_codes = tuple(c for c in self.coupon_codes if c != normal)
             self.version += 1
 
+    def belong_to(self, customer_id: str) -> None:
+        """Give a guest's cart to the customer who signed in with it.
+
+        :raises InvalidInput: for a cart that already belongs to someone else.
+        """
+        if self.customer_id == customer_id:
+            return
+        if self.customer_id is not None:
+            raise InvalidInput("the cart belongs to another customer", field="customer_id")
+        self.customer_id = customer_id
+        self.version += 1
+
     def merge(self, guest: Cart) -> None:
         """Fold a guest's cart into this one, as when a shopper signs in.
 
@@ -210,7 +227,7 @@ class Cart:
 
         :raises CurrencyMismatch: if the two carts are in different currencies.
         """
-        if guest is self:
+        if guest is self or guest.id == self.id:
             return
         if guest.currency != self.currency:
             raise CurrencyMismatch(self.currency, guest.currency, field="currency")

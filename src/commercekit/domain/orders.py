@@ -153,6 +153,7 @@ class Order:
     """The unguessable token by which the customer reaches the order."""
     cart_id: str
     customer_id: str | None = None
+    channel: str | None = None
     email: str
     currency: str
     lines: tuple[OrderLine, ...]
@@ -186,6 +187,7 @@ class Order:
         customer_id: str | None,
         email: str,
         breakdown: PriceBreakdown,
+        channel: str | None = None,
         names: Mapping[str, tuple[str, str, bool, bool]],
         shipping_address: Address | None,
         billing_address: Address | None,
@@ -237,6 +239,7 @@ class Order:
             token=token,
             cart_id=cart_id,
             customer_id=customer_id,
+            channel=channel,
             email=email,
             currency=breakdown.currency,
             lines=lines,

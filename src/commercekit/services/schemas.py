@@ -28,7 +28,15 @@ from pydantic import (
 from commercekit.domain.checkout import Address
 from commercekit.domain.errors import InvalidInput
 
-__all__ = ["AddressIn", "ContactIn", "PaymentMethodIn", "ShippingChoiceIn", "parse"]
+__all__ = [
+    "AddressIn",
+    "ConsentIn",
+    "ContactIn",
+    "CustomerIn",
+    "PaymentMethodIn",
+    "ShippingChoiceIn",
+    "parse",
+]
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -142,6 +150,30 @@ class ContactIn(_Input):
             raise ValueError("is not an email address")
         local, _, domain = value.rpartition("@")
         return f"{local}@{domain.lower()}"
+
+
+class CustomerIn(ContactIn):
+    """A signed-in shopper's details, as the application hands them over."""
+
+    name: Text = ""
+
+    @field_validator("name")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _no_controls(value)
+
+
+class ConsentIn(_Input):
+    """Marketing consent as the customer gave or withdrew it."""
+
+    granted: bool
+    source: ShortText = Field(min_length=1)
+    wording: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+    @field_validator("source", "wording")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _no_controls(value)
 
 
 class ShippingChoiceIn(_Input):

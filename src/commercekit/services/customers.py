@@ -1,0 +1,126 @@
+"""Customers: the record an application keeps in the store for each signed-in
+shopper, under its own id for them. The application authenticates; these calls
+trust the id they are given and check everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from commercekit.domain.customers import Consent, Customer
+from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.orders import Order
+from commercekit.ports.storage import UnitOfWork
+from commercekit.services.base import Service
+from commercekit.services.schemas import AddressIn, ConsentIn, CustomerIn, parse
+
+__all__ = ["CustomerService", "find_customer"]
+
+
+def find_customer(uow: UnitOfWork, customer_id: str) -> Customer:
+    """The customer with this id.
+
+    :raises NotFound: naming ``customer_id``.
+    """
+    if not isinstance(customer_id, str) or not customer_id:
+        raise InvalidInput("must be the application's id for the customer", field="customer_id")
+    customer = uow.customers.find(customer_id)
+    if customer is None:
+        raise NotFound("customer", customer_id, field="customer_id")
+    return customer
+
+
+class CustomerService(Service):
+    """Register customers, keep their details, address book, groups and consent."""
+
+    def register(self, customer_id: str, details: Mapping[str, Any] | CustomerIn) -> Customer:
+        """Record a signed-in shopper under the application's id for them, or bring the
+        record up to date (email, name) when there is one.
+
+        :raises InvalidInput: naming the field (a malformed email, say).
+        """
+        checked = parse(CustomerIn, details)
+
+        def work(uow: UnitOfWork) -> Customer:
+            customer = uow.customers.find(customer_id)
+            if customer is None:
+                customer = Customer(
+                    id=customer_id, email=checked.email, name=checked.name, created_at=self.now
+                )
+                uow.customers.add(customer)
+            elif (customer.email, customer.name) != (checked.email, checked.name):
+                customer.update(email=checked.email, name=checked.name)
+                uow.customers.save(customer)
+            return customer
+
+        return self._run(work)
+
+    def get(self, customer_id: str) -> Customer:
+        """The customer's record.
+
+        :raises NotFound: for an id the store has no record of.
+        """
+        return self._read(lambda uow: find_customer(uow, customer_id))
+
+    def _change(self, customer_id: str, change: Callable[[Customer], object]) -> Customer:
+        def work(uow: UnitOfWork) -> Customer:
+            customer = find_customer(uow, customer_id)
+            change(customer)
+            uow.customers.save(customer)
+            return customer
+
+        return self._run(work)
+
+    def join_group(self, customer_id: str, group: str) -> Customer:
+        """Put the customer in a group: its price lists and promotions apply to them."""
+        return self._change(customer_id, lambda customer: customer.join(group))
+
+    def leave_group(self, customer_id: str, group: str) -> Customer:
+        """Take the customer out of a group."""
+        return self._change(customer_id, lambda customer: customer.leave(group))
+
+    def save_address(
+        self,
+        customer_id: str,
+        label: str,
+        address: Mapping[str, Any] | AddressIn,
+        *,
+        default_shipping: bool = False,
+        default_billing: bool = False,
+    ) -> Customer:
+        """Keep an address in the customer's book under ``label``.
+
+        :raises InvalidInput: naming the field, as a checkout's address would.
+        """
+        checked = parse(AddressIn, address).to_domain()
+        return self._change(
+            customer_id,
+            lambda customer: customer.save_address(
+                label, checked, default_shipping=default_shipping, default_billing=default_billing
+            ),
+        )
+
+    def remove_address(self, customer_id: str, label: str) -> Customer:
+        """Drop an address from the customer's book."""
+        return self._change(customer_id, lambda customer: customer.remove_address(label))
+
+    def record_consent(self, customer_id: str, consent: Mapping[str, Any] | ConsentIn) -> Consent:
+        """Record marketing consent given or withdrawn, at the store clock's time and
+        with where it was given; earlier records are kept.
+
+        :raises InvalidInput: naming the field.
+        """
+        checked = parse(ConsentIn, consent)
+        customer = self._change(
+            customer_id,
+            lambda found: found.record_consent(
+                checked.granted, at=self.now, source=checked.source, wording=checked.wording
+            ),
+        )
+        return customer.consents[-1]
+
+    def orders(self, customer_id: str, *, limit: int = 50) -> list[Order]:
+        """The customer's orders, newest first: their order history."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise InvalidInput("must be a whole number from 1 to 500", field="limit")
+        return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))
