@@ -16,9 +16,11 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import attrs
-from pydantic import BaseModel, ConfigDict, Field
+from babel import Locale, UnknownLocaleError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from commercekit.adapters.clock import RandomIds, SystemClock
+from commercekit.domain.channels import Channel
 from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.money import Money, Rounding
@@ -31,12 +33,13 @@ from commercekit.services.base import Runtime, Settings
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.checkout import CheckoutService
+from commercekit.services.customers import CustomerService
 from commercekit.services.inventory import InventoryService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.schemas import parse
 
-__all__ = ["GatewayConfig", "ShippingMethodConfig", "Store", "StoreConfig"]
+__all__ = ["ChannelConfig", "GatewayConfig", "ShippingMethodConfig", "Store", "StoreConfig"]
 
 
 class _Config(BaseModel):
@@ -58,6 +61,33 @@ class ShippingMethodConfig(_Config):
     prices: dict[str, Decimal]
 
 
+_Rounding = Literal["half_up", "half_even", "half_down", "up", "down", "ceiling", "floor"]
+_TaxRounding = Literal["per_line", "per_total"]
+
+
+class ChannelConfig(_Config):
+    """A sales channel: its currencies (the first is the default), its locale, and
+    how it charges tax where that differs from the store's."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=200)
+    currencies: list[str] = Field(min_length=1, max_length=50)
+    locale: str = Field(default="en", min_length=2, max_length=32)
+    prices_include_tax: bool | None = None
+    """``None`` charges as the store does."""
+    tax_rounding: _TaxRounding | None = None
+    tax_origin_country: str | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value)
+        except (ValueError, UnknownLocaleError) as error:
+            raise ValueError(f"{value!r} is not a locale CLDR knows") from error
+        return value
+
+
 class StoreConfig(_Config):
     """How a store runs. Unknown keys are refused, so a typo cannot pass unnoticed."""
 
@@ -68,10 +98,8 @@ class StoreConfig(_Config):
     capture: Literal["manual", "immediate"] = "manual"
     """``manual``: authorize at order time, capture later; ``immediate``: a sale."""
     prices_include_tax: bool = False
-    tax_rounding: Literal["per_line", "per_total"] = "per_line"
-    rounding: Literal["half_up", "half_even", "half_down", "up", "down", "ceiling", "floor"] = (
-        "half_up"
-    )
+    tax_rounding: _TaxRounding = "per_line"
+    rounding: _Rounding = "half_up"
     shipping_tax_category: str | None = None
     tax_origin_country: str | None = None
     """Where tax is reckoned before the customer gives an address."""
@@ -85,19 +113,54 @@ class StoreConfig(_Config):
     """A strategy a plugin offers: ``priority`` or ``fewest_locations`` built in."""
     entry_point_plugins: bool = True
     """Load third-party plugins from the ``commercekit`` entry point group."""
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    default_channel: str | None = None
+    """The channel a cart opens in when none is named; with channels configured and
+    none named here, the first."""
+
+    @model_validator(mode="after")
+    def _channels(self) -> StoreConfig:
+        ids = [channel.id for channel in self.channels]
+        if len(set(ids)) != len(ids):
+            raise ValueError("channels: two channels share an id")
+        if self.default_channel is not None and self.default_channel not in ids:
+            raise ValueError(f"default_channel: no channel {self.default_channel!r} is configured")
+        return self
+
+    def _tax(
+        self,
+        prices_include_tax: bool | None = None,
+        rounding: _TaxRounding | None = None,
+        origin: str | None = None,
+    ) -> TaxSettings:
+        origin = origin or self.tax_origin_country
+        return TaxSettings(
+            prices_include_tax=self.prices_include_tax
+            if prices_include_tax is None
+            else prices_include_tax,
+            rounding=TaxRounding(rounding or self.tax_rounding),
+            rounding_mode=Rounding[self.rounding.upper()],
+            shipping_tax_category=self.shipping_tax_category,
+            default_address=None if origin is None else TaxAddress(country=origin),
+        )
 
     def settings(self) -> Settings:
         """The rules the services apply."""
+        channels = {
+            c.id: Channel(
+                id=c.id,
+                name=c.name or c.id,
+                currencies=tuple(c.currencies),
+                locale=c.locale,
+                tax=self._tax(c.prices_include_tax, c.tax_rounding, c.tax_origin_country),
+            )
+            for c in self.channels
+        }
+        default = self.default_channel or (self.channels[0].id if self.channels else None)
         return Settings(
-            tax=TaxSettings(
-                prices_include_tax=self.prices_include_tax,
-                rounding=TaxRounding(self.tax_rounding),
-                rounding_mode=Rounding[self.rounding.upper()],
-                shipping_tax_category=self.shipping_tax_category,
-                default_address=None
-                if self.tax_origin_country is None
-                else TaxAddress(country=self.tax_origin_country),
-            ),
+            tax=self._tax(),
+            channels=channels,
+            default_channel=default,
             rounding=Rounding[self.rounding.upper()],
             capture_immediately=self.capture == "immediate",
             shipping_methods=tuple(
@@ -153,6 +216,7 @@ class Store:
         self.checkout = CheckoutService(self.runtime, self.payments)
         self.orders = OrderService(self.runtime, self.payments)
         self.inventory = InventoryService(self.runtime, self.payments)
+        self.customers = CustomerService(self.runtime)
 
     @classmethod
     def open(

@@ -44,8 +44,8 @@ BAD_QUANTITIES = [
 ]
 
 
-def open_cart(currency: str = "EUR", **kwargs: object) -> Cart:
-    return Cart.open(id="cart-1", currency=currency, **kwargs)  # type: ignore[arg-type]
+def open_cart(currency: str = "EUR", *, id: str = "cart-1", **kwargs: object) -> Cart:
+    return Cart.open(id=id, currency=currency, **kwargs)  # type: ignore[arg-type]
 
 
 def snapshot(cart: Cart) -> tuple[dict[str, int], tuple[str, ...], int]:
@@ -355,7 +355,7 @@ def test_check_quantity_names_the_field_it_is_told() -> None:
 
 def test_version_increases_on_every_change() -> None:
     cart = open_cart()
-    guest = open_cart()
+    guest = open_cart(id="guest-1")
     guest.add("LAMP")
     changes: list[Callable[[], object]] = [
         lambda: cart.add("RETRO-CLOCK"),
@@ -460,7 +460,7 @@ def test_removing_a_coupon_that_is_not_held_changes_nothing() -> None:
 def test_merging_sums_quantities_of_the_same_sku() -> None:
     customer = open_cart(customer_id="ada")
     customer.add("RETRO-CLOCK", 1)
-    guest = open_cart()
+    guest = open_cart(id="guest-1")
     guest.add("RETRO-CLOCK", 2)
     guest.add("SOFA-3", 1)
 
@@ -472,7 +472,7 @@ def test_merging_sums_quantities_of_the_same_sku() -> None:
 def test_merging_caps_each_line_at_the_line_maximum() -> None:
     customer = open_cart(max_quantity_per_line=5)
     customer.add("RETRO-CLOCK", 4)
-    guest = open_cart(max_quantity_per_line=50)
+    guest = open_cart(id="guest-1", max_quantity_per_line=50)
     guest.add("RETRO-CLOCK", 3)
     guest.add("SOFA-3", 20)  # more than the customer's cart allows on a line
 
@@ -485,7 +485,7 @@ def test_merging_caps_each_line_at_the_line_maximum() -> None:
 def test_merging_keeps_the_guests_coupons_without_duplicates() -> None:
     customer = open_cart()
     customer.apply_coupon("WINTER")
-    guest = open_cart()
+    guest = open_cart(id="guest-1")
     guest.apply_coupon("WINTER")
     guest.apply_coupon("FREESHIP")
 
@@ -498,7 +498,7 @@ def test_merging_never_takes_the_cart_past_max_coupons() -> None:
     customer = open_cart()
     for n in range(MAX_COUPONS - 1):
         customer.apply_coupon(f"SALE-{n}")
-    guest = open_cart()
+    guest = open_cart(id="guest-1")
     guest.apply_coupon("WINTER")
     guest.apply_coupon("FREESHIP")
 
@@ -510,7 +510,7 @@ def test_merging_never_takes_the_cart_past_max_coupons() -> None:
 
 def test_merging_empties_the_guest_cart() -> None:
     customer = open_cart()
-    guest = open_cart()
+    guest = open_cart(id="guest-1")
     guest.add("RETRO-CLOCK", 2)
     guest.apply_coupon("WINTER")
     guest_version = guest.version
@@ -524,7 +524,7 @@ def test_merging_empties_the_guest_cart() -> None:
 
 def test_merging_the_same_guest_twice_adds_nothing_more() -> None:
     customer = open_cart()
-    guest = open_cart()
+    guest = open_cart(id="guest-1")
     guest.add("RETRO-CLOCK", 2)
     customer.merge(guest)
     after_first = dict(customer.items())
@@ -537,7 +537,7 @@ def test_merging_the_same_guest_twice_adds_nothing_more() -> None:
 def test_refuses_to_merge_a_cart_in_another_currency() -> None:
     customer = open_cart("EUR")
     customer.add("RETRO-CLOCK")
-    guest = open_cart("USD")
+    guest = open_cart("USD", id="guest-1")
     guest.add("SOFA-3")
     guest.apply_coupon("WINTER")
     customer_before, guest_before = snapshot(customer), snapshot(guest)
@@ -558,17 +558,23 @@ def test_merging_a_cart_into_itself_changes_nothing() -> None:
     cart.add("RETRO-CLOCK", 2)
     cart.apply_coupon("WINTER")
     before = snapshot(cart)
+    # The same cart loaded twice (a shopper signing in with the cart they already own)
+    # is two objects of one cart: it must not double either.
+    again = open_cart()
+    again.add("RETRO-CLOCK", 2)
 
     cart.merge(cart)
+    cart.merge(again)
 
     assert snapshot(cart) == before
+    assert dict(again.items()) == {"RETRO-CLOCK": 2}
 
 
 def test_merging_an_empty_guest_keeps_the_lines() -> None:
     customer = open_cart()
     customer.add("RETRO-CLOCK", 2)
 
-    customer.merge(open_cart())
+    customer.merge(open_cart(id="guest-1"))
 
     assert dict(customer.items()) == {"RETRO-CLOCK": 2}
 
@@ -685,8 +691,8 @@ class CartMachine(RuleBasedStateMachine):
 TestCartMachine = CartMachine.TestCase
 
 
-def cart_with(lines: dict[str, int], maximum: int) -> Cart:
-    cart = Cart.open(id="cart", currency="EUR", max_quantity_per_line=maximum)
+def cart_with(lines: dict[str, int], maximum: int, *, id: str = "cart") -> Cart:
+    cart = Cart.open(id=id, currency="EUR", max_quantity_per_line=maximum)
     for sku, quantity in lines.items():
         cart.add(sku, quantity)
     return cart
@@ -705,7 +711,7 @@ def test_merge_sums_each_sku_capped_at_the_line_maximum(
     customer_lines = data.draw(line_sets(customer_max), label="customer")
     guest_lines = data.draw(line_sets(guest_max), label="guest")
     customer = cart_with(customer_lines, customer_max)
-    guest = cart_with(guest_lines, guest_max)
+    guest = cart_with(guest_lines, guest_max, id="guest")
 
     customer.merge(guest)
 
@@ -722,7 +728,7 @@ def test_merge_sums_each_sku_capped_at_the_line_maximum(
 @given(data=st.data())
 def test_merging_twice_gives_the_same_cart_as_merging_once(data: st.DataObject) -> None:
     customer = cart_with(data.draw(line_sets(SMALL_MAXIMUM)), SMALL_MAXIMUM)
-    guest = cart_with(data.draw(line_sets(SMALL_MAXIMUM)), SMALL_MAXIMUM)
+    guest = cart_with(data.draw(line_sets(SMALL_MAXIMUM)), SMALL_MAXIMUM, id="guest")
 
     customer.merge(guest)
     once = dict(customer.items())

@@ -18,7 +18,7 @@ import attrs
 from commercekit.domain.checkout import Address
 from commercekit.domain.errors import InvalidInput, NotFound
 
-__all__ = ["Consent", "Customer", "SavedAddress"]
+__all__ = ["Consent", "Customer", "SavedAddress", "check_customer_id"]
 
 #: An application's id for its user: anything up to this long.
 MAX_ID_LENGTH: Final = 255
@@ -32,6 +32,14 @@ def _identifier(value: object, field: str, limit: int = MAX_ID_LENGTH) -> str:
     if "\x00" in value:
         raise InvalidInput("must not contain NUL", field=field)
     return value
+
+
+def check_customer_id(value: object) -> str:
+    """``value`` if it can be an application's id for a customer.
+
+    :raises InvalidInput: naming ``customer_id``.
+    """
+    return _identifier(value, "customer_id")
 
 
 def _customer_id(_: object, attribute: attrs.Attribute[str], value: object) -> None:

@@ -12,6 +12,7 @@ import attrs
 
 from commercekit.domain.cart import DEFAULT_MAX_QUANTITY, Cart
 from commercekit.domain.catalog import Catalog, Category
+from commercekit.domain.channels import Channel
 from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.errors import (
     ConcurrencyConflict,
@@ -49,6 +50,9 @@ class Settings:
     """A store's rules, as the services see them (built from the store's config)."""
 
     tax: TaxSettings = attrs.field(factory=TaxSettings)
+    channels: Mapping[str, Channel] = attrs.field(factory=dict)
+    """The sales channels, by id; none configured sells without one."""
+    default_channel: str | None = None
     rounding: Rounding = DEFAULT_ROUNDING
     capture_immediately: bool = False
     """Capture at order time (a sale) rather than authorize and capture later."""
@@ -64,10 +68,29 @@ class Settings:
     allocation: AllocationStrategy = PriorityOrder
     """Decides where an order's stock ships from."""
     retries: int = 5
+    """How often a unit of work that lost a race is tried again."""
     placement_retries: int = 40
     """Placing an order retries more: each lost race for stock means another order
     took some, so it ends when the stock is gone, well before this bound."""
-    """How often a unit of work that lost a race is tried again."""
+
+    def channel(self, channel_id: str | None) -> Channel | None:
+        """The channel a cart opens in: the one named, else the default (``None``
+        when the store has no channels).
+
+        :raises NotFound: naming ``channel``, for one that is not configured.
+        """
+        chosen = channel_id if channel_id is not None else self.default_channel
+        if chosen is None:
+            return None
+        found = self.channels.get(chosen)
+        if found is None:
+            raise NotFound("sales channel", chosen, field="channel")
+        return found
+
+    def tax_for(self, channel_id: str | None) -> TaxSettings:
+        """How tax is charged in a channel: its own way, or the store's."""
+        channel = self.channels.get(channel_id) if channel_id is not None else None
+        return self.tax if channel is None or channel.tax is None else channel.tax
 
 
 @attrs.define(kw_only=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from commercekit.domain.cart import Cart
+from commercekit.domain.customers import check_customer_id
 from commercekit.domain.errors import (
+    InvalidInput,
     MissingPrice,
     Unavailable,
     UnknownSku,
@@ -23,15 +25,35 @@ __all__ = ["CartService"]
 class CartService(Service):
     """Create, fill, price and merge carts."""
 
-    def create(self, currency: str, *, customer_id: str | None = None) -> Cart:
-        """Open an empty cart; hand ``cart.token`` to the shopper.
+    def create(
+        self,
+        currency: str | None = None,
+        *,
+        channel: str | None = None,
+        customer_id: str | None = None,
+    ) -> Cart:
+        """Open an empty cart in a sales channel, for a guest or for a signed-in
+        customer (the application's id for them); hand ``cart.token`` to the shopper.
 
+        :param currency: one the channel sells in; its default when left out.
+        :param channel: the store's default channel when left out.
         :raises UnknownCurrency: for a currency CLDR does not know.
+        :raises InvalidInput: for a currency the channel does not sell in, or none
+            given where the store has no channels.
+        :raises NotFound: for a channel the store does not have.
         """
+        found = self._rt.settings.channel(channel)
+        if found is not None:
+            currency = found.currency_for(currency)
+        elif currency is None:
+            raise InvalidInput("name the cart's currency", field="currency")
+        if customer_id is not None:
+            check_customer_id(customer_id)
         cart = Cart.open(
             id=self._rt.ids.new_id("cart"),
             currency=currency,
             customer_id=customer_id,
+            channel=None if found is None else found.id,
             max_quantity_per_line=self._rt.settings.max_quantity_per_line,
             token_factory=self._rt.ids.new_token,
         )
@@ -122,6 +144,43 @@ class CartService(Service):
 
         return self._read(work)
 
+    def sign_in(self, guest_token: str, customer_id: str) -> Cart:
+        """The shopper holding ``guest_token`` signed in as ``customer_id``: their
+        guest cart is folded into the customer's own cart in the same channel and
+        currency (and deleted), or, when they have none, becomes theirs.
+
+        :returns: the cart the customer shops with now.
+        :raises InvalidInput: for a guest cart that belongs to another customer.
+        """
+        check_customer_id(customer_id)
+
+        def work(uow: UnitOfWork) -> Cart:
+            guest = find_cart(uow, guest_token)
+            if guest.customer_id is not None and guest.customer_id != customer_id:
+                raise InvalidInput("the cart belongs to another customer", field="customer_id")
+            theirs = [
+                cart
+                for cart in uow.carts.for_customer(customer_id)
+                if cart.id != guest.id
+                and (cart.currency, cart.channel) == (guest.currency, guest.channel)
+            ]
+            if not theirs:
+                guest.belong_to(customer_id)
+                uow.carts.save(guest)
+                return guest
+            mine = theirs[0]
+            mine.merge(guest)
+            uow.carts.save(mine)
+            uow.carts.remove(guest)
+            return mine
+
+        return self._run(work)
+
+    def for_customer(self, customer_id: str) -> list[Cart]:
+        """The carts a signed-in customer has open."""
+        check_customer_id(customer_id)
+        return self._read(lambda uow: uow.carts.for_customer(customer_id))
+
     def merge(self, guest_token: str, customer_token: str) -> Cart:
         """Fold a guest's cart into a signed-in customer's, and delete the guest's.
 
@@ -131,10 +190,11 @@ class CartService(Service):
         def work(uow: UnitOfWork) -> Cart:
             guest = find_cart(uow, guest_token)
             mine = find_cart(uow, customer_token)
+            if guest.id == mine.id:
+                return mine  # one cart: merging it into itself changes nothing
             mine.merge(guest)
             uow.carts.save(mine)
-            if guest is not mine and guest.id != mine.id:
-                uow.carts.remove(guest)
+            uow.carts.remove(guest)
             return mine
 
         return self._run(work)
