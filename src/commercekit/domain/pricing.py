@@ -81,7 +81,6 @@ __all__ = [
 ]
 
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
-_ONE: Final = Decimal(1)
 
 
 class MissingPrice(NotFound):
@@ -452,7 +451,6 @@ class TaxTable:
             seen.add(zone.id)
         # Caches hold positions in ``_zones``, never zone ids, so that they can only
         # ever describe the zone that was matched.
-        self._cache: dict[tuple[str, TaxAddress], tuple[TaxRate, ...]] = {}
         self._by_zone: dict[int, dict[str, tuple[TaxRate, ...]]] = {}
         self._zone_of: dict[TaxAddress, int | None] = {}
 
@@ -463,11 +461,6 @@ class TaxTable:
             if score is not None and (best is None or score > best[0]):
                 best = (score, position)
         return None if best is None else best[1]
-
-    def zone_for(self, address: TaxAddress) -> TaxZone | None:
-        """The most specific zone that matches, or ``None``."""
-        position = self._position(address)
-        return None if position is None else self._zones[position]
 
     def rates_by_category(self, address: TaxAddress | None) -> Callable[[str], tuple[TaxRate, ...]]:
         """A lookup from tax category to the rates charged at ``address``.
@@ -492,20 +485,6 @@ class TaxTable:
             by_category = self._by_zone[position] = {c: tuple(r) for c, r in grouped.items()}
         found = by_category
         return lambda category: found.get(category, ())
-
-    def rates_for(self, category: str, address: TaxAddress | None) -> tuple[TaxRate, ...]:
-        """The rates charged on goods of ``category`` delivered to ``address``."""
-        if address is None:
-            return ()
-        key = (category, address)
-        rates = self._cache.get(key)
-        if rates is None:
-            zone = self.zone_for(address)
-            rates = () if zone is None else tuple(r for r in zone.rates if r.category == category)
-            if len(self._cache) >= 10_000:  # bounded: addresses are many
-                self._cache.clear()
-            self._cache[key] = rates
-        return rates
 
 
 @attrs.frozen(kw_only=True)
