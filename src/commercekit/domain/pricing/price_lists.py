@@ -1,0 +1,235 @@
+"""Price lists: what a SKU costs in a currency, for a channel or a customer group.
+
+Prices are kept in whole minor units as :class:`PriceEntry` values; where a list
+price, a volume tier and a sale all apply, the customer pays the lowest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import moneyed
+
+from commercekit.domain.catalog import aware_or_none
+from commercekit.domain.errors import CurrencyMismatch, InvalidInput, NotFound
+from commercekit.domain.money import Money, currency_precision, minor_units, normalize_currency
+
+__all__ = [
+    "MissingPrice",
+    "PriceBook",
+    "PriceEntry",
+    "PriceList",
+    "SalePrice",
+    "VolumeTier",
+]
+
+
+class MissingPrice(NotFound):
+    """No price list in the cart's currency (and channel) prices this SKU."""
+
+    code = "missing_price"
+
+    def __init__(self, sku: str, currency: str) -> None:
+        super().__init__(f"price in {currency} for SKU", sku, field="sku")
+        self.sku = sku
+        self.currency = currency
+
+
+def _money_field(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, moneyed.Money):
+        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=attribute.name)
+
+
+def _positive_units(value: moneyed.Money, currency: str, field: str) -> int:
+    if not isinstance(value, moneyed.Money):
+        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=field)
+    if str(value.currency.code) != currency:
+        raise CurrencyMismatch(currency, str(value.currency.code), field=field)
+    if value.amount < 0:
+        raise InvalidInput("a price cannot be negative", field=field)
+    return minor_units(value, field=field)
+
+
+@attrs.frozen(kw_only=True)
+class VolumeTier:
+    """From ``min_quantity`` units on a line, each unit costs ``unit_price``."""
+
+    min_quantity: int
+    unit_price: moneyed.Money = attrs.field(validator=_money_field)
+
+
+@attrs.frozen(kw_only=True)
+class SalePrice:
+    """A temporary unit price, in force from ``starts_at`` until (not at) ``ends_at``."""
+
+    unit_price: moneyed.Money = attrs.field(validator=_money_field)
+    starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+
+    def __attrs_post_init__(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise InvalidInput("must be later than starts_at", field="ends_at")
+
+
+@attrs.frozen
+class PriceEntry:
+    """A SKU's price in a list, in minor units, as stored."""
+
+    unit: int
+    tiers: tuple[tuple[int, int], ...]
+    """``(min quantity, unit)``, highest quantity first."""
+    sale: tuple[int, datetime | None, datetime | None] | None
+    """``(unit, starts at, ends at)``."""
+
+    def unit_for(self, quantity: int, now: datetime) -> int:
+        unit = self.unit
+        if not self.tiers and self.sale is None:
+            return unit
+        for min_quantity, tier_unit in self.tiers:
+            if quantity >= min_quantity:
+                unit = min(unit, tier_unit)
+                break
+        if self.sale is not None:
+            sale_unit, starts_at, ends_at = self.sale
+            if (starts_at is None or now >= starts_at) and (ends_at is None or now < ends_at):
+                unit = min(unit, sale_unit)
+        return unit
+
+
+class PriceList:
+    """Unit prices of SKUs in one currency, optionally for one channel or customer group.
+
+    Where several prices apply (the list price, a volume tier, a sale), the customer
+    pays the lowest.
+    """
+
+    def __init__(
+        self,
+        id: str,
+        currency: str,
+        *,
+        channel: str | None = None,
+        customer_group: str | None = None,
+    ) -> None:
+        self.id = id
+        self.currency = normalize_currency(currency)
+        self.channel = channel
+        self.customer_group = customer_group
+        self._entries: dict[str, PriceEntry] = {}
+
+    def set_price(
+        self,
+        sku: str,
+        unit_price: moneyed.Money,
+        *,
+        tiers: Iterable[VolumeTier] = (),
+        sale: SalePrice | None = None,
+    ) -> None:
+        """Set the price of ``sku`` (replacing any earlier one).
+
+        :raises CurrencyMismatch: for a price in another currency than the list's.
+        :raises InvalidInput: for a negative price, one finer than the minor unit, or a
+            tier below 2 units.
+        """
+        unit = _positive_units(unit_price, self.currency, "unit_price")
+        parsed_tiers: list[tuple[int, int]] = []
+        for tier in tiers:
+            if not isinstance(tier, VolumeTier):
+                raise InvalidInput("expected VolumeTier", field="tiers")
+            if (
+                isinstance(tier.min_quantity, bool)
+                or not isinstance(tier.min_quantity, int)
+                or tier.min_quantity < 2
+            ):
+                raise InvalidInput(
+                    "a volume tier starts at 2 units or more", field="tiers.min_quantity"
+                )
+            parsed_tiers.append(
+                (
+                    tier.min_quantity,
+                    _positive_units(tier.unit_price, self.currency, "tiers.unit_price"),
+                )
+            )
+        parsed_sale = None
+        if sale is not None:
+            if not isinstance(sale, SalePrice):
+                raise InvalidInput("expected a SalePrice", field="sale")
+            if sale.starts_at and sale.ends_at and sale.ends_at <= sale.starts_at:
+                raise InvalidInput("must be later than starts_at", field="sale.ends_at")
+            parsed_sale = (
+                _positive_units(sale.unit_price, self.currency, "sale.unit_price"),
+                sale.starts_at,
+                sale.ends_at,
+            )
+        parsed_tiers.sort(reverse=True)
+        self._entries[sku] = PriceEntry(unit, tuple(parsed_tiers), parsed_sale)
+
+    def unit_units(self, sku: str, quantity: int, now: datetime) -> int | None:
+        """The unit price in minor units for ``quantity`` units at ``now``, if listed."""
+        entry = self._entries.get(sku)
+        return None if entry is None else entry.unit_for(quantity, now)
+
+    def unit_price(self, sku: str, quantity: int, now: datetime) -> Money | None:
+        """The unit price for ``quantity`` units at ``now``, or ``None`` if not listed."""
+        units = self.unit_units(sku, quantity, now)
+        return (
+            None
+            if units is None
+            else Money._exact(
+                Decimal(units).scaleb(-currency_precision(self.currency)), self.currency
+            )
+        )
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self._entries
+
+    def entries(self) -> dict[str, PriceEntry]:
+        """Every price in the list, by SKU (a copy)."""
+        return dict(self._entries)
+
+    def load(self, sku: str, entry: PriceEntry) -> None:
+        """Put a stored entry back (for storage adapters; it was checked when set)."""
+        self._entries[sku] = entry
+
+
+class PriceBook:
+    """All price lists; picks the most specific one that prices a SKU.
+
+    For a cart in a currency, a list for the customer's group and channel comes before
+    one for the group alone, then the channel alone, then the general list.
+    """
+
+    def __init__(self, lists: Iterable[PriceList] = ()) -> None:
+        self._lists: list[PriceList] = []
+        self._chains: dict[tuple[str, str | None, str | None], list[PriceList]] = {}
+        for price_list in lists:
+            self.add(price_list)
+
+    def add(self, price_list: PriceList) -> None:
+        """Add a price list."""
+        if any(existing.id == price_list.id for existing in self._lists):
+            raise InvalidInput(f"price list {price_list.id!r} already exists", field="id")
+        self._lists.append(price_list)
+        self._chains.clear()
+
+    def chain(
+        self, currency: str, channel: str | None, customer_group: str | None
+    ) -> list[PriceList]:
+        """The lists that apply to a cart, most specific first."""
+        key = (currency, channel, customer_group)
+        chain = self._chains.get(key)
+        if chain is None:
+            usable = [
+                pl
+                for pl in self._lists
+                if pl.currency == currency
+                and pl.channel in (None, channel)
+                and pl.customer_group in (None, customer_group)
+            ]
+            usable.sort(key=lambda pl: (pl.customer_group is None, pl.channel is None))
+            chain = self._chains[key] = usable
+        return chain
