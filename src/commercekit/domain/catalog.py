@@ -7,10 +7,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
+from commercekit.domain._validators import aware_or_none, require_aware, text, whole_number
 from commercekit.domain.errors import (
     CategoryCycle,
     DuplicateSku,
@@ -86,24 +87,9 @@ def _check_sku(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         )
 
 
-def _check_text(limit: int) -> Any:
-    def check(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("must be a non-empty string", field=attribute.name)
-        if len(value) > limit:
-            raise InvalidInput(f"must be at most {limit} characters", field=attribute.name)
-
-    return check
-
-
-def _check_measure(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 10_000_000:
-        raise InvalidInput("must be a whole number from 1 to 10,000,000", field=attribute.name)
-
-
-def _check_optional_measure(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_measure(_, attribute, value)
+# Millimetres or grams, in whole numbers up to 10 km or 10 t.
+_MEASURE: Final = whole_number(1, 10_000_000)
+_MEASURE_OR_NONE: Final = attrs.validators.optional(_MEASURE)
 
 
 def _mapping(value: Mapping[str, str] | None, field: str) -> Mapping[str, str]:
@@ -143,32 +129,13 @@ def _ids(value: Iterable[str] | str) -> tuple[str, ...]:
     return ids
 
 
-def require_aware(value: object, *, field: str) -> datetime:
-    """Return ``value`` if it is a timezone-aware ``datetime``.
-
-    A naive time cannot be compared with an aware one, and means a different instant
-    on every server; every time in commercekit is aware.
-
-    :raises InvalidInput: naming ``field``.
-    """
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"must be a timezone-aware datetime, got {value!r}", field=field)
-    return value
-
-
-def aware_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """attrs validator: ``None`` or a timezone-aware ``datetime`` (see :func:`require_aware`)."""
-    if value is not None:
-        require_aware(value, field=attribute.name)
-
-
 @attrs.frozen(kw_only=True)
 class Dimensions:
     """Outer dimensions of one unit as shipped, in millimetres."""
 
-    length_mm: int = attrs.field(validator=_check_measure)
-    width_mm: int = attrs.field(validator=_check_measure)
-    height_mm: int = attrs.field(validator=_check_measure)
+    length_mm: int = attrs.field(validator=_MEASURE)
+    width_mm: int = attrs.field(validator=_MEASURE)
+    height_mm: int = attrs.field(validator=_MEASURE)
 
 
 class PublicationState(enum.Enum):
@@ -189,7 +156,7 @@ class Variant:
     """Set by the catalogue when the product is added."""
     options: Mapping[str, str] = attrs.field(factory=dict, converter=_options)
     """Option values that tell this variant from its siblings, such as ``{"size": "M"}``."""
-    weight_grams: int | None = attrs.field(default=None, validator=_check_optional_measure)
+    weight_grams: int | None = attrs.field(default=None, validator=_MEASURE_OR_NONE)
     dimensions: Dimensions | None = None
     tax_category: str | None = None
     """Overrides the product's tax category when set."""
@@ -211,8 +178,8 @@ class Variant:
 class Product:
     """What a customer browses: a name, a description, and one or more variants."""
 
-    id: str = attrs.field(validator=_check_text(64))
-    name: str = attrs.field(validator=_check_text(200))
+    id: str = attrs.field(validator=text(64))
+    name: str = attrs.field(validator=text(200))
     slug: str = ""
     """URL slug; built from ``name`` when not given."""
     description: str = ""
@@ -260,8 +227,8 @@ class Product:
 class Category:
     """A node of the category tree."""
 
-    id: str = attrs.field(validator=_check_text(64))
-    name: str = attrs.field(validator=_check_text(200))
+    id: str = attrs.field(validator=text(64))
+    name: str = attrs.field(validator=text(200))
     slug: str = ""
     parent_id: str | None = None
 

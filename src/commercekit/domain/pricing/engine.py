@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
 
 import attrs
 import moneyed
 
+from commercekit.domain._validators import aware, instance_of
 from commercekit.domain.cart import QUANTITY_CEILING
-from commercekit.domain.catalog import Catalog, require_aware
+from commercekit.domain.catalog import Catalog
 from commercekit.domain.errors import CurrencyMismatch, InvalidInput, InvalidQuantity
 from commercekit.domain.money import (
     DEFAULT_ROUNDING,
@@ -55,11 +56,6 @@ class Unavailable(InvalidInput):
         self.sku = sku
 
 
-def _money_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, moneyed.Money):
-        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=attribute.name)
-
-
 class CartLike(Protocol):
     """What pricing reads from a cart."""
 
@@ -80,26 +76,19 @@ class PricingContext:
     case or spacing (keys are normalised, so a limit cannot be dodged by spelling).
     """
 
-    now: datetime = attrs.field()
+    now: datetime = attrs.field(validator=aware)
     channel: str | None = None
     customer_id: str | None = None
     customer_group: str | None = None
-    address: TaxAddress | None = attrs.field(default=None)
-    shipping: moneyed.Money | None = attrs.field(default=None, validator=_money_or_none)
+    address: TaxAddress | None = attrs.field(
+        default=None, validator=attrs.validators.optional(instance_of(TaxAddress, "a TaxAddress"))
+    )
+    shipping: moneyed.Money | None = attrs.field(
+        default=None, validator=attrs.validators.optional(instance_of(moneyed.Money, "Money"))
+    )
     coupon_usage: Mapping[str, CouponUsage] = attrs.field(
         factory=dict, converter=normalize_coupon_usage
     )
-
-    @now.validator
-    def _check_now(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-        require_aware(value, field="now")
-
-    @address.validator
-    def _check_address(self, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None and not isinstance(value, TaxAddress):
-            raise InvalidInput(
-                f"expected a TaxAddress, got {type(value).__name__}", field="address"
-            )
 
 
 class _ScaledRates(NamedTuple):

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Final
 
 import attrs
 import moneyed
 
-from commercekit.domain.catalog import aware_or_none
+from commercekit.domain._validators import aware_or_none, instance_of, require_instance
 from commercekit.domain.errors import CurrencyMismatch, InvalidInput, NotFound
 from commercekit.domain.money import Money, currency_precision, minor_units, normalize_currency
 
@@ -39,14 +39,11 @@ class MissingPrice(NotFound):
         self.currency = currency
 
 
-def _money_field(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, moneyed.Money):
-        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=attribute.name)
+_MONEY: Final = instance_of(moneyed.Money, "Money")
 
 
 def _positive_units(value: moneyed.Money, currency: str, field: str) -> int:
-    if not isinstance(value, moneyed.Money):
-        raise InvalidInput(f"expected Money, got {type(value).__name__}", field=field)
+    require_instance(value, moneyed.Money, "Money", field=field)
     if str(value.currency.code) != currency:
         raise CurrencyMismatch(currency, str(value.currency.code), field=field)
     if value.amount < 0:
@@ -59,14 +56,14 @@ class VolumeTier:
     """From ``min_quantity`` units on a line, each unit costs ``unit_price``."""
 
     min_quantity: int
-    unit_price: moneyed.Money = attrs.field(validator=_money_field)
+    unit_price: moneyed.Money = attrs.field(validator=_MONEY)
 
 
 @attrs.frozen(kw_only=True)
 class SalePrice:
     """A temporary unit price, in force from ``starts_at`` until (not at) ``ends_at``."""
 
-    unit_price: moneyed.Money = attrs.field(validator=_money_field)
+    unit_price: moneyed.Money = attrs.field(validator=_MONEY)
     starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
 
@@ -138,8 +135,7 @@ class PriceList:
         unit = _positive_units(unit_price, self.currency, "unit_price")
         parsed_tiers: list[tuple[int, int]] = []
         for tier in tiers:
-            if not isinstance(tier, VolumeTier):
-                raise InvalidInput("expected VolumeTier", field="tiers")
+            require_instance(tier, VolumeTier, "a VolumeTier", field="tiers")
             if (
                 isinstance(tier.min_quantity, bool)
                 or not isinstance(tier.min_quantity, int)
@@ -156,8 +152,7 @@ class PriceList:
             )
         parsed_sale = None
         if sale is not None:
-            if not isinstance(sale, SalePrice):
-                raise InvalidInput("expected a SalePrice", field="sale")
+            require_instance(sale, SalePrice, "a SalePrice", field="sale")
             if sale.starts_at and sale.ends_at and sale.ends_at <= sale.starts_at:
                 raise InvalidInput("must be later than starts_at", field="sale.ends_at")
             parsed_sale = (

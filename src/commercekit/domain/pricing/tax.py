@@ -6,10 +6,11 @@ import enum
 import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
+from commercekit.domain._validators import instances, text
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, to_decimal
 
@@ -106,18 +107,8 @@ class TaxAddress:
     postal_code: str | None = attrs.field(default=None, converter=_postal_code)
 
 
-def _zone_id(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("must be a non-empty string", field=attribute.name)
-
-
 def _rates(value: Iterable[TaxRate]) -> tuple[TaxRate, ...]:
-    if isinstance(value, str):
-        raise InvalidInput("expected TaxRate values", field="rates")
-    rates = tuple(value)
-    if not all(isinstance(rate, TaxRate) for rate in rates):
-        raise InvalidInput("expected TaxRate values", field="rates")
-    return rates
+    return instances(value, TaxRate, field="rates")
 
 
 @attrs.frozen(kw_only=True)
@@ -125,7 +116,7 @@ class TaxZone:
     """Where a set of rates applies: a country, optionally narrowed to a region and a
     postal code prefix. The most specific zone matching an address wins."""
 
-    id: str = attrs.field(validator=_zone_id)
+    id: str = attrs.field(validator=text())
     country: str = attrs.field(converter=_country)
     region: str | None = attrs.field(default=None, converter=_region)
     postal_prefix: str | None = attrs.field(default=None, converter=_postal_prefix)
@@ -155,11 +146,9 @@ class TaxTable:
     """
 
     def __init__(self, zones: Iterable[TaxZone] = ()) -> None:
-        self._zones = list(zones)
+        self._zones = instances(zones, TaxZone, field="zones")
         seen: set[str] = set()
         for zone in self._zones:
-            if not isinstance(zone, TaxZone):
-                raise InvalidInput("expected TaxZone values", field="zones")
             if zone.id in seen:
                 raise InvalidInput(f"tax zone {zone.id!r} is given twice", field="id")
             seen.add(zone.id)

@@ -11,6 +11,7 @@ from typing import Final, Protocol
 import attrs
 import moneyed
 
+from commercekit.domain._validators import whole_number
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.money import (
     Rounding,
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 _HUNDRED: Final = Decimal(100)
+_UNITS: Final = whole_number(1, 1000)
 
 
 def _percent(value: object) -> Decimal:
@@ -162,15 +164,9 @@ class BuyXGetY:
     """For every ``buy`` + ``get`` targeted units, the ``get`` cheapest are ``percent`` off
     (free by default)."""
 
-    buy: int = attrs.field()
-    get: int = attrs.field()
+    buy: int = attrs.field(validator=_UNITS)
+    get: int = attrs.field(validator=_UNITS)
     percent: Decimal = attrs.field(default=_HUNDRED, converter=_percent)
-
-    @buy.validator
-    @get.validator
-    def _check(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
-            raise InvalidInput("must be a whole number from 1 to 1000", field=attribute.name)
 
     def discounts(
         self, lines: Sequence[WorkLine], context: PromotionContext

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Final, Protocol
 
 import attrs
 import moneyed
 
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain._validators import instance_of, strings, whole_number
 from commercekit.domain.promotions._amounts import amounts_by_currency, units_in
-from commercekit.domain.promotions.targeting import ItemFilter, PromotionContext, WorkLine, _strings
+from commercekit.domain.promotions.targeting import ItemFilter, PromotionContext, WorkLine
 
 __all__ = [
     "Condition",
@@ -28,13 +28,11 @@ class Condition(Protocol):
     ) -> str | None: ...
 
 
-def _frozenset(value: Iterable[str] | str | None) -> frozenset[str]:
-    return _strings(value, "groups")
+def _groups(value: Iterable[str] | str | None) -> frozenset[str]:
+    return strings(value, field="groups")
 
 
-def _filter_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, ItemFilter):
-        raise InvalidInput("expected an ItemFilter or None", field=attribute.name)
+_FILTER_OR_NONE: Final = attrs.validators.optional(instance_of(ItemFilter, "an ItemFilter"))
 
 
 @attrs.frozen
@@ -47,7 +45,7 @@ class MinimumSubtotal:
     """
 
     amounts: Mapping[str, moneyed.Money] = attrs.field(converter=amounts_by_currency)
-    items: ItemFilter | None = attrs.field(default=None, validator=_filter_or_none)
+    items: ItemFilter | None = attrs.field(default=None, validator=_FILTER_OR_NONE)
 
     def check(
         self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
@@ -64,13 +62,8 @@ class MinimumSubtotal:
 class MinimumQuantity:
     """At least ``quantity`` units of the targeted lines (or of ``items``, if given)."""
 
-    quantity: int = attrs.field()
-    items: ItemFilter | None = attrs.field(default=None, validator=_filter_or_none)
-
-    @quantity.validator
-    def _check(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInput("must be a whole number of at least 1", field="quantity")
+    quantity: int = attrs.field(validator=whole_number(1))
+    items: ItemFilter | None = attrs.field(default=None, validator=_FILTER_OR_NONE)
 
     def check(
         self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
@@ -86,7 +79,7 @@ class MinimumQuantity:
 class CustomerGroups:
     """Only customers in one of these groups (wholesale, staff, members)."""
 
-    groups: frozenset[str] = attrs.field(converter=_frozenset)
+    groups: frozenset[str] = attrs.field(converter=_groups)
 
     def check(
         self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext

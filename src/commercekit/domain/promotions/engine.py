@@ -19,11 +19,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
-from commercekit.domain.catalog import ItemFacts, aware_or_none
+from commercekit.domain._validators import aware_or_none, flag, instance_of, text, whole_number
+from commercekit.domain.catalog import ItemFacts
 from commercekit.domain.errors import CouponRejected, InvalidInput
 from commercekit.domain.promotions.benefits import Benefit
 from commercekit.domain.promotions.conditions import Condition
@@ -32,7 +33,6 @@ from commercekit.domain.promotions.targeting import (
     ItemFilter,
     PromotionContext,
     WorkLine,
-    _whole,
     normalize_coupon_code,
 )
 
@@ -56,24 +56,8 @@ def _stacking(value: object) -> Stacking:
         ) from None
 
 
-def _optional_whole(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _whole(0)(_, attribute, value)
-
-
-def _integer(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput("must be a whole number", field=attribute.name)
-
-
-def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("must be a non-empty string", field=attribute.name)
-
-
-def _flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidInput("must be True or False", field=attribute.name)
+_TEXT: Final = text()
+_LIMIT: Final = attrs.validators.optional(whole_number(0))
 
 
 def _benefit(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -94,11 +78,6 @@ def _conditions(_: object, attribute: attrs.Attribute[Any], value: tuple[object,
             )
 
 
-def _target(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, ItemFilter):
-        raise InvalidInput("expected an ItemFilter", field="target")
-
-
 def _window(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> str | None:
     if starts_at is not None and now < starts_at:
         return "not_yet_valid"
@@ -111,20 +90,22 @@ def _window(starts_at: datetime | None, ends_at: datetime | None, now: datetime)
 class Promotion:
     """A discount rule a merchant sets up."""
 
-    id: str = attrs.field(validator=_text)
-    name: str = attrs.field(validator=_text)
+    id: str = attrs.field(validator=_TEXT)
+    name: str = attrs.field(validator=_TEXT)
     benefit: Benefit = attrs.field(validator=_benefit)
-    target: ItemFilter = attrs.field(default=ItemFilter(), validator=_target)
+    target: ItemFilter = attrs.field(
+        default=ItemFilter(), validator=instance_of(ItemFilter, "an ItemFilter")
+    )
     conditions: tuple[Condition, ...] = attrs.field(
         default=(), converter=tuple, validator=_conditions
     )
     starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
-    priority: int = attrs.field(default=0, validator=_integer)
+    priority: int = attrs.field(default=0, validator=whole_number())
     """Higher goes first."""
     stacking: Stacking = attrs.field(default=Stacking.COMBINABLE, converter=_stacking)
     """A string such as ``"exclusive"`` is read as the :class:`Stacking` of that value."""
-    requires_coupon: bool = attrs.field(default=False, validator=_flag)
+    requires_coupon: bool = attrs.field(default=False, validator=flag)
     """Applies only while one of its coupons is on the cart."""
 
     def __attrs_post_init__(self) -> None:
@@ -141,12 +122,12 @@ class Coupon:
     """A code that unlocks a promotion, with its own window and usage limits."""
 
     code: str = attrs.field(converter=normalize_coupon_code)
-    promotion_id: str = attrs.field(validator=_text)
+    promotion_id: str = attrs.field(validator=_TEXT)
     starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
-    usage_limit: int | None = attrs.field(default=None, validator=_optional_whole)
+    usage_limit: int | None = attrs.field(default=None, validator=_LIMIT)
     """Uses in all; ``None`` for no limit (0 for none at all)."""
-    usage_limit_per_customer: int | None = attrs.field(default=None, validator=_optional_whole)
+    usage_limit_per_customer: int | None = attrs.field(default=None, validator=_LIMIT)
 
     def __attrs_post_init__(self) -> None:
         if (

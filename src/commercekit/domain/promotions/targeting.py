@@ -5,13 +5,14 @@ promotion targets.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from commercekit.domain.catalog import ItemFacts, require_aware
+from commercekit.domain._validators import aware, strings, whole_number
+from commercekit.domain.catalog import ItemFacts
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding
 
@@ -29,6 +30,7 @@ __all__ = [
 
 
 _COUPON_CODE: Final = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")
+_COUNT: Final = whole_number(0)
 
 
 def normalize_coupon_code(code: object) -> str:
@@ -46,25 +48,8 @@ def normalize_coupon_code(code: object) -> str:
     return normal
 
 
-def _strings(value: Iterable[str] | str | None, field: str) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        return frozenset((value,))
-    try:
-        found = frozenset(value)
-    except TypeError:
-        raise InvalidInput(
-            f"expected a string or a collection of strings, got {type(value).__name__}",
-            field=field,
-        ) from None
-    if not all(isinstance(item, str) for item in found):
-        raise InvalidInput("expected a collection of strings", field=field)
-    return found
-
-
 def _inclusion(value: Iterable[str] | str | None, field: str) -> frozenset[str]:
-    found = _strings(value, field)
+    found = strings(value, field=field)
     # An empty list handed in (a merchant's selection that came out empty) would
     # otherwise widen the promotion to the whole store. An empty frozenset is the
     # stored form of "not given" (attrs.evolve and storage pass it back), so it keeps
@@ -92,33 +77,23 @@ def _include_category_ids(value: Iterable[str] | str | None) -> frozenset[str]:
 
 
 def _exclude_skus(value: Iterable[str] | str | None) -> frozenset[str]:
-    return _strings(value, "exclude_skus")
+    return strings(value, field="exclude_skus")
 
 
 def _exclude_product_ids(value: Iterable[str] | str | None) -> frozenset[str]:
-    return _strings(value, "exclude_product_ids")
+    return strings(value, field="exclude_product_ids")
 
 
 def _exclude_category_ids(value: Iterable[str] | str | None) -> frozenset[str]:
-    return _strings(value, "exclude_category_ids")
-
-
-def _whole(minimum: int) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise InvalidInput(
-                f"must be a whole number of at least {minimum}", field=attribute.name
-            )
-
-    return check
+    return strings(value, field="exclude_category_ids")
 
 
 @attrs.frozen
 class CouponUsage:
     """How often a coupon has been used, counted by the caller's storage."""
 
-    total: int = attrs.field(default=0, validator=_whole(0))
-    by_customer: int = attrs.field(default=0, validator=_whole(0))
+    total: int = attrs.field(default=0, validator=_COUNT)
+    by_customer: int = attrs.field(default=0, validator=_COUNT)
 
 
 def normalize_coupon_usage(value: Mapping[str, CouponUsage]) -> Mapping[str, CouponUsage]:
@@ -169,7 +144,7 @@ class PromotionContext:
     """Everything about the cart and its owner that promotions may depend on."""
 
     currency: str
-    now: datetime = attrs.field()
+    now: datetime = attrs.field(validator=aware)
     customer_id: str | None = None
     customer_group: str | None = None
     coupon_codes: tuple[str, ...] = ()
@@ -180,10 +155,6 @@ class PromotionContext:
     shipping: int = 0
     """Shipping charge in minor units, before any discount."""
     rounding: Rounding = DEFAULT_ROUNDING
-
-    @now.validator
-    def _check_now(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-        require_aware(value, field="now")
 
 
 # --- which lines a promotion looks at ----------------------------------------------
