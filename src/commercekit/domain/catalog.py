@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -19,6 +19,7 @@ from commercekit.domain.errors import (
     NotFound,
     UnknownSku,
 )
+from commercekit.domain.window import Window
 
 __all__ = [
     "Catalog",
@@ -174,6 +175,23 @@ class Variant:
         return not self.digital
 
 
+def _availability(available_from: datetime | None, available_until: datetime | None) -> Window:
+    return Window.between(
+        available_from, available_until, fields=("available_from", "available_until")
+    )
+
+
+def _move_window(product: Product, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    if attribute.name == "available_from":
+        product._window = _availability(value, product.available_until)
+    else:
+        product._window = _availability(product.available_from, value)
+    return value
+
+
+_RESCHEDULE: Final = attrs.setters.pipe(attrs.setters.validate, _move_window)
+
+
 @attrs.define(kw_only=True, eq=False)
 class Product:
     """What a customer browses: a name, a description, and one or more variants."""
@@ -189,18 +207,20 @@ class Product:
     """Free-form facts such as ``{"material": "cotton"}``."""
     tax_category: str = "standard"
     state: PublicationState = PublicationState.DRAFT
-    available_from: datetime | None = attrs.field(default=None, validator=aware_or_none)
-    available_until: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    available_from: datetime | None = attrs.field(
+        default=None, validator=aware_or_none, on_setattr=_RESCHEDULE
+    )
+    available_until: datetime | None = attrs.field(
+        default=None, validator=aware_or_none, on_setattr=_RESCHEDULE
+    )
+    """On sale from ``available_from`` until (not at) ``available_until``; setting
+    either moves the window, and one that would end before it starts is refused."""
     variants: list[Variant] = attrs.field(factory=list)
+    _window: Window = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)
-        if (
-            self.available_from is not None
-            and self.available_until is not None
-            and self.available_until <= self.available_from
-        ):
-            raise InvalidInput("must be later than available_from", field="available_until")
+        self._window = _availability(self.available_from, self.available_until)
 
     def publish(self) -> None:
         """Make the product visible and buyable (within its availability window)."""
@@ -216,11 +236,7 @@ class Product:
 
     def is_available(self, now: datetime) -> bool:
         """Active and inside its availability window at ``now``."""
-        if self.state is not PublicationState.ACTIVE:
-            return False
-        if self.available_from is not None and now < self.available_from:
-            return False
-        return self.available_until is None or now < self.available_until
+        return self.state is PublicationState.ACTIVE and self._window.contains(now)
 
 
 @attrs.define(kw_only=True, eq=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Final
 
 import attrs
@@ -17,6 +18,7 @@ import moneyed
 from commercekit.domain._validators import aware_or_none, instance_of, require_instance
 from commercekit.domain.errors import CurrencyMismatch, InvalidInput, NotFound
 from commercekit.domain.money import Money, currency_precision, minor_units, normalize_currency
+from commercekit.domain.window import Window
 
 __all__ = [
     "MissingPrice",
@@ -67,9 +69,15 @@ class SalePrice:
     starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
 
+    @cached_property
+    def window(self) -> Window:
+        """When the sale price is in force."""
+        return Window(starts_at=self.starts_at, ends_at=self.ends_at)
+
     def __attrs_post_init__(self) -> None:
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise InvalidInput("must be later than starts_at", field="ends_at")
+        # Built now rather than at first use, so that an end before the start is
+        # refused here.
+        _ = self.window
 
 
 @attrs.frozen
@@ -82,7 +90,21 @@ class PriceEntry:
     sale: tuple[int, datetime | None, datetime | None] | None
     """``(unit, starts at, ends at)``."""
 
+    @cached_property
+    def _sale(self) -> tuple[int, Window] | None:
+        """The sale's unit and the window it is in force in."""
+        if self.sale is None:
+            return None
+        unit, starts_at, ends_at = self.sale
+        return unit, Window(starts_at=starts_at, ends_at=ends_at)
+
+    def __attrs_post_init__(self) -> None:
+        # Built now rather than at first use: pricing reads it for every line.
+        _ = self._sale
+
     def unit_for(self, quantity: int, now: datetime) -> int:
+        """The unit price in minor units for ``quantity`` units at ``now``: the lowest
+        of the list price, the volume tier reached, and a sale in force."""
         unit = self.unit
         if not self.tiers and self.sale is None:
             return unit
@@ -90,10 +112,9 @@ class PriceEntry:
             if quantity >= min_quantity:
                 unit = min(unit, tier_unit)
                 break
-        if self.sale is not None:
-            sale_unit, starts_at, ends_at = self.sale
-            if (starts_at is None or now >= starts_at) and (ends_at is None or now < ends_at):
-                unit = min(unit, sale_unit)
+        sale = self._sale
+        if sale is not None and sale[1].contains(now):
+            unit = min(unit, sale[0])
         return unit
 
 
@@ -153,8 +174,6 @@ class PriceList:
         parsed_sale = None
         if sale is not None:
             require_instance(sale, SalePrice, "a SalePrice", field="sale")
-            if sale.starts_at and sale.ends_at and sale.ends_at <= sale.starts_at:
-                raise InvalidInput("must be later than starts_at", field="sale.ends_at")
             parsed_sale = (
                 _positive_units(sale.unit_price, self.currency, "sale.unit_price"),
                 sale.starts_at,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Final
 
 import attrs
@@ -35,6 +36,7 @@ from commercekit.domain.promotions.targeting import (
     WorkLine,
     normalize_coupon_code,
 )
+from commercekit.domain.window import Window
 
 
 class Stacking(enum.Enum):
@@ -78,14 +80,6 @@ def _conditions(_: object, attribute: attrs.Attribute[Any], value: tuple[object,
             )
 
 
-def _window(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> str | None:
-    if starts_at is not None and now < starts_at:
-        return "not_yet_valid"
-    if ends_at is not None and now >= ends_at:
-        return "expired"
-    return None
-
-
 @attrs.frozen(kw_only=True)
 class Promotion:
     """A discount rule a merchant sets up."""
@@ -108,13 +102,15 @@ class Promotion:
     requires_coupon: bool = attrs.field(default=False, validator=flag)
     """Applies only while one of its coupons is on the cart."""
 
+    @cached_property
+    def window(self) -> Window:
+        """When the promotion runs."""
+        return Window(starts_at=self.starts_at, ends_at=self.ends_at)
+
     def __attrs_post_init__(self) -> None:
-        if (
-            self.starts_at is not None
-            and self.ends_at is not None
-            and self.ends_at <= self.starts_at
-        ):
-            raise InvalidInput("must be later than starts_at", field="ends_at")
+        # Built now rather than at first use, so that an end before the start is
+        # refused here.
+        _ = self.window
 
 
 @attrs.frozen(kw_only=True)
@@ -129,13 +125,15 @@ class Coupon:
     """Uses in all; ``None`` for no limit (0 for none at all)."""
     usage_limit_per_customer: int | None = attrs.field(default=None, validator=_LIMIT)
 
+    @cached_property
+    def window(self) -> Window:
+        """When the coupon can be used."""
+        return Window(starts_at=self.starts_at, ends_at=self.ends_at)
+
     def __attrs_post_init__(self) -> None:
-        if (
-            self.starts_at is not None
-            and self.ends_at is not None
-            and self.ends_at <= self.starts_at
-        ):
-            raise InvalidInput("must be later than starts_at", field="ends_at")
+        # Built now rather than at first use, so that an end before the start is
+        # refused here.
+        _ = self.window
 
 
 @attrs.frozen
@@ -250,7 +248,7 @@ class PromotionEngine:
         ``indexed``, when given, are the lines the index found for the promotion: they
         already meet its inclusions, so only its exclusions are left to check.
         """
-        refusal = _window(promotion.starts_at, promotion.ends_at, context.now)
+        refusal: str | None = promotion.window.refusal(context.now)
         if refusal:
             return refusal, []
         if not promotion.benefit.supports(context.currency):
@@ -283,9 +281,9 @@ class PromotionEngine:
         promotion = None if coupon is None else self._promotions.get(coupon.promotion_id)
         if coupon is None or promotion is None:
             raise CouponRejected(normal, "unknown")
-        refusal = _window(coupon.starts_at, coupon.ends_at, context.now)
-        if refusal:
-            raise CouponRejected(normal, refusal)
+        outside = coupon.window.refusal(context.now)
+        if outside:
+            raise CouponRejected(normal, outside)
         usage = context.coupon_usage.get(normal, CouponUsage())
         if coupon.usage_limit is not None and usage.total >= coupon.usage_limit:
             raise CouponRejected(
