@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 SLUG_MAX_LENGTH: Final = 80
+_ALWAYS: Final = Window()
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
 _LATIN_BASE = re.compile(r"[A-Za-z]")
 
@@ -175,10 +176,15 @@ class Variant:
         return not self.digital
 
 
-def _availability(available_from: datetime | None, available_until: datetime | None) -> Window:
-    return Window.between(
+def _availability(
+    available_from: datetime | None, available_until: datetime | None
+) -> Window | None:
+    window = Window.between(
         available_from, available_until, fields=("available_from", "available_until")
     )
+    # Most products are on sale for good, and pricing asks about every line: for them
+    # is_available skips the call.
+    return None if window == _ALWAYS else window
 
 
 def _move_window(product: Product, attribute: attrs.Attribute[Any], value: Any) -> Any:
@@ -216,7 +222,8 @@ class Product:
     """On sale from ``available_from`` until (not at) ``available_until``; setting
     either moves the window, and one that would end before it starts is refused."""
     variants: list[Variant] = attrs.field(factory=list)
-    _window: Window = attrs.field(init=False, repr=False)
+    _window: Window | None = attrs.field(init=False, repr=False)
+    """The availability window; ``None`` when open at both ends."""
 
     def __attrs_post_init__(self) -> None:
         self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)
@@ -236,7 +243,8 @@ class Product:
 
     def is_available(self, now: datetime) -> bool:
         """Active and inside its availability window at ``now``."""
-        return self.state is PublicationState.ACTIVE and self._window.contains(now)
+        window = self._window
+        return self.state is PublicationState.ACTIVE and (window is None or window.contains(now))
 
 
 @attrs.define(kw_only=True, eq=False)

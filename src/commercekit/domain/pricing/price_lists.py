@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Final
 
 import attrs
@@ -69,15 +68,21 @@ class SalePrice:
     starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
 
-    @cached_property
+    @property
     def window(self) -> Window:
         """When the sale price is in force."""
         return Window(starts_at=self.starts_at, ends_at=self.ends_at)
 
     def __attrs_post_init__(self) -> None:
-        # Built now rather than at first use, so that an end before the start is
-        # refused here.
-        _ = self.window
+        _ = self.window  # refuses an end that is not later than the start
+
+
+def _parse_sale(entry: PriceEntry) -> tuple[int, Window] | None:
+    """A stored sale's unit and the window it is in force in."""
+    if entry.sale is None:
+        return None
+    unit, starts_at, ends_at = entry.sale
+    return unit, Window(starts_at=starts_at, ends_at=ends_at)
 
 
 @attrs.frozen
@@ -89,18 +94,12 @@ class PriceEntry:
     """``(min quantity, unit)``, highest quantity first."""
     sale: tuple[int, datetime | None, datetime | None] | None
     """``(unit, starts at, ends at)``."""
-
-    @cached_property
-    def _sale(self) -> tuple[int, Window] | None:
-        """The sale's unit and the window it is in force in."""
-        if self.sale is None:
-            return None
-        unit, starts_at, ends_at = self.sale
-        return unit, Window(starts_at=starts_at, ends_at=ends_at)
-
-    def __attrs_post_init__(self) -> None:
-        # Built now rather than at first use: pricing reads it for every line.
-        _ = self._sale
+    # Worked out once here rather than for every line in unit_for. A field, not a
+    # cached_property: for one of those attrs gives a slotted class a __getattr__,
+    # which makes every attribute read on it slower, unit and tiers included.
+    _sale_in_force: tuple[int, Window] | None = attrs.field(
+        init=False, eq=False, repr=False, default=attrs.Factory(_parse_sale, takes_self=True)
+    )
 
     def unit_for(self, quantity: int, now: datetime) -> int:
         """The unit price in minor units for ``quantity`` units at ``now``: the lowest
@@ -112,7 +111,7 @@ class PriceEntry:
             if quantity >= min_quantity:
                 unit = min(unit, tier_unit)
                 break
-        sale = self._sale
+        sale = self._sale_in_force
         if sale is not None and sale[1].contains(now):
             unit = min(unit, sale[0])
         return unit

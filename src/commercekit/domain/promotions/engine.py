@@ -19,7 +19,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import cached_property
 from typing import Any, Final
 
 import attrs
@@ -102,15 +101,13 @@ class Promotion:
     requires_coupon: bool = attrs.field(default=False, validator=flag)
     """Applies only while one of its coupons is on the cart."""
 
-    @cached_property
+    @property
     def window(self) -> Window:
-        """When the promotion runs."""
+        """When the promotion runs (built on each read; keep it where it is read often)."""
         return Window(starts_at=self.starts_at, ends_at=self.ends_at)
 
     def __attrs_post_init__(self) -> None:
-        # Built now rather than at first use, so that an end before the start is
-        # refused here.
-        _ = self.window
+        _ = self.window  # refuses an end that is not later than the start
 
 
 @attrs.frozen(kw_only=True)
@@ -125,15 +122,13 @@ class Coupon:
     """Uses in all; ``None`` for no limit (0 for none at all)."""
     usage_limit_per_customer: int | None = attrs.field(default=None, validator=_LIMIT)
 
-    @cached_property
+    @property
     def window(self) -> Window:
-        """When the coupon can be used."""
+        """When the coupon can be used (built on each read)."""
         return Window(starts_at=self.starts_at, ends_at=self.ends_at)
 
     def __attrs_post_init__(self) -> None:
-        # Built now rather than at first use, so that an end before the start is
-        # refused here.
-        _ = self.window
+        _ = self.window  # refuses an end that is not later than the start
 
 
 @attrs.frozen
@@ -161,6 +156,10 @@ class PromotionEngine:
         self._everywhere: list[Promotion] = []
         self._by_key: dict[tuple[str, str], list[Promotion]] = {}
         self._coupons: dict[str, Coupon] = {}
+        # Each promotion's and coupon's window, built once: a window is built on each
+        # read of ``Promotion.window``, and pricing checks one per promotion per cart.
+        self._windows: dict[str, Window] = {}
+        self._coupon_windows: dict[str, Window] = {}
         # Per SKU, the promotions the index finds for it; keyed on the facts object so
         # that a catalogue change (which builds new facts) is never served stale.
         self._memo: dict[str, tuple[ItemFacts, tuple[Promotion, ...]]] = {}
@@ -175,6 +174,7 @@ class PromotionEngine:
         if promotion.id in self._promotions:
             raise InvalidInput(f"promotion {promotion.id!r} already exists", field="id")
         self._promotions[promotion.id] = promotion
+        self._windows[promotion.id] = promotion.window
         target = promotion.target
         if target.includes_everything:
             self._everywhere.append(promotion)
@@ -191,6 +191,7 @@ class PromotionEngine:
         if coupon.code in self._coupons:
             raise InvalidInput(f"coupon {coupon.code!r} already exists", field="code")
         self._coupons[coupon.code] = coupon
+        self._coupon_windows[coupon.code] = coupon.window
 
     def promotion(self, promotion_id: str) -> Promotion | None:
         """The promotion with this id, if any."""
@@ -248,7 +249,7 @@ class PromotionEngine:
         ``indexed``, when given, are the lines the index found for the promotion: they
         already meet its inclusions, so only its exclusions are left to check.
         """
-        refusal: str | None = promotion.window.refusal(context.now)
+        refusal: str | None = self._windows[promotion.id].refusal(context.now)
         if refusal:
             return refusal, []
         if not promotion.benefit.supports(context.currency):
@@ -281,7 +282,7 @@ class PromotionEngine:
         promotion = None if coupon is None else self._promotions.get(coupon.promotion_id)
         if coupon is None or promotion is None:
             raise CouponRejected(normal, "unknown")
-        outside = coupon.window.refusal(context.now)
+        outside = self._coupon_windows[normal].refusal(context.now)
         if outside:
             raise CouponRejected(normal, outside)
         usage = context.coupon_usage.get(normal, CouponUsage())
