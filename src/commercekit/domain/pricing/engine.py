@@ -36,6 +36,7 @@ from commercekit.domain.promotions import (
     WorkLine,
     normalize_coupon_code,
     normalize_coupon_usage,
+    normalize_customer_groups,
 )
 
 __all__ = [
@@ -79,7 +80,10 @@ class PricingContext:
     now: datetime = attrs.field(validator=aware)
     channel: str | None = None
     customer_id: str | None = None
-    customer_group: str | None = None
+    customer_groups: tuple[str, ...] = attrs.field(default=(), converter=normalize_customer_groups)
+    """The customer's groups, in their order of preference: where two of them have a
+    price list that prices a SKU, the first group's list wins. A single string is one
+    group."""
     address: TaxAddress | None = attrs.field(
         default=None, validator=attrs.validators.optional(instance_of(TaxAddress, "a TaxAddress"))
     )
@@ -162,7 +166,7 @@ class PricingEngine:
         self._scaled: dict[tuple[tuple[TaxRate, ...], bool], _ScaledRates] = {}
 
     def _work_lines(self, cart: CartLike, context: PricingContext, currency: str) -> list[WorkLine]:
-        chain = self.prices.chain(currency, context.channel, context.customer_group)
+        chain = self.prices.chain(currency, context.channel, context.customer_groups)
         facts_of = self.catalog.facts
         now = context.now
         lines: list[WorkLine] = []
@@ -195,7 +199,7 @@ class PricingEngine:
             currency=currency,
             now=context.now,
             customer_id=context.customer_id,
-            customer_group=context.customer_group,
+            customer_groups=context.customer_groups,
             coupon_codes=tuple(cart.coupon_codes),
             coupon_usage=context.coupon_usage,
             shipping=shipping,

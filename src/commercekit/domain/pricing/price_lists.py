@@ -17,6 +17,7 @@ import moneyed
 from commercekit.domain._validators import aware_or_none, instance_of, require_instance
 from commercekit.domain.errors import CurrencyMismatch, InvalidInput, NotFound
 from commercekit.domain.money import Money, currency_precision, minor_units, normalize_currency
+from commercekit.domain.promotions import normalize_customer_groups
 from commercekit.domain.window import Window
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
 
 
 class MissingPrice(NotFound):
-    """No price list in the cart's currency (and channel) prices this SKU."""
+    """No price list for the cart's currency (channel, customer groups) prices this SKU."""
 
     code = "missing_price"
 
@@ -212,13 +213,15 @@ class PriceList:
 class PriceBook:
     """All price lists; picks the most specific one that prices a SKU.
 
-    For a cart in a currency, a list for the customer's group and channel comes before
-    one for the group alone, then the channel alone, then the general list.
+    For a cart in a currency, the lists for one of the customer's groups and the
+    channel come first (in the customer's order of groups), then those for one of
+    the groups alone (in the same order), then the list for the channel alone, then
+    the general list.
     """
 
     def __init__(self, lists: Iterable[PriceList] = ()) -> None:
         self._lists: list[PriceList] = []
-        self._chains: dict[tuple[str, str | None, str | None], list[PriceList]] = {}
+        self._chains: dict[tuple[str, str | None, tuple[str, ...]], list[PriceList]] = {}
         for price_list in lists:
             self.add(price_list)
 
@@ -230,19 +233,41 @@ class PriceBook:
         self._chains.clear()
 
     def chain(
-        self, currency: str, channel: str | None, customer_group: str | None
+        self,
+        currency: str,
+        channel: str | None,
+        customer_groups: Iterable[str] | str | None = (),
     ) -> list[PriceList]:
-        """The lists that apply to a cart, most specific first."""
-        key = (currency, channel, customer_group)
+        """The lists that apply to a cart, most specific first.
+
+        :param customer_groups: the customer's groups in their order of preference (a
+            single string is one group).
+        :raises InvalidInput: naming ``customer_groups``, for a set of groups (it has
+            no order) or anything but strings.
+        """
+        # Pricing hands in the tuple its context already checked: look that up as it
+        # is, and check the groups only to build a chain.
+        if not isinstance(customer_groups, tuple):
+            customer_groups = normalize_customer_groups(customer_groups)
+        key = (currency, channel, customer_groups)
         chain = self._chains.get(key)
         if chain is None:
+            groups = normalize_customer_groups(customer_groups)
+            rank: dict[str | None, int] = {group: n for n, group in enumerate(groups)}
             usable = [
                 pl
                 for pl in self._lists
                 if pl.currency == currency
                 and pl.channel in (None, channel)
-                and pl.customer_group in (None, customer_group)
+                and (pl.customer_group is None or pl.customer_group in rank)
             ]
-            usable.sort(key=lambda pl: (pl.customer_group is None, pl.channel is None))
+            # A stable sort: lists that tie (same group and channel) keep the order added.
+            usable.sort(
+                key=lambda pl: (
+                    pl.customer_group is None,
+                    pl.channel is None,
+                    rank.get(pl.customer_group, 0),
+                )
+            )
             chain = self._chains[key] = usable
         return chain

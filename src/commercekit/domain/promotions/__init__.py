@@ -41,6 +41,7 @@ from commercekit.domain.promotions.targeting import (
     WorkLine,
     normalize_coupon_code,
     normalize_coupon_usage,
+    normalize_customer_groups,
 )
 
 __all__ = [
@@ -67,4 +68,5 @@ __all__ = [
     "WorkLine",
     "normalize_coupon_code",
     "normalize_coupon_usage",
+    "normalize_customer_groups",
 ]

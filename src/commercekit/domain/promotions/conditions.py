@@ -77,11 +77,12 @@ class MinimumQuantity:
 
 @attrs.frozen
 class CustomerGroups:
-    """Only customers in one of these groups (wholesale, staff, members)."""
+    """Only customers in one of these groups (wholesale, staff, members): a customer
+    in several groups qualifies when any of them is one of these."""
 
     groups: frozenset[str] = attrs.field(converter=_groups)
 
     def check(
         self, lines: Sequence[WorkLine], all_lines: Sequence[WorkLine], context: PromotionContext
     ) -> str | None:
-        return None if context.customer_group in self.groups else "not_applicable"
+        return "not_applicable" if self.groups.isdisjoint(context.customer_groups) else None

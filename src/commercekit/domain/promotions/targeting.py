@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from commercekit.domain._validators import aware, strings, whole_number
+from commercekit.domain._validators import aware, ordered_strings, strings, whole_number
 from commercekit.domain.catalog import ItemFacts
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding
@@ -26,6 +26,7 @@ __all__ = [
     "WorkLine",
     "normalize_coupon_code",
     "normalize_coupon_usage",
+    "normalize_customer_groups",
 ]
 
 
@@ -46,6 +47,18 @@ def normalize_coupon_code(code: object) -> str:
             "a coupon code is 1 to 64 letters, digits, '-' or '_'", field="coupon_code"
         )
     return normal
+
+
+def normalize_customer_groups(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    """A customer's groups, in their order of preference, each once.
+
+    A single string is one group and ``None`` is none. A set is refused: where the
+    order decides (which group's price list comes first) it would differ from one
+    process to the next.
+
+    :raises InvalidInput: naming ``customer_groups``.
+    """
+    return ordered_strings(value, field="customer_groups")
 
 
 def _inclusion(value: Iterable[str] | str | None, field: str) -> frozenset[str]:
@@ -146,7 +159,8 @@ class PromotionContext:
     currency: str
     now: datetime = attrs.field(validator=aware)
     customer_id: str | None = None
-    customer_group: str | None = None
+    customer_groups: tuple[str, ...] = attrs.field(default=(), converter=normalize_customer_groups)
+    """The customer's groups, in their order of preference; a single string is one."""
     coupon_codes: tuple[str, ...] = ()
     coupon_usage: Mapping[str, CouponUsage] = attrs.field(
         factory=dict, converter=normalize_coupon_usage
