@@ -188,14 +188,11 @@ def ordered_strings(value: Iterable[str] | str | None, *, field: str) -> tuple[s
 
     :raises InvalidInput: naming ``field``, for anything else.
     """
-    # Pricing converts an empty tuple (a guest's groups) on every cart: answer it first.
-    if value is None or value == ():
+    if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    if not isinstance(value, (tuple, list)) and (
-        isinstance(value, AbstractSet) or not isinstance(value, Iterable)
-    ):
+    if isinstance(value, AbstractSet) or not isinstance(value, Iterable):
         raise InvalidInput(
             f"expected a string or a sequence of strings, got {type(value).__name__}",
             field=field,

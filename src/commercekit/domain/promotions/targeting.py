@@ -58,6 +58,8 @@ def normalize_customer_groups(value: Iterable[str] | str | None) -> tuple[str, .
 
     :raises InvalidInput: naming ``customer_groups``.
     """
+    if value == ():
+        return ()  # a guest: pricing converts this on every cart, so answer it first
     return ordered_strings(value, field="customer_groups")
 
 
