@@ -289,7 +289,7 @@ def test_a_customer_group_list_comes_before_the_general_one():
     engine.prices.add(trade)
     retail = engine.price(cart("EUR", ("BOLT", 1)), PricingContext(now=NOW))
     wholesale = engine.price(
-        cart("EUR", ("BOLT", 1)), PricingContext(now=NOW, customer_group="trade")
+        cart("EUR", ("BOLT", 1)), PricingContext(now=NOW, customer_groups="trade")
     )
     assert (retail.grand_total, wholesale.grand_total) == (eur("1.00"), eur("0.80"))
 

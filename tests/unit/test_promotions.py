@@ -170,7 +170,7 @@ def test_customer_group_promotions_only_reach_that_group():
         benefit=PercentOffLines(25),
     )
     assert price([promotion], ("RETRO-CLOCK", 1)).discount_total == eur("0.00")
-    assert price([promotion], ("RETRO-CLOCK", 1), customer_group="staff").discount_total == eur(
+    assert price([promotion], ("RETRO-CLOCK", 1), customer_groups="staff").discount_total == eur(
         "10.00"
     )
 

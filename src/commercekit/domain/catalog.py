@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import attrs
 
+from commercekit.domain._validators import aware_or_none, require_aware, text, whole_number
 from commercekit.domain.errors import (
     AlreadyExists,
     CategoryCycle,
@@ -19,6 +20,7 @@ from commercekit.domain.errors import (
     NotFound,
     UnknownSku,
 )
+from commercekit.domain.window import Window
 
 __all__ = [
     "Catalog",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 SLUG_MAX_LENGTH: Final = 80
+_ALWAYS: Final = Window()
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
 _LATIN_BASE = re.compile(r"[A-Za-z]")
 
@@ -89,24 +92,9 @@ def _check_sku(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         )
 
 
-def _check_text(limit: int) -> Any:
-    def check(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("must be a non-empty string", field=attribute.name)
-        if len(value) > limit:
-            raise InvalidInput(f"must be at most {limit} characters", field=attribute.name)
-
-    return check
-
-
-def _check_measure(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 10_000_000:
-        raise InvalidInput("must be a whole number from 1 to 10,000,000", field=attribute.name)
-
-
-def _check_optional_measure(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_measure(_, attribute, value)
+# Millimetres or grams, in whole numbers up to 10 km or 10 t.
+_MEASURE: Final = whole_number(1, 10_000_000)
+_MEASURE_OR_NONE: Final = attrs.validators.optional(_MEASURE)
 
 
 def _mapping(value: Mapping[str, str] | None, field: str) -> Mapping[str, str]:
@@ -146,32 +134,13 @@ def _ids(value: Iterable[str] | str) -> tuple[str, ...]:
     return ids
 
 
-def require_aware(value: object, *, field: str) -> datetime:
-    """Return ``value`` if it is a timezone-aware ``datetime``.
-
-    A naive time cannot be compared with an aware one, and means a different instant
-    on every server; every time in commercekit is aware.
-
-    :raises InvalidInput: naming ``field``.
-    """
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"must be a timezone-aware datetime, got {value!r}", field=field)
-    return value
-
-
-def aware_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """attrs validator: ``None`` or a timezone-aware ``datetime`` (see :func:`require_aware`)."""
-    if value is not None:
-        require_aware(value, field=attribute.name)
-
-
 @attrs.frozen(kw_only=True)
 class Dimensions:
     """Outer dimensions of one unit as shipped, in millimetres."""
 
-    length_mm: int = attrs.field(validator=_check_measure)
-    width_mm: int = attrs.field(validator=_check_measure)
-    height_mm: int = attrs.field(validator=_check_measure)
+    length_mm: int = attrs.field(validator=_MEASURE)
+    width_mm: int = attrs.field(validator=_MEASURE)
+    height_mm: int = attrs.field(validator=_MEASURE)
 
 
 class PublicationState(enum.Enum):
@@ -192,7 +161,7 @@ class Variant:
     """Set by the catalogue when the product is added."""
     options: Mapping[str, str] = attrs.field(factory=dict, converter=_options)
     """Option values that tell this variant from its siblings, such as ``{"size": "M"}``."""
-    weight_grams: int | None = attrs.field(default=None, validator=_check_optional_measure)
+    weight_grams: int | None = attrs.field(default=None, validator=_MEASURE_OR_NONE)
     dimensions: Dimensions | None = None
     tax_category: str | None = None
     """Overrides the product's tax category when set."""
@@ -210,12 +179,34 @@ class Variant:
         return not self.digital
 
 
+def _availability(
+    available_from: datetime | None, available_until: datetime | None
+) -> Window | None:
+    window = Window.between(
+        available_from, available_until, fields=("available_from", "available_until")
+    )
+    # Most products are on sale for good, and pricing asks about every line: for them
+    # is_available skips the call.
+    return None if window == _ALWAYS else window
+
+
+def _move_window(product: Product, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    if attribute.name == "available_from":
+        product._window = _availability(value, product.available_until)
+    else:
+        product._window = _availability(product.available_from, value)
+    return value
+
+
+_RESCHEDULE: Final = attrs.setters.pipe(attrs.setters.validate, _move_window)
+
+
 @attrs.define(kw_only=True, eq=False)
 class Product:
     """What a customer browses: a name, a description, and one or more variants."""
 
-    id: str = attrs.field(validator=_check_text(64))
-    name: str = attrs.field(validator=_check_text(200))
+    id: str = attrs.field(validator=text(64))
+    name: str = attrs.field(validator=text(200))
     slug: str = ""
     """URL slug; built from ``name`` when not given."""
     description: str = ""
@@ -225,18 +216,21 @@ class Product:
     """Free-form facts such as ``{"material": "cotton"}``."""
     tax_category: str = "standard"
     state: PublicationState = PublicationState.DRAFT
-    available_from: datetime | None = attrs.field(default=None, validator=aware_or_none)
-    available_until: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    available_from: datetime | None = attrs.field(
+        default=None, validator=aware_or_none, on_setattr=_RESCHEDULE
+    )
+    available_until: datetime | None = attrs.field(
+        default=None, validator=aware_or_none, on_setattr=_RESCHEDULE
+    )
+    """On sale from ``available_from`` until (not at) ``available_until``; setting
+    either moves the window, and one that would end before it starts is refused."""
     variants: list[Variant] = attrs.field(factory=list)
+    _window: Window | None = attrs.field(init=False, repr=False)
+    """The availability window; ``None`` when open at both ends."""
 
     def __attrs_post_init__(self) -> None:
         self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)
-        if (
-            self.available_from is not None
-            and self.available_until is not None
-            and self.available_until <= self.available_from
-        ):
-            raise InvalidInput("must be later than available_from", field="available_until")
+        self._window = _availability(self.available_from, self.available_until)
 
     def publish(self) -> None:
         """Make the product visible and buyable (within its availability window)."""
@@ -252,19 +246,16 @@ class Product:
 
     def is_available(self, now: datetime) -> bool:
         """Active and inside its availability window at ``now``."""
-        if self.state is not PublicationState.ACTIVE:
-            return False
-        if self.available_from is not None and now < self.available_from:
-            return False
-        return self.available_until is None or now < self.available_until
+        window = self._window
+        return self.state is PublicationState.ACTIVE and (window is None or window.contains(now))
 
 
 @attrs.define(kw_only=True, eq=False)
 class Category:
     """A node of the category tree."""
 
-    id: str = attrs.field(validator=_check_text(64))
-    name: str = attrs.field(validator=_check_text(200))
+    id: str = attrs.field(validator=text(64))
+    name: str = attrs.field(validator=text(200))
     slug: str = ""
     parent_id: str | None = None
 
