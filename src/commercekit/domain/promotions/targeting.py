@@ -147,7 +147,6 @@ class PromotionRef(Protocol):
     def name(self) -> str: ...
 
 
-
 @attrs.define
 class WorkLine:
     """A cart line while it is being priced; amounts in minor units."""
