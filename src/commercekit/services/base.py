@@ -39,7 +39,16 @@ from commercekit.ports.storage import (
     UnitOfWork,
 )
 
-__all__ = ["Runtime", "Service", "Settings", "find_cart", "load_pricing", "price_cart"]
+__all__ = [
+    "Runtime",
+    "Service",
+    "Settings",
+    "check_sellable",
+    "find_cart",
+    "load_pricing",
+    "price_cart",
+    "pricing_context",
+]
 
 T = TypeVar("T")
 _BATCH: Final = 100
@@ -215,6 +224,48 @@ def _parents_first(categories: Sequence[Category]) -> list[Category]:
     return ordered
 
 
+def _catalog_for(uow: UnitOfWork, skus: Sequence[str]) -> Catalog:
+    """The categories and the products of ``skus``: what pricing needs to know."""
+    catalog = Catalog(_parents_first(uow.catalog.categories()))
+    for product in uow.catalog.products_for_skus(skus):
+        catalog.add_product(product)
+    return catalog
+
+
+def _groups(uow: UnitOfWork, customer_id: str | None) -> tuple[str, ...]:
+    """The groups of a signed-in customer the store has a record of."""
+    if customer_id is None:
+        return ()
+    customer = uow.customers.find(customer_id)
+    return () if customer is None else customer.groups
+
+
+def pricing_context(
+    uow: UnitOfWork,
+    cart: Cart,
+    *,
+    now: datetime,
+    address: TaxAddress | None = None,
+    shipping_units: int | None = None,
+    customer: str | None = None,
+    codes: Sequence[str] = (),
+) -> PricingContext:
+    """Who buys the cart and where: its channel, its customer's groups (from their
+    record), the address tax is reckoned at, shipping, and coupon uses so far by
+    ``customer`` (an id or an email)."""
+    return PricingContext(
+        now=now,
+        channel=cart.channel,
+        customer_id=customer,
+        customer_groups=_groups(uow, cart.customer_id),
+        address=address,
+        shipping=None
+        if shipping_units is None
+        else from_minor_units(shipping_units, cart.currency),
+        coupon_usage=uow.catalog.coupon_usage(codes, customer) if codes else {},
+    )
+
+
 def load_pricing(
     uow: UnitOfWork,
     cart: Cart,
@@ -227,31 +278,41 @@ def load_pricing(
     extra_codes: Sequence[str] = (),
 ) -> tuple[PricingEngine, PricingContext]:
     """A pricing engine holding just what ``cart`` needs, loaded from storage in a
-    fixed number of queries however many lines the cart has, and the context to
-    price it in."""
+    fixed number of queries however many lines the cart has, taxing as the cart's
+    channel does, and the context to price it in."""
     skus = [sku for sku, _ in cart.items()]
     codes = [*cart.coupon_codes, *extra_codes]
-    catalog = Catalog(_parents_first(uow.catalog.categories()))
-    for product in uow.catalog.products_for_skus(skus):
-        catalog.add_product(product)
     engine = PricingEngine(
-        catalog=catalog,
+        catalog=_catalog_for(uow, skus),
         prices=PriceBook(uow.catalog.price_lists(cart.currency, skus)),
         taxes=TaxTable(uow.catalog.tax_zones()),
-        tax_settings=settings.tax,
+        tax_settings=settings.tax_for(cart.channel),
         promotions=PromotionEngine(uow.catalog.promotions(), uow.catalog.coupons(codes)),
         rounding=settings.rounding,
     )
-    context = PricingContext(
+    context = pricing_context(
+        uow,
+        cart,
         now=now,
-        customer_id=customer,
         address=address,
-        shipping=None
-        if shipping_units is None
-        else from_minor_units(shipping_units, cart.currency),
-        coupon_usage=uow.catalog.coupon_usage(codes, customer),
+        shipping_units=shipping_units,
+        customer=customer,
+        codes=codes,
     )
     return engine, context
+
+
+def check_sellable(uow: UnitOfWork, cart: Cart, sku: str, quantity: int, *, now: datetime) -> None:
+    """Whether the cart may hold ``quantity`` of ``sku``: pricing's own rule, on just
+    the product and prices of that SKU.
+
+    :raises UnknownSku, Unavailable, MissingPrice, InvalidQuantity: as pricing would.
+    """
+    engine = PricingEngine(
+        catalog=_catalog_for(uow, [sku]),
+        prices=PriceBook(uow.catalog.price_lists(cart.currency, [sku])),
+    )
+    engine.check_sellable(sku, quantity, cart.currency, pricing_context(uow, cart, now=now))
 
 
 def price_cart(

@@ -8,16 +8,19 @@ from commercekit.domain.cart import Cart
 from commercekit.domain.customers import check_customer_id
 from commercekit.domain.errors import (
     InvalidInput,
-    MissingPrice,
-    Unavailable,
-    UnknownSku,
 )
 from commercekit.domain.pricing import (
     PriceBreakdown,
 )
 from commercekit.domain.promotions import normalize_coupon_code
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Service, find_cart, load_pricing, price_cart
+from commercekit.services.base import (
+    Service,
+    check_sellable,
+    find_cart,
+    load_pricing,
+    price_cart,
+)
 
 __all__ = ["CartService"]
 
@@ -67,16 +70,6 @@ class CartService(Service):
         """
         return self._read(lambda uow: find_cart(uow, token))
 
-    def _check_buyable(self, uow: UnitOfWork, cart: Cart, sku: str) -> None:
-        products = uow.catalog.products_for_skus([sku])
-        variant_product = next((p for p in products for v in p.variants if v.sku == sku), None)
-        if variant_product is None:
-            raise UnknownSku(sku)
-        if not variant_product.is_available(self.now):
-            raise Unavailable(sku)
-        if not any(sku in pl for pl in uow.catalog.price_lists(cart.currency, [sku])):
-            raise MissingPrice(sku, cart.currency)
-
     def add(self, token: str, sku: str, quantity: int = 1) -> Cart:
         """Add units of a SKU that is on sale and priced in the cart's currency.
 
@@ -84,8 +77,8 @@ class CartService(Service):
         """
 
         def add(uow: UnitOfWork, cart: Cart) -> None:
-            self._check_buyable(uow, cart, sku)
             cart.add(sku, quantity)
+            check_sellable(uow, cart, sku, cart.quantity_of(sku), now=self.now)
 
         return self._change(token, add)
 

@@ -328,6 +328,7 @@ class CheckoutService(Service):
             token=self._rt.ids.new_token(),
             cart_id=cart.id,
             customer_id=cart.customer_id,
+            channel=cart.channel,
             email=str(checkout.email),
             breakdown=breakdown,
             names=names,

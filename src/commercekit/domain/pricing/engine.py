@@ -90,6 +90,19 @@ class PricingContext:
     )
 
 
+@attrs.frozen
+class _OneLine:
+    """A cart of one line, for :meth:`PricingEngine.check_sellable`."""
+
+    currency: str
+    sku: str
+    quantity: int
+    coupon_codes: tuple[str, ...] = ()
+
+    def items(self) -> Iterable[tuple[str, int]]:
+        return ((self.sku, self.quantity),)
+
+
 class _ScaledRates(NamedTuple):
     """Rates as integer numerators over one denominator, so tax is exact integer work.
 
@@ -186,6 +199,20 @@ class PricingEngine:
             subtotal = unit * quantity
             lines.append(WorkLine(index, facts, quantity, unit, subtotal, subtotal, []))
         return lines
+
+    def check_sellable(
+        self, sku: str, quantity: int, currency: str, context: PricingContext
+    ) -> None:
+        """Check that ``quantity`` of ``sku`` can be sold in ``currency`` now, to the
+        channel and customer of ``context``: the same rule pricing a cart applies, so
+        that a cart accepts exactly what can be priced.
+
+        :raises UnknownSku: for a SKU the catalogue does not have.
+        :raises Unavailable: for a product not on sale at ``context.now``.
+        :raises MissingPrice: for a SKU no usable price list prices.
+        :raises InvalidQuantity: for a quantity out of range.
+        """
+        self._work_lines(_OneLine(currency, sku, quantity), context, normalize_currency(currency))
 
     def _promotion_context(
         self, cart: CartLike, context: PricingContext, currency: str, shipping: int
