@@ -34,7 +34,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from commercekit import Money, Product, StockLocation, TaxRate, TaxZone, Variant
+from commercekit import (
+    Money,
+    Product,
+    StockLocation,
+    TaxRate,
+    TaxZone,
+    Variant,
+)
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.store import Store
 

@@ -19,25 +19,31 @@ from decimal import ROUND_HALF_UP, Decimal
 from commercekit import (
     AmountOffOrder,
     Cart,
-    Catalog,
     Category,
     ItemFilter,
     MinimumSubtotal,
     Money,
     PercentOffLines,
+    Product,
+    Promotion,
+    TaxRate,
+    TaxZone,
+    Variant,
+)
+from commercekit.domain.catalog import (
+    Catalog,
+)
+from commercekit.domain.pricing import (
     PriceBook,
     PriceList,
     PricingContext,
     PricingEngine,
-    Product,
-    Promotion,
-    PromotionEngine,
     TaxAddress,
-    TaxRate,
     TaxSettings,
     TaxTable,
-    TaxZone,
-    Variant,
+)
+from commercekit.domain.promotions import (
+    PromotionEngine,
 )
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)

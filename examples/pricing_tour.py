@@ -16,7 +16,6 @@ from commercekit import (
     Adjustment,
     BuyXGetY,
     Cart,
-    Catalog,
     Category,
     Coupon,
     FreeShipping,
@@ -24,21 +23,28 @@ from commercekit import (
     MinimumSubtotal,
     Money,
     PercentOffLines,
-    PriceBook,
     PriceBreakdown,
-    PriceList,
-    PricingContext,
-    PricingEngine,
     Product,
     Promotion,
-    PromotionEngine,
-    TaxAddress,
     TaxRate,
-    TaxSettings,
-    TaxTable,
     TaxZone,
     Variant,
     format_money,
+)
+from commercekit.domain.catalog import (
+    Catalog,
+)
+from commercekit.domain.pricing import (
+    PriceBook,
+    PriceList,
+    PricingContext,
+    PricingEngine,
+    TaxAddress,
+    TaxSettings,
+    TaxTable,
+)
+from commercekit.domain.promotions import (
+    PromotionEngine,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

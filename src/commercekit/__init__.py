@@ -1,40 +1,33 @@
 """commercekit: a framework-free, pluggable commerce core.
 
-The names below are the public API. Importing them is cheap: nothing here imports an
-adapter, a database driver or the plugin system.
+The names here are what an application needs: the :class:`Store` and its
+configuration, the values it builds (products, prices, promotions, stock
+locations, ...), and the aggregates the store's services hand back (carts, orders,
+payments, ...). Every error is in :mod:`commercekit.errors`. Engine tools (the
+pricing and promotion engines, price books, tax tables) stay importable from their
+modules under :mod:`commercekit.domain`.
+
+Importing this module is cheap: the store, the services, the adapters and the plugin
+system load only when :class:`Store` (or another of their names) is first used.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from commercekit.domain.cart import Cart, CartLine
-from commercekit.domain.catalog import (
-    Catalog,
-    Category,
-    Dimensions,
-    Product,
-    PublicationState,
-    Variant,
-    slugify,
-)
-from commercekit.domain.errors import (
-    CategoryCycle,
-    CommerceError,
-    CouponRejected,
-    CurrencyMismatch,
-    DuplicateSku,
-    InsufficientStock,
-    InvalidInput,
-    InvalidQuantity,
-    MissingPrice,
-    NotFound,
-    Unavailable,
-    UnknownCurrency,
-    UnknownSku,
-)
+from commercekit.domain.catalog import Category, Dimensions, Product, PublicationState, Variant
+from commercekit.domain.channels import Channel
+from commercekit.domain.checkout import Address, Checkout
+from commercekit.domain.customers import Consent, Customer, SavedAddress
+from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
     MovementKind,
     PurchaseOrder,
+    PurchaseOrderStatus,
     ReorderPolicy,
+    Reservation,
+    ReservationStatus,
     StockItem,
     StockLocation,
     StockMovement,
@@ -51,21 +44,23 @@ from commercekit.domain.money import (
     round_money,
     split,
 )
+from commercekit.domain.orders import (
+    FulfilmentStatus,
+    HistoryEntry,
+    Order,
+    OrderLine,
+    OrderPaymentStatus,
+    OrderStatus,
+    OrderTotals,
+)
+from commercekit.domain.payments import Payment, PaymentStatus, Transaction
 from commercekit.domain.pricing import (
     Adjustment,
     LineBreakdown,
-    PriceBook,
     PriceBreakdown,
-    PriceList,
-    PricingContext,
-    PricingEngine,
     SalePrice,
-    TaxAddress,
     TaxLine,
     TaxRate,
-    TaxRounding,
-    TaxSettings,
-    TaxTable,
     TaxZone,
     VolumeTier,
 )
@@ -73,7 +68,6 @@ from commercekit.domain.promotions import (
     AmountOffOrder,
     BuyXGetY,
     Coupon,
-    CouponUsage,
     CustomerGroups,
     FixedPrice,
     FreeShipping,
@@ -83,69 +77,96 @@ from commercekit.domain.promotions import (
     PercentOffLines,
     PercentOffOrder,
     Promotion,
-    PromotionEngine,
     Stacking,
     TieredAmountOff,
 )
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from commercekit.services.checkout import CheckoutSummary
+    from commercekit.services.payments import WebhookResult
+    from commercekit.store import (
+        ChannelConfig,
+        GatewayConfig,
+        ShippingMethodConfig,
+        Store,
+        StoreConfig,
+    )
+
+__version__ = "0.2.0"
+
+# Loaded on first use, so that ``import commercekit`` stays cheap for code that only
+# needs domain values.
+_LAZY = {
+    "Store": "commercekit.store",
+    "StoreConfig": "commercekit.store",
+    "ChannelConfig": "commercekit.store",
+    "GatewayConfig": "commercekit.store",
+    "ShippingMethodConfig": "commercekit.store",
+    "CheckoutSummary": "commercekit.services.checkout",
+    "WebhookResult": "commercekit.services.payments",
+}
 
 
 def __getattr__(name: str) -> object:
-    # The Store wires storage and plugins; importing it lazily keeps
-    # ``import commercekit`` cheap for code that only needs domain types.
-    if name in ("Store", "StoreConfig"):
-        from commercekit import store
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'commercekit' has no attribute {name!r}")
+    import importlib
 
-        return getattr(store, name)
-    raise AttributeError(f"module 'commercekit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 __all__ = [
+    "Address",
     "Adjustment",
     "AmountOffOrder",
     "BuyXGetY",
     "Cart",
     "CartLine",
-    "Catalog",
     "Category",
-    "CategoryCycle",
-    "CommerceError",
+    "Channel",
+    "ChannelConfig",
+    "Checkout",
+    "CheckoutSummary",
+    "Consent",
     "Coupon",
-    "CouponRejected",
-    "CouponUsage",
-    "CurrencyMismatch",
+    "Customer",
     "CustomerGroups",
     "Dimensions",
-    "DuplicateSku",
+    "DomainEvent",
     "FixedPrice",
     "FreeShipping",
-    "InsufficientStock",
-    "InvalidInput",
-    "InvalidQuantity",
+    "FulfilmentStatus",
+    "GatewayConfig",
+    "HistoryEntry",
     "ItemFilter",
     "LineBreakdown",
     "MinimumQuantity",
     "MinimumSubtotal",
-    "MissingPrice",
     "Money",
     "MovementKind",
-    "NotFound",
+    "Order",
+    "OrderLine",
+    "OrderPaymentStatus",
+    "OrderStatus",
+    "OrderTotals",
+    "Payment",
+    "PaymentStatus",
     "PercentOffLines",
     "PercentOffOrder",
-    "PriceBook",
     "PriceBreakdown",
-    "PriceList",
-    "PricingContext",
-    "PricingEngine",
     "Product",
     "Promotion",
-    "PromotionEngine",
     "PublicationState",
     "PurchaseOrder",
+    "PurchaseOrderStatus",
     "ReorderPolicy",
+    "Reservation",
+    "ReservationStatus",
     "Rounding",
     "SalePrice",
+    "SavedAddress",
+    "ShippingMethodConfig",
     "Stacking",
     "StockItem",
     "StockLocation",
@@ -154,25 +175,19 @@ __all__ = [
     "StockRule",
     "Store",
     "StoreConfig",
-    "TaxAddress",
     "TaxLine",
     "TaxRate",
-    "TaxRounding",
-    "TaxSettings",
-    "TaxTable",
     "TaxZone",
     "TieredAmountOff",
-    "Unavailable",
-    "UnknownCurrency",
-    "UnknownSku",
+    "Transaction",
     "Variant",
     "VolumeTier",
+    "WebhookResult",
     "__version__",
     "allocate",
     "currency_precision",
     "format_money",
     "from_minor_units",
     "round_money",
-    "slugify",
     "split",
 ]

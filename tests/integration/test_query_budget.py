@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from commercekit import Money, Product, TaxRate, TaxZone, Variant
+from commercekit import (
+    Money,
+    Product,
+    TaxRate,
+    TaxZone,
+    Variant,
+)
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.services.base import find_cart, load_pricing
 from commercekit.store import Store

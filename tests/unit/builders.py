@@ -7,19 +7,25 @@ from datetime import UTC, datetime
 
 from commercekit import (
     Cart,
-    Catalog,
     Category,
     Money,
+    Product,
+    Promotion,
+    TaxZone,
+    Variant,
+)
+from commercekit.domain.catalog import (
+    Catalog,
+)
+from commercekit.domain.pricing import (
     PriceBook,
     PriceList,
     PricingEngine,
-    Product,
-    Promotion,
-    PromotionEngine,
     TaxSettings,
     TaxTable,
-    TaxZone,
-    Variant,
+)
+from commercekit.domain.promotions import (
+    PromotionEngine,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

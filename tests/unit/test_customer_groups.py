@@ -6,13 +6,15 @@ import pytest
 
 from commercekit import (
     CustomerGroups,
-    InvalidInput,
     PercentOffLines,
+    Promotion,
+)
+from commercekit.domain.pricing import (
     PriceBook,
     PriceList,
     PricingContext,
-    Promotion,
 )
+from commercekit.errors import InvalidInput
 
 from .builders import NOW, cart, eur, shop
 

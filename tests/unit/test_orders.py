@@ -13,7 +13,6 @@ import pytest
 from commercekit import (
     PercentOffLines,
     PriceBreakdown,
-    PricingContext,
     Promotion,
     TaxRate,
     TaxZone,
@@ -35,6 +34,9 @@ from commercekit.domain.payments import (
     PaymentStatus,
     TransactionKind,
     TransactionStatus,
+)
+from commercekit.domain.pricing import (
+    PricingContext,
 )
 from commercekit.errors import (
     CommerceError,

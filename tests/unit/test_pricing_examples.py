@@ -13,27 +13,33 @@ from commercekit import (
     BuyXGetY,
     Cart,
     CartLine,
-    Catalog,
     Coupon,
     Money,
     PercentOffLines,
+    Product,
+    Promotion,
+    Rounding,
+    SalePrice,
+    TaxRate,
+    TaxZone,
+    Variant,
+    VolumeTier,
+)
+from commercekit.domain.catalog import (
+    Catalog,
+)
+from commercekit.domain.pricing import (
     PriceBook,
     PriceList,
     PricingContext,
     PricingEngine,
-    Product,
-    Promotion,
-    PromotionEngine,
-    Rounding,
-    SalePrice,
     TaxAddress,
-    TaxRate,
     TaxRounding,
     TaxSettings,
     TaxTable,
-    TaxZone,
-    Variant,
-    VolumeTier,
+)
+from commercekit.domain.promotions import (
+    PromotionEngine,
 )
 from commercekit.errors import (
     CurrencyMismatch,

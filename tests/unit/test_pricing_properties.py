@@ -13,7 +13,6 @@ from commercekit import (
     AmountOffOrder,
     BuyXGetY,
     Coupon,
-    CouponUsage,
     FixedPrice,
     FreeShipping,
     ItemFilter,
@@ -23,18 +22,23 @@ from commercekit import (
     PercentOffLines,
     PercentOffOrder,
     PriceBreakdown,
-    PricingContext,
     Promotion,
     Rounding,
     Stacking,
-    TaxAddress,
     TaxRate,
-    TaxRounding,
-    TaxSettings,
     TaxZone,
     TieredAmountOff,
 )
 from commercekit.domain.money import from_minor_units, is_rounded, minor_units
+from commercekit.domain.pricing import (
+    PricingContext,
+    TaxAddress,
+    TaxRounding,
+    TaxSettings,
+)
+from commercekit.domain.promotions import (
+    CouponUsage,
+)
 
 from .builders import NOW, cart, shop
 

@@ -11,7 +11,6 @@ from commercekit import (
     AmountOffOrder,
     BuyXGetY,
     Coupon,
-    CouponUsage,
     CustomerGroups,
     FixedPrice,
     FreeShipping,
@@ -21,14 +20,19 @@ from commercekit import (
     Money,
     PercentOffLines,
     PercentOffOrder,
-    PricingContext,
     Promotion,
     Rounding,
     Stacking,
     TieredAmountOff,
 )
 from commercekit.domain.money import from_minor_units, minor_units
-from commercekit.domain.promotions import normalize_coupon_code
+from commercekit.domain.pricing import (
+    PricingContext,
+)
+from commercekit.domain.promotions import (
+    CouponUsage,
+    normalize_coupon_code,
+)
 from commercekit.errors import (
     CouponRejected,
     InvalidInput,

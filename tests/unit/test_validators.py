@@ -10,7 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commercekit import InvalidInput, TaxRate, TaxZone
+from commercekit import (
+    TaxRate,
+    TaxZone,
+)
 from commercekit.domain._validators import (
     aware,
     aware_or_none,
@@ -22,6 +25,7 @@ from commercekit.domain._validators import (
     text,
     whole_number,
 )
+from commercekit.errors import InvalidInput
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

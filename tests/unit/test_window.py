@@ -11,15 +11,17 @@ from hypothesis import strategies as st
 from commercekit import (
     Coupon,
     FreeShipping,
-    InvalidInput,
     Money,
-    PriceList,
     Product,
     Promotion,
     SalePrice,
     Variant,
 )
+from commercekit.domain.pricing import (
+    PriceList,
+)
 from commercekit.domain.window import Window
+from commercekit.errors import InvalidInput
 
 LAUNCH = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)

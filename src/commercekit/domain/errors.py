@@ -112,7 +112,7 @@ class UnknownCurrency(InvalidInput):
         self.currency = currency
 
 
-class CurrencyMismatch(CommerceError, TypeError):
+class CurrencyMismatch(InvalidInput, TypeError):
     """Two amounts, or an amount and a cart, in different currencies were combined."""
 
     code: ClassVar[str] = "currency_mismatch"
