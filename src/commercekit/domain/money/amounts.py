@@ -1,9 +1,6 @@
-"""Amounts of money: currencies, rounding to the minor unit, and formatting.
-
-Every rounding in commercekit goes through this module. Currency precision comes
-from Babel's CLDR data (JPY 0, EUR 2, KWD 3), not from py-moneyed's own sub-unit
-table, which disagrees with CLDR for dozens of currencies.
-"""
+"""Amounts of money: the strict ``Money``, currency codes and their precision,
+rounding to the minor unit, and formatting for a locale. The one module of the
+domain that reads Babel's CLDR data."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import Any, Final, Self, final
+from typing import Any, Final, final
 
+from commercekit.adapters.storage._context import RollsBackOnExit
 from commercekit.adapters.storage.memory.catalog import MemoryCatalogRepository, check_coupon_uses
 from commercekit.adapters.storage.memory.inventory import MemoryInventoryRepository, apply_stock
 from commercekit.adapters.storage.memory.repositories import (
@@ -53,7 +53,7 @@ class MemoryStorage(Committed):
 
 
 @final
-class MemoryUnitOfWork:
+class MemoryUnitOfWork(RollsBackOnExit):
     """Stages changes; :meth:`commit` checks versions, unique keys, coupon limits
     and stock, then applies them all under the storage lock, or none."""
 
@@ -67,17 +67,6 @@ class MemoryUnitOfWork:
         self.payments = MemoryPaymentRepository(self._tables)
         self.catalog = MemoryCatalogRepository(self._tables)
         self.inventory = MemoryInventoryRepository(self._tables)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.rollback()
 
     def _check(self) -> None:
         committed = self._storage.tables

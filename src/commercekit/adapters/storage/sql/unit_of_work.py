@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Final, Self, final
+from typing import Any, Final, final
 
 from sqlalchemy.engine import Engine
 
+from commercekit.adapters.storage._context import RollsBackOnExit
 from commercekit.adapters.storage.codec import Codec
 from commercekit.adapters.storage.sql.carts import (
     CARTS,
@@ -40,7 +40,7 @@ MAPPINGS: Final[tuple[AggregateMapping[Any], ...]] = (
 
 
 @final
-class SqlUnitOfWork:
+class SqlUnitOfWork(RollsBackOnExit):
     """One atomic set of changes to a SQL database. Use it as a context manager;
     leaving it without :meth:`commit` rolls everything back.
 
@@ -60,17 +60,6 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(self._session)
         self.catalog = SqlCatalogRepository(self._session, promotions)
         self.inventory = SqlInventoryRepository(self._session)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.rollback()
 
     def commit(self) -> list[DomainEvent]:
         """Write everything staged, and the events the saved aggregates recorded and
