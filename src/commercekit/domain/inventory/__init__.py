@@ -38,6 +38,8 @@ from commercekit.domain.inventory.reservations import (
     Reservation,
     ReservationStatus,
     StockLine,
+    check_closing,
+    check_new,
     plan_holds,
     stock_wanted,
 )
@@ -76,7 +78,9 @@ __all__ = [
     "StockRule",
     "StockSettings",
     "allocate_stock",
+    "check_closing",
     "check_count",
+    "check_new",
     "low_stock_events",
     "plan_holds",
     "reorder_suggestions",

@@ -25,6 +25,8 @@ __all__ = [
     "Reservation",
     "ReservationStatus",
     "StockLine",
+    "check_closing",
+    "check_new",
     "plan_holds",
     "stock_wanted",
 ]
@@ -114,6 +116,25 @@ class Reservation:
         if self.status is not ReservationStatus.ACTIVE:
             raise InvalidTransition("reservation", self.status.value, "allocate")
         self.status = ReservationStatus.ALLOCATED
+
+
+def check_new(reservations: Sequence[Reservation]) -> None:
+    """A reservation is stored new only while it holds stock and waits for payment.
+
+    :raises InvalidInput: naming ``status``.
+    """
+    for reservation in reservations:
+        if reservation.status is not ReservationStatus.ACTIVE:
+            raise InvalidInput("a new reservation is active", field="status")
+
+
+def check_closing(status: ReservationStatus) -> None:
+    """Closing a reservation releases it or consumes it, and nothing else.
+
+    :raises InvalidInput: naming ``status``.
+    """
+    if status in HOLDING:
+        raise InvalidInput("a reservation is closed as released or consumed", field="status")
 
 
 @attrs.frozen

@@ -13,10 +13,10 @@ from typing import Any
 import attrs
 
 from commercekit.adapters.storage.memory.tables import DELETED, Committed, Repository, Tables
+from commercekit.domain.catalog import require_new
 from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
-    HOLDING,
     PurchaseOrder,
     Reservation,
     ReservationStatus,
@@ -25,6 +25,8 @@ from commercekit.domain.inventory import (
     StockLocation,
     StockMovement,
     StockRule,
+    check_closing,
+    check_new,
 )
 
 __all__ = ["MemoryInventoryRepository", "apply_stock"]
@@ -122,8 +124,8 @@ def apply_stock(committed: Committed, tables: Tables) -> list[DomainEvent]:
 
 class MemoryInventoryRepository(Repository):
     def add_location(self, location: StockLocation) -> None:
-        if self._t.get("stock_locations", location.id) is not None:
-            raise InvalidInput(f"location {location.id!r} already exists", field="id")
+        taken = self._t.get("stock_locations", location.id) is not None
+        require_new("stock location", location.id, taken=taken)
         self._t.insert("stock_locations", location.id, location)
 
     def locations(self) -> list[StockLocation]:
@@ -166,9 +168,8 @@ class MemoryInventoryRepository(Repository):
         ]
 
     def add_reservations(self, reservations: Sequence[Reservation]) -> None:
+        check_new(reservations)
         for reservation in reservations:
-            if reservation.status is not ReservationStatus.ACTIVE:
-                raise InvalidInput("a new reservation is active", field="status")
             self._t.insert("reservations", reservation.id, copy.deepcopy(reservation))
 
     def _closing(self) -> set[str]:
@@ -177,8 +178,7 @@ class MemoryInventoryRepository(Repository):
     def release(
         self, reservation_ids: Sequence[str], status: ReservationStatus, *, at: datetime
     ) -> int:
-        if status in HOLDING:
-            raise InvalidInput("a reservation is closed as released or consumed", field="status")
+        check_closing(status)
         closing = self._closing()
         closed = 0
         for reservation_id in dict.fromkeys(reservation_ids):

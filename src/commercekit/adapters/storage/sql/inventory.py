@@ -36,6 +36,7 @@ from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._rows import chunks, insert
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
 from commercekit.adapters.storage.sql.session import Claim, Session
+from commercekit.domain.catalog import require_new
 from commercekit.domain.errors import InvalidInput, NotFound
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
@@ -52,6 +53,8 @@ from commercekit.domain.inventory import (
     StockMovement,
     StockPolicy,
     StockRule,
+    check_closing,
+    check_new,
 )
 
 __all__ = ["PURCHASE_ORDERS", "STOCK_CLAIMS", "SqlInventoryRepository", "apply_stock_change"]
@@ -308,12 +311,12 @@ class SqlInventoryRepository:
     # --- locations and rules -------------------------------------------------------
 
     def add_location(self, location: StockLocation) -> None:
-        """Stage a new stock location. :raises InvalidInput: for a taken id."""
+        """Stage a new stock location. :raises AlreadyExists: for a taken id."""
         places = t.stock_locations
         with self._session.reading() as connection:
-            taken = connection.execute(sa.select(places.c.id).where(places.c.id == location.id))
-            if taken.first() is not None:
-                raise InvalidInput(f"location {location.id!r} already exists", field="id")
+            found = connection.execute(sa.select(places.c.id).where(places.c.id == location.id))
+            taken = found.first() is not None
+        require_new("stock location", location.id, taken=taken)
         row = {
             "id": location.id,
             "name": location.name,
@@ -417,11 +420,8 @@ class SqlInventoryRepository:
 
         :raises InvalidInput: for one that is not active.
         """
-        rows = []
-        for reservation in reservations:
-            if reservation.status is not ReservationStatus.ACTIVE:
-                raise InvalidInput("a new reservation is active", field="status")
-            rows.append(_reservation_row(reservation))
+        check_new(reservations)
+        rows = [_reservation_row(reservation) for reservation in reservations]
         if rows:
             self._session.queue(lambda connection: insert(connection, t.reservations, rows))
 
@@ -437,8 +437,7 @@ class SqlInventoryRepository:
         :returns: how many reservations this call closed.
         :raises InvalidInput: for a status that does not close a reservation.
         """
-        if status in HOLDING:
-            raise InvalidInput("a reservation is closed as released or consumed", field="status")
+        check_closing(status)
         if not reservation_ids:
             return 0
         holds = t.reservations
