@@ -116,6 +116,8 @@ def build_promotions() -> PromotionEngine:
                 target=ItemFilter(product_ids={"kettle"}),
                 benefit=PercentOffLines(10),
                 requires_coupon=True,
+                # A promotion behind a coupon applies alone unless it says it combines.
+                stacking="combinable",
                 priority=10,
             ),
             Promotion(

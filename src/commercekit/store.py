@@ -37,6 +37,7 @@ from commercekit.services.customers import CustomerService
 from commercekit.services.inventory import InventoryService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
+from commercekit.services.recovery import RecoveryService
 from commercekit.services.schemas import parse
 
 __all__ = ["ChannelConfig", "GatewayConfig", "ShippingMethodConfig", "Store", "StoreConfig"]
@@ -106,7 +107,9 @@ class StoreConfig(_Config):
     shipping_methods: list[ShippingMethodConfig] = Field(default_factory=list)
     max_quantity_per_line: int = Field(default=999, ge=1, le=1_000_000)
     pending_payment_timeout_seconds: int = Field(default=900, ge=1)
-    action_timeout_seconds: int = Field(default=86_400, ge=1)
+    action_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
+    """How long a customer has to complete a payment that requires action; their
+    order's stock and coupon uses are held as long."""
     reservation_hold_seconds: int = Field(default=900, ge=1)
     """How long stock is held for an order awaiting payment."""
     allocation_strategy: str = "priority"
@@ -117,6 +120,12 @@ class StoreConfig(_Config):
     default_channel: str | None = None
     """The channel a cart opens in when none is named; with channels configured and
     none named here, the first."""
+    max_unpaid_orders: int | None = Field(default=None, ge=1, le=1000)
+    """How many orders one customer (or one email) may have awaiting payment at once;
+    none for no cap."""
+    email_subaddressing: bool = True
+    """Read ``zoe+news@example.com`` as ``zoe@example.com`` when a coupon's limit per
+    customer is counted for a guest."""
 
     @model_validator(mode="after")
     def _channels(self) -> StoreConfig:
@@ -175,6 +184,8 @@ class StoreConfig(_Config):
             pending_payment_timeout_seconds=self.pending_payment_timeout_seconds,
             action_timeout_seconds=self.action_timeout_seconds,
             reservation_hold_seconds=self.reservation_hold_seconds,
+            max_unpaid_orders=self.max_unpaid_orders,
+            email_subaddressing=self.email_subaddressing,
         )
 
 
@@ -217,6 +228,7 @@ class Store:
         self.orders = OrderService(self.runtime, self.payments)
         self.inventory = InventoryService(self.runtime, self.payments)
         self.customers = CustomerService(self.runtime)
+        self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
 
     @classmethod
     def open(

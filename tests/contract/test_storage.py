@@ -151,7 +151,7 @@ def an_order(
     order = Order(
         id=order_id,
         token=token or f"token-{order_id}",
-        cart_id="cart-retro",
+        cart_id=f"cart-{order_id}",
         customer_id="ada",
         email="ada@example.com",
         currency="GBP",
@@ -716,16 +716,74 @@ def test_orders_pending_payment_come_oldest_first_before_the_cutoff(storage: Sto
     assert all(len(order.lines) == 2 and order.history for order in pending)
 
 
+def authorized_payment(order: Order) -> Payment:
+    """A payment of the order's total, authorized in full."""
+    payment = Payment(
+        id=f"pay-{order.id}",
+        order_id=order.id,
+        gateway="test",
+        currency=order.currency,
+        amount_units=order.totals.grand_total_units,
+    )
+    payment.apply(
+        GatewayEvent(
+            transaction_id=f"auth-{order.id}",
+            payment_reference=f"ref-{order.id}",
+            kind=TransactionKind.AUTHORIZE,
+            status=TransactionStatus.SUCCEEDED,
+            amount_units=payment.amount_units,
+            currency=payment.currency,
+            occurred_at=NOW,
+        )
+    )
+    return payment
+
+
+def test_one_cart_makes_one_live_order_and_a_cancelled_one_frees_it(storage: Storage) -> None:
+    first = an_order("order-1", key="key-1")
+    second = attrs.evolve(an_order("order-2", key="key-2"), cart_id=first.cart_id)
+    with storage.unit_of_work() as uow:
+        uow.orders.add(first)
+        uow.commit()
+
+    with storage.unit_of_work() as uow:
+        uow.orders.add(second)
+        with pytest.raises(ConcurrencyConflict):
+            uow.commit()
+    with storage.unit_of_work() as uow:
+        both = [
+            attrs.evolve(an_order(f"order-{n}", key=f"key-{n}"), cart_id="cart-x") for n in (5, 6)
+        ]
+        for order in both:
+            uow.orders.add(order)
+        with pytest.raises(ConcurrencyConflict):
+            uow.commit()
+
+    with storage.unit_of_work() as uow:
+        found = uow.orders.live_for_cart(first.cart_id)
+        assert found is not None
+        found.cancel("payment declined", at=NOW, actor="gateway")
+        uow.orders.save(found)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        uow.orders.add(attrs.evolve(an_order("order-3", key="key-3"), cart_id=first.cart_id))
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        live = uow.orders.live_for_cart(first.cart_id)
+    assert live is not None
+    assert live.id == "order-3"
+
+
 def test_cancelled_orders_still_holding_money_are_found_oldest_first(storage: Storage) -> None:
     with storage.unit_of_work() as uow:
         for n, paid in ((3, True), (1, True), (2, False)):
             order = an_order(f"order-{n}", key=f"key-{n}", placed_at=NOW + timedelta(minutes=n))
             order.cancel("reservation expired", at=NOW, actor="system")
             if paid:  # the payment went through after the cancellation
-                order.payment_changed(PaymentStatus.AUTHORIZED, at=NOW, actor="gateway")
+                order.follow(authorized_payment(order), at=NOW, actor="gateway")
             uow.orders.add(order)
         open_order = an_order("order-4", key="key-4")
-        open_order.payment_changed(PaymentStatus.AUTHORIZED, at=NOW, actor="gateway")
+        open_order.follow(authorized_payment(open_order), at=NOW, actor="gateway")
         uow.orders.add(open_order)
         uow.commit()
 

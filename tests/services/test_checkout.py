@@ -302,9 +302,9 @@ def test_recovery_settles_orders_left_by_a_crash(
         order = uow.orders.find_by_idempotency_key("k-1")
     assert order is not None
     assert order.status is OrderStatus.PENDING_PAYMENT
-    assert store.payments.recover_pending_checkouts() == []  # too recent to touch
+    assert store.recovery.recover_pending_checkouts() == []  # too recent to touch
     clock.advance(timedelta(minutes=16))
-    assert store.payments.recover_pending_checkouts() == [order.id]
+    assert store.recovery.recover_pending_checkouts() == [order.id]
     settled = store.orders.get(order.id)
     if after:
         assert settled.status is OrderStatus.OPEN
@@ -312,7 +312,7 @@ def test_recovery_settles_orders_left_by_a_crash(
     else:
         assert settled.status is OrderStatus.CANCELLED
         assert "never received" in settled.history[-1].detail
-    assert store.payments.recover_pending_checkouts() == []
+    assert store.recovery.recover_pending_checkouts() == []
 
 
 def test_an_abandoned_required_action_is_cancelled_after_its_timeout(
@@ -321,10 +321,11 @@ def test_an_abandoned_required_action_is_cancelled_after_its_timeout(
     order = store.checkout.place_order(
         ready_cart(store, payment_token="tok_requires_action").token, idempotency_key="k"
     )
-    clock.advance(timedelta(hours=2))
-    assert store.payments.recover_pending_checkouts() == []
-    clock.advance(timedelta(days=1))
-    assert store.payments.recover_pending_checkouts() == [order.id]
+    # The customer has as long as the gateway's session for the action: 15 minutes.
+    clock.advance(timedelta(minutes=14))
+    assert store.recovery.recover_pending_checkouts() == []
+    clock.advance(timedelta(minutes=2))
+    assert store.recovery.recover_pending_checkouts() == [order.id]
     assert store.orders.get(order.id).status is OrderStatus.CANCELLED
 
 

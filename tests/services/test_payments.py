@@ -258,10 +258,10 @@ def test_money_for_a_cancelled_order_is_given_back_even_if_the_first_try_fails(
     )
     assert result.applied == 1
     assert store.payments.for_order(order_id).status is PaymentStatus.AUTHORIZED
-    assert store.payments.recover_pending_checkouts() == [order_id]
+    assert store.recovery.recover_pending_checkouts() == [order_id]
     assert store.payments.for_order(order_id).status is PaymentStatus.VOIDED
     assert store.orders.get(order_id).status is OrderStatus.CANCELLED
-    assert store.payments.recover_pending_checkouts() == []
+    assert store.recovery.recover_pending_checkouts() == []
 
 
 def test_cancelling_a_partly_captured_order_releases_the_rest_and_refunds_the_part(

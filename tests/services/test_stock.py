@@ -29,6 +29,7 @@ from commercekit.domain.orders import OrderStatus
 from commercekit.errors import (
     CouponRejected,
     InsufficientStock,
+    InvalidTransition,
 )
 from commercekit.store import Store
 from tests.conftest import fresh_postgres_schema
@@ -124,7 +125,12 @@ def test_shipping_consumes_the_reservation_into_a_sale(shop: Store) -> None:
     assert (item.on_hand, item.reserved) == (6, 0)
     movements = shop.inventory.movements("RETRO-CLOCK", "berlin")
     assert sum(m.quantity for m in movements) == item.on_hand
-    assert shop.inventory.consume(order.id) == 0  # once only
+    assert shop.orders.get(order.id).shipped
+    with pytest.raises(InvalidTransition):
+        shop.inventory.consume(order.id)  # once only
+    with pytest.raises(InvalidTransition):
+        shop.orders.cancel(order.id, "too late: it shipped")
+    assert shop.inventory.stock("RETRO-CLOCK")[0].on_hand == 6
 
 
 def test_too_little_stock_is_refused_and_writes_nothing(shop: Store) -> None:
@@ -147,10 +153,11 @@ def test_an_expired_reservation_returns_its_stock(shop: Store) -> None:
     with pytest.raises(InsufficientStock):
         shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 1}), idempotency_key="b")
     assert shop.inventory.release_expired_reservations() == 0
-    # While the customer may still complete the action, the stock waits for them.
-    shop.runtime.clock.advance(timedelta(minutes=16))  # type: ignore[attr-defined]
+    # While the customer may still complete the action (the gateway's session for
+    # it, 15 minutes), the stock waits for them; not a moment longer.
+    shop.runtime.clock.advance(timedelta(minutes=14))  # type: ignore[attr-defined]
     assert shop.inventory.release_expired_reservations() == 0
-    shop.runtime.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    shop.runtime.clock.advance(timedelta(minutes=2))  # type: ignore[attr-defined]
     assert shop.inventory.release_expired_reservations() == 1
     assert shop.orders.get(waiting.id).status is OrderStatus.CANCELLED
     assert shop.inventory.available("RETRO-CLOCK") == 10

@@ -40,6 +40,7 @@ from commercekit.domain.pricing import (
 )
 from commercekit.domain.promotions import (
     PromotionEngine,
+    Stacking,
 )
 from commercekit.errors import (
     CurrencyMismatch,
@@ -68,6 +69,8 @@ def test_ten_percent_and_a_five_euro_coupon_on_a_tax_inclusive_cart():
                 name="5 EUR coupon",
                 benefit=AmountOffOrder(eur("5.00")),
                 requires_coupon=True,
+                # A coupon's promotion is exclusive unless it says it combines.
+                stacking=Stacking.COMBINABLE,
                 priority=10,
             ),
         ],

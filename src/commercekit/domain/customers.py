@@ -18,7 +18,7 @@ import attrs
 from commercekit.domain.checkout import Address
 from commercekit.domain.errors import InvalidInput, NotFound
 
-__all__ = ["Consent", "Customer", "SavedAddress", "check_customer_id"]
+__all__ = ["Consent", "Customer", "SavedAddress", "canonical_email", "check_customer_id"]
 
 #: An application's id for its user: anything up to this long.
 MAX_ID_LENGTH: Final = 255
@@ -32,6 +32,18 @@ def _identifier(value: object, field: str, limit: int = MAX_ID_LENGTH) -> str:
     if "\x00" in value:
         raise InvalidInput("must not contain NUL", field=field)
     return value
+
+
+def canonical_email(email: str, *, subaddressing: bool = True) -> str:
+    """The one spelling of an email address that counts a guest once: case folded
+    (``Zoe@`` is ``zoe@``), and, with ``subaddressing``, without a ``+tag`` on the local
+    part (``zoe+1@`` is ``zoe@``), which most mail services deliver to the same box."""
+    local, at, domain = email.strip().casefold().rpartition("@")
+    if not at:
+        return email.strip().casefold()
+    if subaddressing:
+        local = local.split("+", 1)[0] or local
+    return f"{local}@{domain}"
 
 
 def check_customer_id(value: object) -> str:

@@ -27,6 +27,7 @@ from typing import ClassVar
 
 __all__ = [
     "AlreadyExists",
+    "CartAlreadyOrdered",
     "CategoryCycle",
     "CheckoutIncomplete",
     "CommerceError",
@@ -45,12 +46,14 @@ __all__ = [
     "InvalidTransition",
     "MissingPrice",
     "NotFound",
+    "OperationInProgress",
     "PaymentDeclined",
     "PaymentLimitExceeded",
     "PluginError",
     "PriceChanged",
     "SchemaOutOfDate",
     "StateError",
+    "TooManyUnpaidOrders",
     "Unavailable",
     "UnknownCurrency",
     "UnknownGateway",
@@ -321,6 +324,19 @@ class CheckoutIncomplete(StateError):
         self.missing = tuple(missing)
 
 
+class TooManyUnpaidOrders(StateError):
+    """The customer already has as many orders awaiting payment as the store allows."""
+
+    code: ClassVar[str] = "too_many_unpaid_orders"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"at most {limit} orders may await payment at once; pay or cancel one first",
+            field="email",
+        )
+        self.limit = limit
+
+
 class PriceChanged(StateError):
     """The cart costs something else now than the customer was shown.
 
@@ -376,6 +392,31 @@ class Conflict(CommerceError):
     """Another request got there first, or a key was reused for something else."""
 
     code: ClassVar[str] = "conflict"
+
+
+class OperationInProgress(Conflict):
+    """Another operation on the same order or payment is under way (a capture while a
+    cancellation is being given back, say). Nothing was done; try again once it has
+    settled."""
+
+    code: ClassVar[str] = "operation_in_progress"
+    retryable = True
+
+    def __init__(self, what: str, operation: str, *, field: str | None = "status") -> None:
+        super().__init__(f"the {what} is busy: {operation} is under way", field=field)
+        self.what = what
+        self.operation = operation
+
+
+class CartAlreadyOrdered(Conflict):
+    """A cart that an order awaiting payment or placed is already made from; one cart
+    makes one order (a declined order frees it)."""
+
+    code: ClassVar[str] = "cart_already_ordered"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__("this cart has already become an order", field="token")
+        self.order_id = order_id
 
 
 class ConcurrencyConflict(Conflict):

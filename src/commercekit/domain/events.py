@@ -19,6 +19,7 @@ from commercekit.domain.errors import InvalidInput
 __all__ = [
     "EVENT_TYPES",
     "DomainEvent",
+    "NeedsAttention",
     "OrderCancelled",
     "OrderPaid",
     "OrderPlaced",
@@ -123,6 +124,17 @@ class PaymentFailed(_PaymentEvent):
 
 
 @attrs.frozen(kw_only=True)
+class NeedsAttention(DomainEvent):
+    """Something staff must look at: a gateway fact the ledger could not take, money
+    that could not be given back, an order a sweep could not settle."""
+
+    name: ClassVar[str] = "NeedsAttention"
+    order_id: str
+    payment_id: str = ""
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
 class StockLow(DomainEvent):
     """Available stock of a SKU at a location fell to its low-stock threshold."""
 
@@ -145,6 +157,7 @@ EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
         PaymentVoided,
         PaymentRefunded,
         PaymentFailed,
+        NeedsAttention,
         StockLow,
     )
 }

@@ -20,10 +20,16 @@ import attrs
 
 from commercekit.domain.checkout import Address, ShippingChoice
 from commercekit.domain.errors import InvalidInput, InvalidTransition
-from commercekit.domain.events import DomainEvent, OrderCancelled, OrderPaid, OrderPlaced
+from commercekit.domain.events import (
+    DomainEvent,
+    NeedsAttention,
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+)
 from commercekit.domain.money import Money, from_minor_units
-from commercekit.domain.payments import PaymentStatus
-from commercekit.domain.pricing import PriceBreakdown
+from commercekit.domain.payments import Payment, PaymentStatus
+from commercekit.domain.pricing import PriceBreakdown, TaxAddress
 from commercekit.domain.tokens import token_matches
 
 __all__ = [
@@ -43,6 +49,8 @@ class OrderStatus(enum.Enum):
 
     PENDING_PAYMENT = "pending_payment"
     OPEN = "open"
+    CANCELLING = "cancelling"
+    """Cancelled and giving its money back: nothing ships, nothing more is taken."""
     CANCELLED = "cancelled"
     COMPLETED = "completed"
 
@@ -77,7 +85,9 @@ PAYMENT_TRANSITIONS: Final[Mapping[OrderPaymentStatus, frozenset[OrderPaymentSta
     _P.PARTIALLY_REFUNDED: frozenset({_P.REFUNDED}),
     # A later capture of what was still authorized leaves part of the money kept.
     _P.REFUNDED: frozenset({_P.PARTIALLY_REFUNDED}),
-    _P.VOIDED: frozenset(),
+    # A capture the gateway made before the void reached it: the gateway's word is
+    # the ledger's, and a cancelled order holding money is given it back.
+    _P.VOIDED: frozenset({_P.PARTIALLY_CAPTURED, _P.CAPTURED}),
 }
 
 #: Payment states in which money is still held: authorized, or captured and not all
@@ -173,6 +183,17 @@ class Order:
     fulfilment_status: FulfilmentStatus = FulfilmentStatus.UNFULFILLED
     fulfilled: Mapping[str, int] = attrs.field(factory=dict)
     """Units fulfilled per SKU."""
+    shipped: bool = False
+    """Whether its goods left the shelf (its stock was consumed): it can no longer be
+    cancelled."""
+    payment_capturable_units: int = 0
+    """What its payment has authorized and not captured (an authorization standing)."""
+    payment_refundable_units: int = 0
+    """What its payment has captured and not refunded."""
+    tax_address: TaxAddress | None = None
+    """The address its tax was reckoned at."""
+    attention: str = ""
+    """What staff must look at (a sweep could not settle it, money not given back)."""
     history: list[HistoryEntry] = attrs.field(factory=list)
     version: int = 0
     events: list[DomainEvent] = attrs.field(factory=list, repr=False)
@@ -188,6 +209,7 @@ class Order:
         email: str,
         breakdown: PriceBreakdown,
         channel: str | None = None,
+        tax_address: TaxAddress | None = None,
         names: Mapping[str, tuple[str, str, bool, bool]],
         shipping_address: Address | None,
         billing_address: Address | None,
@@ -240,6 +262,7 @@ class Order:
             cart_id=cart_id,
             customer_id=customer_id,
             channel=channel,
+            tax_address=tax_address,
             email=email,
             currency=breakdown.currency,
             lines=lines,
@@ -286,6 +309,25 @@ class Order:
 
     # --- payment ---------------------------------------------------------------------
 
+    def follow(self, payment: Payment, *, at: datetime, actor: str) -> bool:
+        """Follow the payment: its status, and the money it holds. The order opens only
+        once the payment is authorized for the whole amount due; a short authorization
+        leaves it awaiting payment (the caller voids it and fails the order).
+
+        :returns: whether anything changed.
+        :raises InvalidTransition: for a payment status that may not follow the
+            current one (a refund of an unpaid order, say).
+        """
+        held = (payment.capturable_units, payment.refundable_units)
+        moved = held != (self.payment_capturable_units, self.payment_refundable_units)
+        if moved:
+            self.payment_capturable_units, self.payment_refundable_units = held
+            self.version += 1
+        status = payment.status
+        if status is PaymentStatus.AUTHORIZED and not payment.covers_amount_due:
+            return moved
+        return self.payment_changed(status, at=at, actor=actor) or moved
+
     def payment_changed(self, payment: PaymentStatus, *, at: datetime, actor: str) -> bool:
         """Follow the payment's status; open the order once it is paid for.
 
@@ -327,21 +369,67 @@ class Order:
 
     # --- the order's life ------------------------------------------------------------
 
+    def _check_cancellable(self, action: str) -> None:
+        if self.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise InvalidTransition("order", self.status.value, action)
+        if self.shipped:
+            raise InvalidTransition("order", "shipped", action)
+        if self.fulfilment_status is not FulfilmentStatus.UNFULFILLED:
+            raise InvalidTransition("order", self.fulfilment_status.value, action)
+
+    def begin_cancel(self, reason: str, *, at: datetime, actor: str) -> None:
+        """Start cancelling an order whose money must be given back first: from now on
+        nothing of it ships and nothing more is taken, while the gateway is asked to
+        release and refund.
+
+        :raises InvalidTransition: for an order cancelled, completed, shipped or (partly)
+            fulfilled, or one being cancelled already.
+        """
+        self._check_cancellable("cancel")
+        if self.status is OrderStatus.CANCELLING:
+            raise InvalidTransition("order", self.status.value, "cancel")
+        self.status = OrderStatus.CANCELLING
+        self._log(at, actor, "cancelling", reason)
+
     def cancel(self, reason: str, *, at: datetime, actor: str) -> None:
-        """Cancel an order that has not been fulfilled yet.
+        """Cancel an order that has not shipped nor been fulfilled (or finish cancelling
+        one whose money was being given back).
 
         The caller releases what the order held (payment, stock, coupon uses).
 
         :raises InvalidTransition: for an order already cancelled or completed, or one
-            that has been (partly) fulfilled.
+            that has shipped or been (partly) fulfilled.
         """
-        if self.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-            raise InvalidTransition("order", self.status.value, "cancel")
-        if self.fulfilment_status is not FulfilmentStatus.UNFULFILLED:
-            raise InvalidTransition("order", self.fulfilment_status.value, "cancel")
+        self._check_cancellable("cancel")
         self.status = OrderStatus.CANCELLED
         self._log(at, actor, "cancelled", reason)
         self.events.append(OrderCancelled(occurred_at=at, order_id=self.id, reason=reason))
+
+    def mark_shipped(self, *, at: datetime, actor: str) -> None:
+        """Its goods left the shelf: from now on it cannot be cancelled.
+
+        :raises InvalidTransition: unless it is open (paid, not being cancelled), or if
+            it shipped already.
+        """
+        if self.status is not OrderStatus.OPEN:
+            raise InvalidTransition("order", self.status.value, "ship")
+        if self.shipped:
+            raise InvalidTransition("order", "shipped", "ship")
+        self.shipped = True
+        self._log(at, actor, "shipped")
+
+    def flag(self, detail: str, *, at: datetime, actor: str) -> bool:
+        """Ask staff to look at the order (a sweep could not settle it, say); the same
+        concern is recorded once.
+
+        :returns: whether it was new.
+        """
+        if detail in self.attention:
+            return False
+        self.attention = f"{self.attention}; {detail}" if self.attention else detail
+        self._log(at, actor, "attention", detail)
+        self.events.append(NeedsAttention(occurred_at=at, order_id=self.id, detail=detail))
+        return True
 
     def record_fulfilment(self, quantities: Mapping[str, int], *, at: datetime, actor: str) -> None:
         """Record units handed over, per SKU.
@@ -386,5 +474,8 @@ class Order:
             or not settled
         ):
             raise InvalidTransition("order", self.status.value, "complete")
+        if self.payment_capturable_units:
+            # An order ends with no authorization standing: capture or void the rest.
+            raise InvalidTransition("order", "authorized beyond what was captured", "complete")
         self.status = OrderStatus.COMPLETED
         self._log(at, actor, "completed")

@@ -21,10 +21,12 @@ from commercekit.domain.errors import (
     EventOutOfOrder,
     InvalidInput,
     InvalidTransition,
+    OperationInProgress,
     PaymentLimitExceeded,
 )
 from commercekit.domain.events import (
     DomainEvent,
+    NeedsAttention,
     PaymentAuthorized,
     PaymentCaptured,
     PaymentFailed,
@@ -36,6 +38,7 @@ from commercekit.domain.money import Money, currency_precision, from_minor_units
 
 __all__ = [
     "GatewayEvent",
+    "Intent",
     "Payment",
     "PaymentStatus",
     "Transaction",
@@ -87,6 +90,8 @@ class Transaction:
     occurred_at: datetime
     detail: str = ""
     """Why it failed, or what the gateway said."""
+    intent_id: str = ""
+    """The operation of ours it answered, if it answered one (not a webhook's news)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -103,6 +108,23 @@ class GatewayEvent:
     detail: str = ""
 
 
+@attrs.frozen(kw_only=True)
+class Intent:
+    """An operation asked of the gateway and not settled yet: recorded before the
+    gateway is called, so that every other operation on the payment sees it and counts
+    what it reserves against the ledger."""
+
+    id: str
+    kind: TransactionKind
+    """``capture``, ``void`` or ``refund``."""
+    amount_units: int
+    """What it captures or refunds; for a void, what was capturable when it was asked."""
+    key: str
+    """The idempotency key the gateway is called with: one per intent, never reused."""
+    requested_at: datetime
+    actor: str = ""
+
+
 @attrs.define(kw_only=True, eq=False)
 class Payment:
     """What one order owes through one gateway, and the ledger of what happened."""
@@ -116,9 +138,14 @@ class Payment:
     reference: str | None = None
     """The gateway's id for this payment, known once it answered the authorization."""
     transactions: list[Transaction] = attrs.field(factory=list)
+    intents: list[Intent] = attrs.field(factory=list)
+    """Operations asked of the gateway and not settled yet."""
+    attention: str = ""
+    """What staff must look at: a gateway fact the ledger could not take as it came."""
     version: int = 0
     events: list[DomainEvent] = attrs.field(factory=list, repr=False)
     """Recorded and not yet published; the unit of work collects them."""
+    _answering: str = attrs.field(default="", init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.amount_units < 0:
@@ -171,6 +198,18 @@ class Payment:
         return self.captured_units - self.refunded_units
 
     @property
+    def covers_amount_due(self) -> bool:
+        """Whether what was authorized covers the whole amount due: only then may the
+        order it pays for open."""
+        return self.authorized_units >= self.amount_units
+
+    @property
+    def held_units(self) -> int:
+        """Money the payment still holds: authorized and not captured, or captured and
+        not refunded."""
+        return self.capturable_units + self.refundable_units
+
+    @property
     def amount(self) -> Money:
         """The amount due."""
         return from_minor_units(self.amount_units, self.currency)
@@ -219,16 +258,108 @@ class Payment:
         """Whether the ledger already holds this gateway transaction."""
         return any(t.id == transaction_id for t in self.transactions)
 
+    # --- operations under way ----------------------------------------------------------
+
+    def _pending(self, kind: TransactionKind) -> int:
+        return sum(intent.amount_units for intent in self.intents if intent.kind is kind)
+
+    def _busy(self, kind: TransactionKind) -> bool:
+        return any(intent.kind is kind for intent in self.intents)
+
+    @property
+    def uncommitted_units(self) -> int:
+        """What may still be captured once the captures under way are counted."""
+        return max(self.capturable_units - self._pending(TransactionKind.CAPTURE), 0)
+
+    def intent(self, intent_id: str) -> Intent | None:
+        """The operation under way with this id, if it is still under way."""
+        return next((intent for intent in self.intents if intent.id == intent_id), None)
+
+    def begin(
+        self,
+        kind: TransactionKind,
+        amount_units: int | None = None,
+        *,
+        id: str,
+        at: datetime,
+        actor: str = "",
+    ) -> Intent:
+        """Record that a capture, void or refund is being asked of the gateway, counting
+        what it takes against the ledger together with the others under way, so that
+        two at once can never take or give back more than the payment may.
+
+        :param amount_units: what to capture or refund (all that may be, if ``None``);
+            ignored for a void.
+        :raises PaymentLimitExceeded: beyond what is left once the operations under
+            way are counted.
+        :raises InvalidTransition: for an operation the payment's state refuses.
+        :raises OperationInProgress: for a void while a capture is under way (or a
+            capture while a void is), whose outcome it depends on.
+        """
+        existing = self.intent(id)
+        if existing is not None:
+            # The same operation asked again (a retry): it goes on under its own key.
+            if existing.kind is not kind:
+                raise InvalidInput("the operation id is taken", field="idempotency_key")
+            return existing
+        if kind is TransactionKind.CAPTURE:
+            if self._busy(TransactionKind.VOID):
+                raise OperationInProgress("payment", "a void")
+            left = self.uncommitted_units
+            units = left if amount_units is None else amount_units
+            self.check_capture(units, left=left)
+        elif kind is TransactionKind.REFUND:
+            left = max(self.refundable_units - self._pending(TransactionKind.REFUND), 0)
+            units = left if amount_units is None else amount_units
+            self._positive(units)
+            if units > left:
+                raise self._over_limit("refund", units, left)
+        elif kind is TransactionKind.VOID:
+            if self._busy(TransactionKind.CAPTURE):
+                raise OperationInProgress("payment", "a capture")
+            if self._busy(TransactionKind.VOID):
+                raise OperationInProgress("payment", "a void")
+            self.check_void()
+            units = self.capturable_units
+        else:
+            raise InvalidInput(
+                "an authorization is asked for when the order is placed", field="kind"
+            )
+        intent = Intent(
+            id=id,
+            kind=kind,
+            amount_units=units,
+            key=f"{self.id}:{kind.value}:{id}",
+            requested_at=at,
+            actor=actor,
+        )
+        self.intents.append(intent)
+        self.version += 1
+        return intent
+
+    def finish(self, intent_id: str) -> bool:
+        """The gateway answered (or never got) the operation: it is no longer under way.
+
+        :returns: whether it was under way.
+        """
+        kept = [intent for intent in self.intents if intent.id != intent_id]
+        if len(kept) == len(self.intents):
+            return False
+        self.intents = kept
+        self.version += 1
+        return True
+
     # --- checks before calling a gateway ----------------------------------------------
 
-    def check_capture(self, amount_units: int) -> None:
+    def check_capture(self, amount_units: int, *, left: int | None = None) -> None:
         """:raises PaymentLimitExceeded: beyond what is authorized and not yet captured.
         :raises InvalidTransition: for a voided or unauthorized payment."""
         if self.voided or not self.authorized_units:
             raise InvalidTransition("payment", self.status.value, "capture")
         self._positive(amount_units)
-        if amount_units > self.capturable_units:
-            raise self._over_limit("capture", amount_units, self.capturable_units)
+        available = self.capturable_units if left is None else left
+        if amount_units > available:
+            raise self._over_limit("capture", amount_units, available)
 
     def check_refund(self, amount_units: int) -> None:
         """:raises PaymentLimitExceeded: beyond what was captured and not yet refunded."""
@@ -252,7 +383,11 @@ class Payment:
 
     # --- applying what the gateway reports --------------------------------------------
 
-    def apply(self, event: GatewayEvent) -> bool:
+    def answered(self, intent_id: str) -> Transaction | None:
+        """The ledger entry that answered one of our operations, if it was answered."""
+        return next((t for t in self.transactions if intent_id and t.intent_id == intent_id), None)
+
+    def apply(self, event: GatewayEvent, *, intent_id: str = "") -> bool:
         """Apply a gateway event to the ledger, once.
 
         This is the one function through which every gateway fact enters, whether it
@@ -276,19 +411,44 @@ class Payment:
         if event.amount_units < 0:
             raise InvalidInput("an amount cannot be negative", field="amount")
         if self.has(event.transaction_id):
-            return False
+            return self.finish(intent_id) if intent_id else False
+        self._answering = intent_id
         handler = {
             TransactionKind.AUTHORIZE: self._apply_authorization,
             TransactionKind.CAPTURE: self._apply_capture,
             TransactionKind.VOID: self._apply_void,
             TransactionKind.REFUND: self._apply_refund,
         }[event.kind]
-        changed = handler(event)
+        try:
+            changed = handler(event)
+        finally:
+            self._answering = ""
+        if intent_id:
+            changed = self.finish(intent_id) or changed
         if changed:
             if self.reference is None:
                 self.reference = event.payment_reference
             self.version += 1
         return changed
+
+    def _discrepancy(self, event: GatewayEvent, detail: str) -> bool:
+        """The gateway reports a fact the ledger cannot take as it came (it would break
+        what the ledger promises): nothing of it is recorded, and the payment is
+        flagged for staff with what the gateway said."""
+        about = f"{event.kind.value} {event.transaction_id}:"
+        if about in self.attention:
+            return False  # the same fact again: flagged once
+        note = f"{about} {detail}"
+        self.attention = f"{self.attention}; {note}" if self.attention else note
+        self.events.append(
+            NeedsAttention(
+                occurred_at=event.occurred_at,
+                order_id=self.order_id,
+                payment_id=self.id,
+                detail=note,
+            )
+        )
+        return True
 
     def _record(
         self, event: GatewayEvent, *, amount_units: int | None = None, suffix: str = ""
@@ -301,6 +461,7 @@ class Payment:
                 amount_units=event.amount_units if amount_units is None else amount_units,
                 occurred_at=event.occurred_at,
                 detail=event.detail,
+                intent_id="" if suffix else self._answering,
             )
         )
 
@@ -331,7 +492,9 @@ class Payment:
             return False
         if event.status is TransactionStatus.SUCCEEDED:
             if event.amount_units > self.amount_units:
-                raise self._over_limit("authorize", event.amount_units, self.amount_units)
+                return self._discrepancy(
+                    event, f"authorized {event.amount_units} of {self.amount_units} due"
+                )
             self._record(event)
             self._event(PaymentAuthorized, event.amount_units, event.occurred_at)
         elif event.status is TransactionStatus.REQUIRES_ACTION:
@@ -357,18 +520,29 @@ class Payment:
         if event.status is not TransactionStatus.SUCCEEDED:
             self._record(event)
             return True
-        if self.voided:
-            raise InvalidTransition("payment", "voided", "capture")
         if not self.authorized_units:
             # The gateway only captures what it authorized: a capture reported before
             # its authorization proves the authorization of the amount due. Check the
             # capture first, so that a refused one leaves the ledger as it was.
             if event.amount_units > self.amount_units:
-                raise self._over_limit("capture", event.amount_units, self.amount_units)
+                return self._discrepancy(
+                    event, f"captured {event.amount_units} of {self.amount_units} due"
+                )
             self._record(event, amount_units=self.amount_units, suffix=":authorization")
             self._event(PaymentAuthorized, self.amount_units, event.occurred_at)
+        if self.voided:
+            # The capture reached the gateway before the void did: the money was taken,
+            # and the ledger says so; what the void released is what was left.
+            if event.amount_units > self.authorized_units - self.captured_units:
+                return self._discrepancy(event, "captured more than was authorized")
+            self._record(event)
+            self._event(PaymentCaptured, event.amount_units, event.occurred_at)
+            self._discrepancy(event, "captured after the authorization was voided")
+            return True
         if event.amount_units > self.capturable_units:
-            raise self._over_limit("capture", event.amount_units, self.capturable_units)
+            return self._discrepancy(
+                event, f"captured {event.amount_units}, {self.capturable_units} capturable"
+            )
         self._record(event)
         self._event(PaymentCaptured, event.amount_units, event.occurred_at)
         return True
@@ -379,8 +553,17 @@ class Payment:
             return True
         if self.voided:
             return False
-        self.check_void()
-        released = self.capturable_units
+        if not self.authorized_units:
+            raise EventOutOfOrder(
+                f"void {event.transaction_id} arrived before the authorization", field="kind"
+            )
+        # What the gateway says it released is what was released (a gateway that does
+        # not say released what was left); never more than was left to release.
+        left = self.authorized_units - self.captured_units
+        released = event.amount_units or left
+        if released > left:
+            self._discrepancy(event, f"released {released}, {left} was left")
+            released = left
         self._record(event, amount_units=released)
         self._event(PaymentVoided, released, event.occurred_at)
         return True
@@ -390,11 +573,18 @@ class Payment:
             self._record(event)
             return True
         if event.amount_units > self.refundable_units:
-            if not self.captured_units:
+            # A refund of money whose capture is not recorded yet has overtaken it:
+            # refused for now, it applies when the gateway delivers it again.
+            if event.amount_units <= self.authorized_units - self.refunded_units or (
+                not self.authorized_units and event.amount_units <= self.amount_units
+            ):
                 raise EventOutOfOrder(
-                    f"refund {event.transaction_id} arrived before any capture", field="kind"
+                    f"refund {event.transaction_id} arrived before the capture it refunds",
+                    field="kind",
                 )
-            raise self._over_limit("refund", event.amount_units, self.refundable_units)
+            return self._discrepancy(
+                event, f"refunded {event.amount_units}, {self.refundable_units} refundable"
+            )
         self._record(event)
         self._event(PaymentRefunded, event.amount_units, event.occurred_at)
         return True

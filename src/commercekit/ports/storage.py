@@ -135,8 +135,28 @@ class OrderRepository(Protocol):
         ...
 
     def cancelled_holding_money(self, limit: int = 100) -> list[Order]:
-        """Cancelled orders whose payment still holds money (authorized, or captured
-        and not all refunded), oldest first: what a failed give-back left behind."""
+        """Cancelled orders whose payment still holds money (an authorization standing,
+        or captured and not all refunded), oldest first: what a failed give-back left
+        behind, or a capture the gateway reported after the void."""
+        ...
+
+    def completed_holding_authorization(self, limit: int = 100) -> list[Order]:
+        """Completed orders whose payment still has an authorization standing."""
+        ...
+
+    def cancelling(self, placed_before: datetime, limit: int = 100) -> list[Order]:
+        """Orders still being cancelled (placed before ``placed_before``), oldest first:
+        their money's give-back was interrupted."""
+        ...
+
+    def live_for_cart(self, cart_id: str) -> Order | None:
+        """The order a cart became that is not cancelled, if any. Storage holds one cart
+        to one such order: adding a second is a ``ConcurrencyConflict``."""
+        ...
+
+    def unpaid_count(self, *, customer_id: str | None, email: str | None) -> int:
+        """How many orders of this customer (or, for a guest, this email, in any case)
+        await payment."""
         ...
 
     def add(self, order: Order) -> None:
@@ -162,6 +182,11 @@ class PaymentRepository(Protocol):
 
     def find_by_reference(self, gateway: str, reference: str) -> Payment | None:
         """The payment a gateway knows by ``reference``."""
+        ...
+
+    def busy_before(self, cutoff: datetime, limit: int = 100) -> list[Payment]:
+        """Payments with an operation under way since before ``cutoff`` (its answer was
+        never settled), oldest first."""
         ...
 
     def add(self, payment: Payment) -> None:
@@ -337,6 +362,10 @@ class InventoryRepository(Protocol):
 
     def expired_reservations(self, now: datetime, limit: int = 100) -> list[Reservation]:
         """Active reservations whose time ran out, oldest first."""
+        ...
+
+    def held_by_ended_orders(self, limit: int = 100) -> list[str]:
+        """Ids of cancelled or completed orders that still hold stock: none should."""
         ...
 
     def add_purchase_order(self, order: PurchaseOrder) -> None: ...

@@ -69,11 +69,19 @@ class Settings:
     max_quantity_per_line: int = DEFAULT_MAX_QUANTITY
     pending_payment_timeout_seconds: int = 900
     """After this, an order still waiting for its payment's outcome is settled by
-    :meth:`~commercekit.services.payments.PaymentService.recover_pending_checkouts`."""
+    :meth:`~commercekit.services.recovery.RecoveryService.sweep`."""
     reservation_hold_seconds: int = 900
     """How long stock is held for an order awaiting payment."""
-    action_timeout_seconds: int = 86_400
-    """How long a customer has to complete a payment that requires action."""
+    action_timeout_seconds: int = 900
+    """How long a customer has to complete a payment that requires action (the
+    gateway's session for it); its order's stock and coupon uses are held as long,
+    and no longer."""
+    max_unpaid_orders: int | None = None
+    """How many orders one customer (or one email) may have awaiting payment at once;
+    ``None`` for no cap."""
+    email_subaddressing: bool = True
+    """Whether ``zoe+news@example.com`` is ``zoe@example.com`` when a coupon's limit per
+    customer is counted (a guest is known by email)."""
     allocation: AllocationStrategy = PriorityOrder
     """Decides where an order's stock ships from."""
     retries: int = 5
@@ -281,7 +289,7 @@ def load_pricing(
     fixed number of queries however many lines the cart has, taxing as the cart's
     channel does, and the context to price it in."""
     skus = [sku for sku, _ in cart.items()]
-    codes = [*cart.coupon_codes, *extra_codes]
+    codes = list(dict.fromkeys([*cart.coupon_codes, *extra_codes]))
     engine = PricingEngine(
         catalog=_catalog_for(uow, skus),
         prices=PriceBook(uow.catalog.price_lists(cart.currency, skus)),

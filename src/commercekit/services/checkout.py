@@ -23,7 +23,9 @@ from commercekit.domain.checkout import (
     ShippingChoice,
     ShippingMethod,
 )
+from commercekit.domain.customers import canonical_email
 from commercekit.domain.errors import (
+    CartAlreadyOrdered,
     CheckoutIncomplete,
     CouponRejected,
     IdempotencyConflict,
@@ -31,11 +33,12 @@ from commercekit.domain.errors import (
     InvalidInput,
     NotFound,
     PriceChanged,
+    TooManyUnpaidOrders,
 )
 from commercekit.domain.money import currency_precision
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
-from commercekit.domain.pricing import PriceBreakdown
+from commercekit.domain.pricing import PriceBreakdown, TaxAddress
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
 from commercekit.services.holds import hold_for_order, keep_until_shipped
@@ -49,6 +52,14 @@ from commercekit.services.schemas import (
 )
 
 __all__ = ["CheckoutService", "CheckoutSummary"]
+
+
+@attrs.frozen
+class _Priced:
+    breakdown: PriceBreakdown
+    products: list[Product]
+    requires_shipping: bool
+    tax_address: TaxAddress | None
 
 
 @attrs.frozen
@@ -176,21 +187,36 @@ class CheckoutService(Service):
 
     # --- price and completeness -----------------------------------------------------------
 
-    def _price(
-        self, uow: UnitOfWork, cart: Cart, checkout: Checkout
-    ) -> tuple[PriceBreakdown, list[Product]]:
-        address = checkout.shipping_address or checkout.billing
+    def _coupon_customer(self, cart: Cart, checkout: Checkout) -> str | None:
+        """Who a coupon's limit per customer counts: the signed-in customer, or a guest
+        by the one spelling of their email."""
+        if cart.customer_id is not None:
+            return cart.customer_id
+        if not checkout.email:
+            return None
+        return canonical_email(checkout.email, subaddressing=self._rt.settings.email_subaddressing)
+
+    def _price(self, uow: UnitOfWork, cart: Cart, checkout: Checkout) -> _Priced:
         shipping = self._current_shipping(checkout, cart)
         engine, context = load_pricing(
             uow,
             cart,
             self._rt.settings,
             now=self.now,
-            address=None if address is None else address.for_tax(),
             shipping_units=None if shipping is None else shipping.price_units,
-            customer=cart.customer_id or checkout.email,
+            customer=self._coupon_customer(cart, checkout),
         )
-        return engine.price(cart, context), list(engine.catalog.products())
+        products = list(engine.catalog.products())
+        ships = any(
+            v.requires_shipping for p in products for v in p.variants if cart.quantity_of(v.sku)
+        )
+        # Goods that ship are taxed where they go; what does not ship (a download, a
+        # gift card) is taxed where the buyer is billed, whatever address is given.
+        source = (checkout.shipping_address or checkout.billing) if ships else checkout.billing
+        if source is not None:
+            context = attrs.evolve(context, address=source.for_tax())
+        tax_address = context.address or engine.tax_settings.default_address
+        return _Priced(engine.price(cart, context), products, ships, tax_address)
 
     def _current_shipping(self, checkout: Checkout, cart: Cart) -> ShippingChoice | None:
         # The shipping price is the store's current one, never the one saved earlier:
@@ -209,10 +235,8 @@ class CheckoutService(Service):
         def work(uow: UnitOfWork) -> CheckoutSummary:
             cart = find_cart(uow, token)
             checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
-            breakdown, products = self._price(uow, cart, checkout)
-            requires_shipping = any(
-                v.requires_shipping for p in products for v in p.variants if cart.quantity_of(v.sku)
-            )
+            priced = self._price(uow, cart, checkout)
+            breakdown, requires_shipping = priced.breakdown, priced.requires_shipping
             if checkout.quoted_total_units != breakdown.grand_total_units:
                 checkout.quoted_total_units = breakdown.grand_total_units
                 checkout.version += 1
@@ -302,12 +326,21 @@ class CheckoutService(Service):
         checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
         if cart.is_empty:
             raise CheckoutIncomplete(["cart"])
-        breakdown, products = self._price(uow, cart, checkout)
+        priced = self._price(uow, cart, checkout)
+        breakdown, products = priced.breakdown, priced.products
         names = _names(products)
-        requires_shipping = any(names[sku][2] for sku, _ in cart.items())
+        requires_shipping = priced.requires_shipping
         missing = checkout.missing(requires_shipping=requires_shipping)
         if missing:
             raise CheckoutIncomplete(missing)
+        live = uow.orders.live_for_cart(cart.id)
+        if live is not None:
+            raise CartAlreadyOrdered(live.id)
+        cap = self._rt.settings.max_unpaid_orders
+        if cap is not None:
+            unpaid = uow.orders.unpaid_count(customer_id=cart.customer_id, email=checkout.email)
+            if unpaid >= cap:
+                raise TooManyUnpaidOrders(cap)
         gateway = self._rt.gateway(str(checkout.payment_gateway))
         for code, reason in breakdown.rejected_coupons:
             # A coupon that can no longer be used at all (its last use went to another
@@ -336,6 +369,7 @@ class CheckoutService(Service):
             billing_address=checkout.billing,
             shipping=self._current_shipping(checkout, cart) if requires_shipping else None,
             coupon_codes=cart.coupon_codes,
+            tax_address=priced.tax_address,
             payment_gateway=gateway.name,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
@@ -349,7 +383,7 @@ class CheckoutService(Service):
             amount_units=order.totals.grand_total_units,
         )
         rejected = {code for code, _ in breakdown.rejected_coupons}
-        customer = cart.customer_id or checkout.email
+        customer = self._coupon_customer(cart, checkout)
         for coupon in uow.catalog.coupons(cart.coupon_codes):
             if coupon.code not in rejected and coupon.promotion_id in breakdown.applied_promotions:
                 uow.catalog.record_coupon_use(coupon.code, customer, order.id)

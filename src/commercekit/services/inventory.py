@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from commercekit.domain.errors import (
     GatewayError,
     InvalidInput,
-    InvalidTransition,
 )
 from commercekit.domain.inventory import (
     MovementKind,
@@ -23,7 +22,6 @@ from commercekit.domain.inventory import (
     check_count,
     reorder_suggestions,
 )
-from commercekit.domain.orders import OrderStatus
 from commercekit.domain.payments import PaymentStatus
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
@@ -216,16 +214,19 @@ class InventoryService(Service):
         except GatewayError:
             return True  # unknown for now: ask again on the next run
 
-    def consume(self, order_id: str) -> int:
-        """The order's goods left: its reservations become sales in the ledger.
+    def consume(self, order_id: str, *, actor: str = "staff") -> int:
+        """The order's goods left: its reservations become sales in the ledger, and the
+        order is marked shipped in the same transaction, so that a cancellation racing
+        it either comes first (and nothing ships) or finds it shipped.
 
-        :raises InvalidTransition: unless the order is open (paid, not cancelled).
+        :raises InvalidTransition: unless the order is open (paid, not being
+            cancelled), or if it shipped already.
         """
 
         def work(uow: UnitOfWork) -> int:
             order = uow.orders.get(order_id)
-            if order.status is not OrderStatus.OPEN:
-                raise InvalidTransition("order", order.status.value, "ship the stock of")
+            order.mark_shipped(at=self.now, actor=actor)
+            uow.orders.save(order)
             return ship_holds(uow, order, at=self.now)
 
         return self._run(work)

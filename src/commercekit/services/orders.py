@@ -1,12 +1,22 @@
-"""Orders after placement: looking them up, cancelling, fulfilling, completing."""
+"""Orders after placement: looking them up, cancelling, fulfilling, completing.
+
+An order is changed by one operation at a time: each writes the order (its version
+moves), so of two at once the second sees the first. A cancellation is recorded
+first (the order is *cancelling*: nothing ships, nothing more is captured), then the
+money is given back through the gateway, then the order is cancelled.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from commercekit.domain.errors import InvalidTransition, NotFound
-from commercekit.domain.inventory import ReservationStatus
-from commercekit.domain.orders import HOLDING_MONEY, Order
+from commercekit.domain.errors import (
+    InvalidTransition,
+    NotFound,
+    OperationInProgress,
+)
+from commercekit.domain.orders import Order, OrderStatus
+from commercekit.domain.payments import PaymentStatus, TransactionKind
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
 from commercekit.services.holds import release_holds
@@ -40,41 +50,77 @@ class OrderService(Service):
             raise NotFound("order", "for this token", field="token")
         return order
 
-    def cancel(self, order_id: str, reason: str, *, actor: str = "staff") -> Order:
-        """Cancel an unfulfilled order, giving back its money and what it held.
-
-        An authorization is voided and a capture refunded through the gateway first
-        (outside any transaction); then the order is cancelled and its holds released.
-
-        :raises InvalidTransition: for a fulfilled, completed or cancelled order.
-        """
-        order = self.get(order_id)
-        order.cancel(reason, at=self.now, actor=actor)  # checks the transition early
-        held = self._read(lambda uow: uow.inventory.reservations_for_order(order_id))
-        if any(r.status is ReservationStatus.CONSUMED for r in held):
-            raise InvalidTransition("order", "shipped", "cancel")
-        # Money first, through the gateway: release what is authorized and not
-        # captured, then give back what was captured.
-        payment = (
-            self._payments.for_order(order_id) if order.payment_status in HOLDING_MONEY else None
-        )
-        if payment is not None and payment.capturable_units:
-            payment = self._payments.void(order_id, actor=actor)
-        if payment is not None and payment.refundable_units:
-            self._payments.refund(order_id, actor=actor)
-
-        def work(uow: UnitOfWork) -> Order:
-            current = uow.orders.get(order_id)
-            current.cancel(reason, at=self.now, actor=actor)
-            release_holds(uow, current, at=self.now)
-            uow.orders.save(current)
-            return current
-
-        return self._run(work)
-
     def for_customer(self, customer_id: str, *, limit: int = 50) -> list[Order]:
         """A customer's orders, newest first (their order history)."""
         return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))
+
+    # --- cancelling ------------------------------------------------------------------
+
+    def cancel(self, order_id: str, reason: str, *, actor: str = "staff") -> Order:
+        """Cancel an order that has not shipped nor been fulfilled, giving back its
+        money and what it held.
+
+        Recorded first, in a transaction of its own (the order is *cancelling*, its
+        stock and coupon uses released); then whatever the payment holds is voided or
+        refunded through the gateway; then the order is cancelled. A cancellation that
+        could not reach the gateway stays *cancelling*, and the sweep finishes it.
+
+        :raises InvalidTransition: for an order shipped, fulfilled, completed or
+            cancelled.
+        :raises OperationInProgress: while a capture of its payment is under way.
+        :raises GatewayError: when the gateway could not be reached; the order stays
+            cancelling and its money is given back later.
+        """
+        self._settle_unknown_authorization(order_id)
+
+        def begin(uow: UnitOfWork) -> bool:
+            order = uow.orders.get(order_id)
+            payment = uow.payments.for_order(order_id)
+            if payment is not None and any(
+                i.kind is TransactionKind.CAPTURE for i in payment.intents
+            ):
+                raise OperationInProgress("order's payment", "a capture")
+            holds_money = payment is not None and (payment.held_units or payment.intents)
+            if holds_money:
+                order.begin_cancel(reason, at=self.now, actor=actor)
+            else:
+                order.cancel(reason, at=self.now, actor=actor)
+            release_holds(uow, order, at=self.now)
+            uow.orders.save(order)
+            return bool(holds_money)
+
+        if self._run(begin):
+            self.finish_cancel(order_id, reason, actor=actor)
+        return self.get(order_id)
+
+    def _settle_unknown_authorization(self, order_id: str) -> None:
+        """An order whose authorization's outcome was never recorded (the process died
+        between asking and hearing) may hold money at the gateway: ask first, so that
+        what it authorized is given back rather than left standing."""
+        payment = self._payments.find_for_order(order_id)
+        if payment is not None and payment.status is PaymentStatus.PENDING:
+            order = self.get(order_id)
+            if order.status is OrderStatus.PENDING_PAYMENT:
+                self._payments.settle_from_gateway(order)
+
+    def finish_cancel(self, order_id: str, reason: str, *, actor: str) -> Order:
+        """Give back what a cancelling order's payment holds, then cancel it.
+
+        :raises GatewayError: when the gateway could not be reached (it stays
+            cancelling).
+        """
+        self._payments.give_back(order_id, actor=actor)
+
+        def finish(uow: UnitOfWork) -> Order:
+            order = uow.orders.get(order_id)
+            if order.status is OrderStatus.CANCELLING:
+                order.cancel(reason, at=self.now, actor=actor)
+                uow.orders.save(order)
+            return order
+
+        return self._run(finish)
+
+    # --- fulfilment --------------------------------------------------------------------
 
     def _change(self, order_id: str, change: Callable[[Order], None]) -> Order:
         def work(uow: UnitOfWork) -> Order:
@@ -88,11 +134,28 @@ class OrderService(Service):
     def record_fulfilment(
         self, order_id: str, quantities: Mapping[str, int], *, actor: str = "staff"
     ) -> Order:
-        """Record units handed over, per SKU."""
+        """Record units handed over, per SKU.
+
+        :raises InvalidTransition: unless the order is open (paid, not being
+            cancelled).
+        """
         return self._change(
             order_id, lambda order: order.record_fulfilment(quantities, at=self.now, actor=actor)
         )
 
     def complete(self, order_id: str, *, actor: str = "staff") -> Order:
-        """Close a fulfilled, paid order."""
-        return self._change(order_id, lambda order: order.complete(at=self.now, actor=actor))
+        """Close a fulfilled, paid order, once its goods have left the shelf and no
+        authorization of it stands beyond what was captured.
+
+        :raises InvalidTransition: otherwise.
+        """
+
+        def work(uow: UnitOfWork) -> Order:
+            order = uow.orders.get(order_id)
+            if any(r.holds for r in uow.inventory.reservations_for_order(order_id)):
+                raise InvalidTransition("order", "holding stock", "complete")
+            order.complete(at=self.now, actor=actor)
+            uow.orders.save(order)
+            return order
+
+        return self._run(work)

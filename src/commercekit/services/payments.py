@@ -1,21 +1,26 @@
 """Payments: settling gateway answers, capture, void, refund, confirmation, webhooks,
-and recovering orders whose payment outcome was never recorded.
+and giving money back.
 
-A gateway is never called inside a database transaction. Every gateway fact, from
-our own call, from the customer's confirmation or from a webhook, enters through
-one function, :meth:`PaymentService.settle`, which applies it to the payment's
-ledger once and brings the order along.
+A gateway is never called inside a database transaction, and money moves in three
+steps: the intent is recorded on the payment in its own transaction (what it takes
+is counted against the ledger with every other operation under way, and it gets a
+key of its own), then the gateway is called with that key, then its answer is
+settled. Every gateway fact, from our own call, from the customer's confirmation or
+from a webhook, enters through one function, :meth:`PaymentService.settle`, which
+applies it to the payment's ledger once and brings the order along.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 
 import attrs
 import moneyed
 
 from commercekit.domain.errors import (
+    CommerceError,
     EventOutOfOrder,
     GatewayError,
     InvalidInput,
@@ -27,24 +32,18 @@ from commercekit.domain.money import minor_units
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import (
     GatewayEvent,
+    Intent,
     Payment,
     PaymentStatus,
+    TransactionKind,
     TransactionStatus,
 )
 from commercekit.ports.payments import PaymentRequest
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
-from commercekit.services.holds import (
-    cancel_unpaid,
-    keep_until_shipped,
-    wait_for_action,
-)
+from commercekit.services.holds import cancel_unpaid, keep_until_shipped, wait_for_action
 
-__all__ = [
-    "PaymentService",
-    "WebhookResult",
-    "authorization_key",
-]
+__all__ = ["PaymentService", "WebhookResult", "authorization_key"]
 
 
 def authorization_key(order_id: str) -> str:
@@ -63,24 +62,40 @@ class WebhookResult:
     """Events already applied (by an earlier delivery or another path)."""
 
 
+def _may_capture(order: Order) -> None:
+    if order.status is not OrderStatus.OPEN:
+        raise InvalidTransition("order", order.status.value, "capture the payment of")
+
+
+def _any_state(order: Order) -> None:
+    return None
+
+
 class PaymentService(Service):
     """Everything that moves a payment along."""
 
     # --- the one way in for gateway facts ---------------------------------------------
 
-    def settle(self, payment_id: str, event: GatewayEvent, *, actor: str) -> tuple[Order, bool]:
+    def settle(
+        self, payment_id: str, event: GatewayEvent, *, actor: str, intent_id: str = ""
+    ) -> tuple[Order, bool]:
         """Apply a gateway event to a payment's ledger, once, and bring the order along.
 
         Runs again if another writer changed the payment meanwhile, so two paths
-        reporting the same fact at the same moment still apply it once.
+        reporting the same fact at the same moment still apply it once. Settling never
+        calls the gateway: money a cancelled order still holds is given back by the
+        cancellation and by the sweep, so that a refusal to give it back cannot set
+        off another attempt.
 
+        :param intent_id: the operation of ours the event answers; it is no longer
+            under way once settled.
         :returns: the order, and whether the event changed anything.
         """
 
         def work(uow: UnitOfWork) -> tuple[Order, bool]:
             payment = uow.payments.get(payment_id)
             order = uow.orders.get(payment.order_id)
-            changed = payment.apply(event)
+            changed = payment.apply(event, intent_id=intent_id)
             if changed:
                 self._follow(uow, order, payment, actor, event)
                 uow.payments.save(payment)
@@ -88,22 +103,15 @@ class PaymentService(Service):
             return order, changed
 
         order, changed = self._run(work)
-        if changed and order.status is OrderStatus.CANCELLED:
-            # The fact is recorded either way; if the gateway cannot give the money
-            # back now, recover_pending_checkouts() tries again.
-            with contextlib.suppress(GatewayError, PaymentDeclined):
-                self._give_back(order)
+        if changed and order.status is OrderStatus.CANCELLED and self._short(order):
+            # An authorization too small to pay for the order is released at once.
+            with contextlib.suppress(CommerceError):
+                self.give_back(order.id, actor="system")
         return order, changed
 
-    def _give_back(self, order: Order) -> None:
-        """A payment that went through for an order already cancelled (its stock
-        hold expired meanwhile, say) is voided or refunded at once: no money is kept
-        for an order that will not ship."""
-        payment = self.for_order(order.id)
-        if payment.capturable_units:
-            payment = self.void(order.id, actor="system")
-        if payment.refundable_units:
-            self.refund(order.id, actor="system")
+    def _short(self, order: Order) -> bool:
+        payment = self.find_for_order(order.id)
+        return payment is not None and payment.capturable_units > 0 and not order.shipped
 
     def _follow(
         self, uow: UnitOfWork, order: Order, payment: Payment, actor: str, event: GatewayEvent
@@ -116,9 +124,18 @@ class PaymentService(Service):
             )
             return
         was_pending = order.status is OrderStatus.PENDING_PAYMENT
-        order.payment_changed(payment.status, at=now, actor=actor)
+        order.follow(payment, at=now, actor=actor)
+        short = not payment.covers_amount_due
+        if was_pending and payment.status is PaymentStatus.AUTHORIZED and short:
+            # Less than the amount due was authorized: the order cannot open, and what
+            # was authorized is given back (by settle, once this is written).
+            due, got = payment.amount_units, payment.authorized_units
+            reason = f"the authorization ({got}) does not cover the amount due ({due})"
+            cancel_unpaid(uow, order, reason, actor=actor, at=now)
+            return
         if payment.status is PaymentStatus.REQUIRES_ACTION:
-            # The customer has until the action times out; the stock waits as long.
+            # The customer has until the gateway's session for the action ends; the
+            # stock and any coupon uses wait as long, and no longer.
             until = now + timedelta(seconds=self._rt.settings.action_timeout_seconds)
             wait_for_action(uow, order, until=until)
         if was_pending and order.status is OrderStatus.OPEN:
@@ -133,19 +150,22 @@ class PaymentService(Service):
 
         :raises NotFound: if the order has none.
         """
-        payment = self._payment_of(order_id)
+        payment = self.find_for_order(order_id)
         if payment is None:
             raise NotFound("payment for order", order_id, field="order_id")
         return payment
 
-    def _payment_of(self, order_id: str) -> Payment | None:
+    def find_for_order(self, order_id: str) -> Payment | None:
+        """The payment of an order, if it has one."""
         return self._read(lambda uow: uow.payments.for_order(order_id))
 
     # --- operations staff or the store start ------------------------------------------
 
-    def _units(self, payment: Payment, amount: moneyed.Money | None, default: int) -> int:
+    def _units(self, payment: Payment, amount: moneyed.Money | None) -> int | None:
         if amount is None:
-            return default
+            return None
+        if not isinstance(amount, moneyed.Money):
+            raise InvalidInput(f"expected Money, got {type(amount).__name__}", field="amount")
         if str(amount.currency.code) != payment.currency:
             raise InvalidInput(
                 f"amount in {amount.currency.code} for a payment in {payment.currency}",
@@ -153,37 +173,74 @@ class PaymentService(Service):
             )
         return minor_units(amount)
 
-    def _move(
+    def begin(
         self,
-        action: str,
+        order_id: str,
+        kind: TransactionKind,
+        amount: moneyed.Money | None = None,
+        *,
+        operation_id: str | None = None,
+        actor: str,
+        allowed: Callable[[Order], None] = _any_state,
+    ) -> Intent | None:
+        """Record the intent of a capture, void or refund on the payment, in a
+        transaction of its own, before the gateway hears of it.
+
+        :returns: the intent, or ``None`` when an operation with this id was answered
+            already (a retry after the answer was settled).
+        """
+        op_id = operation_id or self._rt.ids.new_id("op")
+
+        def work(uow: UnitOfWork) -> Intent | None:
+            payment = uow.payments.for_order(order_id)
+            if payment is None:
+                raise NotFound("payment for order", order_id, field="order_id")
+            if payment.answered(op_id) is not None:
+                return None
+            allowed(uow.orders.get(order_id))
+            units = self._units(payment, amount)
+            intent = payment.begin(kind, units, id=op_id, at=self.now, actor=actor)
+            uow.payments.save(payment)
+            return intent
+
+        return self._run(work)
+
+    def carry_out(self, order_id: str, intent: Intent, *, actor: str) -> GatewayEvent:
+        """Ask the gateway for an operation whose intent is recorded, under its own key,
+        and settle the answer.
+
+        :raises GatewayError: when the outcome is unknown: the intent stays, and the
+            same call with the same key is tried again (by a retry or the sweep).
+        """
+        payment = self.for_order(order_id)
+        gateway = self._rt.gateway(payment.gateway)
+        reference = str(payment.reference)
+        if intent.kind is TransactionKind.CAPTURE:
+            event = gateway.capture(reference, intent.amount_units, payment.currency, intent.key)
+        elif intent.kind is TransactionKind.REFUND:
+            event = gateway.refund(reference, intent.amount_units, payment.currency, intent.key)
+        else:
+            event = gateway.void(reference, intent.key)
+        self.settle(payment.id, event, actor=actor, intent_id=intent.id)
+        return event
+
+    def _operate(
+        self,
+        kind: TransactionKind,
         order_id: str,
         amount: moneyed.Money | None,
         idempotency_key: str | None,
         actor: str,
+        allowed: Callable[[Order], None] = _any_state,
     ) -> Payment:
-        """Capture or refund through the gateway, then settle its answer."""
-        payment = self.for_order(order_id)
-        capturing = action == "capture"
-        if capturing:
-            state = self._read(lambda uow: uow.orders.get(order_id).status)
-            if state is OrderStatus.CANCELLED:
-                raise InvalidTransition("order", state.value, "capture the payment of")
-        default = payment.capturable_units if capturing else payment.refundable_units
-        units = self._units(payment, amount, default)
-        (payment.check_capture if capturing else payment.check_refund)(units)
-        key = idempotency_key or f"{payment.id}:{action}:{len(payment.transactions)}"
-        gateway = self._rt.gateway(payment.gateway)
-        call = gateway.capture if capturing else gateway.refund
-        event = call(str(payment.reference), units, payment.currency, key)
-        return self._after_call(payment, event, action, actor)
-
-    def _after_call(
-        self, payment: Payment, event: GatewayEvent, action: str, actor: str
-    ) -> Payment:
-        self.settle(payment.id, event, actor=actor)
-        if event.status is TransactionStatus.FAILED:
-            raise PaymentDeclined(action, event.detail or "declined")
-        return self.for_order(payment.order_id)
+        intent = self.begin(
+            order_id, kind, amount, operation_id=idempotency_key, actor=actor, allowed=allowed
+        )
+        if intent is not None:
+            event = self.carry_out(order_id, intent, actor=actor)
+            if event.status is TransactionStatus.FAILED:
+                raise PaymentDeclined(kind.value, event.detail or "declined")
+        return self.for_order(order_id)
 
     def capture(
         self,
@@ -195,10 +252,18 @@ class PaymentService(Service):
     ) -> Payment:
         """Capture part or all of what is authorized (all when ``amount`` is None).
 
+        Two captures at once each count what the other takes: together they never
+        take more than was authorized. The same ``idempotency_key`` again is the same
+        capture, never a second one.
+
         :raises PaymentLimitExceeded: beyond what is authorized and not captured.
+        :raises InvalidTransition: unless the order is open (paid, not being cancelled).
+        :raises OperationInProgress: while a void is under way.
         :raises PaymentDeclined: if the gateway refuses.
         """
-        return self._move("capture", order_id, amount, idempotency_key, actor)
+        return self._operate(
+            TransactionKind.CAPTURE, order_id, amount, idempotency_key, actor, _may_capture
+        )
 
     def refund(
         self,
@@ -210,21 +275,72 @@ class PaymentService(Service):
     ) -> Payment:
         """Refund part or all of what was captured (all when ``amount`` is None).
 
+        Two refunds at once each count what the other gives back: together they never
+        give back more than was captured.
+
         :raises PaymentLimitExceeded: beyond what was captured and not refunded.
         :raises PaymentDeclined: if the gateway refuses.
         """
-        return self._move("refund", order_id, amount, idempotency_key, actor)
+        return self._operate(TransactionKind.REFUND, order_id, amount, idempotency_key, actor)
 
     def void(self, order_id: str, *, actor: str = "staff") -> Payment:
         """Release what is authorized and not captured (all of it, or the rest after a
         partial capture); nothing more can be captured afterwards.
 
         :raises InvalidTransition: if nothing is left to release.
+        :raises OperationInProgress: while a capture is under way.
+        """
+        return self._operate(TransactionKind.VOID, order_id, None, None, actor)
+
+    def give_back(self, order_id: str, *, actor: str) -> list[str]:
+        """Release whatever the payment still holds: void an authorization standing,
+        refund what was captured. Each is its own intent; a refusal is recorded and
+        flags the order for staff, and is not tried again on its own.
+
+        :returns: what could not be given back, in words (empty when all was).
+        :raises GatewayError: when the gateway could not be reached (the intents stay,
+            for a retry or the sweep).
         """
         payment = self.for_order(order_id)
-        payment.check_void()
-        event = self._rt.gateway(payment.gateway).void(str(payment.reference), f"{payment.id}:void")
-        return self._after_call(payment, event, "void", actor)
+        intents = [i for i in payment.intents if i.kind is not TransactionKind.CAPTURE]
+        started = {i.kind for i in intents}
+        for kind in (TransactionKind.VOID, TransactionKind.REFUND):
+            if kind in started:
+                continue
+            left = (
+                payment.capturable_units
+                if kind is TransactionKind.VOID
+                else (payment.refundable_units)
+            )
+            if left:
+                intent = self.begin(order_id, kind, actor=actor)
+                if intent is not None:
+                    intents.append(intent)
+        problems: list[str] = []
+        unreachable: GatewayError | None = None
+        for intent in intents:
+            try:
+                event = self.carry_out(order_id, intent, actor=actor)
+            except GatewayError as error:
+                unreachable = error
+                continue
+            if event.status is TransactionStatus.FAILED:
+                problems.append(f"the gateway refused to {intent.kind.value}: {event.detail}")
+        if problems:
+            self.flag(order_id, "; ".join(problems), actor=actor)
+        if unreachable is not None:
+            raise unreachable
+        return problems
+
+    def flag(self, order_id: str, detail: str, *, actor: str) -> None:
+        """Ask staff to look at an order."""
+
+        def work(uow: UnitOfWork) -> None:
+            order = uow.orders.get(order_id)
+            if order.flag(detail, at=self.now, actor=actor):
+                uow.orders.save(order)
+
+        self._run(work)
 
     def confirm(self, order_token: str) -> Order:
         """The customer completed the action their payment required (3-D Secure...).
@@ -239,10 +355,12 @@ class PaymentService(Service):
                 raise NotFound("order", "for this token", field="token")
             return order, uow.payments.for_order(order.id)
 
-        _, payment = self._read(find)
+        order, payment = self._read(find)
         if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
             state = "missing" if payment is None else payment.status.value
             raise InvalidTransition("payment", state, "confirm")
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            raise InvalidTransition("order", order.status.value, "confirm the payment of")
         event = self._rt.gateway(payment.gateway).confirm(
             str(payment.reference), f"{payment.id}:confirm"
         )
@@ -279,7 +397,7 @@ class PaymentService(Service):
     def _by_reference(self, gateway: str, reference: str) -> Payment | None:
         return self._read(lambda uow: uow.payments.find_by_reference(gateway, reference))
 
-    # --- recovery ----------------------------------------------------------------------
+    # --- authorization -------------------------------------------------------------------
 
     def authorize(self, order: Order, payment: Payment, payment_token: str) -> Order:
         """Ask the gateway to authorize (or capture) an order's payment, then settle.
@@ -301,59 +419,6 @@ class PaymentService(Service):
         settled, _ = self.settle(payment.id, event, actor="customer")
         return settled
 
-    def recover_pending_checkouts(self, older_than: timedelta | None = None) -> list[str]:
-        """Settle orders still waiting for their payment's outcome.
-
-        A cancelled order whose payment still holds money (its void or refund failed
-        when it was cancelled) is given back first. For an order whose authorization
-        outcome was never recorded (the process died between writing the order and
-        hearing from the gateway), the gateway is asked
-        what became of the same idempotency key: its answer is settled, and an order
-        the gateway never heard of is cancelled with everything it held released.
-        An order whose payment awaits the customer's action is cancelled once the
-        action timeout has passed.
-
-        :returns: ids of the orders settled or cancelled.
-        """
-        settings = self._rt.settings
-        now = self.now
-        cutoff = now - (
-            older_than
-            if older_than is not None
-            else timedelta(seconds=settings.pending_payment_timeout_seconds)
-        )
-        pending = self._read(lambda uow: uow.orders.pending_payment(cutoff))
-        holding = self._read(lambda uow: uow.orders.cancelled_holding_money())
-        handled: list[str] = []
-        for order in holding:
-            # A give-back that failed when the order was cancelled is tried again.
-            try:
-                self._give_back(order)
-            except GatewayError:
-                continue
-            handled.append(order.id)
-        for order in pending:
-            payment = self._payment_of(order.id)
-            if payment is None:
-                continue
-            if payment.status is PaymentStatus.PENDING:
-                try:
-                    event = self._rt.gateway(payment.gateway).find(authorization_key(order.id))
-                except GatewayError:
-                    continue
-                if event is None:
-                    self._cancel_pending(order.id, "the gateway never received the payment")
-                else:
-                    self.settle(payment.id, event, actor="system:recovery")
-                handled.append(order.id)
-            elif (
-                payment.status is PaymentStatus.REQUIRES_ACTION
-                and order.placed_at < now - timedelta(seconds=settings.action_timeout_seconds)
-            ):
-                self._cancel_pending(order.id, "the payment's required action was not completed")
-                handled.append(order.id)
-        return handled
-
     def settle_from_gateway(self, order: Order) -> bool:
         """Ask the gateway what became of an order's authorization and settle it.
 
@@ -368,9 +433,20 @@ class PaymentService(Service):
         self.settle(payment.id, event, actor="system:recovery")
         return True
 
-    def _cancel_pending(self, order_id: str, reason: str) -> None:
-        self._run(
-            lambda uow: cancel_unpaid(
-                uow, uow.orders.get(order_id), reason, actor="system:recovery", at=self.now
-            )
-        )
+    def resolve(self, order_id: str, intent: Intent, *, actor: str) -> bool:
+        """Finish an operation whose answer was never settled (the gateway could not be
+        reached, or the process stopped): the gateway is asked what became of its key,
+        and the call is made again under the same key when it never arrived.
+
+        :returns: whether it is settled now.
+        """
+        payment = self.for_order(order_id)
+        event = self._rt.gateway(payment.gateway).find(intent.key)
+        if event is None:
+            try:
+                self.carry_out(order_id, intent, actor=actor)
+            except GatewayError:
+                return False
+            return True
+        self.settle(payment.id, event, actor=actor, intent_id=intent.id)
+        return True

@@ -79,6 +79,10 @@ def _conditions(_: object, attribute: attrs.Attribute[Any], value: tuple[object,
             )
 
 
+def _default_stacking(promotion: Promotion) -> Stacking:
+    return Stacking.EXCLUSIVE if promotion.requires_coupon else Stacking.COMBINABLE
+
+
 @attrs.frozen(kw_only=True)
 class Promotion:
     """A discount rule a merchant sets up."""
@@ -96,10 +100,14 @@ class Promotion:
     ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     priority: int = attrs.field(default=0, validator=whole_number())
     """Higher goes first."""
-    stacking: Stacking = attrs.field(default=Stacking.COMBINABLE, converter=_stacking)
-    """A string such as ``"exclusive"`` is read as the :class:`Stacking` of that value."""
     requires_coupon: bool = attrs.field(default=False, validator=flag)
     """Applies only while one of its coupons is on the cart."""
+    stacking: Stacking = attrs.field(
+        default=attrs.Factory(_default_stacking, takes_self=True), converter=_stacking
+    )
+    """A string such as ``"exclusive"`` is read as the :class:`Stacking` of that value.
+    Left out, a promotion behind a coupon is exclusive (four codes for a quarter off
+    must not make an order free) and any other is combinable."""
 
     @property
     def window(self) -> Window:

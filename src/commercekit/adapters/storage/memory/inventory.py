@@ -220,6 +220,15 @@ class MemoryInventoryRepository(Repository):
         found = [r for r in self._t.rows("reservations") if r.expired(now)]
         return sorted(found, key=lambda r: (r.expires_at, r.id))[:limit]
 
+    def held_by_ended_orders(self, limit: int = 100) -> list[str]:
+        ended = {
+            o.id for o in self._t.rows("orders") if o.status.value in ("cancelled", "completed")
+        }
+        found = {
+            r.order_id for r in self._t.rows("reservations") if r.holds and r.order_id in ended
+        }
+        return sorted(found)[:limit]
+
     def add_purchase_order(self, order: PurchaseOrder) -> None:
         self._t.put("purchase_orders", order.id, order)
 

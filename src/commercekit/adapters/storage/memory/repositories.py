@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from commercekit.adapters.storage.memory.tables import Repository
 from commercekit.domain.cart import Cart
 from commercekit.domain.checkout import Checkout
 from commercekit.domain.customers import Customer
-from commercekit.domain.orders import HOLDING_MONEY, Order, OrderStatus
+from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment
 
 __all__ = [
@@ -103,20 +104,53 @@ class MemoryOrderRepository(Repository):
         return sorted(found, key=lambda o: (o.placed_at, o.id), reverse=True)[:limit]
 
     def pending_payment(self, placed_before: datetime, limit: int = 100) -> list[Order]:
-        found = [
-            o
-            for o in self._t.rows(self.table)
-            if o.status is OrderStatus.PENDING_PAYMENT and o.placed_at < placed_before
-        ]
+        return self._oldest(
+            lambda o: o.status is OrderStatus.PENDING_PAYMENT and o.placed_at < placed_before,
+            limit,
+        )
+
+    def _oldest(self, keep: Callable[[Order], bool], limit: int) -> list[Order]:
+        found = [o for o in self._t.rows(self.table) if keep(o)]
         return sorted(found, key=lambda o: (o.placed_at, o.id))[:limit]
 
     def cancelled_holding_money(self, limit: int = 100) -> list[Order]:
-        found = [
-            o
+        return self._oldest(
+            lambda o: (
+                o.status is OrderStatus.CANCELLED
+                and (o.payment_capturable_units > 0 or o.payment_refundable_units > 0)
+            ),
+            limit,
+        )
+
+    def completed_holding_authorization(self, limit: int = 100) -> list[Order]:
+        return self._oldest(
+            lambda o: o.status is OrderStatus.COMPLETED and o.payment_capturable_units > 0,
+            limit,
+        )
+
+    def cancelling(self, placed_before: datetime, limit: int = 100) -> list[Order]:
+        return self._oldest(
+            lambda o: o.status is OrderStatus.CANCELLING and o.placed_at < placed_before, limit
+        )
+
+    def live_for_cart(self, cart_id: str) -> Order | None:
+        found = self._oldest(
+            lambda o: o.cart_id == cart_id and o.status is not OrderStatus.CANCELLED, 1
+        )
+        return found[0] if found else None
+
+    def unpaid_count(self, *, customer_id: str | None, email: str | None) -> int:
+        if customer_id is None and email is None:
+            return 0
+        return sum(
+            1
             for o in self._t.rows(self.table)
-            if o.status is OrderStatus.CANCELLED and o.payment_status in HOLDING_MONEY
-        ]
-        return sorted(found, key=lambda o: (o.placed_at, o.id))[:limit]
+            if o.status is OrderStatus.PENDING_PAYMENT
+            and (
+                (customer_id is not None and o.customer_id == customer_id)
+                or (email is not None and o.email.lower() == email.lower())
+            )
+        )
 
     def add(self, order: Order) -> None:
         self._t.put(self.table, order.id, order)
@@ -141,6 +175,14 @@ class MemoryPaymentRepository(Repository):
             lambda p: p.gateway == gateway and p.reference == reference
         )
         return payment
+
+    def busy_before(self, cutoff: datetime, limit: int = 100) -> list[Payment]:
+        found = [
+            p
+            for p in self._t.rows(self.table)
+            if p.intents and min(i.requested_at for i in p.intents) < cutoff
+        ]
+        return sorted(found, key=lambda p: min(i.requested_at for i in p.intents))[:limit]
 
     def add(self, payment: Payment) -> None:
         self._t.put(self.table, payment.id, payment)

@@ -28,6 +28,7 @@ from commercekit.domain.errors import (
     ConcurrencyConflict,
 )
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.orders import OrderStatus
 
 __all__ = ["MemoryStorage", "MemoryUnitOfWork"]
 
@@ -35,7 +36,12 @@ __all__ = ["MemoryStorage", "MemoryUnitOfWork"]
 #: constraints do.
 _UNIQUE: Final[dict[str, Callable[[Any], list[tuple[str, Any]]]]] = {
     "carts": lambda c: [("token", c.token)],
-    "orders": lambda o: [("token", o.token), ("idempotency_key", o.idempotency_key)],
+    "orders": lambda o: [
+        ("token", o.token),
+        ("idempotency_key", o.idempotency_key),
+        # One cart makes one order: only a cancelled one frees it.
+        *([] if o.status is OrderStatus.CANCELLED else [("live_cart", o.cart_id)]),
+    ],
     "payments": lambda p: [("reference", (p.gateway, p.reference))] if p.reference else [],
     "products": lambda p: [("sku", v.sku) for v in p.variants],
 }
@@ -88,9 +94,13 @@ class MemoryUnitOfWork(RollsBackOnExit):
                 if unique is None or value is DELETED:
                     continue
                 wanted = set(unique(value))
-                for other_key, other in committed[table].items():
-                    taken = other_key != key and rows.get(other_key) is not DELETED
-                    if taken and wanted & set(unique(other)):
+                # What the table will hold once this commits: committed rows under the
+                # staged ones, as a database's unique index sees them.
+                others = {**committed[table], **rows}
+                for other_key, other in others.items():
+                    if other_key == key or other is DELETED:
+                        continue
+                    if wanted & set(unique(other)):
                         raise ConcurrencyConflict(f"a {table[:-1]} key is already taken")
 
     def commit(self) -> Sequence[DomainEvent]:

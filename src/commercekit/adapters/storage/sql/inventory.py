@@ -63,6 +63,7 @@ __all__ = ["PURCHASE_ORDERS", "STOCK_CLAIMS", "SqlInventoryRepository", "apply_s
 STOCK_CLAIMS: Final = 1
 _HOLDING: Final = sorted(status.value for status in HOLDING)
 _ACTIVE: Final = ReservationStatus.ACTIVE.value
+_ENDED: Final = ("cancelled", "completed")
 
 
 # --- rows ------------------------------------------------------------------------------
@@ -507,6 +508,20 @@ class SqlInventoryRepository:
                 .limit(limit)
             ).mappings()
             return [_reservation(row) for row in rows]
+
+    def held_by_ended_orders(self, limit: int = 100) -> list[str]:
+        """Ids of cancelled or completed orders that still hold stock."""
+        holds, orders = t.reservations, t.orders
+        query = (
+            sa.select(holds.c.order_id)
+            .join(orders, orders.c.id == holds.c.order_id)
+            .where(holds.c.status.in_(_HOLDING), orders.c.status.in_(_ENDED))
+            .distinct()
+            .order_by(holds.c.order_id)
+            .limit(limit)
+        )
+        with self._session.reading() as connection:
+            return [str(order_id) for order_id in connection.execute(query).scalars()]
 
     # --- purchase orders -----------------------------------------------------------
 

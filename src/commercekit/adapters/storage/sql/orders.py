@@ -19,7 +19,6 @@ from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
 from commercekit.adapters.storage.sql.session import Session
 from commercekit.domain.errors import NotFound
 from commercekit.domain.orders import (
-    HOLDING_MONEY,
     FulfilmentStatus,
     HistoryEntry,
     Order,
@@ -28,6 +27,7 @@ from commercekit.domain.orders import (
     OrderStatus,
     OrderTotals,
 )
+from commercekit.domain.pricing import TaxAddress
 
 __all__ = ["ORDERS", "SqlOrderRepository"]
 
@@ -63,7 +63,20 @@ def _order_row(order: Order) -> dict[str, Any]:
         "payment_status": order.payment_status.value,
         "fulfilment_status": order.fulfilment_status.value,
         "fulfilled": dict(order.fulfilled),
+        "shipped": order.shipped,
+        "payment_capturable_units": order.payment_capturable_units,
+        "payment_refundable_units": order.payment_refundable_units,
+        "tax_address": None if order.tax_address is None else _tax_address(order.tax_address),
+        "attention": order.attention,
         "version": order.version,
+    }
+
+
+def _tax_address(address: TaxAddress) -> dict[str, Any]:
+    return {
+        "country": address.country,
+        "region": address.region,
+        "postal_code": address.postal_code,
     }
 
 
@@ -156,6 +169,11 @@ def _order(row: Row, parts: Sequence[Sequence[Row]]) -> Order:
         payment_status=OrderPaymentStatus(row["payment_status"]),
         fulfilment_status=FulfilmentStatus(row["fulfilment_status"]),
         fulfilled={str(sku): int(units) for sku, units in row["fulfilled"].items()},
+        shipped=row["shipped"],
+        payment_capturable_units=row["payment_capturable_units"],
+        payment_refundable_units=row["payment_refundable_units"],
+        tax_address=None if row["tax_address"] is None else TaxAddress(**row["tax_address"]),
+        attention=row["attention"],
         history=[
             HistoryEntry(at=h["at"], actor=h["actor"], action=h["action"], detail=h["detail"])
             for h in history
@@ -232,9 +250,42 @@ class SqlOrderRepository:
         c = t.orders.c
         condition = sa.and_(
             c.status == OrderStatus.CANCELLED.value,
-            c.payment_status.in_([s.value for s in HOLDING_MONEY]),
+            sa.or_(c.payment_capturable_units > 0, c.payment_refundable_units > 0),
         )
         return self._session.load(ORDERS, condition, limit=limit)
+
+    def completed_holding_authorization(self, limit: int = 100) -> list[Order]:
+        """Completed orders whose payment still has an authorization standing."""
+        c = t.orders.c
+        condition = sa.and_(c.status == OrderStatus.COMPLETED.value, c.payment_capturable_units > 0)
+        return self._session.load(ORDERS, condition, limit=limit)
+
+    def cancelling(self, placed_before: datetime, limit: int = 100) -> list[Order]:
+        """Orders being cancelled (their money being given back), oldest first."""
+        c = t.orders.c
+        condition = sa.and_(c.status == OrderStatus.CANCELLING.value, c.placed_at < placed_before)
+        return self._session.load(ORDERS, condition, limit=limit)
+
+    def live_for_cart(self, cart_id: str) -> Order | None:
+        """The order a cart became that is not cancelled, if any."""
+        c = t.orders.c
+        return self._first(sa.and_(c.cart_id == cart_id, c.status != OrderStatus.CANCELLED.value))
+
+    def unpaid_count(self, *, customer_id: str | None, email: str | None) -> int:
+        """How many orders of this customer (or, for a guest, this email) await payment."""
+        c = t.orders.c
+        who = []
+        if customer_id is not None:
+            who.append(c.customer_id == customer_id)
+        if email is not None:
+            who.append(sa.func.lower(c.email) == email.lower())
+        if not who:
+            return 0
+        query = sa.select(sa.func.count()).where(
+            c.status == OrderStatus.PENDING_PAYMENT.value, sa.or_(*who)
+        )
+        with self._session.reading() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def add(self, order: Order) -> None:
         """Stage a new order; a taken id, token or idempotency key is a

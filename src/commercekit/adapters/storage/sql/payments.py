@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final, final
 
 import sqlalchemy as sa
@@ -11,7 +12,13 @@ from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
 from commercekit.adapters.storage.sql.session import Session
 from commercekit.domain.errors import NotFound
-from commercekit.domain.payments import Payment, Transaction, TransactionKind, TransactionStatus
+from commercekit.domain.payments import (
+    Intent,
+    Payment,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
 
 __all__ = ["PAYMENTS", "SqlPaymentRepository"]
 
@@ -24,6 +31,19 @@ def _payment_row(payment: Payment) -> dict[str, Any]:
         "currency": payment.currency,
         "amount_units": payment.amount_units,
         "reference": payment.reference,
+        "intents": [
+            {
+                "id": intent.id,
+                "kind": intent.kind.value,
+                "amount_units": intent.amount_units,
+                "key": intent.key,
+                "requested_at": intent.requested_at.isoformat(),
+                "actor": intent.actor,
+            }
+            for intent in payment.intents
+        ],
+        "busy_since": min((i.requested_at for i in payment.intents), default=None),
+        "attention": payment.attention,
         "version": payment.version,
     }
 
@@ -39,6 +59,7 @@ def _transaction_rows(payment: Payment, start: int) -> list[dict[str, Any]]:
             "amount_units": entry.amount_units,
             "occurred_at": entry.occurred_at,
             "detail": entry.detail,
+            "intent_id": entry.intent_id,
         }
         for position, entry in enumerate(payment.transactions[start:], start)
     ]
@@ -53,6 +74,18 @@ def _payment(row: Row, parts: Sequence[Sequence[Row]]) -> Payment:
         currency=row["currency"],
         amount_units=row["amount_units"],
         reference=row["reference"],
+        intents=[
+            Intent(
+                id=str(intent["id"]),
+                kind=TransactionKind(intent["kind"]),
+                amount_units=int(intent["amount_units"]),
+                key=str(intent["key"]),
+                requested_at=datetime.fromisoformat(intent["requested_at"]),
+                actor=str(intent["actor"]),
+            )
+            for intent in row["intents"]
+        ],
+        attention=row["attention"],
         transactions=[
             Transaction(
                 id=entry["transaction_id"],
@@ -61,6 +94,7 @@ def _payment(row: Row, parts: Sequence[Sequence[Row]]) -> Payment:
                 amount_units=entry["amount_units"],
                 occurred_at=entry["occurred_at"],
                 detail=entry["detail"],
+                intent_id=entry["intent_id"],
             )
             for entry in transactions
         ],
@@ -108,6 +142,10 @@ class SqlPaymentRepository:
         """The payment a gateway knows by ``reference``."""
         c = t.payments.c
         return self._first(sa.and_(c.gateway == gateway, c.reference == reference))
+
+    def busy_before(self, cutoff: datetime, limit: int = 100) -> list[Payment]:
+        """Payments with an operation under way since before ``cutoff``."""
+        return self._session.load(PAYMENTS, t.payments.c.busy_since < cutoff, limit=limit)
 
     def add(self, payment: Payment) -> None:
         """Stage a new payment; a taken ``(gateway, reference)`` is a conflict."""

@@ -352,10 +352,23 @@ orders: Final = sa.Table(
     sa.Column("payment_status", sa.String, nullable=False),
     sa.Column("fulfilment_status", sa.String, nullable=False),
     _json("fulfilled"),
+    sa.Column("shipped", sa.Boolean, nullable=False),
+    _units("payment_capturable_units"),
+    _units("payment_refundable_units"),
+    _json("tax_address", nullable=True),
+    sa.Column("attention", sa.Text, nullable=False),
     *_version(),
-    *_not_negative(*_ORDER_TOTALS),
+    *_not_negative(*_ORDER_TOTALS, "payment_capturable_units", "payment_refundable_units"),
     # pending_payment() reads by status, oldest first.
     sa.Index(None, "status", "placed_at"),
+    # One cart makes one order: only a cancelled one (a declined payment) frees it.
+    sa.Index(
+        "uq_orders_live_cart",
+        "cart_id",
+        unique=True,
+        sqlite_where=sa.text("status <> 'cancelled'"),
+        postgresql_where=sa.text("status <> 'cancelled'"),
+    ),
 )
 
 _LINE_AMOUNTS: Final = (
@@ -410,6 +423,10 @@ payments: Final = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     _units("amount_units"),
     sa.Column("reference", sa.String, nullable=True),
+    _json("intents"),
+    # When the oldest operation under way was asked for: the sweep looks for old ones.
+    sa.Column("busy_since", UtcDateTime, nullable=True, index=True),
+    sa.Column("attention", sa.Text, nullable=False),
     *_version(),
     *_not_negative("amount_units"),
     # NULL references (not yet known) never collide: both databases treat NULLs as
@@ -433,6 +450,7 @@ payment_transactions: Final = sa.Table(
     _units("amount_units"),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("intent_id", sa.String, nullable=False),
     *_not_negative("amount_units"),
     sa.UniqueConstraint("payment_id", "position"),
 )

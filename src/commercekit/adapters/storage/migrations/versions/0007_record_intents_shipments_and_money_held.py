@@ -1,0 +1,98 @@
+"""Record operations under way and what needs attention on payments; on orders, whether
+they shipped, the money their payment holds, the address their tax came from, and
+what needs attention; one live order per cart.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01 14:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_SUCCEEDED = "t.status = 'succeeded'"
+_LEDGER = "FROM payment_transactions t JOIN payments p ON p.id = t.payment_id"
+
+
+def _sum(kind: str) -> str:
+    return (
+        f"COALESCE((SELECT SUM(t.amount_units) {_LEDGER} WHERE p.order_id = orders.id"
+        f" AND t.kind = '{kind}' AND {_SUCCEEDED}), 0)"
+    )
+
+
+def upgrade() -> None:
+    op.add_column(
+        "payments",
+        sa.Column("intents", sa.JSON(none_as_null=True), nullable=False, server_default="[]"),
+    )
+    op.add_column("payments", sa.Column("attention", sa.Text(), nullable=False, server_default=""))
+    op.add_column("payments", sa.Column("busy_since", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(op.f("ix_payments_busy_since"), "payments", ["busy_since"])
+    op.add_column(
+        "payment_transactions",
+        sa.Column("intent_id", sa.String(), nullable=False, server_default=""),
+    )
+    op.add_column(
+        "orders", sa.Column("shipped", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    for name in ("payment_capturable_units", "payment_refundable_units"):
+        op.add_column(
+            "orders", sa.Column(name, sa.BigInteger(), nullable=False, server_default="0")
+        )
+    op.add_column("orders", sa.Column("tax_address", sa.JSON(none_as_null=True), nullable=True))
+    op.add_column("orders", sa.Column("attention", sa.Text(), nullable=False, server_default=""))
+    # What earlier versions knew, worked out again from the ledgers and the holds.
+    op.execute(
+        "UPDATE orders SET shipped = EXISTS (SELECT 1 FROM reservations r"
+        " WHERE r.order_id = orders.id AND r.status = 'consumed')"
+    )
+    op.execute(f"UPDATE orders SET payment_refundable_units = {_sum('capture')} - {_sum('refund')}")
+    op.execute(
+        "UPDATE orders SET payment_capturable_units = CASE WHEN EXISTS (SELECT 1"
+        f" {_LEDGER} WHERE p.order_id = orders.id AND t.kind = 'void' AND {_SUCCEEDED})"
+        f" THEN 0 ELSE {_sum('authorize')} - {_sum('capture')} END"
+    )
+    with op.batch_alter_table("orders") as batch:
+        for name in ("payment_capturable_units", "payment_refundable_units"):
+            batch.create_check_constraint(f"{name}_not_negative", sa.text(f"{name} >= 0"))
+    op.create_index(
+        "uq_orders_live_cart",
+        "orders",
+        ["cart_id"],
+        unique=True,
+        sqlite_where=sa.text("status <> 'cancelled'"),
+        postgresql_where=sa.text("status <> 'cancelled'"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("uq_orders_live_cart", table_name="orders")
+    with op.batch_alter_table("orders") as batch:
+        for name in ("payment_capturable_units", "payment_refundable_units"):
+            batch.drop_constraint(op.f(f"ck_orders_{name}_not_negative"), type_="check")
+    with op.batch_alter_table("orders") as batch:
+        for name in (
+            "attention",
+            "tax_address",
+            "payment_refundable_units",
+            "payment_capturable_units",
+            "shipped",
+        ):
+            batch.drop_column(name)
+    with op.batch_alter_table("payment_transactions") as batch:
+        batch.drop_column("intent_id")
+    op.drop_index(op.f("ix_payments_busy_since"), table_name="payments")
+    with op.batch_alter_table("payments") as batch:
+        batch.drop_column("busy_since")
+        batch.drop_column("attention")
+        batch.drop_column("intents")
