@@ -131,8 +131,18 @@ def payment_status_for(status: OrderPaymentStatus) -> PaymentStatus:
 
 
 def path_to(target: OrderPaymentStatus) -> list[OrderPaymentStatus]:
-    """The shortest legal walk from unpaid to ``target`` through PAYMENT_TRANSITIONS."""
-    queue = deque([[_P.UNPAID]])
+    """The shortest legal walk from unpaid to ``target`` through PAYMENT_TRANSITIONS.
+
+    The walk passes an authorization first when it can, so the order has opened: an
+    unpaid order may also go straight to voided, when a short authorization is released.
+    """
+    if target is not _P.UNPAID and target in PAYMENT_TRANSITIONS[_P.AUTHORIZED]:
+        return [_P.AUTHORIZED, *_walk(_P.AUTHORIZED, target)]
+    return _walk(_P.UNPAID, target)
+
+
+def _walk(start: OrderPaymentStatus, target: OrderPaymentStatus) -> list[OrderPaymentStatus]:
+    queue = deque([[start]])
     while queue:
         walk = queue.popleft()
         if walk[-1] is target:

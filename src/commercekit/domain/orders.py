@@ -78,7 +78,8 @@ class FulfilmentStatus(enum.Enum):
 _P = OrderPaymentStatus
 #: Which payment status may follow which. A status may always stay as it is.
 PAYMENT_TRANSITIONS: Final[Mapping[OrderPaymentStatus, frozenset[OrderPaymentStatus]]] = {
-    _P.UNPAID: frozenset({_P.AUTHORIZED, _P.CAPTURED, _P.PARTIALLY_CAPTURED}),
+    # VOIDED: an authorization too small to pay for the order is released at once.
+    _P.UNPAID: frozenset({_P.AUTHORIZED, _P.CAPTURED, _P.PARTIALLY_CAPTURED, _P.VOIDED}),
     _P.AUTHORIZED: frozenset({_P.PARTIALLY_CAPTURED, _P.CAPTURED, _P.VOIDED}),
     _P.PARTIALLY_CAPTURED: frozenset({_P.CAPTURED, _P.PARTIALLY_REFUNDED, _P.REFUNDED}),
     _P.CAPTURED: frozenset({_P.PARTIALLY_REFUNDED, _P.REFUNDED}),

@@ -144,9 +144,9 @@ class OrderRepository(Protocol):
         """Completed orders whose payment still has an authorization standing."""
         ...
 
-    def cancelling(self, placed_before: datetime, limit: int = 100) -> list[Order]:
-        """Orders still being cancelled (placed before ``placed_before``), oldest first:
-        their money's give-back was interrupted."""
+    def cancelling(self, limit: int = 100) -> list[Order]:
+        """Orders being cancelled, oldest first: their money's give-back is under way, or
+        was interrupted (the gateway out of reach, the process stopped)."""
         ...
 
     def live_for_cart(self, cart_id: str) -> Order | None:

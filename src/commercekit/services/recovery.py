@@ -117,7 +117,7 @@ class RecoveryService(Service):
         for order in pending:
             if order.id not in settled:
                 self._each([order], self._expire_action, cancelled, failed)
-        cancelling = self._read(lambda uow: uow.orders.cancelling(now))
+        cancelling = self._read(lambda uow: uow.orders.cancelling())
         self._each(cancelling, self._finish_cancel, cancelled, failed)
         holding = self._read(lambda uow: uow.orders.cancelled_holding_money())
         self._each([o for o in holding if not o.attention], self._give_back, given_back, failed)

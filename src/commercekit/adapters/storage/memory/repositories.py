@@ -128,10 +128,8 @@ class MemoryOrderRepository(Repository):
             limit,
         )
 
-    def cancelling(self, placed_before: datetime, limit: int = 100) -> list[Order]:
-        return self._oldest(
-            lambda o: o.status is OrderStatus.CANCELLING and o.placed_at < placed_before, limit
-        )
+    def cancelling(self, limit: int = 100) -> list[Order]:
+        return self._oldest(lambda o: o.status is OrderStatus.CANCELLING, limit)
 
     def live_for_cart(self, cart_id: str) -> Order | None:
         found = self._oldest(

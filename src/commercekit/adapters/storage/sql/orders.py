@@ -260,10 +260,9 @@ class SqlOrderRepository:
         condition = sa.and_(c.status == OrderStatus.COMPLETED.value, c.payment_capturable_units > 0)
         return self._session.load(ORDERS, condition, limit=limit)
 
-    def cancelling(self, placed_before: datetime, limit: int = 100) -> list[Order]:
+    def cancelling(self, limit: int = 100) -> list[Order]:
         """Orders being cancelled (their money being given back), oldest first."""
-        c = t.orders.c
-        condition = sa.and_(c.status == OrderStatus.CANCELLING.value, c.placed_at < placed_before)
+        condition = t.orders.c.status == OrderStatus.CANCELLING.value
         return self._session.load(ORDERS, condition, limit=limit)
 
     def live_for_cart(self, cart_id: str) -> Order | None:
