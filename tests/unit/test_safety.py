@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from commercekit import errors
 from commercekit.domain.errors import SHOWN_CHARACTERS, shown
+from commercekit.domain.identifiers import MAX_KEY_LENGTH, check_key
 
 HUGE = "X" * 1_000_000
 
@@ -69,3 +70,45 @@ def test_the_attributes_keep_the_whole_value() -> None:
     assert errors.UnknownSku(HUGE).sku == HUGE
     assert errors.NotFound("product", HUGE).key == HUGE
     assert errors.UnknownGateway(HUGE, []).name == HUGE
+
+
+# --- bounded keys ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["RETRO-CLOCK", "", "Zoë's mug", "x" * MAX_KEY_LENGTH, "🕰️"],
+    ids=["sku", "empty", "unicode", "longest", "emoji"],
+)
+def test_a_key_within_bounds_is_returned_as_it_is(value: str) -> None:
+    assert check_key(value, "sku") is value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [HUGE, "x" * (MAX_KEY_LENGTH + 1), "RETRO\x00CLOCK", "RETRO\ud800CLOCK", None, 42, b"RETRO"],
+    ids=["huge", "one-too-long", "nul", "lone-surrogate", "none", "int", "bytes"],
+)
+def test_a_key_out_of_bounds_is_invalid_input_naming_the_field(value: object) -> None:
+    with pytest.raises(errors.InvalidInput) as caught:
+        check_key(value, "sku")
+    assert caught.value.field == "sku"
+    assert len(str(caught.value)) < 100
+
+
+# Any character, lone surrogates and NUL among them (text() leaves surrogates out).
+_ANY_CHARACTER = st.one_of(st.characters(), st.characters(categories=["Cs"]), st.just("\x00"))
+
+
+@given(st.text(alphabet=_ANY_CHARACTER, max_size=300))
+def test_a_key_is_refused_exactly_when_a_database_could_not_take_it(value: str) -> None:
+    storable = len(value) <= MAX_KEY_LENGTH and "\x00" not in value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        storable = False
+    if storable:
+        assert check_key(value, "token") == value
+    else:
+        with pytest.raises(errors.InvalidInput):
+            check_key(value, "token")
