@@ -4,6 +4,7 @@ token, an email) in its text, in its chained causes or in the logs."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from commercekit import errors
+from commercekit.adapters.clock import RandomIds
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.store import Store
 from tests.conftest import fresh_postgres_schema
@@ -24,6 +26,15 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "memory":
         yield "memory://"
     elif request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'quiet.db'}"
+    else:
+        with fresh_postgres_schema() as scoped:
+            yield scoped
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'quiet.db'}"
     else:
         with fresh_postgres_schema() as scoped:
@@ -43,6 +54,16 @@ def parameters_sent(store: Store) -> list[Any]:
 
         sa.event.listen(store.storage.engine, "before_cursor_execute", record)
     return sent
+
+
+def chain(error: BaseException) -> list[BaseException]:
+    """The error and every cause and context behind it."""
+    found: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
 
 
 # --- a megabyte key ------------------------------------------------------------------
@@ -105,3 +126,49 @@ def test_a_key_that_is_merely_unknown_is_still_not_found(url: str) -> None:
         assert caught.value.key == long_but_bounded
         assert len(str(caught.value)) < 300
         assert store.inventory.stock(long_but_bounded) == []
+
+
+# --- database errors name no parameter -------------------------------------------------
+
+
+class OneToken(RandomIds):
+    """Ids as usual, but the same cart token every time: two carts collide on it."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def new_token(self) -> str:
+        return self.token
+
+
+def test_a_taken_token_is_a_conflict_that_does_not_repeat_it(
+    sql_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "tok-" + "q" * 39  # a token's length, and easy to spot
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")  # it sets itself to WARNING
+    with Store.open(sql_url, config={"entry_point_plugins": False}, ids=OneToken(token)) as store:
+        store.carts.create("EUR", customer_id="zoe@example.com")
+        with pytest.raises(errors.ConcurrencyConflict) as caught:
+            store.carts.create("EUR", customer_id="zoe@example.com")
+    causes = chain(caught.value)
+    assert len(causes) > 1, "the conflict keeps the database's error as its cause"
+    for error in causes:
+        for text in (str(error), repr(error), *map(str, error.args)):
+            assert token not in text, type(error)
+            assert "zoe@example.com" not in text, type(error)
+    logged = "\n".join(
+        f"{record.getMessage()} {record.args!r} {record.exc_text or ''}"
+        for record in caplog.records
+    )
+    assert any(record.name.startswith("sqlalchemy.engine") for record in caplog.records)
+    assert token not in logged
+    assert "zoe@example.com" not in logged
+
+
+def test_storage_engines_hide_statement_parameters(sql_url: str) -> None:
+    storage = SqlStorage.open(sql_url)
+    try:
+        assert storage.engine.hide_parameters
+    finally:
+        storage.close()

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, Engine, RootTransaction
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, RootTransaction
 
 from commercekit.domain.errors import SchemaOutOfDate
 
@@ -42,17 +42,42 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     foreign keys and wait :data:`BUSY_TIMEOUT_MS` for a busy database. SQLAlchemy
     gives each thread's unit of work its own pooled connection to a file database.
 
+    Statement parameters are emails, addresses and payment tokens: the engine never
+    puts them in an exception or a log line (``hide_parameters``), and PostgreSQL's
+    error details, which quote the offending row, are left out of its errors.
+
     :param options: passed on to :func:`sqlalchemy.create_engine`, such as
         ``pool_size`` for a process with more threads than the default pool has
         connections (each unit of work holds one until it ends).
     """
     parsed = sa.make_url(url)
+    options = {"hide_parameters": True, **options}
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, **{"pool_pre_ping": True, **options})
+        engine = sa.create_engine(parsed, **{"pool_pre_ping": True, **options})
+        sa.event.listen(engine, "handle_error", _without_row_details)
+        return engine
     engine = sa.create_engine(parsed, **options)
     sa.event.listen(engine, "connect", _on_sqlite_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def _without_row_details(context: ExceptionContext) -> None:
+    # PostgreSQL explains an error in a DETAIL line that quotes the row's values
+    # ("Key (token)=(...) already exists"), and psycopg puts it in the exception's
+    # text: keep only the primary message there, and in SQLAlchemy's wrapper, so
+    # that no token or email reaches a log through an error. The details stay
+    # readable as ``error.orig.diag``, and the SQLSTATE that classifies the error
+    # is untouched.
+    original = context.original_exception
+    primary = getattr(getattr(original, "diag", None), "message_primary", None)
+    if not isinstance(primary, str) or original.args == (primary,):
+        return
+    original.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        kind = type(original)
+        wrapped.args = (f"({kind.__module__}.{kind.__name__}) {primary}",)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
