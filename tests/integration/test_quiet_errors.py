@@ -16,7 +16,7 @@ from commercekit import errors
 from commercekit.adapters.clock import RandomIds
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.store import Store
-from tests.conftest import fresh_postgres_schema
+from tests.conftest import fresh_postgres_schema, postgres_base_url
 
 HUGE = "X" * 1_000_000
 
@@ -172,3 +172,21 @@ def test_storage_engines_hide_statement_parameters(sql_url: str) -> None:
         assert storage.engine.hide_parameters
     finally:
         storage.close()
+
+
+# --- a database that cannot be used ------------------------------------------------------
+
+
+def test_a_refused_login_is_storage_unavailable_and_names_no_password() -> None:
+    url = sa.make_url(postgres_base_url()).set(username="nobody", password="s3cretpw")
+    with pytest.raises(errors.StorageUnavailable) as caught:
+        Store.open(url.render_as_string(hide_password=False))
+    assert caught.value.field == "url"
+    assert "nobody:***@" in caught.value.url
+    for text in (str(caught.value), repr(caught.value), caught.value.url):
+        assert "s3cretpw" not in text
+
+
+def test_a_directory_that_does_not_exist_is_storage_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(errors.StorageUnavailable):
+        SqlStorage.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'shop.db'}")

@@ -51,6 +51,7 @@ __all__ = [
     "PriceChanged",
     "SchemaOutOfDate",
     "StateError",
+    "StorageUnavailable",
     "Unavailable",
     "UnknownCurrency",
     "UnknownGateway",
@@ -484,3 +485,23 @@ class SchemaOutOfDate(ConfigurationError):
         )
         self.current = tuple(sorted(current))
         self.needed = tuple(sorted(needed))
+
+
+class StorageUnavailable(ConfigurationError):
+    """The database cannot be used: the server is unreachable or refuses the
+    credentials, the file is missing or is not a database, or its driver is not
+    installed.
+
+    ``url`` is the URL as it may be shown: with its password masked. The message
+    never repeats a password either.
+    """
+
+    code: ClassVar[str] = "storage_unavailable"
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"cannot use the database at {shown(url, quote=False, limit=200)}: {reason}",
+            field="url",
+        )
+        self.url = url
+        self.reason = reason

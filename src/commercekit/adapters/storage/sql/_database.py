@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, RootTransaction
 
-from commercekit.domain.errors import SchemaOutOfDate
+from commercekit.domain.errors import InvalidInput, SchemaOutOfDate, StorageUnavailable, shown
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -20,6 +20,7 @@ __all__ = [
     "check_schema",
     "create_storage_engine",
     "migrate",
+    "shown_url",
 ]
 
 #: How long SQLite waits for another writer before giving up: long enough to ride out
@@ -49,17 +50,59 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     :param options: passed on to :func:`sqlalchemy.create_engine`, such as
         ``pool_size`` for a process with more threads than the default pool has
         connections (each unit of work holds one until it ends).
+    :raises InvalidInput: naming ``url``, for one that names no database SQLAlchemy
+        knows.
+    :raises StorageUnavailable: when the database's driver is not installed.
     """
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        # Neither the URL nor the parser's complaint is repeated: either may hold
+        # the password.
+        raise InvalidInput(
+            "not a database URL (sqlite:///path.db or postgresql+psycopg://...)", field="url"
+        ) from None
     options = {"hide_parameters": True, **options}
-    if parsed.get_backend_name() != "sqlite":
-        engine = sa.create_engine(parsed, **{"pool_pre_ping": True, **options})
+    sqlite = parsed.get_backend_name() == "sqlite"
+    try:
+        engine = sa.create_engine(
+            parsed, **(options if sqlite else {"pool_pre_ping": True, **options})
+        )
+    except sa.exc.NoSuchModuleError:
+        raise InvalidInput(
+            f"no database dialect {shown(parsed.drivername)} is installed", field="url"
+        ) from None
+    except ImportError as error:
+        raise StorageUnavailable(
+            shown_url(parsed), f"its driver is not installed ({error.name or error})"
+        ) from None
+    if not sqlite:
         sa.event.listen(engine, "handle_error", _without_row_details)
         return engine
-    engine = sa.create_engine(parsed, **options)
     sa.event.listen(engine, "connect", _on_sqlite_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def shown_url(url: str | sa.URL) -> str:
+    """``url`` as it may be printed or logged: its password masked."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(a URL that does not parse)"
+
+
+def _connect(engine: Engine) -> Connection:
+    """A connection; a database that cannot be reached (or opened) is the
+    configuration's error, said in one line that names no password."""
+    try:
+        return engine.connect()
+    except sa.exc.DBAPIError as error:
+        text = " ".join(str(error.orig).split())
+        password = engine.url.password
+        if password:
+            text = text.replace(str(password), "***")
+        raise StorageUnavailable(shown_url(engine.url), text) from error
 
 
 def _without_row_details(context: ExceptionContext) -> None:
@@ -128,8 +171,10 @@ def migrate(engine: Engine) -> None:
     Processes that start together migrate one after another: SQLite's write lock or,
     on PostgreSQL, an advisory lock serialises them, and the later ones find nothing
     left to do.
+
+    :raises StorageUnavailable: for a database that cannot be reached or opened.
     """
-    with engine.connect() as connection, begin_write(connection):
+    with _connect(engine) as connection, begin_write(connection):
         if connection.dialect.name == "postgresql":
             connection.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
@@ -138,9 +183,11 @@ def migrate(engine: Engine) -> None:
 
 
 def check_schema(engine: Engine) -> None:
-    """:raises SchemaOutOfDate: unless the database is at the newest revision."""
+    """:raises SchemaOutOfDate: unless the database is at the newest revision.
+    :raises StorageUnavailable: for a database that cannot be reached or opened.
+    """
     needed = set(ScriptDirectory.from_config(_config()).get_heads())
-    with engine.connect() as connection, connection.begin():
+    with _connect(engine) as connection, connection.begin():
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current != needed:
         raise SchemaOutOfDate(current, needed)
