@@ -4,11 +4,15 @@ not well formed is refused as a webhook, never as a crash."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from commercekit import errors
+from commercekit.adapters.payments import signing
 from commercekit.domain.errors import SHOWN_CHARACTERS, shown
 from commercekit.domain.identifiers import MAX_KEY_LENGTH, check_key
 
@@ -112,3 +116,102 @@ def test_a_key_is_refused_exactly_when_a_database_could_not_take_it(value: str) 
     else:
         with pytest.raises(errors.InvalidInput):
             check_key(value, "token")
+
+
+# --- webhook signature headers -----------------------------------------------------
+
+SECRET = "whsec_unit"
+BODY = b'{"events": []}'
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+SENT = int(NOW.timestamp())
+GOOD = signing.sign(SECRET, BODY, SENT)
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + n) for n in range(10)))
+
+
+def refusal(header: object) -> errors.WebhookRejected | None:
+    """Why the header is refused, or ``None`` if it verifies; any other exception
+    escapes and fails the test."""
+    try:
+        signing.verify(SECRET, BODY, header, NOW)  # type: ignore[arg-type]
+    except errors.WebhookRejected as rejected:
+        return rejected
+    return None
+
+
+def verifies(header: object) -> bool:
+    refused = refusal(header)
+    assert refused is None or len(str(refused)) < 200
+    return refused is None
+
+
+def test_a_header_the_gateway_signed_verifies() -> None:
+    assert verifies(GOOD)
+    assert verifies(f"v1=ff{'0' * 62}, {GOOD}")  # another digest beside it
+
+
+digits = st.text(alphabet="0123456789", min_size=1, max_size=500)
+# Unicode digits that int() would read, spaces, signs and underscores.
+number_like = st.text(alphabet="0123456789\u0661\u0662\u096a\u096b _-+.", min_size=1, max_size=40)
+any_text = st.text(max_size=200)
+fields = st.one_of(
+    digits.map(lambda n: f"t={n}"),
+    number_like.map(lambda n: f"t={n}"),
+    any_text.map(lambda v: f"v1={v}"),
+    any_text.map(lambda v: f"t={v}"),
+    st.just(f"t={SENT}"),
+    st.just(GOOD.split(",")[1]),
+    any_text,
+)
+headers = st.one_of(any_text, st.lists(fields, max_size=6).map(",".join))
+
+
+@given(headers)
+@example("t=" + "9" * 400 + ",v1=" + "0" * 64)  # int() reads it; arithmetic must not fail
+@example("t=" + "9" * 400)
+@example(f"t={SENT},v1=é" + "0" * 63)  # compare_digest refuses a non-ASCII str
+@example(f"t={SENT},v1=\ud800")  # a lone surrogate cannot even be encoded
+@example(f"t={SENT}".translate(ARABIC_INDIC) + "," + GOOD.split(",")[1])  # int() reads these
+@example(f"t={SENT:_d},{GOOD.split(',')[1]}")  # and this
+@example("t=-1,v1=" + "0" * 64)
+@example("x" * 1_000_000)
+@example(GOOD + "," * 5000)
+@example("")
+def test_any_text_header_verifies_or_is_rejected_as_a_webhook(header: str) -> None:
+    verified = verifies(header)
+    if verified:
+        assert GOOD.split(",")[1] in header
+
+
+@pytest.mark.parametrize("header", [None, 42, b"t=1,v1=00", ["t=1"], 1.5], ids=repr)
+def test_a_header_that_is_not_text_is_rejected(header: object) -> None:
+    assert not verifies(header)
+
+
+def test_a_body_that_is_not_bytes_is_rejected() -> None:
+    with pytest.raises(errors.WebhookRejected):
+        signing.verify(SECRET, BODY.decode(), GOOD, NOW)  # type: ignore[arg-type]
+
+
+def test_a_header_longer_than_the_bound_is_rejected_even_if_it_holds_the_signature() -> None:
+    padded = GOOD + "," + " " * signing.MAX_HEADER_LENGTH
+    assert not verifies(padded)
+    assert verifies(GOOD + "," + " " * (signing.MAX_HEADER_LENGTH - len(GOOD) - 1))
+
+
+def test_a_signed_body_that_is_not_understood_is_rejected_without_repeating_it() -> None:
+    from commercekit.adapters.payments.testgateway import TestPaymentGateway
+
+    gateway = TestPaymentGateway("test", webhook_secret=SECRET, clock=lambda: NOW)
+    event = {
+        "transaction_id": "txn_1",
+        "payment_reference": "pay_1",
+        "kind": HUGE,  # no such kind
+        "status": "succeeded",
+        "amount_units": 100,
+        "currency": "EUR",
+        "occurred_at": NOW.isoformat(),
+    }
+    body = json.dumps({"events": [event]}).encode()
+    with pytest.raises(errors.WebhookRejected) as caught:
+        gateway.parse_webhook(body, signing.sign(SECRET, body, SENT), NOW)
+    assert len(str(caught.value)) < 300

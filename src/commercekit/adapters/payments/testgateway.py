@@ -35,6 +35,7 @@ from commercekit.adapters.payments import signing
 from commercekit.domain.errors import (
     GatewayError,
     WebhookRejected,
+    shown,
 )
 from commercekit.domain.payments import GatewayEvent, TransactionKind, TransactionStatus
 from commercekit.hookspecs import GatewayFactory, hookimpl
@@ -350,7 +351,9 @@ class TestPaymentGateway:
             data = json.loads(payload)
             return [_event_from_json(item) for item in data["events"]]
         except (ValueError, KeyError, TypeError) as error:
-            raise WebhookRejected(f"the webhook body is not understood: {error}") from None
+            # The error may quote a value of the body, which can be of any size.
+            reason = shown(str(error), quote=False)
+            raise WebhookRejected(f"the webhook body is not understood: {reason}") from None
 
 
 def _event_to_json(event: GatewayEvent) -> dict[str, Any]:
