@@ -1,6 +1,7 @@
-"""Safe by default: errors that repeat a caller's value repeat only a bounded part of
-it, identifiers are bounded before they reach storage, and a webhook header that is
-not well formed is refused as a webhook, never as a crash."""
+"""Safe by default: secrets and passwords never shown, errors that repeat a caller's
+value repeat only a bounded part of it, identifiers are bounded before they reach
+storage, and a webhook header that is not well formed is refused as a webhook, never
+as a crash."""
 
 from __future__ import annotations
 
@@ -13,10 +14,95 @@ from hypothesis import strategies as st
 
 from commercekit import errors
 from commercekit.adapters.payments import signing
+from commercekit.adapters.payments.testgateway import TestPaymentGateway
 from commercekit.domain.errors import SHOWN_CHARACTERS, shown
 from commercekit.domain.identifiers import MAX_KEY_LENGTH, check_key
+from commercekit.hookspecs import hookimpl
+from commercekit.store import GatewayConfig, Store, StoreConfig
 
 HUGE = "X" * 1_000_000
+PASSWORD = "pa55-w0rd"
+WEBHOOK_SECRET = "whsec_kept_quiet"
+TEST_GATEWAY = {"test": {"plugin": "test", "secrets": {"webhook_secret": WEBHOOK_SECRET}}}
+
+
+# --- secrets never shown -----------------------------------------------------------
+
+
+class Recorder:
+    """A gateway plugin that keeps what its factory was given."""
+
+    def __init__(self) -> None:
+        self.given: dict[str, object] = {}
+
+    @hookimpl
+    def register_payment_gateways(self, register):  # type: ignore[no-untyped-def]
+        def build(name: str, options: dict[str, object]) -> TestPaymentGateway:
+            self.given = dict(options)
+            return TestPaymentGateway(name, webhook_secret=str(options["webhook_secret"]))
+
+        register("recorded", build)
+
+
+def test_the_factory_gets_the_options_with_the_secrets_revealed() -> None:
+    recorder = Recorder()
+    gateway = {
+        "plugin": "recorded",
+        "options": {"account": "acct_1"},
+        "secrets": {"webhook_secret": WEBHOOK_SECRET, "api_key": "sk_quiet"},
+    }
+    config = {"gateways": {"main": gateway}, "entry_point_plugins": False}
+    with Store.open("memory://", config=config, plugins=[recorder]):
+        pass
+    assert recorder.given == {
+        "account": "acct_1",
+        "webhook_secret": WEBHOOK_SECRET,
+        "api_key": "sk_quiet",
+    }
+
+
+def test_a_name_is_an_option_or_a_secret_not_both() -> None:
+    gateway = {
+        "plugin": "test",
+        "options": {"webhook_secret": "a"},
+        "secrets": {"webhook_secret": "b"},
+    }
+    with pytest.raises(errors.InvalidInput) as caught:
+        Store.open("memory://", config={"gateways": {"test": gateway}})
+    assert caught.value.field == "gateways.test"
+    assert "option and as a secret" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://shop:{PASSWORD}@db.internal:5432/shop",
+        f"postgresql://shop:{PASSWORD}@db.internal/shop?sslmode=require",
+        f"sqlite://shop:{PASSWORD}@/shop.db",
+        f"acme+db://shop:{PASSWORD}@db.internal:notaport/shop",  # not even a valid URL
+    ],
+    ids=["postgresql", "with-query", "sqlite", "unparseable"],
+)
+def test_neither_repr_nor_str_of_a_configuration_shows_a_secret(url: str) -> None:
+    config = StoreConfig.model_validate({"url": url, "gateways": TEST_GATEWAY})
+    gateway = config.gateways["test"]
+    for text in (repr(config), str(config), repr(gateway), str(gateway)):
+        assert PASSWORD not in text
+        assert WEBHOOK_SECRET not in text
+    # model_dump() keeps the URL whole, so that a configuration survives a round
+    # trip; the gateway's secrets stay SecretStr there too.
+    assert WEBHOOK_SECRET not in repr(config.model_dump())
+    assert "***@" in repr(config)
+    assert config.url == url  # the field keeps the real URL to connect with
+    assert gateway.factory_options() == {"webhook_secret": WEBHOOK_SECRET}
+
+
+def test_a_gateway_configuration_shows_its_options_but_not_its_secrets() -> None:
+    gateway = GatewayConfig.model_validate(
+        {"plugin": "test", "options": {"account": "acct_1"}, "secrets": {"key": "sk_quiet"}}
+    )
+    assert "acct_1" in repr(gateway)
+    assert "sk_quiet" not in repr(gateway)
 
 
 # --- bounded echo ------------------------------------------------------------------
@@ -199,8 +285,6 @@ def test_a_header_longer_than_the_bound_is_rejected_even_if_it_holds_the_signatu
 
 
 def test_a_signed_body_that_is_not_understood_is_rejected_without_repeating_it() -> None:
-    from commercekit.adapters.payments.testgateway import TestPaymentGateway
-
     gateway = TestPaymentGateway("test", webhook_secret=SECRET, clock=lambda: NOW)
     event = {
         "transaction_id": "txn_1",
