@@ -4,6 +4,17 @@ storage, loads the plugins, builds the configured gateways, and wires the servic
 >>> store = Store.open("memory://")
 >>> cart = store.carts.create("EUR")
 
+A store takes no payment until its configuration names a gateway:
+
+>>> store = Store.open(
+...     "memory://",
+...     config={
+...         "gateways": {
+...             "test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_local"}}
+...         }
+...     },
+... )
+
 ``sqlite:///shop.db`` is the embedded default (migrated on open);
 ``postgresql+psycopg://...`` is how a store grows past one machine.
 """
@@ -134,9 +145,8 @@ class StoreConfig(_Config):
 
     url: str = Field(default="sqlite:///commercekit.db", repr=False)
     """May hold the database's password; shown masked."""
-    gateways: dict[str, GatewayConfig] = Field(
-        default_factory=lambda: {"test": GatewayConfig(plugin="test")}
-    )
+    gateways: dict[str, GatewayConfig] = Field(default_factory=dict)
+    """None by default: a store takes no payment until one is named here."""
     capture: Literal["manual", "immediate"] = "manual"
     """``manual``: authorize at order time, capture later; ``immediate``: a sale."""
     prices_include_tax: bool = False

@@ -1,7 +1,7 @@
-"""Safe by default: secrets and passwords never shown, errors that repeat a caller's
-value repeat only a bounded part of it, identifiers are bounded before they reach
-storage, and a webhook header that is not well formed is refused as a webhook, never
-as a crash."""
+"""Safe by default: no gateway (and no published webhook secret) unless configured,
+secrets and passwords never shown, errors that repeat a caller's value repeat only a
+bounded part of it, identifiers are bounded before they reach storage, and a webhook
+header that is not well formed is refused as a webhook, never as a crash."""
 
 from __future__ import annotations
 
@@ -24,6 +24,59 @@ HUGE = "X" * 1_000_000
 PASSWORD = "pa55-w0rd"
 WEBHOOK_SECRET = "whsec_kept_quiet"
 TEST_GATEWAY = {"test": {"plugin": "test", "secrets": {"webhook_secret": WEBHOOK_SECRET}}}
+
+
+# --- no gateway unless configured --------------------------------------------------
+
+
+def test_a_store_has_no_gateway_unless_its_configuration_names_one() -> None:
+    assert StoreConfig().gateways == {}
+    with Store.open("memory://", config={"entry_point_plugins": False}) as store:
+        assert store.gateways == {}
+        with pytest.raises(errors.UnknownGateway):
+            store.gateway("test")
+
+
+def test_a_store_without_a_gateway_refuses_to_take_payment() -> None:
+    with Store.open("memory://", config={"entry_point_plugins": False}) as store:
+        token = store.carts.create("EUR").token
+        with pytest.raises(errors.UnknownGateway) as caught:
+            store.checkout.set_payment_method(token, {"gateway": "test", "token": "tok_success"})
+        assert caught.value.field == "payment_method"
+        assert "payment_method" in store.checkout.summary(token).missing
+
+
+def test_the_test_gateway_is_there_when_configured_with_a_secret() -> None:
+    config = {"gateways": TEST_GATEWAY, "entry_point_plugins": False}
+    with Store.open("memory://", config=config) as store:
+        gateway = store.gateway("test")
+    assert isinstance(gateway, TestPaymentGateway)
+    assert gateway.webhook_secret == WEBHOOK_SECRET
+
+
+@pytest.mark.parametrize(
+    "gateway",
+    [
+        {"plugin": "test"},
+        {"plugin": "test", "secrets": {"webhook_secret": ""}},
+        {"plugin": "test", "options": {"webhook_secret": ""}},
+        {"plugin": "test", "options": {"webhook_secret": 42}},
+    ],
+    ids=["none", "empty-secret", "empty-option", "not-text"],
+)
+def test_the_test_gateway_without_a_webhook_secret_is_refused(gateway: dict[str, object]) -> None:
+    config = {"gateways": {"sandbox": gateway}, "entry_point_plugins": False}
+    with pytest.raises(errors.InvalidInput) as caught:
+        Store.open("memory://", config=config)
+    assert caught.value.field == "gateways.sandbox.secrets.webhook_secret"
+
+
+def test_the_test_gateway_class_has_no_default_secret() -> None:
+    with pytest.raises(TypeError):
+        TestPaymentGateway("test")  # type: ignore[call-arg]
+    with pytest.raises(errors.InvalidInput) as caught:
+        TestPaymentGateway("test", webhook_secret="")
+    assert caught.value.field == "webhook_secret"
 
 
 # --- secrets never shown -----------------------------------------------------------
