@@ -20,7 +20,6 @@ __all__ = [
     "check_schema",
     "create_storage_engine",
     "migrate",
-    "shown_url",
 ]
 
 #: How long SQLite waits for another writer before giving up: long enough to ride out
@@ -74,7 +73,7 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
         ) from None
     except ImportError as error:
         raise StorageUnavailable(
-            shown_url(parsed), f"its driver is not installed ({error.name or error})"
+            _shown_url(parsed), f"its driver is not installed ({error.name or error})"
         ) from None
     if not sqlite:
         sa.event.listen(engine, "handle_error", _without_row_details)
@@ -84,7 +83,7 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     return engine
 
 
-def shown_url(url: str | sa.URL) -> str:
+def _shown_url(url: str | sa.URL) -> str:
     """``url`` as it may be printed or logged: its password masked."""
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
@@ -102,7 +101,7 @@ def _connect(engine: Engine) -> Connection:
         password = engine.url.password
         if password:
             text = text.replace(str(password), "***")
-        raise StorageUnavailable(shown_url(engine.url), text) from error
+        raise StorageUnavailable(_shown_url(engine.url), text) from error
 
 
 def _without_row_details(context: ExceptionContext) -> None:
