@@ -47,6 +47,7 @@ from commercekit.store import Store
 
 CONFIG = {
     "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],
+    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_bench"}}},
     "entry_point_plugins": False,
 }
 ADDRESS = {

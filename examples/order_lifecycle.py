@@ -44,7 +44,8 @@ CONFIG = {
         {"id": "dhl", "name": "DHL Paket", "prices": {"EUR": "4.90"}},
         {"id": "express", "name": "Express", "prices": {"EUR": "12.90"}},
     ],
-    "gateways": {"test": {"plugin": "test"}},
+    # A demo's own secret: a real store reads it from its environment or a vault.
+    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_demo"}}},
 }
 
 

@@ -4,6 +4,9 @@
     Bring a database to the newest schema (SQLite or PostgreSQL).
 ``commercekit demo [URL]``
     Run the order lifecycle example, on a fresh SQLite file unless a URL is given.
+
+A failure is one line on standard error, ``commercekit: <code>: <message>``, and exit
+status 2; a URL is only ever printed with its password masked.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from commercekit.domain.errors import CommerceError
+from commercekit.domain.errors import CommerceError, StorageUnavailable
 
 __all__ = ["main"]
 
@@ -37,18 +40,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
         if arguments.command == "db":
-            from commercekit.adapters.storage.sql import upgrade
-
-            upgrade(arguments.url)
-            print(f"{arguments.url}: schema is up to date")
+            print(f"{_upgrade(arguments.url)}: schema is up to date")
         else:
             # The example ships as commercekit.examples, mapped from examples/.
             lifecycle = importlib.import_module("commercekit.examples.order_lifecycle")
             lifecycle.main(arguments.url)
     except CommerceError as error:
-        print(f"commercekit: {error.code}: {error}", file=sys.stderr)
+        message = " ".join(str(error).splitlines())
+        print(f"commercekit: {error.code}: {message}", file=sys.stderr)
         return 2
     return 0
+
+
+def _upgrade(url: str) -> str:
+    """Migrate the database at ``url``; returns the URL as it may be printed.
+
+    :raises CommerceError: for every failure, the database's own included.
+    """
+    import sqlalchemy as sa
+    from alembic.util import CommandError
+
+    from commercekit.adapters.storage.sql import upgrade
+
+    upgrade_error: Exception | None = None
+    try:
+        upgrade(url)
+    except (sa.exc.SQLAlchemyError, CommandError) as error:
+        # Storage turns a database it cannot reach into StorageUnavailable; what
+        # gets past that (a migration the database refuses, a revision this
+        # commercekit does not know) is no reason for a traceback either.
+        upgrade_error = error
+    # upgrade() parsed the URL before anything could fail with a database error.
+    parsed = sa.make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if upgrade_error is not None:
+        reason = " ".join(str(getattr(upgrade_error, "orig", None) or upgrade_error).split())
+        if parsed.password:
+            reason = reason.replace(str(parsed.password), "***")
+        raise StorageUnavailable(shown, reason) from upgrade_error
+    return shown
 
 
 if __name__ == "__main__":

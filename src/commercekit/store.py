@@ -4,20 +4,32 @@ storage, loads the plugins, builds the configured gateways, and wires the servic
 >>> store = Store.open("memory://")
 >>> cart = store.carts.create("EUR")
 
+A store takes no payment until its configuration names a gateway:
+
+>>> store = Store.open(
+...     "memory://",
+...     config={
+...         "gateways": {
+...             "test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_local"}}
+...         }
+...     },
+... )
+
 ``sqlite:///shop.db`` is the embedded default (migrated on open);
 ``postgresql+psycopg://...`` is how a store grows past one machine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Final, Literal, Self
 
 import attrs
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from commercekit.adapters.clock import RandomIds, SystemClock
 from commercekit.domain.channels import Channel
@@ -48,10 +60,30 @@ class _Config(BaseModel):
 
 
 class GatewayConfig(_Config):
-    """A gateway the store uses: which plugin provides it, and its options."""
+    """A gateway the store uses: which plugin provides it, its options, and its
+    secrets (API keys, webhook signing secrets).
+
+    Secrets are kept as :class:`pydantic.SecretStr`, so that no ``repr``, ``str`` or
+    log line of the configuration shows them; the plugin's factory receives them
+    revealed, together with the options (see :meth:`factory_options`).
+    """
 
     plugin: str = Field(min_length=1, max_length=64)
     options: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _apart(self) -> GatewayConfig:
+        both = sorted(set(self.options) & set(self.secrets))
+        if both:
+            raise ValueError(f"{both[0]!r} is given both as an option and as a secret")
+        return self
+
+    def factory_options(self) -> dict[str, Any]:
+        """What the plugin's factory receives: the options and the revealed secrets,
+        in one mapping, as a plugin has always read them."""
+        revealed = {name: secret.get_secret_value() for name, secret in self.secrets.items()}
+        return {**self.options, **revealed}
 
 
 class ShippingMethodConfig(_Config):
@@ -89,13 +121,33 @@ class ChannelConfig(_Config):
         return value
 
 
-class StoreConfig(_Config):
-    """How a store runs. Unknown keys are refused, so a typo cannot pass unnoticed."""
+# user:password@ in a URL that does not parse as one.
+_CREDENTIALS: Final = re.compile(r"(?<=://)[^/?#]*@")
 
-    url: str = "sqlite:///commercekit.db"
-    gateways: dict[str, GatewayConfig] = Field(
-        default_factory=lambda: {"test": GatewayConfig(plugin="test")}
-    )
+
+def _shown_url(url: str) -> str:
+    """``url`` with its password masked, as a representation may show it."""
+    # Imported here: a store on memory:// need not load SQLAlchemy to be shown.
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL SQLAlchemy reads: hide all credentials
+        return _CREDENTIALS.sub("***@", url)
+
+
+class StoreConfig(_Config):
+    """How a store runs. Unknown keys are refused, so a typo cannot pass unnoticed.
+
+    Its ``repr`` and ``str`` never show a secret: the URL's password is masked and
+    gateway secrets are :class:`pydantic.SecretStr`.
+    """
+
+    url: str = Field(default="sqlite:///commercekit.db", repr=False)
+    """May hold the database's password; shown masked."""
+    gateways: dict[str, GatewayConfig] = Field(default_factory=dict)
+    """None by default: a store takes no payment until one is named here."""
     capture: Literal["manual", "immediate"] = "manual"
     """``manual``: authorize at order time, capture later; ``immediate``: a sale."""
     prices_include_tax: bool = False
@@ -126,6 +178,10 @@ class StoreConfig(_Config):
     email_subaddressing: bool = True
     """Read ``zoe+news@example.com`` as ``zoe@example.com`` when a coupon's limit per
     customer is counted for a guest."""
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        yield "url", _shown_url(self.url)
+        yield from super().__repr_args__()
 
     @model_validator(mode="after")
     def _channels(self) -> StoreConfig:
@@ -205,7 +261,7 @@ class Store:
         self.storage = storage
         self.plugins = plugins or Plugins(entry_point_plugins=config.entry_point_plugins)
         self.gateways: dict[str, PaymentGateway] = {
-            name: self.plugins.make_gateway(name, gateway.plugin, gateway.options)
+            name: self.plugins.make_gateway(name, gateway.plugin, gateway.factory_options())
             for name, gateway in config.gateways.items()
         }
         self.runtime = Runtime(
@@ -249,6 +305,7 @@ class Store:
         :raises InvalidInput: for a bad configuration, naming the field.
         :raises PluginError: for a plugin that fails to load.
         :raises UnknownGateway: for a configured gateway no plugin provides.
+        :raises StorageUnavailable: for a database that cannot be reached or opened.
         """
         checked = parse(StoreConfig, config or {})
         if url is not None:

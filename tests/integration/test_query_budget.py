@@ -40,6 +40,7 @@ ADDRESS = {
 def store(tmp_path: Path) -> Iterator[Store]:
     config = {
         "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],
+        "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_budget"}}},
         "entry_point_plugins": False,
     }
     with Store.open(f"sqlite:///{tmp_path / 'budget.db'}", config=config) as opened:

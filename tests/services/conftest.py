@@ -28,7 +28,7 @@ from commercekit.store import Store
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 CONFIG = {
     "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90", "JPY": "800"}}],
-    "gateways": {"test": {"plugin": "test", "options": {"webhook_secret": "whsec_shop"}}},
+    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_shop"}}},
     "entry_point_plugins": False,
 }
 ADDRESS = {

@@ -29,6 +29,7 @@ from tests.services.conftest import ADDRESS, START
 
 CONFIG = {
     "entry_point_plugins": False,
+    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_customers"}}},
     "prices_include_tax": True,
     "tax_origin_country": "DE",
     "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],

@@ -77,6 +77,7 @@ def test_errors_are_grouped_as_a_caller_answers_them() -> None:
     assert e.ConcurrencyConflict.retryable
     assert issubclass(e.InsufficientStock, e.StateError)
     assert issubclass(e.UnknownGateway, e.NotFound)
+    assert issubclass(e.StorageUnavailable, e.ConfigurationError)
     assert issubclass(e.InvalidInput, ValueError)
     assert issubclass(e.NotFound, LookupError)
     assert issubclass(e.CurrencyMismatch, TypeError)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Final
 
 __all__ = [
     "AlreadyExists",
@@ -53,6 +53,7 @@ __all__ = [
     "PriceChanged",
     "SchemaOutOfDate",
     "StateError",
+    "StorageUnavailable",
     "TooManyUnpaidOrders",
     "Unavailable",
     "UnknownCurrency",
@@ -86,6 +87,36 @@ class CommerceError(Exception):
         return {"code": self.code, "field": self.field, "message": self.message}
 
 
+#: How much of a value an error message repeats: enough to recognise it, never a
+#: megabyte of it in a log line or an API response.
+SHOWN_CHARACTERS: Final = 80
+
+
+def shown(value: object, *, quote: bool = True, limit: int = SHOWN_CHARACTERS) -> str:
+    """``value`` as an error message shows it: its ``repr`` (its text, with
+    ``quote=False``), cut to about ``limit`` characters with the whole length noted,
+    such as ``'AAAA…' (1048576 characters)``.
+
+    Every message that repeats a value a caller handed in goes through here; the
+    error's attributes keep the whole value.
+    """
+    if not isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= limit else f"{text[:limit]}…"
+    if not quote:
+        if len(value) <= limit and value.isprintable():
+            return value
+        quote = True  # cut or unprintable text reads unambiguously only as a repr
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    prefix = value[:limit]
+    while len(repr(prefix)) > limit - 2:
+        prefix = prefix[:-1]
+    quoted = repr(prefix)
+    return f"{quoted[:-1]}…{quoted[-1]} ({len(value)} characters)"
+
+
 def _amount(units: int, places: int) -> Decimal:
     return Decimal(units).scaleb(-places)
 
@@ -111,7 +142,7 @@ class UnknownCurrency(InvalidInput):
     code: ClassVar[str] = "unknown_currency"
 
     def __init__(self, currency: object, *, field: str | None = "currency") -> None:
-        super().__init__(f"unknown currency code {currency!r}", field=field)
+        super().__init__(f"unknown currency code {shown(currency)}", field=field)
         self.currency = currency
 
 
@@ -132,7 +163,7 @@ class AlreadyExists(InvalidInput):
     code: ClassVar[str] = "already_exists"
 
     def __init__(self, kind: str, key: object, *, field: str | None = "id") -> None:
-        super().__init__(f"{kind} {key!r} already exists", field=field)
+        super().__init__(f"{kind} {shown(key)} already exists", field=field)
         self.kind = kind
         self.key = key
 
@@ -149,7 +180,7 @@ class DuplicateSku(InvalidInput):
     code: ClassVar[str] = "duplicate_sku"
 
     def __init__(self, sku: str) -> None:
-        super().__init__(f"SKU {sku!r} is already used by another variant", field="sku")
+        super().__init__(f"SKU {shown(sku)} is already used by another variant", field="sku")
         self.sku = sku
 
 
@@ -193,7 +224,7 @@ class NotFound(CommerceError, LookupError):
     code: ClassVar[str] = "not_found"
 
     def __init__(self, kind: str, key: object, *, field: str | None = None) -> None:
-        super().__init__(f"no {kind} {key!r}", field=field)
+        super().__init__(f"no {kind} {shown(key)}", field=field)
         self.kind = kind
         self.key = key
 
@@ -225,8 +256,10 @@ class UnknownGateway(NotFound):
     code: ClassVar[str] = "unknown_gateway"
 
     def __init__(self, name: str, known: Iterable[str], *, field: str = "payment_method") -> None:
-        listed = ", ".join(sorted(known)) or "none"
-        CommerceError.__init__(self, f"no payment gateway {name!r} (known: {listed})", field=field)
+        listed = ", ".join(shown(each, quote=False) for each in sorted(known)) or "none"
+        CommerceError.__init__(
+            self, f"no payment gateway {shown(name)} (known: {listed})", field=field
+        )
         self.kind = "payment gateway"
         self.key = name
         self.name = name
@@ -247,7 +280,11 @@ class InvalidTransition(StateError):
     code: ClassVar[str] = "invalid_transition"
 
     def __init__(self, what: str, state: str, action: str) -> None:
-        super().__init__(f"cannot {action} a {what} that is {state}", field="status")
+        super().__init__(
+            f"cannot {shown(action, quote=False)} a {shown(what, quote=False)} "
+            f"that is {shown(state, quote=False)}",
+            field="status",
+        )
         self.what = what
         self.state = state
         self.action = action
@@ -260,7 +297,8 @@ class InsufficientStock(StateError):
 
     def __init__(self, sku: str, requested: int, available: int) -> None:
         super().__init__(
-            f"only {max(available, 0)} of {sku} can be sold, {requested} requested",
+            f"only {max(available, 0)} of {shown(sku, quote=False)} can be sold, "
+            f"{requested} requested",
             field="quantity",
         )
         self.sku = sku
@@ -274,7 +312,7 @@ class Unavailable(StateError, ValueError):
     code: ClassVar[str] = "unavailable"
 
     def __init__(self, sku: str) -> None:
-        super().__init__(f"SKU {sku!r} is not available for sale", field="sku")
+        super().__init__(f"SKU {shown(sku)} is not available for sale", field="sku")
         self.sku = sku
 
 
@@ -302,8 +340,8 @@ class CouponRejected(StateError):
 
     def __init__(self, coupon_code: str, reason: str, detail: str = "") -> None:
         if reason not in self.REASONS:
-            raise ValueError(f"unknown coupon rejection reason {reason!r}")
-        message = f"coupon {coupon_code!r} rejected: {reason.replace('_', ' ')}"
+            raise ValueError(f"unknown coupon rejection reason {shown(reason)}")
+        message = f"coupon {shown(coupon_code)} rejected: {reason.replace('_', ' ')}"
         super().__init__(f"{message} ({detail})" if detail else message, field="coupon_code")
         self.coupon_code = coupon_code
         self.reason = reason
@@ -436,7 +474,8 @@ class IdempotencyConflict(Conflict):
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"idempotency key {key!r} was used for a different request", field="idempotency_key"
+            f"idempotency key {shown(key)} was used for a different request",
+            field="idempotency_key",
         )
         self.key = key
 
@@ -467,7 +506,7 @@ class PluginError(ConfigurationError):
     code: ClassVar[str] = "plugin_error"
 
     def __init__(self, plugin: str, message: str) -> None:
-        super().__init__(f"plugin {plugin!r}: {message}", field="plugins")
+        super().__init__(f"plugin {shown(plugin)}: {message}", field="plugins")
         self.plugin = plugin
 
 
@@ -487,3 +526,23 @@ class SchemaOutOfDate(ConfigurationError):
         )
         self.current = tuple(sorted(current))
         self.needed = tuple(sorted(needed))
+
+
+class StorageUnavailable(ConfigurationError):
+    """The database cannot be used: the server is unreachable or refuses the
+    credentials, the file is missing or is not a database, or its driver is not
+    installed.
+
+    ``url`` is the URL as it may be shown: with its password masked. The message
+    never repeats a password either.
+    """
+
+    code: ClassVar[str] = "storage_unavailable"
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"cannot use the database at {shown(url, quote=False, limit=200)}: {reason}",
+            field="url",
+        )
+        self.url = url
+        self.reason = reason

@@ -9,6 +9,7 @@ from commercekit.domain.customers import check_customer_id
 from commercekit.domain.errors import (
     InvalidInput,
 )
+from commercekit.domain.identifiers import check_key
 from commercekit.domain.pricing import (
     PriceBreakdown,
 )
@@ -51,7 +52,7 @@ class CartService(Service):
         elif currency is None:
             raise InvalidInput("name the cart's currency", field="currency")
         if customer_id is not None:
-            check_customer_id(customer_id)
+            check_customer_id(check_key(customer_id, "customer_id"))
         cart = Cart.open(
             id=self._rt.ids.new_id("cart"),
             currency=currency,
@@ -67,7 +68,9 @@ class CartService(Service):
         """The cart this token opens.
 
         :raises NotFound: for an unknown, empty or missing token.
+        :raises InvalidInput: for a token that cannot be one (too long, say).
         """
+        check_key(token, "token")
         return self._read(lambda uow: find_cart(uow, token))
 
     def add(self, token: str, sku: str, quantity: int = 1) -> Cart:
@@ -75,6 +78,7 @@ class CartService(Service):
 
         :raises UnknownSku, Unavailable, MissingPrice, InvalidQuantity: nothing changes.
         """
+        check_key(sku, "sku")
 
         def add(uow: UnitOfWork, cart: Cart) -> None:
             cart.add(sku, quantity)
@@ -87,13 +91,17 @@ class CartService(Service):
 
         :raises NotFound: if the cart has no such line.
         """
+        check_key(sku, "sku")
         return self._change(token, lambda uow, cart: cart.change_quantity(sku, quantity))
 
     def remove(self, token: str, sku: str) -> Cart:
         """Remove a line."""
+        check_key(sku, "sku")
         return self._change(token, lambda uow, cart: cart.remove(sku))
 
     def _change(self, token: str, change: Callable[[UnitOfWork, Cart], object]) -> Cart:
+        check_key(token, "token")
+
         def work(uow: UnitOfWork) -> Cart:
             cart = find_cart(uow, token)
             change(uow, cart)
@@ -130,6 +138,7 @@ class CartService(Service):
     def price(self, token: str) -> PriceBreakdown:
         """The cart's price breakdown, computed on the server (without shipping or
         an address; the checkout's summary adds those)."""
+        check_key(token, "token")
 
         def work(uow: UnitOfWork) -> PriceBreakdown:
             cart = find_cart(uow, token)
@@ -145,7 +154,8 @@ class CartService(Service):
         :returns: the cart the customer shops with now.
         :raises InvalidInput: for a guest cart that belongs to another customer.
         """
-        check_customer_id(customer_id)
+        check_key(guest_token, "guest_token")
+        check_customer_id(check_key(customer_id, "customer_id"))
 
         def work(uow: UnitOfWork) -> Cart:
             guest = find_cart(uow, guest_token)
@@ -171,7 +181,7 @@ class CartService(Service):
 
     def for_customer(self, customer_id: str) -> list[Cart]:
         """The carts a signed-in customer has open."""
-        check_customer_id(customer_id)
+        check_customer_id(check_key(customer_id, "customer_id"))
         return self._read(lambda uow: uow.carts.for_customer(customer_id))
 
     def merge(self, guest_token: str, customer_token: str) -> Cart:
@@ -179,6 +189,8 @@ class CartService(Service):
 
         :raises CurrencyMismatch: for carts in different currencies.
         """
+        check_key(guest_token, "guest_token")
+        check_key(customer_token, "customer_token")
 
         def work(uow: UnitOfWork) -> Cart:
             guest = find_cart(uow, guest_token)

@@ -8,6 +8,7 @@ import moneyed
 
 from commercekit.domain.catalog import Category, Product
 from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.identifiers import check_key
 from commercekit.domain.pricing import PriceList, SalePrice, TaxZone, VolumeTier
 from commercekit.domain.promotions import Coupon, Promotion
 from commercekit.ports.storage import UnitOfWork
@@ -35,6 +36,7 @@ class CatalogService(Service):
 
         :raises NotFound: for an unknown id.
         """
+        check_key(product_id, "product_id")
         return self._read(lambda uow: uow.catalog.product(product_id))
 
     def publish(self, product_id: str) -> None:
@@ -46,6 +48,8 @@ class CatalogService(Service):
         self._change_state(product_id, publish=False)
 
     def _change_state(self, product_id: str, *, publish: bool) -> None:
+        check_key(product_id, "product_id")
+
         def work(uow: UnitOfWork) -> None:
             product = uow.catalog.product(product_id)
             if publish:
@@ -80,6 +84,8 @@ class CatalogService(Service):
         sale: SalePrice | None = None,
     ) -> None:
         """Set a SKU's price in a list (see :meth:`PriceList.set_price`)."""
+        check_key(price_list_id, "price_list_id")
+        check_key(sku, "sku")
 
         def work(uow: UnitOfWork) -> None:
             price_list = uow.catalog.price_list(price_list_id)

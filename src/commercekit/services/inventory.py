@@ -11,6 +11,7 @@ from commercekit.domain.errors import (
     GatewayError,
     InvalidInput,
 )
+from commercekit.domain.identifiers import check_key
 from commercekit.domain.inventory import (
     MovementKind,
     PurchaseOrder,
@@ -63,6 +64,7 @@ class InventoryService(Service):
 
     def stock(self, sku: str) -> list[StockItem]:
         """The SKU's stock at every location."""
+        check_key(sku, "sku")
         return self._read(lambda uow: uow.inventory.items([sku]))
 
     def available(self, sku: str) -> int:
@@ -71,6 +73,8 @@ class InventoryService(Service):
 
     def movements(self, sku: str, location_id: str) -> list[StockMovement]:
         """The ledger of one stock item."""
+        check_key(sku, "sku")
+        check_key(location_id, "location_id")
         return self._read(lambda uow: uow.inventory.movements(sku, location_id))
 
     def _movement(
@@ -83,6 +87,8 @@ class InventoryService(Service):
         reason: str = "",
         reference: str = "",
     ) -> StockChange:
+        check_key(sku, "sku")
+        check_key(location_id, "location_id")
         movement = StockMovement(
             id=self._rt.ids.new_id("movement"),
             sku=sku,
@@ -131,6 +137,8 @@ class InventoryService(Service):
 
         :raises InsufficientStock: if the source cannot spare it.
         """
+        check_key(from_location, "from_location")
+        check_key(to_location, "to_location")
         if from_location == to_location:
             raise InvalidInput("a transfer goes to another location", field="to_location")
         quantity = check_count(quantity, "quantity", minimum=1)
@@ -159,6 +167,8 @@ class InventoryService(Service):
 
         :returns: the difference applied (0 when the count matched).
         """
+        check_key(sku, "sku")
+        check_key(location_id, "location_id")
         counted = check_count(counted, "counted")
 
         def work(uow: UnitOfWork) -> int:
@@ -222,6 +232,7 @@ class InventoryService(Service):
         :raises InvalidTransition: unless the order is open (paid, not being
             cancelled), or if it shipped already.
         """
+        check_key(order_id, "order_id")
 
         def work(uow: UnitOfWork) -> int:
             order = uow.orders.get(order_id)
@@ -235,10 +246,13 @@ class InventoryService(Service):
 
     def reorder_suggestions(self, skus: Sequence[str]) -> list[tuple[StockItem, int]]:
         """Items of these SKUs at or below their reorder point, with what to order."""
+        skus = [check_key(sku, "skus") for sku in skus]
         return self._read(lambda uow: reorder_suggestions(uow.inventory.items(skus)))
 
     def create_purchase_order(self, location_id: str, skus: Sequence[str]) -> PurchaseOrder:
         """A draft purchase order from the reorder suggestions at a location."""
+        check_key(location_id, "location_id")
+        skus = [check_key(sku, "skus") for sku in skus]
 
         def work(uow: UnitOfWork) -> PurchaseOrder:
             order = PurchaseOrder.from_suggestions(
@@ -263,6 +277,8 @@ class InventoryService(Service):
     def _change_purchase_order(
         self, purchase_order_id: str, change: Callable[[PurchaseOrder], None]
     ) -> PurchaseOrder:
+        check_key(purchase_order_id, "purchase_order_id")
+
         def work(uow: UnitOfWork) -> PurchaseOrder:
             order = uow.inventory.purchase_order(purchase_order_id)
             change(order)
@@ -275,6 +291,9 @@ class InventoryService(Service):
         self, purchase_order_id: str, quantities: Mapping[str, int]
     ) -> PurchaseOrder:
         """Goods of a purchase order arrived: the order and the ledger change together."""
+        check_key(purchase_order_id, "purchase_order_id")
+        for sku in quantities:
+            check_key(sku, "quantities")
 
         def work(uow: UnitOfWork) -> PurchaseOrder:
             order = uow.inventory.purchase_order(purchase_order_id)

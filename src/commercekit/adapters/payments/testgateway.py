@@ -18,6 +18,12 @@ Like a real gateway it honours idempotency keys (the same key returns the first
 answer; the same key with other parameters is refused), refuses to capture more than
 it authorized or refund more than it captured, and signs webhooks with HMAC-SHA256
 over a timestamp and the body. Ids are derived from the keys, so runs repeat exactly.
+
+A store has it only when its configuration names it, with a webhook secret of its
+own (there is no default: a secret printed in these docs would let anyone sign
+webhooks to a store that kept it)::
+
+    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "..."}}}
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ import attrs
 from commercekit.adapters.payments import signing
 from commercekit.domain.errors import (
     GatewayError,
+    InvalidInput,
     WebhookRejected,
+    shown,
 )
 from commercekit.domain.payments import GatewayEvent, TransactionKind, TransactionStatus
 from commercekit.hookspecs import GatewayFactory, hookimpl
@@ -82,9 +90,12 @@ class TestPaymentGateway:
         self,
         name: str = "test",
         *,
-        webhook_secret: str = "whsec_test",
+        webhook_secret: str,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """:raises InvalidInput: naming ``webhook_secret``, for one that is empty."""
+        if not isinstance(webhook_secret, str) or not webhook_secret:
+            raise InvalidInput("the test gateway needs a webhook secret", field="webhook_secret")
         self._name = name
         self.webhook_secret = webhook_secret
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -350,7 +361,9 @@ class TestPaymentGateway:
             data = json.loads(payload)
             return [_event_from_json(item) for item in data["events"]]
         except (ValueError, KeyError, TypeError) as error:
-            raise WebhookRejected(f"the webhook body is not understood: {error}") from None
+            # The error may quote a value of the body, which can be of any size.
+            reason = shown(str(error), quote=False)
+            raise WebhookRejected(f"the webhook body is not understood: {reason}") from None
 
 
 def _event_to_json(event: GatewayEvent) -> dict[str, Any]:
@@ -387,11 +400,16 @@ def _event_from_json(item: Mapping[str, Any]) -> GatewayEvent:
 
 @hookimpl
 def register_payment_gateways(register: Callable[[str, GatewayFactory], None]) -> None:
-    """Offer the ``test`` gateway kind (option: ``webhook_secret``)."""
+    """Offer the ``test`` gateway kind (secret: ``webhook_secret``, required)."""
 
     def build(name: str, options: Mapping[str, Any]) -> TestPaymentGateway:
-        return TestPaymentGateway(
-            name, webhook_secret=str(options.get("webhook_secret", "whsec_test"))
-        )
+        secret = options.get("webhook_secret")
+        if not isinstance(secret, str) or not secret:
+            raise InvalidInput(
+                "the test gateway signs webhooks with a secret of the store's own: "
+                "give it as secrets.webhook_secret",
+                field=f"gateways.{name}.secrets.webhook_secret",
+            )
+        return TestPaymentGateway(name, webhook_secret=secret)
 
     register("test", build)

@@ -9,9 +9,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, Engine, RootTransaction
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, RootTransaction
 
-from commercekit.domain.errors import SchemaOutOfDate
+from commercekit.domain.errors import InvalidInput, SchemaOutOfDate, StorageUnavailable, shown
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -42,17 +42,84 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     foreign keys and wait :data:`BUSY_TIMEOUT_MS` for a busy database. SQLAlchemy
     gives each thread's unit of work its own pooled connection to a file database.
 
+    Statement parameters are emails, addresses and payment tokens: the engine never
+    puts them in an exception or a log line (``hide_parameters``), and PostgreSQL's
+    error details, which quote the offending row, are left out of its errors.
+
     :param options: passed on to :func:`sqlalchemy.create_engine`, such as
         ``pool_size`` for a process with more threads than the default pool has
         connections (each unit of work holds one until it ends).
+    :raises InvalidInput: naming ``url``, for one that names no database SQLAlchemy
+        knows.
+    :raises StorageUnavailable: when the database's driver is not installed.
     """
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, **{"pool_pre_ping": True, **options})
-    engine = sa.create_engine(parsed, **options)
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        # Neither the URL nor the parser's complaint is repeated: either may hold
+        # the password.
+        raise InvalidInput(
+            "not a database URL (sqlite:///path.db or postgresql+psycopg://...)", field="url"
+        ) from None
+    options = {"hide_parameters": True, **options}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    try:
+        engine = sa.create_engine(
+            parsed, **(options if sqlite else {"pool_pre_ping": True, **options})
+        )
+    except sa.exc.NoSuchModuleError:
+        raise InvalidInput(
+            f"no database dialect {shown(parsed.drivername)} is installed", field="url"
+        ) from None
+    except ImportError as error:
+        raise StorageUnavailable(
+            _shown_url(parsed), f"its driver is not installed ({error.name or error})"
+        ) from None
+    if not sqlite:
+        sa.event.listen(engine, "handle_error", _without_row_details)
+        return engine
     sa.event.listen(engine, "connect", _on_sqlite_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def _shown_url(url: str | sa.URL) -> str:
+    """``url`` as it may be printed or logged: its password masked."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(a URL that does not parse)"
+
+
+def _connect(engine: Engine) -> Connection:
+    """A connection; a database that cannot be reached (or opened) is the
+    configuration's error, said in one line that names no password."""
+    try:
+        return engine.connect()
+    except sa.exc.DBAPIError as error:
+        text = " ".join(str(error.orig).split())
+        password = engine.url.password
+        if password:
+            text = text.replace(str(password), "***")
+        raise StorageUnavailable(_shown_url(engine.url), text) from error
+
+
+def _without_row_details(context: ExceptionContext) -> None:
+    # PostgreSQL explains an error in a DETAIL line that quotes the row's values
+    # ("Key (token)=(...) already exists"), and psycopg puts it in the exception's
+    # text: keep only the primary message there, and in SQLAlchemy's wrapper, so
+    # that no token or email reaches a log through an error. The details stay
+    # readable as ``error.orig.diag``, and the SQLSTATE that classifies the error
+    # is untouched.
+    original = context.original_exception
+    primary = getattr(getattr(original, "diag", None), "message_primary", None)
+    if not isinstance(primary, str) or original.args == (primary,):
+        return
+    original.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        kind = type(original)
+        wrapped.args = (f"({kind.__module__}.{kind.__name__}) {primary}",)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -103,8 +170,10 @@ def migrate(engine: Engine) -> None:
     Processes that start together migrate one after another: SQLite's write lock or,
     on PostgreSQL, an advisory lock serialises them, and the later ones find nothing
     left to do.
+
+    :raises StorageUnavailable: for a database that cannot be reached or opened.
     """
-    with engine.connect() as connection, begin_write(connection):
+    with _connect(engine) as connection, begin_write(connection):
         if connection.dialect.name == "postgresql":
             connection.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
@@ -113,9 +182,11 @@ def migrate(engine: Engine) -> None:
 
 
 def check_schema(engine: Engine) -> None:
-    """:raises SchemaOutOfDate: unless the database is at the newest revision."""
+    """:raises SchemaOutOfDate: unless the database is at the newest revision.
+    :raises StorageUnavailable: for a database that cannot be reached or opened.
+    """
     needed = set(ScriptDirectory.from_config(_config()).get_heads())
-    with engine.connect() as connection, connection.begin():
+    with _connect(engine) as connection, connection.begin():
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current != needed:
         raise SchemaOutOfDate(current, needed)
