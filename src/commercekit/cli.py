@@ -16,6 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from commercekit.adapters.storage.urls import shown_url, without_password
 from commercekit.domain.errors import CommerceError, StorageUnavailable
 
 __all__ = ["main"]
@@ -70,14 +71,10 @@ def _upgrade(url: str) -> str:
         # gets past that (a migration the database refuses, a revision this
         # commercekit does not know) is no reason for a traceback either.
         upgrade_error = error
-    # upgrade() parsed the URL before anything could fail with a database error.
-    parsed = sa.make_url(url)
-    shown = parsed.render_as_string(hide_password=True)
+    shown = shown_url(url)
     if upgrade_error is not None:
-        reason = " ".join(str(getattr(upgrade_error, "orig", None) or upgrade_error).split())
-        if parsed.password:
-            reason = reason.replace(str(parsed.password), "***")
-        raise StorageUnavailable(shown, reason) from upgrade_error
+        reason = str(getattr(upgrade_error, "orig", None) or upgrade_error)
+        raise StorageUnavailable(shown, without_password(reason, url)) from upgrade_error
     return shown
 
 

@@ -16,7 +16,14 @@ from typing import Any, Final
 import pluggy
 
 from commercekit import hookspecs
-from commercekit.domain.errors import CommerceError, InvalidInput, PluginError, UnknownGateway
+from commercekit.adapters.storage.urls import shown_url
+from commercekit.domain.errors import (
+    CommerceError,
+    InvalidInput,
+    PluginError,
+    UnknownGateway,
+    shown,
+)
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
 from commercekit.hookspecs import PROJECT, GatewayFactory
@@ -155,14 +162,17 @@ class Plugins:
         """
         if not isinstance(url, str) or ":" not in url:
             raise InvalidInput(
-                f"expected a storage URL such as sqlite:///shop.db, got {url!r}", field="url"
+                f"expected a storage URL such as sqlite:///shop.db, got {shown(shown_url(url))}",
+                field="url",
             )
         scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
         backends = self.storage_backends()
         factory = backends.get(scheme)
         if factory is None:
             known = ", ".join(f"{name}:" for name in sorted(backends)) or "none"
-            raise InvalidInput(f"no storage backend for {url!r} (known: {known})", field="url")
+            raise InvalidInput(
+                f"no storage backend for {shown(shown_url(url))} (known: {known})", field="url"
+            )
         return factory(url, promotion_types=self.promotion_types())
 
     def make_gateway(self, name: str, kind: str, options: Mapping[str, Any]) -> PaymentGateway:

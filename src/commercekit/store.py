@@ -21,17 +21,17 @@ A store takes no payment until its configuration names a gateway:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Literal, Self
 
 import attrs
 from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from commercekit.adapters.clock import RandomIds, SystemClock
+from commercekit.adapters.storage.urls import shown_url
 from commercekit.domain.channels import Channel
 from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.events import DomainEvent
@@ -121,22 +121,6 @@ class ChannelConfig(_Config):
         return value
 
 
-# user:password@ in a URL that does not parse as one.
-_CREDENTIALS: Final = re.compile(r"(?<=://)[^/?#]*@")
-
-
-def _shown_url(url: str) -> str:
-    """``url`` with its password masked, as a representation may show it."""
-    # Imported here: a store on memory:// need not load SQLAlchemy to be shown.
-    from sqlalchemy import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # not a URL SQLAlchemy reads: hide all credentials
-        return _CREDENTIALS.sub("***@", url)
-
-
 class StoreConfig(_Config):
     """How a store runs. Unknown keys are refused, so a typo cannot pass unnoticed.
 
@@ -180,7 +164,7 @@ class StoreConfig(_Config):
     customer is counted for a guest."""
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        yield "url", _shown_url(self.url)
+        yield "url", shown_url(self.url)
         yield from super().__repr_args__()
 
     @model_validator(mode="after")

@@ -47,8 +47,8 @@ def parameters_sent(store: Store) -> list[Any]:
     if isinstance(store.storage, SqlStorage):
 
         def record(*args: Any) -> None:
-            parameters = args[3]
-            batches = parameters if isinstance(parameters, list | tuple) else [parameters]
+            parameters, executemany = args[3], args[5]
+            batches = parameters if executemany else [parameters]
             for batch in batches:
                 sent.extend(batch.values() if isinstance(batch, dict) else batch)
 
@@ -89,6 +89,16 @@ def chain(error: BaseException) -> list[BaseException]:
         (lambda store, token: store.catalog.product(HUGE), "product_id"),
         (lambda store, token: store.catalog.publish(HUGE), "product_id"),
         (lambda store, token: store.catalog.set_price("eu", HUGE, None), "sku"),
+        (lambda store, token: store.checkout.summary(HUGE), "token"),
+        (lambda store, token: store.checkout.set_contact(HUGE, {"email": "z@x.de"}), "token"),
+        (lambda store, token: store.checkout.place_order(HUGE, idempotency_key="k"), "token"),
+        (lambda store, token: store.orders.get(HUGE), "order_id"),
+        (lambda store, token: store.orders.cancel(HUGE, "no"), "order_id"),
+        (lambda store, token: store.orders.complete(HUGE), "order_id"),
+        (lambda store, token: store.payments.capture(HUGE), "order_id"),
+        (lambda store, token: store.payments.refund(HUGE, None), "order_id"),
+        (lambda store, token: store.payments.void(HUGE), "order_id"),
+        (lambda store, token: store.orders.record_fulfilment(HUGE, {"A": 1}), "order_id"),
     ],
     ids=lambda value: "" if callable(value) else value,
 )

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from commercekit import errors
 from commercekit.adapters.payments import signing
 from commercekit.adapters.payments.testgateway import TestPaymentGateway
+from commercekit.adapters.storage.urls import shown_url, without_password
+from commercekit.domain.cart import check_quantity
 from commercekit.domain.errors import SHOWN_CHARACTERS, shown
 from commercekit.domain.identifiers import MAX_KEY_LENGTH, check_key
 from commercekit.hookspecs import hookimpl
@@ -352,3 +354,57 @@ def test_a_signed_body_that_is_not_understood_is_rejected_without_repeating_it()
     with pytest.raises(errors.WebhookRejected) as caught:
         gateway.parse_webhook(body, signing.sign(SECRET, body, SENT), NOW)
     assert len(str(caught.value)) < 300
+
+
+def test_a_signed_body_nested_beyond_what_json_can_read_is_rejected() -> None:
+    gateway = TestPaymentGateway("test", webhook_secret=SECRET, clock=lambda: NOW)
+    body = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(errors.WebhookRejected):
+        gateway.parse_webhook(body, signing.sign(SECRET, body, SENT), NOW)
+
+
+def test_an_integer_too_long_to_print_is_shown_by_its_size() -> None:
+    huge = 10**10_000  # repr() of it raises ValueError
+    assert shown(huge) == f"an integer of {huge.bit_length()} bits"
+    with pytest.raises(errors.InvalidInput) as caught:
+        check_quantity(huge, maximum=999)
+    assert len(str(caught.value)) < 300
+
+
+# --- storage URLs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"ftp://shop:{PASSWORD}@files.internal/shop",  # a scheme no backend offers
+        f"acme+db://shop:{PASSWORD}@db.internal:notaport/shop",  # not even a valid URL
+    ],
+    ids=["unknown-scheme", "unparseable"],
+)
+def test_a_storage_url_no_backend_takes_is_refused_without_its_password(url: str) -> None:
+    with pytest.raises(errors.InvalidInput) as caught:
+        Store.open(url, config={"entry_point_plugins": False})
+    assert caught.value.field == "url"
+    assert PASSWORD not in str(caught.value)
+    assert "shop" in str(caught.value)  # the rest of the URL still says which one
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"postgresql+psycopg://shop:{PASSWORD}@db/shop", "postgresql+psycopg://shop:***@db/shop"),
+        ("sqlite:///shop.db", "sqlite:///shop.db"),
+        (f"acme://shop:{PASSWORD}@db:notaport/x", "acme://***@db:notaport/x"),
+        (42, "(a int, not a URL)"),
+    ],
+)
+def test_a_url_is_shown_with_its_password_masked(url: object, expected: str) -> None:
+    assert shown_url(url) == expected
+
+
+def test_a_drivers_message_loses_the_password_and_its_line_breaks() -> None:
+    url = f"postgresql://shop:{PASSWORD}@db/shop"
+    message = f'connection to "db" failed:\n  password "{PASSWORD}" is wrong'
+    assert without_password(message, url) == 'connection to "db" failed: password "***" is wrong'
+    assert without_password("no password here", "sqlite:///shop.db") == "no password here"

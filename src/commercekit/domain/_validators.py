@@ -16,7 +16,7 @@ from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain.errors import InvalidInput, shown
 
 __all__ = [
     "Validator",
@@ -51,7 +51,7 @@ def require_aware(value: object, *, field: str) -> datetime:
     :raises InvalidInput: naming ``field``.
     """
     if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"must be a timezone-aware datetime, got {value!r}", field=field)
+        raise InvalidInput(f"must be a timezone-aware datetime, got {shown(value)}", field=field)
     return value
 
 

@@ -7,7 +7,13 @@ from typing import Final
 
 import attrs
 
-from commercekit.domain.errors import CurrencyMismatch, InvalidInput, InvalidQuantity, NotFound
+from commercekit.domain.errors import (
+    CurrencyMismatch,
+    InvalidInput,
+    InvalidQuantity,
+    NotFound,
+    shown,
+)
 from commercekit.domain.money import normalize_currency
 from commercekit.domain.promotions import normalize_coupon_code
 from commercekit.domain.tokens import new_token, token_matches
@@ -32,7 +38,7 @@ def check_quantity(value: object, *, maximum: int, field: str = "quantity") -> i
         quantities, naming ``field``.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidQuantity(f"must be a whole number, got {value!r}", field=field)
+        raise InvalidQuantity(f"must be a whole number, got {shown(value)}", field=field)
     if value < 1:
         raise InvalidQuantity("must be at least 1", field=field)
     if value > maximum:

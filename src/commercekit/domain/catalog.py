@@ -19,6 +19,7 @@ from commercekit.domain.errors import (
     InvalidInput,
     NotFound,
     UnknownSku,
+    shown,
 )
 from commercekit.domain.window import Window
 
@@ -79,7 +80,9 @@ def slugify(name: str, *, max_length: int = SLUG_MAX_LENGTH, field: str = "name"
             chars.append("-")
     slug = "".join(chars[:max_length]).strip("-")
     if not any(char.isalnum() for char in slug):
-        raise InvalidInput(f"{name!r} has no letter or digit to build a slug from", field=field)
+        raise InvalidInput(
+            f"{shown(name)} has no letter or digit to build a slug from", field=field
+        )
     return slug
 
 
@@ -87,7 +90,7 @@ def _check_sku(_: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not _SKU.fullmatch(value):
         raise InvalidInput(
             "a SKU is 1 to 64 letters, digits, '.', '_', '/' or '-', starting with a letter "
-            f"or digit; got {value!r}",
+            f"or digit; got {shown(value)}",
             field=attribute.name,
         )
 
@@ -117,7 +120,7 @@ def _components(value: Mapping[str, int] | None) -> Mapping[str, int]:
     parts = dict(value or {})
     for sku, quantity in parts.items():
         if not isinstance(sku, str) or not _SKU.fullmatch(sku):
-            raise InvalidInput(f"{sku!r} is not a SKU", field="components")
+            raise InvalidInput(f"{shown(sku)} is not a SKU", field="components")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 1000:
             raise InvalidInput("a bundle takes 1 to 1000 units of a component", field="components")
     return parts
@@ -130,7 +133,7 @@ def _ids(value: Iterable[str] | str) -> tuple[str, ...]:
     ids = tuple(value)
     for item in ids:
         if not isinstance(item, str):
-            raise InvalidInput(f"expected ids as strings, got {item!r}", field="category_ids")
+            raise InvalidInput(f"expected ids as strings, got {shown(item)}", field="category_ids")
     return ids
 
 
@@ -290,7 +293,7 @@ class CategoryTree:
     def add(self, category: Category) -> None:
         """Add a category under its ``parent_id`` (which must already exist)."""
         if category.id in self._nodes:
-            raise InvalidInput(f"category {category.id!r} already exists", field="id")
+            raise InvalidInput(f"category {shown(category.id)} already exists", field="id")
         if category.parent_id is not None:
             self.get(category.parent_id)
         self._nodes[category.id] = category
@@ -306,7 +309,7 @@ class CategoryTree:
             self.get(new_parent_id)
             if new_parent_id == category_id or new_parent_id in self.descendants(category_id):
                 raise CategoryCycle(
-                    f"cannot move {category_id!r} under its own subtree", field="parent_id"
+                    f"cannot move {shown(category_id)} under its own subtree", field="parent_id"
                 )
         category.parent_id = new_parent_id
 
@@ -372,7 +375,7 @@ class Catalog:
         :raises NotFound: if the product names a category the tree does not have.
         """
         if product.id in self._products:
-            raise InvalidInput(f"product {product.id!r} already exists", field="id")
+            raise InvalidInput(f"product {shown(product.id)} already exists", field="id")
         seen: set[str] = set()
         for variant in product.variants:
             if variant.sku in self._variants or variant.sku in seen:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain.errors import InvalidInput, shown
 from commercekit.domain.money import normalize_currency
 from commercekit.domain.pricing import TaxSettings
 
@@ -59,5 +59,7 @@ class Channel:
         code = normalize_currency(currency)
         if code not in self.currencies:
             sold = ", ".join(self.currencies)
-            raise InvalidInput(f"channel {self.id!r} sells in {sold}, not {code}", field="currency")
+            raise InvalidInput(
+                f"channel {shown(self.id)} sells in {sold}, not {code}", field="currency"
+            )
         return code

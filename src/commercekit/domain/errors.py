@@ -101,6 +101,8 @@ def shown(value: object, *, quote: bool = True, limit: int = SHOWN_CHARACTERS) -
     error's attributes keep the whole value.
     """
     if not isinstance(value, str):
+        if isinstance(value, int) and value.bit_length() > 4 * limit:
+            return f"an integer of {value.bit_length()} bits"  # repr() may refuse it
         text = repr(value)
         return text if len(text) <= limit else f"{text[:limit]}…"
     if not quote:

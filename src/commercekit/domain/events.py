@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain.errors import InvalidInput, shown
 
 __all__ = [
     "EVENT_TYPES",
@@ -180,6 +180,6 @@ def event_from_dict(data: Mapping[str, Any]) -> DomainEvent:
     name = fields.pop("name", None)
     cls = EVENT_TYPES.get(str(name))
     if cls is None:
-        raise InvalidInput(f"unknown event {name!r}", field="name")
+        raise InvalidInput(f"unknown event {shown(name)}", field="name")
     fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
     return cls(**fields)

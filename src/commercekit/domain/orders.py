@@ -19,7 +19,7 @@ from typing import Final
 import attrs
 
 from commercekit.domain.checkout import Address, ShippingChoice
-from commercekit.domain.errors import InvalidInput, InvalidTransition
+from commercekit.domain.errors import InvalidInput, InvalidTransition, shown
 from commercekit.domain.events import (
     DomainEvent,
     NeedsAttention,
@@ -446,7 +446,7 @@ class Order:
         done = dict(self.fulfilled)
         for sku, quantity in quantities.items():
             if sku not in ordered:
-                raise InvalidInput(f"the order has no SKU {sku!r}", field="sku")
+                raise InvalidInput(f"the order has no SKU {shown(sku)}", field="sku")
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
                 raise InvalidInput("must be a whole number of at least 1", field="quantity")
             if done.get(sku, 0) + quantity > ordered[sku]:

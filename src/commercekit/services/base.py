@@ -20,6 +20,7 @@ from commercekit.domain.errors import (
     UnknownGateway,
 )
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.identifiers import check_key
 from commercekit.domain.inventory import AllocationStrategy, PriorityOrder
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, from_minor_units
 from commercekit.domain.pricing import (
@@ -350,8 +351,11 @@ def find_cart(uow: UnitOfWork, token: str) -> Cart:
     """The cart this token opens.
 
     :raises NotFound: for an unknown, empty or missing token (never saying which).
+    :raises InvalidInput: for a token that cannot be one (not text, too long, a NUL).
     """
-    cart = uow.carts.find_by_token(token) if isinstance(token, str) and token else None
+    cart = (
+        uow.carts.find_by_token(token) if token is not None and check_key(token, "token") else None
+    )
     if cart is None:
         raise NotFound("cart", "for this token", field="token")
     return cart

@@ -34,7 +34,9 @@ from commercekit.domain.errors import (
     NotFound,
     PriceChanged,
     TooManyUnpaidOrders,
+    shown,
 )
+from commercekit.domain.identifiers import check_key
 from commercekit.domain.money import currency_precision
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
@@ -155,7 +157,9 @@ class CheckoutService(Service):
                 return ShippingChoice(
                     method_id=method.id, name=method.name, price_units=price, currency=currency
                 )
-        raise InvalidInput(f"no shipping method {method_id!r} in this currency", field="method_id")
+        raise InvalidInput(
+            f"no shipping method {shown(method_id)} in this currency", field="method_id"
+        )
 
     def choose_shipping(self, token: str, choice: Mapping[str, Any] | ShippingChoiceIn) -> Checkout:
         """Choose a shipping method, at its current price.
@@ -272,7 +276,8 @@ class CheckoutService(Service):
         :raises CouponRejected: a coupon's last use went to another order meanwhile.
         :raises GatewayError: the gateway's answer is unknown; retry with the same key.
         """
-        if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key.strip()) <= 255:
+        check_key(token, "token")
+        if not check_key(idempotency_key, "idempotency_key").strip():
             raise InvalidInput("must be 1 to 255 characters", field="idempotency_key")
         fingerprint = hashlib.sha256(
             json.dumps(

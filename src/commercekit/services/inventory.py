@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from commercekit.domain.errors import (
-    GatewayError,
-    InvalidInput,
-)
+from commercekit.domain.errors import GatewayError, InvalidInput, shown
 from commercekit.domain.identifiers import check_key
 from commercekit.domain.inventory import (
     MovementKind,
@@ -34,7 +31,7 @@ __all__ = ["InventoryService"]
 
 def _known_location(uow: UnitOfWork, location_id: str) -> None:
     if location_id not in {location.id for location in uow.inventory.locations()}:
-        raise InvalidInput(f"no stock location {location_id!r}", field="location_id")
+        raise InvalidInput(f"no stock location {shown(location_id)}", field="location_id")
 
 
 class InventoryService(Service):

@@ -15,6 +15,7 @@ from commercekit.domain.errors import (
     NotFound,
     OperationInProgress,
 )
+from commercekit.domain.identifiers import check_key
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import PaymentStatus, TransactionKind
 from commercekit.ports.storage import UnitOfWork
@@ -37,6 +38,7 @@ class OrderService(Service):
 
         :raises NotFound: for an unknown id.
         """
+        check_key(order_id, "order_id")
         return self._read(lambda uow: uow.orders.get(order_id))
 
     def by_token(self, token: str) -> Order:
@@ -44,7 +46,7 @@ class OrderService(Service):
 
         :raises NotFound: for an unknown, empty or missing token.
         """
-        found = isinstance(token, str) and token
+        found = token is not None and check_key(token, "token")
         order = self._read(lambda uow: uow.orders.find_by_token(token)) if found else None
         if order is None:
             raise NotFound("order", "for this token", field="token")
@@ -52,6 +54,7 @@ class OrderService(Service):
 
     def for_customer(self, customer_id: str, *, limit: int = 50) -> list[Order]:
         """A customer's orders, newest first (their order history)."""
+        check_key(customer_id, "customer_id")
         return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))
 
     # --- cancelling ------------------------------------------------------------------
@@ -71,6 +74,7 @@ class OrderService(Service):
         :raises GatewayError: when the gateway could not be reached; the order stays
             cancelling and its money is given back later.
         """
+        check_key(order_id, "order_id")
         self._settle_unknown_authorization(order_id)
 
         def begin(uow: UnitOfWork) -> bool:
@@ -123,6 +127,8 @@ class OrderService(Service):
     # --- fulfilment --------------------------------------------------------------------
 
     def _change(self, order_id: str, change: Callable[[Order], None]) -> Order:
+        check_key(order_id, "order_id")
+
         def work(uow: UnitOfWork) -> Order:
             order = uow.orders.get(order_id)
             change(order)
@@ -149,6 +155,7 @@ class OrderService(Service):
 
         :raises InvalidTransition: otherwise.
         """
+        check_key(order_id, "order_id")
 
         def work(uow: UnitOfWork) -> Order:
             order = uow.orders.get(order_id)

@@ -27,7 +27,9 @@ from commercekit.domain.errors import (
     InvalidTransition,
     NotFound,
     PaymentDeclined,
+    shown,
 )
+from commercekit.domain.identifiers import check_key
 from commercekit.domain.money import minor_units
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import (
@@ -157,6 +159,7 @@ class PaymentService(Service):
 
     def find_for_order(self, order_id: str) -> Payment | None:
         """The payment of an order, if it has one."""
+        check_key(order_id, "order_id")
         return self._read(lambda uow: uow.payments.for_order(order_id))
 
     # --- operations staff or the store start ------------------------------------------
@@ -189,6 +192,9 @@ class PaymentService(Service):
         :returns: the intent, or ``None`` when an operation with this id was answered
             already (a retry after the answer was settled).
         """
+        check_key(order_id, "order_id")
+        if operation_id is not None:
+            check_key(operation_id, "idempotency_key")
         op_id = operation_id or self._rt.ids.new_id("op")
 
         def work(uow: UnitOfWork) -> Intent | None:
@@ -350,7 +356,8 @@ class PaymentService(Service):
         """
 
         def find(uow: UnitOfWork) -> tuple[Order, Payment | None]:
-            order = uow.orders.find_by_token(order_token) if order_token else None
+            found = order_token is not None and check_key(order_token, "token")
+            order = uow.orders.find_by_token(order_token) if found else None
             if order is None:
                 raise NotFound("order", "for this token", field="token")
             return order, uow.payments.for_order(order.id)
@@ -384,7 +391,7 @@ class PaymentService(Service):
             payment = self._by_reference(gateway, event.payment_reference)
             if payment is None:
                 raise EventOutOfOrder(
-                    f"no payment {event.payment_reference!r} recorded yet",
+                    f"no payment {shown(event.payment_reference)} recorded yet",
                     field="payment_reference",
                 )
             _, changed = self.settle(payment.id, event, actor=f"gateway:{gateway}")

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from commercekit.domain.checkout import Address
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain.errors import InvalidInput, shown
 
 __all__ = [
     "AddressIn",
@@ -116,7 +116,7 @@ class AddressIn(_Input):
     @classmethod
     def _country(cls, value: str) -> str:
         if value not in countries():
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+            raise ValueError(f"{shown(value)} is not an ISO 3166-1 alpha-2 country code")
         return value
 
     @model_validator(mode="after")
@@ -129,7 +129,7 @@ class AddressIn(_Input):
                 raise ValueError(f"postal_code: required for addresses in {self.country}")
             if not re.fullmatch(pattern, self.postal_code.upper()):
                 raise ValueError(
-                    f"postal_code: {self.postal_code!r} is not a postal code of {self.country}"
+                    f"postal_code: {shown(self.postal_code)} is not a postal code of {self.country}"
                 )
         return self
 

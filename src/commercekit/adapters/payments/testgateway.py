@@ -360,7 +360,7 @@ class TestPaymentGateway:
         try:
             data = json.loads(payload)
             return [_event_from_json(item) for item in data["events"]]
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             # The error may quote a value of the body, which can be of any size.
             reason = shown(str(error), quote=False)
             raise WebhookRejected(f"the webhook body is not understood: {reason}") from None

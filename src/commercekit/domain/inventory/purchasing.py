@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from commercekit.domain.errors import InvalidInput, InvalidTransition
+from commercekit.domain.errors import InvalidInput, InvalidTransition, shown
 from commercekit.domain.inventory.locations import check_count
 from commercekit.domain.inventory.stock import MovementKind, StockItem, StockMovement
 
@@ -123,7 +123,7 @@ class PurchaseOrder:
         for sku, quantity in quantities.items():
             line = lines.get(sku)
             if line is None:
-                raise InvalidInput(f"the purchase order has no SKU {sku!r}", field="sku")
+                raise InvalidInput(f"the purchase order has no SKU {shown(sku)}", field="sku")
             check_count(quantity, "quantity", minimum=1)
             if line.received + quantity > line.quantity:
                 raise InvalidInput(

@@ -25,7 +25,7 @@ import moneyed
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
-from commercekit.domain.errors import CurrencyMismatch, InvalidInput, UnknownCurrency
+from commercekit.domain.errors import CurrencyMismatch, InvalidInput, UnknownCurrency, shown
 
 __all__ = [
     "DEFAULT_ROUNDING",
@@ -146,16 +146,16 @@ def to_decimal(value: object, *, field: str = "amount", limit: Decimal = MAX_AMO
         try:
             number = Decimal(value.strip() if isinstance(value, str) else value)
         except (InvalidOperation, ValueError):
-            raise InvalidInput(f"{value!r} is not a decimal number", field=field) from None
+            raise InvalidInput(f"{shown(value)} is not a decimal number", field=field) from None
     else:
         raise InvalidInput(
             f"expected a Decimal, int or decimal string, got {type(value).__name__}",
             field=field,
         )
     if not number.is_finite():
-        raise InvalidInput(f"{value!r} is not a finite number", field=field)
+        raise InvalidInput(f"{shown(value)} is not a finite number", field=field)
     if abs(number) > limit:
-        raise InvalidInput(f"{value!r} is larger than the allowed {limit}", field=field)
+        raise InvalidInput(f"{shown(value)} is larger than the allowed {limit}", field=field)
     _, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)  # finite, checked above
     if not any(digits):
@@ -165,7 +165,7 @@ def to_decimal(value: object, *, field: str = "amount", limit: Decimal = MAX_AMO
     zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
     if len(digits) - zeros > MAX_DIGITS or exponent + zeros < MIN_EXPONENT:
         raise InvalidInput(
-            f"{value!r} has more precision than any amount needs (at most {MAX_DIGITS} "
+            f"{shown(value)} has more precision than any amount needs (at most {MAX_DIGITS} "
             f"significant digits, none beyond 1E{MIN_EXPONENT})",
             field=field,
         )
@@ -298,7 +298,7 @@ def minor_units(amount: moneyed.Money, *, field: str = "amount") -> int:
     code = _code(amount)
     value = amount.amount
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise InvalidInput(f"{value!r} is not a finite decimal amount", field=field)
+        raise InvalidInput(f"{shown(value)} is not a finite decimal amount", field=field)
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite, checked above
     coefficient = int("".join(map(str, digits)))
@@ -357,5 +357,5 @@ def format_money(amount: moneyed.Money, locale: str = "en_US") -> str:
     try:
         parsed = Locale.parse(locale)
     except (UnknownLocaleError, ValueError, TypeError):
-        raise InvalidInput(f"unknown locale {locale!r}", field="locale") from None
+        raise InvalidInput(f"unknown locale {shown(locale)}", field="locale") from None
     return str(format_currency(amount.amount, _code(amount), locale=parsed, currency_digits=True))

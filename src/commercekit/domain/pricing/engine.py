@@ -22,6 +22,7 @@ from commercekit.domain.errors import (
     InvalidQuantity,
     MissingPrice,
     Unavailable,
+    shown,
 )
 from commercekit.domain.money import (
     DEFAULT_ROUNDING,
@@ -183,7 +184,7 @@ class PricingEngine:
             # negative quantity here would price to a negative total.
             if type(quantity) is not int or not 0 < quantity <= QUANTITY_CEILING:
                 raise InvalidQuantity(
-                    f"must be a whole number from 1 to {QUANTITY_CEILING}, got {quantity!r}",
+                    f"must be a whole number from 1 to {QUANTITY_CEILING}, got {shown(quantity)}",
                     field="quantity",
                 )
             facts = facts_of(sku)

@@ -15,7 +15,7 @@ import attrs
 import moneyed
 
 from commercekit.domain._validators import aware_or_none, instance_of, require_instance
-from commercekit.domain.errors import CurrencyMismatch, InvalidInput
+from commercekit.domain.errors import CurrencyMismatch, InvalidInput, shown
 from commercekit.domain.money import Money, currency_precision, minor_units, normalize_currency
 from commercekit.domain.promotions import normalize_customer_groups
 from commercekit.domain.window import Window
@@ -216,7 +216,7 @@ class PriceBook:
     def add(self, price_list: PriceList) -> None:
         """Add a price list."""
         if any(existing.id == price_list.id for existing in self._lists):
-            raise InvalidInput(f"price list {price_list.id!r} already exists", field="id")
+            raise InvalidInput(f"price list {shown(price_list.id)} already exists", field="id")
         self._lists.append(price_list)
         self._chains.clear()
 

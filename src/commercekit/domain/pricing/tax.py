@@ -11,7 +11,7 @@ from typing import Final
 import attrs
 
 from commercekit.domain._validators import instances, text
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain.errors import InvalidInput, shown
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, to_decimal
 
 __all__ = [
@@ -150,7 +150,7 @@ class TaxTable:
         seen: set[str] = set()
         for zone in self._zones:
             if zone.id in seen:
-                raise InvalidInput(f"tax zone {zone.id!r} is given twice", field="id")
+                raise InvalidInput(f"tax zone {shown(zone.id)} is given twice", field="id")
             seen.add(zone.id)
         # Caches hold positions in ``_zones``, never zone ids, so that they can only
         # ever describe the zone that was matched.

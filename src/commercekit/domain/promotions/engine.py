@@ -25,7 +25,7 @@ import attrs
 
 from commercekit.domain._validators import aware_or_none, flag, instance_of, text, whole_number
 from commercekit.domain.catalog import ItemFacts
-from commercekit.domain.errors import CouponRejected, InvalidInput
+from commercekit.domain.errors import CouponRejected, InvalidInput, shown
 from commercekit.domain.promotions.benefits import Benefit
 from commercekit.domain.promotions.conditions import Condition
 from commercekit.domain.promotions.targeting import (
@@ -52,7 +52,7 @@ def _stacking(value: object) -> Stacking:
         return Stacking(value)
     except ValueError:
         raise InvalidInput(
-            f"expected one of {', '.join(s.value for s in Stacking)}, got {value!r}",
+            f"expected one of {', '.join(s.value for s in Stacking)}, got {shown(value)}",
             field="stacking",
         ) from None
 
@@ -66,7 +66,7 @@ def _benefit(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         callable(getattr(value, name, None)) for name in ("discounts", "describe", "supports")
     ):
         raise InvalidInput(
-            f"expected a Benefit (such as PercentOffLines), got {value!r}", field="benefit"
+            f"expected a Benefit (such as PercentOffLines), got {shown(value)}", field="benefit"
         )
 
 
@@ -74,7 +74,7 @@ def _conditions(_: object, attribute: attrs.Attribute[Any], value: tuple[object,
     for condition in value:
         if not callable(getattr(condition, "check", None)):
             raise InvalidInput(
-                f"expected a Condition (such as MinimumSubtotal), got {condition!r}",
+                f"expected a Condition (such as MinimumSubtotal), got {shown(condition)}",
                 field="conditions",
             )
 
@@ -199,7 +199,7 @@ class PromotionEngine:
     def add(self, promotion: Promotion) -> None:
         """Add a promotion to the index."""
         if promotion.id in self._promotions:
-            raise InvalidInput(f"promotion {promotion.id!r} already exists", field="id")
+            raise InvalidInput(f"promotion {shown(promotion.id)} already exists", field="id")
         self._promotions[promotion.id] = promotion
         self._windows[promotion.id] = promotion.window
         target = promotion.target
@@ -216,7 +216,7 @@ class PromotionEngine:
     def add_coupon(self, coupon: Coupon) -> None:
         """Add a coupon code for one of the promotions."""
         if coupon.code in self._coupons:
-            raise InvalidInput(f"coupon {coupon.code!r} already exists", field="code")
+            raise InvalidInput(f"coupon {shown(coupon.code)} already exists", field="code")
         self._coupons[coupon.code] = coupon
         self._coupon_windows[coupon.code] = coupon.window
 

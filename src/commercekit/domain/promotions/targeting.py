@@ -13,7 +13,7 @@ import attrs
 
 from commercekit.domain._validators import aware, ordered_strings, strings, whole_number
 from commercekit.domain.catalog import ItemFacts
-from commercekit.domain.errors import InvalidInput
+from commercekit.domain.errors import InvalidInput, shown
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding
 
 __all__ = [
@@ -120,7 +120,7 @@ def normalize_coupon_usage(value: Mapping[str, CouponUsage]) -> Mapping[str, Cou
     found: dict[str, CouponUsage] = {}
     for code, usage in value.items():
         if not isinstance(usage, CouponUsage):
-            raise InvalidInput(f"expected CouponUsage for {code!r}", field="coupon_usage")
+            raise InvalidInput(f"expected CouponUsage for {shown(code)}", field="coupon_usage")
         normal = normalize_coupon_code(code)
         earlier = found.get(normal)
         if earlier is not None:

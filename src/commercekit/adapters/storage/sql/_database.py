@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, RootTransaction
 
+from commercekit.adapters.storage.urls import shown_url, without_password
 from commercekit.domain.errors import InvalidInput, SchemaOutOfDate, StorageUnavailable, shown
 
 __all__ = [
@@ -73,7 +74,7 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
         ) from None
     except ImportError as error:
         raise StorageUnavailable(
-            _shown_url(parsed), f"its driver is not installed ({error.name or error})"
+            shown_url(url), f"its driver is not installed ({error.name or error})"
         ) from None
     if not sqlite:
         sa.event.listen(engine, "handle_error", _without_row_details)
@@ -83,25 +84,14 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     return engine
 
 
-def _shown_url(url: str | sa.URL) -> str:
-    """``url`` as it may be printed or logged: its password masked."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except (sa.exc.ArgumentError, ValueError):
-        return "(a URL that does not parse)"
-
-
 def _connect(engine: Engine) -> Connection:
     """A connection; a database that cannot be reached (or opened) is the
     configuration's error, said in one line that names no password."""
     try:
         return engine.connect()
     except sa.exc.DBAPIError as error:
-        text = " ".join(str(error.orig).split())
-        password = engine.url.password
-        if password:
-            text = text.replace(str(password), "***")
-        raise StorageUnavailable(_shown_url(engine.url), text) from error
+        url = engine.url.render_as_string(hide_password=False)
+        raise StorageUnavailable(shown_url(url), without_password(str(error.orig), url)) from error
 
 
 def _without_row_details(context: ExceptionContext) -> None:
