@@ -120,11 +120,14 @@ def test_checkout_reserves_stock_and_payment_failure_releases_it(shop: Store) ->
 
 def test_shipping_consumes_the_reservation_into_a_sale(shop: Store) -> None:
     order = shop.checkout.place_order(ready(shop, {"RETRO-CLOCK": 4}), idempotency_key="a")
+    shop.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
     assert shop.inventory.consume(order.id) == 1
     (item,) = shop.inventory.stock("RETRO-CLOCK")
     assert (item.on_hand, item.reserved) == (6, 0)
     movements = shop.inventory.movements("RETRO-CLOCK", "berlin")
     assert sum(m.quantity for m in movements) == item.on_hand
+    (sale,) = [m for m in movements if m.quantity < 0]
+    assert sale.at == START + timedelta(days=2)  # the store's clock, not the wall clock
     assert shop.orders.get(order.id).shipped
     with pytest.raises(InvalidTransition):
         shop.inventory.consume(order.id)  # once only
