@@ -7,6 +7,7 @@ where they are billed."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -197,7 +198,7 @@ def test_the_sweep_goes_past_an_order_it_cannot_settle(store: Store) -> None:
 
     gateway(store).void = void  # type: ignore[method-assign]
     for order_id in (first, second):
-        with pytest.raises(GatewayError) if order_id == first else _nothing():
+        with pytest.raises(GatewayError) if order_id == first else contextlib.nullcontext():
             store.orders.cancel(order_id, "changed their mind")
     assert store.orders.get(first).status is OrderStatus.CANCELLING
 
@@ -214,12 +215,40 @@ def test_the_sweep_goes_past_an_order_it_cannot_settle(store: Store) -> None:
     assert at_gateway(store, first)[3]
 
 
-class _nothing:
-    def __enter__(self) -> None:
-        return None
+def test_a_late_authorization_of_a_cancelled_order_is_released_once_when_voids_fail(
+    store: Store, clock: FixedClock
+) -> None:
+    cart = ready_cart(store, payment_token="tok_requires_action")
+    order = store.checkout.place_order(cart.token, idempotency_key="k")
+    clock.advance(timedelta(hours=2))
+    assert order.id in store.recovery.sweep().cancelled  # the action was never completed
+    payment = store.payments.for_order(order.id)
+    voids: list[str] = []
 
-    def __exit__(self, *args: object) -> None:
-        return None
+    def refuse(reference: str, key: str) -> GatewayEvent:
+        voids.append(key)
+        return GatewayEvent(
+            transaction_id=f"txn-{key}",
+            payment_reference=reference,
+            kind=TransactionKind.VOID,
+            status=TransactionStatus.FAILED,
+            amount_units=0,
+            currency="EUR",
+            occurred_at=clock.now(),
+            detail="not_voidable",
+        )
+
+    gateway(store).void = refuse  # type: ignore[method-assign]
+    late = gateway(store).confirm(str(payment.reference), "late-webhook")
+
+    store.payments.settle(payment.id, late, actor="gateway:test")  # gives nothing back itself
+    assert voids == []
+    first = store.recovery.sweep()
+    assert len(voids) == 1  # tried once, refused, flagged for staff
+    assert store.orders.get(order.id).attention
+    assert order.id not in first.given_back
+    store.recovery.sweep()
+    assert len(voids) == 1  # staff decide now; the sweep does not hammer the gateway
 
 
 # --- coupons ----------------------------------------------------------------------

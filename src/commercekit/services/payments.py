@@ -84,47 +84,51 @@ class PaymentService(Service):
         """Apply a gateway event to a payment's ledger, once, and bring the order along.
 
         Runs again if another writer changed the payment meanwhile, so two paths
-        reporting the same fact at the same moment still apply it once. Settling never
-        calls the gateway: money a cancelled order still holds is given back by the
-        cancellation and by the sweep, so that a refusal to give it back cannot set
-        off another attempt.
+        reporting the same fact at the same moment still apply it once. Settling calls
+        the gateway only to release an authorization that this very event reported
+        and that is too small to pay for the order; any other money a cancelled order
+        still holds is given back by the cancellation and by the sweep, so that a
+        refusal to give it back never sets off another attempt.
 
         :param intent_id: the operation of ours the event answers; it is no longer
             under way once settled.
         :returns: the order, and whether the event changed anything.
         """
 
-        def work(uow: UnitOfWork) -> tuple[Order, bool]:
+        def work(uow: UnitOfWork) -> tuple[Order, bool, bool]:
             payment = uow.payments.get(payment_id)
             order = uow.orders.get(payment.order_id)
             changed = payment.apply(event, intent_id=intent_id)
+            refused_short = False
             if changed:
-                self._follow(uow, order, payment, actor, event)
+                refused_short = self._follow(uow, order, payment, actor, event)
                 uow.payments.save(payment)
                 uow.orders.save(order)
-            return order, changed
+            return order, changed, refused_short
 
-        order, changed = self._run(work)
-        if changed and order.status is OrderStatus.CANCELLED and self._short(order):
-            # An authorization too small to pay for the order is released at once.
+        order, changed, refused_short = self._run(work)
+        if refused_short:
+            # The authorization this event reported was too small to pay for the
+            # order: it is released now, once. Answers to that release settle here
+            # too, but cancel nothing, so a refusal is flagged, not tried again.
             with contextlib.suppress(CommerceError):
                 self.give_back(order.id, actor="system")
         return order, changed
 
-    def _short(self, order: Order) -> bool:
-        payment = self.find_for_order(order.id)
-        return payment is not None and payment.capturable_units > 0 and not order.shipped
-
     def _follow(
         self, uow: UnitOfWork, order: Order, payment: Payment, actor: str, event: GatewayEvent
-    ) -> None:
-        """Bring the order in line with its payment."""
+    ) -> bool:
+        """Bring the order in line with its payment.
+
+        :returns: whether the order was cancelled because what was authorized does
+            not cover the amount due (so that it is released).
+        """
         now = self.now
         if payment.status is PaymentStatus.FAILED:
             cancel_unpaid(
                 uow, order, f"payment failed: {event.detail or 'declined'}", actor=actor, at=now
             )
-            return
+            return False
         was_pending = order.status is OrderStatus.PENDING_PAYMENT
         order.follow(payment, at=now, actor=actor)
         short = not payment.covers_amount_due
@@ -134,7 +138,7 @@ class PaymentService(Service):
             due, got = payment.amount_units, payment.authorized_units
             reason = f"the authorization ({got}) does not cover the amount due ({due})"
             cancel_unpaid(uow, order, reason, actor=actor, at=now)
-            return
+            return True
         if payment.status is PaymentStatus.REQUIRES_ACTION:
             # The customer has until the gateway's session for the action ends; the
             # stock and any coupon uses wait as long, and no longer.
@@ -146,6 +150,7 @@ class PaymentService(Service):
             keep_until_shipped(uow, order)
             with contextlib.suppress(NotFound):
                 uow.carts.remove(uow.carts.get(order.cart_id))
+        return False
 
     def for_order(self, order_id: str) -> Payment:
         """The payment of an order.
