@@ -26,6 +26,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import SqlStorage, upgrade
@@ -517,6 +519,66 @@ def test_paid_orders_holds_stored_as_a_far_expiry_become_allocated(
                 ).all()
                 back = dict(found_rows)
             assert back == {key: status for key, _, status in rows}
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrading_keeps_every_order_line_and_history_entry(backend: str, tmp_path: Path) -> None:
+    # On SQLite, changing the orders table rebuilds it; with foreign keys on, dropping
+    # the old table would take the lines and the history with it.
+    scope: Any = (
+        contextlib.nullcontext(f"sqlite:///{tmp_path / 'lines.db'}")
+        if backend == "sqlite"
+        else fresh_postgres_schema()
+    )
+    with scope as url:
+        with SqlStorage.open(url) as storage, storage.unit_of_work() as uow:
+            uow.orders.add(an_order(lines=3))
+            uow.commit()
+        config = Config()
+        config.set_main_option("script_location", database.SCRIPT_LOCATION)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        command.downgrade(config, "0006")  # a database from before the orders changed
+
+        upgrade(url)  # as commercekit runs it: foreign keys on, on SQLite
+
+        with SqlStorage.open(url, migrate=False) as storage, storage.unit_of_work() as uow:
+            order = uow.orders.get("order-1001")
+        assert len(order.lines) == 3
+        assert order.history == an_order(lines=3).history
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrading_refuses_a_cart_with_two_live_orders_and_changes_nothing(
+    backend: str, tmp_path: Path
+) -> None:
+    scope: Any = (
+        contextlib.nullcontext(f"sqlite:///{tmp_path / 'twice.db'}")
+        if backend == "sqlite"
+        else fresh_postgres_schema()
+    )
+    with scope as url:
+        with SqlStorage.open(url) as storage, storage.unit_of_work() as uow:
+            uow.orders.add(an_order())
+            uow.commit()
+        config = Config()
+        config.set_main_option("script_location", database.SCRIPT_LOCATION)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        command.downgrade(config, "0006")
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as connection:  # what earlier versions let happen
+                orders = sa.Table("orders", sa.MetaData(), autoload_with=connection)
+                row = dict(connection.execute(sa.select(orders)).mappings().one())
+                row.update(id="order-twice", token="token-twice", idempotency_key="idem-twice")
+                connection.execute(orders.insert(), row)
+
+            with pytest.raises(CommandError, match="cart-order-1001"):
+                upgrade(url)
+
+            with engine.connect() as connection:
+                assert MigrationContext.configure(connection).get_current_heads() == ("0006",)
         finally:
             engine.dispose()
 

@@ -161,14 +161,32 @@ def migrate(engine: Engine) -> None:
     on PostgreSQL, an advisory lock serialises them, and the later ones find nothing
     left to do.
 
+    On SQLite, foreign keys are off while migrating: changing a table there means
+    building a new one and dropping the old, and with foreign keys on the drop would
+    delete every row that refers to it (an order's lines and history). They are
+    checked once, before the migration commits.
+
     :raises StorageUnavailable: for a database that cannot be reached or opened.
     """
-    with _connect(engine) as connection, begin_write(connection):
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
-            )
-        command.upgrade(_config(connection), "head")
+    with _connect(engine) as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        # Through the driver itself: SQLite ignores the pragma inside a transaction,
+        # and SQLAlchemy would begin one.
+        driver: Any = connection.connection.driver_connection
+        if sqlite:
+            driver.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with begin_write(connection):
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                    )
+                command.upgrade(_config(connection), "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migration left rows referring to nothing")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys = ON")
 
 
 def check_schema(engine: Engine) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"
@@ -65,6 +66,7 @@ def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         for name in ("payment_capturable_units", "payment_refundable_units"):
             batch.create_check_constraint(f"{name}_not_negative", sa.text(f"{name} >= 0"))
+    _refuse_carts_with_two_live_orders()
     op.create_index(
         "uq_orders_live_cart",
         "orders",
@@ -73,6 +75,28 @@ def upgrade() -> None:
         sqlite_where=sa.text("status <> 'cancelled'"),
         postgresql_where=sa.text("status <> 'cancelled'"),
     )
+
+
+def _refuse_carts_with_two_live_orders() -> None:
+    # Earlier versions let one cart become two orders; which of them stands is for
+    # the shop to decide (cancel the other), never for a migration.
+    carts = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT cart_id FROM orders WHERE status <> 'cancelled'"
+                " GROUP BY cart_id HAVING COUNT(*) > 1 ORDER BY cart_id"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if carts:
+        shown = ", ".join(carts[:5]) + (f" and {len(carts) - 5} more" if len(carts) > 5 else "")
+        raise CommandError(
+            f"{len(carts)} cart(s) have more than one order that is not cancelled ({shown});"
+            " cancel all but one order of each with the earlier version, then upgrade"
+        )
 
 
 def downgrade() -> None:
