@@ -148,6 +148,23 @@ def test_too_little_stock_is_refused_and_writes_nothing(shop: Store) -> None:
     assert shop.inventory.available("RETRO-CLOCK") == 10
 
 
+def test_stock_that_is_truly_gone_is_refused_at_once_not_planned_again(
+    shop: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = ready(shop, {"RETRO-CLOCK": 11})
+    opened = []
+    open_unit_of_work = shop.storage.unit_of_work
+
+    def counted() -> object:
+        opened.append(1)
+        return open_unit_of_work()
+
+    monkeypatch.setattr(shop.storage, "unit_of_work", counted)
+    with pytest.raises(InsufficientStock):
+        shop.checkout.place_order(token, idempotency_key="a")
+    assert len(opened) == 1  # only a refusal by the commit means another order won
+
+
 def test_an_expired_reservation_returns_its_stock(shop: Store) -> None:
     waiting = shop.checkout.place_order(
         ready(shop, {"RETRO-CLOCK": 10}, token="tok_requires_action"), idempotency_key="a"

@@ -192,16 +192,18 @@ class Service:
         """
         attempts = attempts or self._rt.settings.retries
         for attempt in range(attempts):
+            last = attempt == attempts - 1
             try:
                 with self._rt.storage.unit_of_work() as uow:
                     result = work(uow)
-                    committed = uow.commit()
+                    try:
+                        committed = uow.commit()
+                    except lost_races:
+                        if last:
+                            raise
+                        continue
             except ConcurrencyConflict:
-                if attempt == attempts - 1:
-                    raise
-                continue
-            except lost_races:
-                if attempt == attempts - 1:
+                if last:
                     raise
                 continue
             if committed and self._rt.has_subscribers():
