@@ -18,6 +18,7 @@ from commercekit.domain.payments import (
 )
 from commercekit.errors import (
     EventOutOfOrder,
+    IdempotencyConflict,
     InvalidInput,
     PaymentLimitExceeded,
     WebhookRejected,
@@ -50,6 +51,23 @@ def test_capture_in_parts_then_refund_in_parts(store: Store) -> None:
     payment = store.payments.refund(order_id)
     assert payment.refunded_units == total
     assert store.orders.get(order_id).payment_status is OrderPaymentStatus.REFUNDED
+
+
+def test_an_operation_key_names_one_operation(store: Store) -> None:
+    order_id = paid_order(store)
+    ten = Money("10.00", "EUR")
+    store.payments.capture(order_id, ten, idempotency_key="K")
+    again = store.payments.capture(order_id, ten, idempotency_key="K")  # a retry
+    assert again.captured_units == 1000
+    for other in (
+        lambda: store.payments.refund(order_id, ten, idempotency_key="K"),
+        lambda: store.payments.capture(order_id, Money("90.00", "EUR"), idempotency_key="K"),
+    ):
+        with pytest.raises(IdempotencyConflict):
+            other()
+    payment = store.payments.for_order(order_id)
+    assert (payment.captured_units, payment.refunded_units) == (1000, 0)
+    assert len(gateway(store).calls) == len(set(gateway(store).calls))  # no key reused
 
 
 def test_never_more_than_authorized_nor_refunded_beyond_captured(store: Store) -> None:
@@ -258,7 +276,12 @@ def test_money_for_a_cancelled_order_is_given_back_even_if_the_first_try_fails(
     )
     assert result.applied == 1
     assert store.payments.for_order(order_id).status is PaymentStatus.AUTHORIZED
+    assert attempts == []  # settling a webhook never calls the gateway
+    report = store.recovery.sweep()  # the first try times out; nothing is flagged
+    assert [failed for failed, _ in report.failed] == [order_id]
+    assert not store.orders.get(order_id).attention
     assert store.recovery.recover_pending_checkouts() == [order_id]
+    assert len(attempts) == 2
     assert store.payments.for_order(order_id).status is PaymentStatus.VOIDED
     assert store.orders.get(order_id).status is OrderStatus.CANCELLED
     assert store.recovery.recover_pending_checkouts() == []

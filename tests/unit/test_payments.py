@@ -3,21 +3,24 @@ ledger never takes or gives back more money than it may."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import attrs
 import pytest
-from hypothesis import settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from commercekit.domain.errors import (
     CommerceError,
     CurrencyMismatch,
+    IdempotencyConflict,
     InvalidInput,
     InvalidTransition,
+    OperationInProgress,
 )
 from commercekit.domain.events import (
     DomainEvent,
@@ -949,3 +952,90 @@ class PaymentLedgerMachine(RuleBasedStateMachine):
 
 PaymentLedgerMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40)
 TestPaymentLedger = PaymentLedgerMachine.TestCase
+
+
+# --- operations under way ------------------------------------------------------------
+
+
+def test_a_capture_under_way_counts_against_the_next_one():
+    p = authorized()
+    first = p.begin(CAPTURE, 9_000, id="op-1", at=NOW)
+    with pytest.raises(PaymentLimitExceeded):
+        p.begin(CAPTURE, 4_000, id="op-2", at=NOW)
+    second = p.begin(CAPTURE, None, id="op-2", at=NOW)  # all that is left
+    assert (first.amount_units, second.amount_units) == (9_000, DUE - 9_000)
+    assert first.key != second.key  # one gateway key per operation, never a count
+
+
+def test_a_refund_under_way_counts_against_the_next_one():
+    p = captured()
+    p.begin(REFUND, 10_000, id="op-1", at=NOW)
+    with pytest.raises(PaymentLimitExceeded):
+        p.begin(REFUND, 3_000, id="op-2", at=NOW)
+    p.finish("op-1")  # never reached the gateway
+    assert p.begin(REFUND, 3_000, id="op-2", at=NOW).amount_units == 3_000
+
+
+def test_a_void_and_a_capture_never_run_at_once():
+    p = authorized()
+    p.begin(CAPTURE, 1_000, id="op-1", at=NOW)
+    with pytest.raises(OperationInProgress):
+        p.begin(VOID, id="op-2", at=NOW)
+    p.finish("op-1")
+    p.begin(VOID, id="op-2", at=NOW)
+    with pytest.raises(OperationInProgress):
+        p.begin(CAPTURE, 1_000, id="op-3", at=NOW)
+
+
+def test_an_operation_asked_again_is_the_same_one_and_another_under_its_id_is_refused():
+    p = authorized()
+    first = p.begin(CAPTURE, 1_000, id="op-1", at=NOW)
+    version = p.version
+    assert p.begin(CAPTURE, 1_000, id="op-1", at=LATER) is first
+    assert p.version == version
+    for kind, units in ((REFUND, 1_000), (CAPTURE, 2_000)):
+        with pytest.raises(IdempotencyConflict):
+            p.begin(kind, units, id="op-1", at=NOW)
+
+
+def test_an_answered_operation_is_found_by_its_id_and_kind():
+    p = authorized()
+    intent = p.begin(CAPTURE, 1_000, id="op-1", at=NOW)
+    p.apply(gateway_event(CAPTURE, 1_000), intent_id=intent.id)
+    assert p.intents == []
+    assert p.answered("op-1", CAPTURE, 1_000) is not None
+    assert p.answered("op-2", CAPTURE) is None
+    with pytest.raises(IdempotencyConflict):
+        p.answered("op-1", REFUND)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["capture", "refund", "answer", "drop"]),
+            st.one_of(st.none(), st.integers(1, DUE)),
+        ),
+        max_size=30,
+    )
+)
+@example([("capture", None), ("capture", None)])  # all of nothing: refused as a state
+def test_operations_under_way_never_promise_more_than_the_ledger_allows(steps):
+    p = authorized()
+    for n, (step, units) in enumerate(steps):
+        if step in ("capture", "refund"):
+            kind = CAPTURE if step == "capture" else REFUND
+            with contextlib.suppress(PaymentLimitExceeded, InvalidTransition):
+                p.begin(kind, units, id=f"op-{n}", at=NOW)
+        elif p.intents:
+            intent = p.intents[0]
+            if step == "answer":  # the gateway did what it was asked
+                p.apply(gateway_event(intent.kind, intent.amount_units), intent_id=intent.id)
+            else:  # it never heard of it
+                p.finish(intent.id)
+        pending = {
+            kind: sum(i.amount_units for i in p.intents if i.kind is kind)
+            for kind in (CAPTURE, REFUND)
+        }
+        assert p.captured_units + pending[CAPTURE] <= p.authorized_units
+        assert p.refunded_units + pending[REFUND] <= p.captured_units
+        assert not p.attention  # nothing asked for was beyond what the ledger takes

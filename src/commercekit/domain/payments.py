@@ -19,6 +19,7 @@ import attrs
 from commercekit.domain.errors import (
     CurrencyMismatch,
     EventOutOfOrder,
+    IdempotencyConflict,
     InvalidInput,
     InvalidTransition,
     OperationInProgress,
@@ -33,6 +34,7 @@ from commercekit.domain.events import (
     PaymentRefunded,
     PaymentRequiresAction,
     PaymentVoided,
+    with_note,
 )
 from commercekit.domain.money import Money, currency_precision, from_minor_units
 
@@ -292,28 +294,26 @@ class Payment:
             ignored for a void.
         :raises PaymentLimitExceeded: beyond what is left once the operations under
             way are counted.
-        :raises InvalidTransition: for an operation the payment's state refuses.
+        :raises InvalidTransition: for an operation the payment's state refuses, or
+            for all of a capture or refund when nothing is left.
         :raises OperationInProgress: for a void while a capture is under way (or a
             capture while a void is), whose outcome it depends on.
         """
         existing = self.intent(id)
         if existing is not None:
             # The same operation asked again (a retry): it goes on under its own key.
-            if existing.kind is not kind:
-                raise InvalidInput("the operation id is taken", field="idempotency_key")
+            _same_request(id, (kind, amount_units), (existing.kind, existing.amount_units))
             return existing
         if kind is TransactionKind.CAPTURE:
             if self._busy(TransactionKind.VOID):
                 raise OperationInProgress("payment", "a void")
             left = self.uncommitted_units
-            units = left if amount_units is None else amount_units
+            units = self._all_or(amount_units, left, kind)
             self.check_capture(units, left=left)
         elif kind is TransactionKind.REFUND:
             left = max(self.refundable_units - self._pending(TransactionKind.REFUND), 0)
-            units = left if amount_units is None else amount_units
-            self._positive(units)
-            if units > left:
-                raise self._over_limit("refund", units, left)
+            units = self._all_or(amount_units, left, kind)
+            self.check_refund(units, left=left)
         elif kind is TransactionKind.VOID:
             if self._busy(TransactionKind.CAPTURE):
                 raise OperationInProgress("payment", "a capture")
@@ -336,6 +336,18 @@ class Payment:
         self.intents.append(intent)
         self.version += 1
         return intent
+
+    def _all_or(self, amount_units: int | None, left: int, kind: TransactionKind) -> int:
+        """``amount_units``, or all that is ``left`` when none is named.
+
+        :raises InvalidTransition: asked for all when nothing is left (it all went, or
+            is going, to operations under way).
+        """
+        if amount_units is not None:
+            return amount_units
+        if not left:
+            raise InvalidTransition("payment", self.status.value, kind.value)
+        return left
 
     def finish(self, intent_id: str) -> bool:
         """The gateway answered (or never got) the operation: it is no longer under way.
@@ -361,11 +373,13 @@ class Payment:
         if amount_units > available:
             raise self._over_limit("capture", amount_units, available)
 
-    def check_refund(self, amount_units: int) -> None:
-        """:raises PaymentLimitExceeded: beyond what was captured and not yet refunded."""
+    def check_refund(self, amount_units: int, *, left: int | None = None) -> None:
+        """:raises PaymentLimitExceeded: beyond what was captured and not yet refunded
+        (or beyond ``left``, when refunds under way are counted too)."""
         self._positive(amount_units)
-        if amount_units > self.refundable_units:
-            raise self._over_limit("refund", amount_units, self.refundable_units)
+        available = self.refundable_units if left is None else left
+        if amount_units > available:
+            raise self._over_limit("refund", amount_units, available)
 
     def check_void(self) -> None:
         """Voiding releases what is authorized and not captured (all of it, or the
@@ -383,9 +397,18 @@ class Payment:
 
     # --- applying what the gateway reports --------------------------------------------
 
-    def answered(self, intent_id: str) -> Transaction | None:
-        """The ledger entry that answered one of our operations, if it was answered."""
-        return next((t for t in self.transactions if intent_id and t.intent_id == intent_id), None)
+    def answered(
+        self, intent_id: str, kind: TransactionKind, amount_units: int | None = None
+    ) -> Transaction | None:
+        """The ledger entry that answered one of our operations, if it was answered.
+
+        :raises IdempotencyConflict: when the id answered another operation (another
+            kind, or another amount) than the one asked for now.
+        """
+        found = next((t for t in self.transactions if intent_id and t.intent_id == intent_id), None)
+        if found is not None:
+            _same_request(intent_id, (kind, amount_units), (found.kind, found.amount_units))
+        return found
 
     def apply(self, event: GatewayEvent, *, intent_id: str = "") -> bool:
         """Apply a gateway event to the ledger, once.
@@ -398,8 +421,13 @@ class Payment:
         :raises CurrencyMismatch: for an event in another currency.
         :raises InvalidInput: for a negative amount, or a successful capture, refund or
             authorization of nothing.
-        :raises EventOutOfOrder: for a refund whose capture is not recorded yet.
-        :raises PaymentLimitExceeded: for an event that would take or give back too much.
+        :raises EventOutOfOrder: for a refund whose capture is not recorded yet, or a
+            void before any authorization.
+
+        A fact that would take or give back more than the ledger allows is neither
+        refused nor recorded: the payment is flagged for staff with it (see
+        ``attention``). A capture the gateway made after a void was asked is recorded,
+        and flagged too.
         """
         if event.currency != self.currency:
             raise CurrencyMismatch(self.currency, event.currency, field="currency")
@@ -433,13 +461,17 @@ class Payment:
 
     def _discrepancy(self, event: GatewayEvent, detail: str) -> bool:
         """The gateway reports a fact the ledger cannot take as it came (it would break
-        what the ledger promises): nothing of it is recorded, and the payment is
-        flagged for staff with what the gateway said."""
+        what the ledger promises): the payment is flagged for staff with what the
+        gateway said; the caller records what of it the ledger can hold, if anything.
+
+        :returns: whether the flag is new (the same fact again is flagged once).
+        """
         about = f"{event.kind.value} {event.transaction_id}:"
-        if about in self.attention:
-            return False  # the same fact again: flagged once
         note = f"{about} {detail}"
-        self.attention = f"{self.attention}; {note}" if self.attention else note
+        attention = with_note(self.attention, note, about=about)
+        if attention is None:
+            return False  # the same fact again: flagged once
+        self.attention = attention
         self.events.append(
             NeedsAttention(
                 occurred_at=event.occurred_at,
@@ -588,3 +620,18 @@ class Payment:
         self._record(event)
         self._event(PaymentRefunded, event.amount_units, event.occurred_at)
         return True
+
+
+def _same_request(
+    key: str,
+    asked: tuple[TransactionKind, int | None],
+    earlier: tuple[TransactionKind, int],
+) -> None:
+    """An operation id names one operation: asked again, it must be the same kind and,
+    when an amount is named, the same amount.
+
+    :raises IdempotencyConflict: otherwise.
+    """
+    (kind, units), (earlier_kind, earlier_units) = asked, earlier
+    if kind is not earlier_kind or (units is not None and units != earlier_units):
+        raise IdempotencyConflict(key)

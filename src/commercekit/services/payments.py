@@ -206,10 +206,10 @@ class PaymentService(Service):
             payment = uow.payments.for_order(order_id)
             if payment is None:
                 raise NotFound("payment for order", order_id, field="order_id")
-            if payment.answered(op_id) is not None:
+            units = self._units(payment, amount)
+            if payment.answered(op_id, kind, units) is not None:
                 return None
             allowed(uow.orders.get(order_id))
-            units = self._units(payment, amount)
             intent = payment.begin(kind, units, id=op_id, at=self.now, actor=actor)
             uow.payments.save(payment)
             return intent
