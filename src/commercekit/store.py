@@ -142,11 +142,11 @@ class StoreConfig(_Config):
     """Where tax is reckoned before the customer gives an address."""
     shipping_methods: list[ShippingMethodConfig] = Field(default_factory=list)
     max_quantity_per_line: int = Field(default=999, ge=1, le=1_000_000)
-    pending_payment_timeout_seconds: int = Field(default=900, ge=1)
+    pending_payment_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
     action_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
     """How long a customer has to complete a payment that requires action; their
     order's stock and coupon uses are held as long."""
-    reservation_hold_seconds: int = Field(default=900, ge=1)
+    reservation_hold_seconds: int = Field(default=900, ge=1, le=30 * 86_400)
     """How long stock is held for an order awaiting payment."""
     allocation_strategy: str = "priority"
     """A strategy a plugin offers: ``priority`` or ``fewest_locations`` built in."""

@@ -19,7 +19,7 @@ from commercekit import (
 )
 from commercekit.domain.checkout import Address, ShippingChoice
 from commercekit.domain.errors import InvalidTransition
-from commercekit.domain.events import OrderCancelled, OrderPaid, OrderPlaced
+from commercekit.domain.events import NeedsAttention, OrderCancelled, OrderPaid, OrderPlaced
 from commercekit.domain.orders import (
     PAYMENT_TRANSITIONS,
     FulfilmentStatus,
@@ -728,3 +728,18 @@ def test_the_order_follows_every_status_its_payment_reaches():
         order.payment_changed(payment.status, at=LATER, actor="webhook")
 
     assert order.payment_status is _P(payment.status.value)
+
+
+def test_staff_see_each_concern_once_and_a_shorter_one_is_not_taken_for_a_longer():
+    order = open_order()
+    assert order.flag("the gateway refused to refund: card closed", at=LATER, actor="sweep")
+    assert not order.flag("the gateway refused to refund:  card closed", at=LATER, actor="sweep")
+    assert order.flag("the gateway refused to refund: card", at=LATER, actor="sweep")
+    assert order.attention.splitlines() == [
+        "the gateway refused to refund: card closed",
+        "the gateway refused to refund: card",
+    ]
+    assert [e.detail for e in order.events if isinstance(e, NeedsAttention)] == [
+        "the gateway refused to refund: card closed",
+        "the gateway refused to refund: card",
+    ]

@@ -369,6 +369,10 @@ def test_an_integer_too_long_to_print_is_shown_by_its_size() -> None:
     with pytest.raises(errors.InvalidInput) as caught:
         check_quantity(huge, maximum=999)
     assert len(str(caught.value)) < 300
+    with pytest.raises(errors.InvalidInput) as caught:
+        check_quantity([huge], maximum=999)  # inside a list, repr() refuses it too
+    assert len(str(caught.value)) < 300
+    assert shown(list(range(1_000_000))).startswith("[0, 1, 2")
 
 
 # --- storage URLs ------------------------------------------------------------------

@@ -21,6 +21,7 @@ this module.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import ClassVar, Final
@@ -92,6 +93,11 @@ class CommerceError(Exception):
 SHOWN_CHARACTERS: Final = 80
 
 
+_SHORT_REPR: Final = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxother = _SHORT_REPR.maxlong = _SHORT_REPR.maxstring = SHOWN_CHARACTERS
+
+
 def shown(value: object, *, quote: bool = True, limit: int = SHOWN_CHARACTERS) -> str:
     """``value`` as an error message shows it: its ``repr`` (its text, with
     ``quote=False``), cut to about ``limit`` characters with the whole length noted,
@@ -103,7 +109,10 @@ def shown(value: object, *, quote: bool = True, limit: int = SHOWN_CHARACTERS) -
     if not isinstance(value, str):
         if isinstance(value, int) and value.bit_length() > 4 * limit:
             return f"an integer of {value.bit_length()} bits"  # repr() may refuse it
-        text = repr(value)
+        try:
+            text = _SHORT_REPR.repr(value)  # a huge list is never written out whole
+        except ValueError:  # an integer too long to print, somewhere inside
+            return f"a {type(value).__name__}"
         return text if len(text) <= limit else f"{text[:limit]}…"
     if not quote:
         if len(value) <= limit and value.isprintable():

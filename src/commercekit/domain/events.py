@@ -32,6 +32,7 @@ __all__ = [
     "StockLow",
     "event_from_dict",
     "event_to_dict",
+    "with_note",
 ]
 
 
@@ -132,6 +133,16 @@ class NeedsAttention(DomainEvent):
     order_id: str
     payment_id: str = ""
     detail: str
+
+
+def with_note(attention: str, note: str, *, about: str = "") -> str | None:
+    """``attention`` (what staff must look at, a note a line) with ``note`` added, or
+    ``None`` when it holds that note already, or one starting with ``about``."""
+    note = " ".join(note.split())
+    lines = attention.splitlines()
+    if any(line == note or (about and line.startswith(about)) for line in lines):
+        return None
+    return "\n".join([*lines, note])
 
 
 @attrs.frozen(kw_only=True)

@@ -26,6 +26,7 @@ from commercekit.domain.events import (
     OrderCancelled,
     OrderPaid,
     OrderPlaced,
+    with_note,
 )
 from commercekit.domain.money import Money, from_minor_units
 from commercekit.domain.payments import Payment, PaymentStatus
@@ -33,7 +34,6 @@ from commercekit.domain.pricing import PriceBreakdown, TaxAddress
 from commercekit.domain.tokens import token_matches
 
 __all__ = [
-    "HOLDING_MONEY",
     "FulfilmentStatus",
     "HistoryEntry",
     "Order",
@@ -90,12 +90,6 @@ PAYMENT_TRANSITIONS: Final[Mapping[OrderPaymentStatus, frozenset[OrderPaymentSta
     # the ledger's, and a cancelled order holding money is given it back.
     _P.VOIDED: frozenset({_P.PARTIALLY_CAPTURED, _P.CAPTURED}),
 }
-
-#: Payment states in which money is still held: authorized, or captured and not all
-#: given back.
-HOLDING_MONEY: Final = frozenset(
-    {_P.AUTHORIZED, _P.PARTIALLY_CAPTURED, _P.CAPTURED, _P.PARTIALLY_REFUNDED}
-)
 
 _FROM_PAYMENT: Final[Mapping[PaymentStatus, OrderPaymentStatus]] = {
     PaymentStatus.PENDING: _P.UNPAID,
@@ -425,9 +419,10 @@ class Order:
 
         :returns: whether it was new.
         """
-        if detail in self.attention:
+        attention = with_note(self.attention, detail)
+        if attention is None:
             return False
-        self.attention = f"{self.attention}; {detail}" if self.attention else detail
+        self.attention = attention
         self._log(at, actor, "attention", detail)
         self.events.append(NeedsAttention(occurred_at=at, order_id=self.id, detail=detail))
         return True

@@ -58,7 +58,9 @@ def _stacking(value: object) -> Stacking:
 
 
 _TEXT: Final = text()
-_LIMIT: Final = attrs.validators.optional(whole_number(0))
+#: More uses, or a higher priority, than any shop counts: what a database column holds.
+_CEILING: Final = 10**9
+_LIMIT: Final = attrs.validators.optional(whole_number(0, _CEILING))
 
 
 def _benefit(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -98,7 +100,7 @@ class Promotion:
     )
     starts_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     ends_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
-    priority: int = attrs.field(default=0, validator=whole_number())
+    priority: int = attrs.field(default=0, validator=whole_number(-_CEILING, _CEILING))
     """Higher goes first."""
     requires_coupon: bool = attrs.field(default=False, validator=flag)
     """Applies only while one of its coupons is on the cart."""

@@ -458,7 +458,7 @@ payment_transactions: Final = sa.Table(
 # --- inventory ---------------------------------------------------------------------
 # Stock items refer to their location by id only, like aggregates to one another.
 # Quantities change only through conditional updates that re-check availability in
-# the database (see ``_inventory``); these constraints are the last line behind them.
+# the database (see ``inventory``); these constraints are the last line behind them.
 
 stock_locations: Final = sa.Table(
     "stock_locations",

@@ -65,12 +65,13 @@ class SqlStorage:
     ) -> SqlStorage:
         """Connect to ``url`` (``sqlite:///shop.db``, ``postgresql+psycopg://...``).
 
+        An in-memory SQLite database (``sqlite://``) is one per thread, so use it
+        from the thread that opened it only.
+
         :param migrate: bring the schema up to date first (creating it in a new
             database); with ``False`` the schema must already be up to date.
         :param promotion_types: the promotion benefits and conditions it can store
             (a store passes those its plugins offer).
-            An in-memory SQLite database (``sqlite://``) is one per thread, so use it
-            from the thread that opened it only.
         :param engine_options: for :func:`sqlalchemy.create_engine`, such as
             ``pool_size=40`` for a process running more units of work at once than
             the default pool has connections.
