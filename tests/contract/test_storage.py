@@ -877,6 +877,35 @@ def test_a_payment_is_found_by_its_order_and_its_gateway_reference(storage: Stor
     assert by_reference.id == "pay-1001"
 
 
+def test_payments_busy_too_long_come_longest_waiting_first(storage: Storage) -> None:
+    # Ids and waiting times in opposite orders, so that an order by id shows.
+    waits = {"pay-a": 10, "pay-b": 30, "pay-c": 20, "pay-d": 1}
+    with storage.unit_of_work() as uow:
+        for payment_id, minutes in waits.items():
+            payment = a_payment(payment_id, order_id=f"order-{payment_id}")
+            payment.apply(
+                gateway_event(
+                    f"tx-{payment_id}",
+                    TransactionKind.AUTHORIZE,
+                    9998,
+                    reference=f"ref-{payment_id}",
+                )
+            )
+            payment.begin(
+                TransactionKind.CAPTURE, 100, id="op-1", at=NOW - timedelta(minutes=minutes)
+            )
+            uow.payments.add(payment)
+        uow.payments.add(a_payment("pay-idle", order_id="order-idle"))
+        uow.commit()
+
+    with storage.unit_of_work() as uow:
+        cutoff = NOW - timedelta(minutes=5)
+        assert [p.id for p in uow.payments.busy_before(cutoff)] == ["pay-b", "pay-c", "pay-a"]
+        assert [p.id for p in uow.payments.busy_before(cutoff, limit=1)] == ["pay-b"]
+        (oldest,) = uow.payments.busy_before(cutoff, limit=1)
+        assert oldest.busy_since == NOW - timedelta(minutes=30)
+
+
 def test_a_payment_with_a_taken_gateway_reference_conflicts(storage: Storage) -> None:
     with storage.unit_of_work() as uow:
         payment = a_payment("pay-1")

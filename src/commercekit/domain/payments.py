@@ -273,6 +273,11 @@ class Payment:
         """What may still be captured once the captures under way are counted."""
         return max(self.capturable_units - self._pending(TransactionKind.CAPTURE), 0)
 
+    @property
+    def busy_since(self) -> datetime | None:
+        """When the oldest operation still under way was asked for; ``None`` if none is."""
+        return min((intent.requested_at for intent in self.intents), default=None)
+
     def intent(self, intent_id: str) -> Intent | None:
         """The operation under way with this id, if it is still under way."""
         return next((intent for intent in self.intents if intent.id == intent_id), None)

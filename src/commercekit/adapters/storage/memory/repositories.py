@@ -175,12 +175,9 @@ class MemoryPaymentRepository(Repository):
         return payment
 
     def busy_before(self, cutoff: datetime, limit: int = 100) -> list[Payment]:
-        found = [
-            p
-            for p in self._t.rows(self.table)
-            if p.intents and min(i.requested_at for i in p.intents) < cutoff
-        ]
-        return sorted(found, key=lambda p: min(i.requested_at for i in p.intents))[:limit]
+        found = [(p.busy_since, p.id, p) for p in self._t.rows(self.table)]
+        waiting = sorted(entry for entry in found if entry[0] is not None and entry[0] < cutoff)
+        return [payment for _, _, payment in waiting[:limit]]
 
     def add(self, payment: Payment) -> None:
         self._t.put(self.table, payment.id, payment)

@@ -42,7 +42,7 @@ def _payment_row(payment: Payment) -> dict[str, Any]:
             }
             for intent in payment.intents
         ],
-        "busy_since": min((i.requested_at for i in payment.intents), default=None),
+        "busy_since": payment.busy_since,
         "attention": payment.attention,
         "version": payment.version,
     }
@@ -117,6 +117,7 @@ PAYMENTS: Final = AggregateMapping(
     ),
     build=_payment,
     events=lambda payment: payment.events,
+    order_by=("busy_since", "id"),  # the sweep finds the longest waiting first
 )
 
 
@@ -144,7 +145,8 @@ class SqlPaymentRepository:
         return self._first(sa.and_(c.gateway == gateway, c.reference == reference))
 
     def busy_before(self, cutoff: datetime, limit: int = 100) -> list[Payment]:
-        """Payments with an operation under way since before ``cutoff``."""
+        """Payments with an operation under way since before ``cutoff``, the longest
+        waiting first."""
         return self._session.load(PAYMENTS, t.payments.c.busy_since < cutoff, limit=limit)
 
     def add(self, payment: Payment) -> None:
