@@ -877,6 +877,31 @@ def test_a_payment_is_found_by_its_order_and_its_gateway_reference(storage: Stor
     assert by_reference.id == "pay-1001"
 
 
+def test_unpaid_orders_are_counted_by_customer_or_by_the_emails_one_spelling(
+    storage: Storage,
+) -> None:
+    with storage.unit_of_work() as uow:
+        for n, (customer, key) in enumerate(
+            [("ada", "ada@example.com"), (None, "äda@example.com"), (None, "äda@example.com")]
+        ):
+            order = attrs.evolve(
+                an_order(f"order-{n}", key=f"idem-{n}"), customer_id=customer, email_key=key
+            )
+            uow.orders.add(order)
+        paid = attrs.evolve(an_order("order-paid", key="idem-paid"), email_key="äda@example.com")
+        paid.status = OrderStatus.OPEN
+        uow.orders.add(paid)
+        uow.commit()
+
+    with storage.unit_of_work() as uow:
+        count = uow.orders.unpaid_count
+        assert count(customer_id="ada", email_key=None) == 1
+        assert count(customer_id=None, email_key="äda@example.com") == 2
+        assert count(customer_id="ada", email_key="äda@example.com") == 3
+        assert count(customer_id=None, email_key="ÄDA@example.com") == 0  # keys are exact
+        assert count(customer_id=None, email_key=None) == 0
+
+
 def test_payments_busy_too_long_come_longest_waiting_first(storage: Storage) -> None:
     # Ids and waiting times in opposite orders, so that an order by id shows.
     waits = {"pay-a": 10, "pay-b": 30, "pay-c": 20, "pay-d": 1}

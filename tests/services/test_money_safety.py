@@ -22,7 +22,12 @@ from commercekit.domain.payments import (
     TransactionStatus,
 )
 from commercekit.domain.promotions import Coupon, ItemFilter, PercentOffLines
-from commercekit.errors import CouponRejected, GatewayError, InvalidTransition
+from commercekit.errors import (
+    CouponRejected,
+    GatewayError,
+    InvalidTransition,
+    TooManyUnpaidOrders,
+)
 from commercekit.ports.payments import PaymentRequest
 from commercekit.services.payments import authorization_key
 from commercekit.store import Store
@@ -295,6 +300,25 @@ def test_a_guest_is_one_customer_for_a_coupon_however_they_spell_their_email(
             else:
                 assert rejected == {}
                 store.checkout.place_order(cart.token, idempotency_key=f"k-{n}")
+
+
+@pytest.mark.parametrize("again", ["ÄDA@example.com", "äda+2@Example.com", "Äda@EXAMPLE.com"])
+def test_a_guest_awaits_payment_for_at_most_the_cap_however_they_spell_their_email(
+    store_url: str, clock: FixedClock, again: str
+) -> None:
+    from .conftest import CONFIG, seed
+
+    with Store.open(store_url, config={**CONFIG, "max_unpaid_orders": 1}, clock=clock) as store:
+        seed(store)
+        tokens = []
+        for email in ("äda@example.com", again, "zoe@example.com"):
+            cart = ready_cart(store, payment_token="tok_requires_action")
+            store.checkout.set_contact(cart.token, {"email": email})
+            tokens.append(cart.token)
+        store.checkout.place_order(tokens[0], idempotency_key="k-0")
+        with pytest.raises(TooManyUnpaidOrders):
+            store.checkout.place_order(tokens[1], idempotency_key="k-1")
+        store.checkout.place_order(tokens[2], idempotency_key="k-2")  # someone else
 
 
 def test_coupon_promotions_do_not_stack_unless_they_say_so(store: Store) -> None:

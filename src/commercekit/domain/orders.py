@@ -19,6 +19,7 @@ from typing import Final
 import attrs
 
 from commercekit.domain.checkout import Address, ShippingChoice
+from commercekit.domain.customers import canonical_email
 from commercekit.domain.errors import InvalidInput, InvalidTransition, shown
 from commercekit.domain.events import (
     DomainEvent,
@@ -160,6 +161,8 @@ class Order:
     customer_id: str | None = None
     channel: str | None = None
     email: str
+    email_key: str = ""
+    """The email as one spelling (:func:`canonical_email`): how a guest is told apart."""
     currency: str
     lines: tuple[OrderLine, ...]
     totals: OrderTotals
@@ -202,6 +205,7 @@ class Order:
         cart_id: str,
         customer_id: str | None,
         email: str,
+        email_key: str | None = None,
         breakdown: PriceBreakdown,
         channel: str | None = None,
         tax_address: TaxAddress | None = None,
@@ -220,6 +224,8 @@ class Order:
 
         :param names: per SKU, ``(product id, display name, requires shipping,
             tracks stock)``.
+        :param email_key: the email as one spelling, as the store reads addresses
+            (``canonical_email`` with sub-addressing folded, if not given).
         """
         if not breakdown.lines:
             raise InvalidInput("an order needs at least one line", field="cart")
@@ -259,6 +265,7 @@ class Order:
             channel=channel,
             tax_address=tax_address,
             email=email,
+            email_key=canonical_email(email) if email_key is None else email_key,
             currency=breakdown.currency,
             lines=lines,
             totals=totals,

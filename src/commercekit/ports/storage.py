@@ -154,9 +154,9 @@ class OrderRepository(Protocol):
         to one such order: adding a second is a ``ConcurrencyConflict``."""
         ...
 
-    def unpaid_count(self, *, customer_id: str | None, email: str | None) -> int:
-        """How many orders of this customer (or, for a guest, this email, in any case)
-        await payment."""
+    def unpaid_count(self, *, customer_id: str | None, email_key: str | None) -> int:
+        """How many orders of this customer, or with this email in any spelling (the
+        order's ``email_key``), await payment."""
         ...
 
     def add(self, order: Order) -> None:

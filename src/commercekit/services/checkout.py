@@ -196,6 +196,10 @@ class CheckoutService(Service):
         by the one spelling of their email."""
         if cart.customer_id is not None:
             return cart.customer_id
+        return self._email_key(checkout)
+
+    def _email_key(self, checkout: Checkout) -> str | None:
+        """The checkout's email as one spelling, as this store reads addresses."""
         if not checkout.email:
             return None
         return canonical_email(checkout.email, subaddressing=self._rt.settings.email_subaddressing)
@@ -343,7 +347,9 @@ class CheckoutService(Service):
             raise CartAlreadyOrdered(live.id)
         cap = self._rt.settings.max_unpaid_orders
         if cap is not None:
-            unpaid = uow.orders.unpaid_count(customer_id=cart.customer_id, email=checkout.email)
+            unpaid = uow.orders.unpaid_count(
+                customer_id=cart.customer_id, email_key=self._email_key(checkout)
+            )
             if unpaid >= cap:
                 raise TooManyUnpaidOrders(cap)
         gateway = self._rt.gateway(str(checkout.payment_gateway))
@@ -368,6 +374,7 @@ class CheckoutService(Service):
             customer_id=cart.customer_id,
             channel=cart.channel,
             email=str(checkout.email),
+            email_key=self._email_key(checkout),
             breakdown=breakdown,
             names=names,
             shipping_address=checkout.shipping_address if requires_shipping else None,

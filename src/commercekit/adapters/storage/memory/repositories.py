@@ -137,16 +137,14 @@ class MemoryOrderRepository(Repository):
         )
         return found[0] if found else None
 
-    def unpaid_count(self, *, customer_id: str | None, email: str | None) -> int:
-        if customer_id is None and email is None:
-            return 0
+    def unpaid_count(self, *, customer_id: str | None, email_key: str | None) -> int:
         return sum(
             1
             for o in self._t.rows(self.table)
             if o.status is OrderStatus.PENDING_PAYMENT
             and (
                 (customer_id is not None and o.customer_id == customer_id)
-                or (email is not None and o.email.lower() == email.lower())
+                or (bool(email_key) and o.email_key == email_key)
             )
         )
 

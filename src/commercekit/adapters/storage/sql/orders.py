@@ -68,6 +68,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "payment_refundable_units": order.payment_refundable_units,
         "tax_address": None if order.tax_address is None else _tax_address(order.tax_address),
         "attention": order.attention,
+        "email_key": order.email_key,
         "version": order.version,
     }
 
@@ -174,6 +175,7 @@ def _order(row: Row, parts: Sequence[Sequence[Row]]) -> Order:
         payment_refundable_units=row["payment_refundable_units"],
         tax_address=None if row["tax_address"] is None else TaxAddress(**row["tax_address"]),
         attention=row["attention"],
+        email_key=row["email_key"],
         history=[
             HistoryEntry(at=h["at"], actor=h["actor"], action=h["action"], detail=h["detail"])
             for h in history
@@ -270,14 +272,15 @@ class SqlOrderRepository:
         c = t.orders.c
         return self._first(sa.and_(c.cart_id == cart_id, c.status != OrderStatus.CANCELLED.value))
 
-    def unpaid_count(self, *, customer_id: str | None, email: str | None) -> int:
-        """How many orders of this customer (or, for a guest, this email) await payment."""
+    def unpaid_count(self, *, customer_id: str | None, email_key: str | None) -> int:
+        """How many orders of this customer (or this email, in any spelling) await
+        payment."""
         c = t.orders.c
         who = []
         if customer_id is not None:
             who.append(c.customer_id == customer_id)
-        if email is not None:
-            who.append(sa.func.lower(c.email) == email.lower())
+        if email_key:
+            who.append(c.email_key == email_key)
         if not who:
             return 0
         query = sa.select(sa.func.count()).where(

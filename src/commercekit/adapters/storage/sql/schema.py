@@ -357,10 +357,13 @@ orders: Final = sa.Table(
     _units("payment_refundable_units"),
     _json("tax_address", nullable=True),
     sa.Column("attention", sa.Text, nullable=False),
+    sa.Column("email_key", sa.String, nullable=False),
     *_version(),
     *_not_negative(*_ORDER_TOTALS, "payment_capturable_units", "payment_refundable_units"),
     # pending_payment() reads by status, oldest first.
     sa.Index(None, "status", "placed_at"),
+    # unpaid_count() counts a guest's orders by their email.
+    sa.Index(None, "email_key", "status"),
     # One cart makes one order: only a cancelled one (a declined payment) frees it.
     sa.Index(
         "uq_orders_live_cart",

@@ -52,7 +52,11 @@ def upgrade() -> None:
         )
     op.add_column("orders", sa.Column("tax_address", sa.JSON(none_as_null=True), nullable=True))
     op.add_column("orders", sa.Column("attention", sa.Text(), nullable=False, server_default=""))
-    # What earlier versions knew, worked out again from the ledgers and the holds.
+    op.add_column("orders", sa.Column("email_key", sa.String(), nullable=False, server_default=""))
+    op.create_index(op.f("ix_orders_email_key_status"), "orders", ["email_key", "status"])
+    # What earlier versions knew, worked out again from the ledgers and the holds;
+    # an earlier order's email, lower-cased, is the nearest to one spelling SQL gives.
+    op.execute("UPDATE orders SET email_key = LOWER(email)")
     op.execute(
         "UPDATE orders SET shipped = EXISTS (SELECT 1 FROM reservations r"
         " WHERE r.order_id = orders.id AND r.status = 'consumed')"
@@ -101,11 +105,13 @@ def _refuse_carts_with_two_live_orders() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_orders_live_cart", table_name="orders")
+    op.drop_index(op.f("ix_orders_email_key_status"), table_name="orders")
     with op.batch_alter_table("orders") as batch:
         for name in ("payment_capturable_units", "payment_refundable_units"):
             batch.drop_constraint(op.f(f"ck_orders_{name}_not_negative"), type_="check")
     with op.batch_alter_table("orders") as batch:
         for name in (
+            "email_key",
             "attention",
             "tax_address",
             "payment_refundable_units",
