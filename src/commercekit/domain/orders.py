@@ -55,6 +55,11 @@ class OrderStatus(enum.Enum):
     CANCELLED = "cancelled"
     COMPLETED = "completed"
 
+    @property
+    def ended(self) -> bool:
+        """Whether nothing more happens to the order: it may hold no stock nor money."""
+        return self in (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
+
 
 class OrderPaymentStatus(enum.Enum):
     """How far the order has been paid (and paid back)."""

@@ -210,7 +210,7 @@ class MemoryInventoryRepository(Repository):
             if reservation is None:
                 continue
             if isinstance(entry, _Close) and reservation.holds:
-                reservation.status = entry.status
+                reservation.close(entry.status, at=entry.at)  # its stock change is staged
             elif isinstance(entry, _Transition) and reservation.id not in closing:
                 with contextlib.suppress(InvalidTransition):
                     entry.change(reservation)
@@ -221,9 +221,7 @@ class MemoryInventoryRepository(Repository):
         return sorted(found, key=lambda r: (r.expires_at, r.id))[:limit]
 
     def held_by_ended_orders(self, limit: int = 100) -> list[str]:
-        ended = {
-            o.id for o in self._t.rows("orders") if o.status.value in ("cancelled", "completed")
-        }
+        ended = {o.id for o in self._t.rows("orders") if o.status.ended}
         found = {
             r.order_id for r in self._t.rows("reservations") if r.holds and r.order_id in ended
         }

@@ -56,6 +56,7 @@ from commercekit.domain.inventory import (
     check_closing,
     check_new,
 )
+from commercekit.domain.orders import OrderStatus
 
 __all__ = ["PURCHASE_ORDERS", "STOCK_CLAIMS", "SqlInventoryRepository", "apply_stock_change"]
 
@@ -63,7 +64,7 @@ __all__ = ["PURCHASE_ORDERS", "STOCK_CLAIMS", "SqlInventoryRepository", "apply_s
 STOCK_CLAIMS: Final = 1
 _HOLDING: Final = sorted(status.value for status in HOLDING)
 _ACTIVE: Final = ReservationStatus.ACTIVE.value
-_ENDED: Final = ("cancelled", "completed")
+_ENDED: Final = sorted(status.value for status in OrderStatus if status.ended)
 
 
 # --- rows ------------------------------------------------------------------------------
