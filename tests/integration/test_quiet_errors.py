@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from commercekit import errors
+from commercekit import Money, Product, StockLocation, Variant, errors
 from commercekit.adapters.clock import RandomIds
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.store import Store
 from tests.conftest import fresh_postgres_schema, postgres_base_url
+from tests.services.conftest import ADDRESS
 
 HUGE = "X" * 1_000_000
 
@@ -126,6 +127,78 @@ def test_a_key_no_database_can_store_is_invalid_input(url: str, key: str) -> Non
         ):
             with pytest.raises(errors.InvalidInput):
                 call()
+
+
+BAD_TEXT = {
+    "nul": "why\x00",
+    "surrogate": "why\ud800",
+    "list": ["why"],
+    "huge int": 10**30,
+}
+GATEWAY = {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_quiet"}}}
+
+
+def an_open_order(store: Store) -> str:
+    store.catalog.add_product(Product(id="clock", name="Clock", variants=[Variant(sku="CLOCK")]))
+    store.catalog.publish("clock")
+    store.catalog.add_price_list("eu", "EUR")
+    store.catalog.set_price("eu", "CLOCK", Money("10.00", "EUR"))
+    store.inventory.add_location(StockLocation(id="main", name="Main"))
+    store.inventory.receive("CLOCK", "main", 5)
+    cart = store.carts.create("EUR")
+    store.carts.add(cart.token, "CLOCK", 1)
+    store.checkout.set_contact(cart.token, {"email": "zoe@example.com"})
+    store.checkout.set_billing_address(cart.token, ADDRESS)
+    store.checkout.set_shipping_address(cart.token, ADDRESS)
+    store.checkout.choose_shipping(cart.token, {"method_id": "post"})
+    store.checkout.set_payment_method(cart.token, {"gateway": "test", "token": "tok_success"})
+    store.checkout.summary(cart.token)
+    return store.checkout.place_order(cart.token, idempotency_key="k").id
+
+
+@pytest.mark.parametrize("bad", list(BAD_TEXT.values()), ids=list(BAD_TEXT))
+def test_every_money_and_goods_door_refuses_what_no_storage_keeps(url: str, bad: Any) -> None:
+    config = {
+        "entry_point_plugins": False,
+        "gateways": GATEWAY,
+        "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],
+    }
+    with Store.open(url, config=config) as store:
+        order_id = an_open_order(store)
+        before = store.orders.get(order_id)
+        calls = [
+            lambda: store.orders.cancel(order_id, bad),
+            lambda: store.orders.cancel(order_id, "changed mind", actor=bad),
+            lambda: store.orders.record_fulfilment(order_id, {"CLOCK": 1}, actor=bad),
+            lambda: store.orders.for_customer(bad),
+            lambda: store.orders.for_customer("ada", limit=bad),
+            lambda: store.payments.capture(order_id, actor=bad),
+            lambda: store.payments.capture(order_id, idempotency_key=bad),
+            lambda: store.payments.void(order_id, actor=bad),
+            lambda: store.payments.flag(order_id, bad, actor="staff"),
+            lambda: store.payments.handle_webhook(bad, b"{}", "t=1,v1=00"),
+            lambda: store.inventory.consume(order_id, actor=bad),
+            lambda: store.inventory.adjust("CLOCK", "main", -1, reason=bad),
+            lambda: store.inventory.receive("CLOCK", "main", 1, reference=bad),
+            lambda: store.inventory.reorder_suggestions([bad]),
+            lambda: store.catalog.add_price_list(bad, "EUR"),
+            lambda: store.catalog.add_price_list("b2b", "EUR", customer_group=bad),
+            lambda: store.carts.create("EUR", channel=bad),
+            lambda: store.customers.orders(bad),
+            lambda: store.inventory.add_location(StockLocation(id="x", name=bad)),
+        ]
+        for n, call in enumerate(calls):
+            with pytest.raises(errors.CommerceError) as caught:
+                call()
+            assert len(str(caught.value)) < 300, n
+        after = store.orders.get(order_id)
+        assert (after.status, after.history, after.version) == (
+            before.status,
+            before.history,
+            before.version,
+        )
+        assert store.payments.for_order(order_id).captured_units == 0
+        assert store.inventory.stock("CLOCK")[0].on_hand == 5
 
 
 def test_a_key_that_is_merely_unknown_is_still_not_found(url: str) -> None:

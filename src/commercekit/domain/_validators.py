@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar
 
 import attrs
 
 from commercekit.domain.errors import InvalidInput, shown
+from commercekit.domain.identifiers import MAX_KEY_LENGTH, check_text
 
 __all__ = [
+    "ACTOR",
     "Validator",
     "aware",
     "aware_or_none",
@@ -26,6 +28,7 @@ __all__ = [
     "instance_of",
     "instances",
     "ordered_strings",
+    "readable",
     "require_aware",
     "require_instance",
     "strings",
@@ -96,17 +99,27 @@ def whole_number(minimum: int | None = None, maximum: int | None = None) -> Vali
     return check
 
 
-def text(max_length: int | None = None) -> Validator:
-    """attrs validator: a string with more than spaces in it, and at most ``max_length``
-    characters if given."""
+def text(max_length: int | None = None, *, blank: bool = False) -> Validator:
+    """attrs validator: text any storage can keep (see :func:`check_text`), with more
+    than spaces in it unless ``blank``, and at most ``max_length`` characters if given."""
 
     def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("must be a non-empty string", field=attribute.name)
-        if max_length is not None and len(value) > max_length:
-            raise InvalidInput(f"must be at most {max_length} characters", field=attribute.name)
+        check_text(value, attribute.name, max_length=max_length, blank=blank)
 
     return check
+
+
+#: Who did something (``staff:grace``, ``system:sweep``), as a history records it.
+ACTOR: Final = text(MAX_KEY_LENGTH, blank=True)
+
+
+def readable(value: object, max_length: int) -> str:
+    """Converter for words that come from outside and must be kept whatever they are (a
+    gateway's reason): as text, with anything no storage can keep (NUL, lone
+    surrogates) replaced, and cut to ``max_length`` characters."""
+    words = value if isinstance(value, str) else str(value)
+    words = words.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return words[:max_length]
 
 
 def flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:

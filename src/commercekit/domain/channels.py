@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from commercekit.domain._validators import text
 from commercekit.domain.errors import InvalidInput, shown
 from commercekit.domain.money import normalize_currency
 from commercekit.domain.pricing import TaxSettings
@@ -24,18 +25,11 @@ def _currencies(value: Iterable[str] | str) -> tuple[str, ...]:
     return found
 
 
-def _identifier(_: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > 64 or "\x00" in value:
-        raise InvalidInput(
-            "must be a non-empty string of at most 64 characters", field=attribute.name
-        )
-
-
 @attrs.frozen(kw_only=True)
 class Channel:
     """Where a store sells, and on what terms."""
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=text(64))
     name: str = ""
     currencies: tuple[str, ...] = attrs.field(converter=_currencies)
     """The currencies carts may be opened in; the first is the default."""

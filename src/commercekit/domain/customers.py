@@ -17,6 +17,7 @@ import attrs
 
 from commercekit.domain.checkout import Address
 from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.identifiers import check_text
 
 __all__ = ["Consent", "Customer", "SavedAddress", "canonical_email", "check_customer_id"]
 
@@ -27,11 +28,7 @@ MAX_ADDRESSES: Final = 50
 
 
 def _identifier(value: object, field: str, limit: int = MAX_ID_LENGTH) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidInput(f"must be a non-empty string of at most {limit} characters", field=field)
-    if "\x00" in value:
-        raise InvalidInput("must not contain NUL", field=field)
-    return value
+    return check_text(value, field, max_length=limit)
 
 
 def canonical_email(email: str, *, subaddressing: bool = True) -> str:

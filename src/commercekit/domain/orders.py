@@ -18,6 +18,7 @@ from typing import Final
 
 import attrs
 
+from commercekit.domain._validators import ACTOR, text
 from commercekit.domain.checkout import Address, ShippingChoice
 from commercekit.domain.customers import canonical_email
 from commercekit.domain.errors import InvalidInput, InvalidTransition, shown
@@ -29,6 +30,7 @@ from commercekit.domain.events import (
     OrderPlaced,
     with_note,
 )
+from commercekit.domain.identifiers import check_text
 from commercekit.domain.money import Money, from_minor_units
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown, TaxAddress
@@ -150,9 +152,10 @@ class HistoryEntry:
     """One change of the order: when, by whom, what."""
 
     at: datetime
-    actor: str
-    action: str
-    detail: str = ""
+    actor: str = attrs.field(validator=ACTOR)
+    action: str = attrs.field(validator=text(64))
+    detail: str = attrs.field(default="", validator=text(2000, blank=True))
+    """Why, in words (a cancellation's reason, a refusal's): at most 2,000 characters."""
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -431,6 +434,7 @@ class Order:
 
         :returns: whether it was new.
         """
+        check_text(detail, "detail", max_length=2000)
         attention = with_note(self.attention, detail)
         if attention is None:
             return False

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import attrs
 
+from commercekit.domain._validators import ACTOR, readable, text
 from commercekit.domain.errors import (
     CurrencyMismatch,
     EventOutOfOrder,
@@ -36,6 +37,7 @@ from commercekit.domain.events import (
     PaymentVoided,
     with_note,
 )
+from commercekit.domain.identifiers import MAX_KEY_LENGTH
 from commercekit.domain.money import Money, currency_precision, from_minor_units
 
 __all__ = [
@@ -96,18 +98,24 @@ class Transaction:
     """The operation of ours it answered, if it answered one (not a webhook's news)."""
 
 
+def _gateway_words(value: object) -> str:
+    return readable(value, 500)
+
+
 @attrs.frozen(kw_only=True)
 class GatewayEvent:
     """A fact reported by a gateway, by our call's answer or by a webhook alike."""
 
-    transaction_id: str
-    payment_reference: str
+    transaction_id: str = attrs.field(validator=text(MAX_KEY_LENGTH))
+    payment_reference: str = attrs.field(validator=text(MAX_KEY_LENGTH, blank=True))
     kind: TransactionKind
     status: TransactionStatus
     amount_units: int
     currency: str
     occurred_at: datetime
-    detail: str = ""
+    detail: str = attrs.field(default="", converter=_gateway_words)
+    """The gateway's words, kept as storable text of at most 500 characters: a fact the
+    gateway reports is never refused for how it is worded."""
 
 
 @attrs.frozen(kw_only=True)
@@ -124,7 +132,7 @@ class Intent:
     key: str
     """The idempotency key the gateway is called with: one per intent, never reused."""
     requested_at: datetime
-    actor: str = ""
+    actor: str = attrs.field(default="", validator=ACTOR)
 
 
 @attrs.define(kw_only=True, eq=False)

@@ -16,6 +16,7 @@ from commercekit.domain.channels import Channel
 from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.errors import (
     ConcurrencyConflict,
+    InvalidInput,
     NotFound,
     UnknownGateway,
 )
@@ -100,6 +101,7 @@ class Settings:
         chosen = channel_id if channel_id is not None else self.default_channel
         if chosen is None:
             return None
+        check_key(chosen, "channel")
         found = self.channels.get(chosen)
         if found is None:
             raise NotFound("sales channel", chosen, field="channel")
@@ -155,10 +157,21 @@ class Runtime:
 
         :raises UnknownGateway: naming ``payment_method`` if the store has none such.
         """
-        gateway = self.gateways.get(name)
+        gateway = self.gateways.get(check_key(name, "gateway"))
         if gateway is None:
             raise UnknownGateway(name, self.gateways)
         return gateway
+
+
+def check_page_size(limit: object, *, most: int = 500) -> int:
+    """``limit`` if it is how many rows a page may hold: a whole number from 1 to
+    ``most``.
+
+    :raises InvalidInput: naming ``limit``.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+        raise InvalidInput(f"must be a whole number from 1 to {most}", field="limit")
+    return limit
 
 
 class Service:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commercekit.domain.customers import Consent, Customer
+from commercekit.domain.customers import Consent, Customer, check_customer_id
 from commercekit.domain.errors import InvalidInput, NotFound
 from commercekit.domain.orders import Order
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Service
+from commercekit.services.base import Service, check_page_size
 from commercekit.services.schemas import AddressIn, ConsentIn, CustomerIn, parse
 
 __all__ = ["CustomerService", "find_customer"]
@@ -121,6 +121,6 @@ class CustomerService(Service):
 
     def orders(self, customer_id: str, *, limit: int = 50) -> list[Order]:
         """The customer's orders, newest first: their order history."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
-            raise InvalidInput("must be a whole number from 1 to 500", field="limit")
+        check_customer_id(customer_id)
+        check_page_size(limit)
         return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))

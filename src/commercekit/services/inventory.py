@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from commercekit.domain.errors import GatewayError, InvalidInput, shown
-from commercekit.domain.identifiers import check_key
+from commercekit.domain.identifiers import check_key, check_keys
 from commercekit.domain.inventory import (
     MovementKind,
     PurchaseOrder,
@@ -243,13 +243,13 @@ class InventoryService(Service):
 
     def reorder_suggestions(self, skus: Sequence[str]) -> list[tuple[StockItem, int]]:
         """Items of these SKUs at or below their reorder point, with what to order."""
-        skus = [check_key(sku, "skus") for sku in skus]
+        skus = check_keys(skus, "skus")
         return self._read(lambda uow: reorder_suggestions(uow.inventory.items(skus)))
 
     def create_purchase_order(self, location_id: str, skus: Sequence[str]) -> PurchaseOrder:
         """A draft purchase order from the reorder suggestions at a location."""
         check_key(location_id, "location_id")
-        skus = [check_key(sku, "skus") for sku in skus]
+        skus = check_keys(skus, "skus")
 
         def work(uow: UnitOfWork) -> PurchaseOrder:
             order = PurchaseOrder.from_suggestions(

@@ -19,7 +19,7 @@ from commercekit.domain.identifiers import check_key
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import PaymentStatus, TransactionKind
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service
+from commercekit.services.base import Runtime, Service, check_page_size
 from commercekit.services.holds import release_holds
 from commercekit.services.payments import PaymentService
 
@@ -55,6 +55,7 @@ class OrderService(Service):
     def for_customer(self, customer_id: str, *, limit: int = 50) -> list[Order]:
         """A customer's orders, newest first (their order history)."""
         check_key(customer_id, "customer_id")
+        check_page_size(limit)
         return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))
 
     # --- cancelling ------------------------------------------------------------------

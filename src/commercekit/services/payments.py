@@ -94,6 +94,7 @@ class PaymentService(Service):
             under way once settled.
         :returns: the order, and whether the event changed anything.
         """
+        check_key(payment_id, "payment_id")
 
         def work(uow: UnitOfWork) -> tuple[Order, bool, bool]:
             payment = uow.payments.get(payment_id)
@@ -345,6 +346,7 @@ class PaymentService(Service):
 
     def flag(self, order_id: str, detail: str, *, actor: str) -> None:
         """Ask staff to look at an order."""
+        check_key(order_id, "order_id")
 
         def work(uow: UnitOfWork) -> None:
             order = uow.orders.get(order_id)

@@ -87,8 +87,11 @@ class _Input(BaseModel):
 
 
 def _no_controls(value: str) -> str:
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValueError("must not contain control characters")
+    """Text a person typed: no control characters (NUL among them) and no lone
+    surrogates, which no storage keeps; composed (NFC), so that one spelling is one
+    string."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise ValueError("must not contain control characters or lone surrogates")
     return unicodedata.normalize("NFC", value)
 
 
@@ -146,6 +149,7 @@ class ContactIn(_Input):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
+        value = _no_controls(value)
         if not _EMAIL.fullmatch(value):
             raise ValueError("is not an email address")
         local, _, domain = value.rpartition("@")
@@ -181,12 +185,22 @@ class ShippingChoiceIn(_Input):
 
     method_id: ShortText = Field(min_length=1)
 
+    @field_validator("method_id")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _no_controls(value)
+
 
 class PaymentMethodIn(_Input):
     """How the customer pays: a configured gateway and that gateway's token."""
 
     gateway: ShortText = Field(min_length=1)
     token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+    @field_validator("gateway", "token")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _no_controls(value)
 
 
 def parse(model: type[Model], data: Mapping[str, Any] | Model) -> Model:

@@ -9,6 +9,7 @@ from typing import Final
 
 import attrs
 
+from commercekit.domain._validators import text
 from commercekit.domain.errors import InvalidInput
 
 __all__ = [
@@ -34,13 +35,6 @@ def check_count(value: object, field: str, *, minimum: int = 0) -> int:
     return value
 
 
-def _identifier(_: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > 64:
-        raise InvalidInput(
-            "must be a non-empty string of at most 64 characters", field=attribute.name
-        )
-
-
 def _priority(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 1_000_000:
         raise InvalidInput("must be a whole number from -1,000,000 to 1,000,000", field="priority")
@@ -57,8 +51,8 @@ def _countries(value: Iterable[str] | None) -> frozenset[str]:
 class StockLocation:
     """A place stock is kept and shipped from."""
 
-    id: str = attrs.field(validator=_identifier)
-    name: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=text(64))
+    name: str = attrs.field(validator=text(64))
     kind: str = "warehouse"
     """``warehouse``, ``shop`` or ``dropshipper``: informative."""
     priority: int = attrs.field(default=0, converter=_priority)

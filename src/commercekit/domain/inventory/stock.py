@@ -18,8 +18,10 @@ from typing import Final
 
 import attrs
 
+from commercekit.domain._validators import text
 from commercekit.domain.errors import CommerceError, InsufficientStock, InvalidInput
 from commercekit.domain.events import DomainEvent, StockLow
+from commercekit.domain.identifiers import MAX_KEY_LENGTH
 from commercekit.domain.inventory.locations import UNLIMITED, check_count
 
 __all__ = [
@@ -62,8 +64,8 @@ class StockMovement:
     quantity: int
     """Positive adds stock, negative removes it."""
     at: datetime
-    reason: str = ""
-    reference: str = ""
+    reason: str = attrs.field(default="", validator=text(1000, blank=True))
+    reference: str = attrs.field(default="", validator=text(MAX_KEY_LENGTH, blank=True))
     """The order, purchase order, transfer or count it belongs to."""
 
     def __attrs_post_init__(self) -> None:

@@ -16,6 +16,7 @@ import moneyed
 
 from commercekit.domain._validators import aware_or_none, instance_of, require_instance
 from commercekit.domain.errors import CurrencyMismatch, InvalidInput, shown
+from commercekit.domain.identifiers import check_text
 from commercekit.domain.money import Money, currency_precision, minor_units, normalize_currency
 from commercekit.domain.promotions import normalize_customer_groups
 from commercekit.domain.window import Window
@@ -121,10 +122,14 @@ class PriceList:
         channel: str | None = None,
         customer_group: str | None = None,
     ) -> None:
-        self.id = id
+        self.id = check_text(id, "id", max_length=64)
         self.currency = normalize_currency(currency)
-        self.channel = channel
-        self.customer_group = customer_group
+        self.channel = None if channel is None else check_text(channel, "channel", max_length=64)
+        self.customer_group = (
+            None
+            if customer_group is None
+            else check_text(customer_group, "customer_group", max_length=64)
+        )
         self._entries: dict[str, PriceEntry] = {}
 
     def set_price(
