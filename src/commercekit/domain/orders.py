@@ -333,10 +333,9 @@ class Order:
         if moved:
             self.payment_capturable_units, self.payment_refundable_units = held
             self.version += 1
-        status = payment.status
-        if status is PaymentStatus.AUTHORIZED and not payment.covers_amount_due:
+        if payment.authorized_short:
             return moved
-        return self.payment_changed(status, at=at, actor=actor) or moved
+        return self.payment_changed(payment.status, at=at, actor=actor) or moved
 
     def payment_changed(self, payment: PaymentStatus, *, at: datetime, actor: str) -> bool:
         """Follow the payment's status; open the order once it is paid for.

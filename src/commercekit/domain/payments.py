@@ -214,6 +214,12 @@ class Payment:
         return self.authorized_units >= self.amount_units
 
     @property
+    def authorized_short(self) -> bool:
+        """Whether it is authorized for less than the amount due: its order cannot
+        open, and what was authorized is to be released."""
+        return self.status is PaymentStatus.AUTHORIZED and not self.covers_amount_due
+
+    @property
     def held_units(self) -> int:
         """Money the payment still holds: authorized and not captured, or captured and
         not refunded."""

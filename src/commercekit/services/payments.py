@@ -132,8 +132,7 @@ class PaymentService(Service):
             return False
         was_pending = order.status is OrderStatus.PENDING_PAYMENT
         order.follow(payment, at=now, actor=actor)
-        short = not payment.covers_amount_due
-        if was_pending and payment.status is PaymentStatus.AUTHORIZED and short:
+        if was_pending and payment.authorized_short:
             # Less than the amount due was authorized: the order cannot open, and what
             # was authorized is given back (by settle, once this is written).
             due, got = payment.amount_units, payment.authorized_units
