@@ -70,7 +70,9 @@ class GatewayConfig(_Config):
 
     plugin: str = Field(min_length=1, max_length=64)
     options: dict[str, Any] = Field(default_factory=dict)
-    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    secrets: dict[str, SecretStr | list[SecretStr]] = Field(default_factory=dict)
+    """One secret per name, or a list (the previous webhook secrets while they are
+    rotated out, say)."""
 
     @model_validator(mode="after")
     def _apart(self) -> GatewayConfig:
@@ -82,8 +84,14 @@ class GatewayConfig(_Config):
     def factory_options(self) -> dict[str, Any]:
         """What the plugin's factory receives: the options and the revealed secrets,
         in one mapping, as a plugin has always read them."""
-        revealed = {name: secret.get_secret_value() for name, secret in self.secrets.items()}
+        revealed = {name: _reveal(secret) for name, secret in self.secrets.items()}
         return {**self.options, **revealed}
+
+
+def _reveal(secret: SecretStr | list[SecretStr]) -> str | list[str]:
+    if isinstance(secret, list):
+        return [each.get_secret_value() for each in secret]
+    return secret.get_secret_value()
 
 
 class ShippingMethodConfig(_Config):

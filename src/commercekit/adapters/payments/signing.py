@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
@@ -39,12 +40,41 @@ def _digest(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The signature header for ``body`` sent at ``timestamp`` (unix seconds)."""
+    """The signature header for ``body`` sent at ``timestamp`` (unix seconds).
+
+    During a rotation, sign with the current secret only: the receiver accepts it,
+    and the previous ones too until they are retired.
+    """
     return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
 
 
+def _candidates(secrets: str | Sequence[str]) -> tuple[str, ...]:
+    """The secrets a signature may be made with: one, or the current and previous ones.
+
+    :raises WebhookRejected: if there is none, or one is empty or not text (an empty
+        key is one anyone can sign with).
+    """
+    listed: Sequence[object] = [secrets] if isinstance(secrets, str) else secrets
+    if not isinstance(listed, Sequence):
+        listed = []
+    candidates = tuple(secret for secret in listed if isinstance(secret, str) and secret)
+    if not candidates or len(candidates) != len(listed):
+        raise WebhookRejected("no webhook secret is configured")
+    return candidates
+
+
+def _matches(expected: Sequence[bytes], given: Sequence[bytes]) -> bool:
+    """Whether any given digest is one of the expected ones.
+
+    Every pair is compared, in constant time, without stopping at a match: how long
+    the check takes says neither which digest nor which secret matched.
+    """
+    results = [hmac.compare_digest(e, g) for e in expected for g in given]
+    return any(results)
+
+
 def verify(
-    secret: str,
+    secrets: str | Sequence[str],
     body: bytes,
     header: str,
     now: datetime,
@@ -52,13 +82,15 @@ def verify(
 ) -> None:
     """Check a signature header against the raw body.
 
-    :raises WebhookRejected: if the header is malformed (not text, too long, a
-        timestamp that is not a plain number of seconds), the timestamp is outside the
-        tolerance window (either way: a clock far ahead is as suspect as a replay), or
-        no ``v1`` digest matches. Nothing else, whatever the header holds.
+    :param secrets: the webhook secret, or during a rotation the current secret and
+        the previous ones: a signature made with any of them is valid.
+    :raises WebhookRejected: if no secret is given (or one is empty), the header is
+        malformed (not text, too long, a timestamp that is not a plain number of
+        seconds), the timestamp is outside the tolerance window (either way: a clock
+        far ahead is as suspect as a replay), or no ``v1`` digest matches any secret.
+        Nothing else, whatever the header holds.
     """
-    if not secret:
-        raise WebhookRejected("no webhook secret is configured")
+    candidates = _candidates(secrets)
     if not isinstance(body, bytes | bytearray | memoryview):
         raise WebhookRejected("the webhook body must be the raw bytes received")
     if header is None:
@@ -78,9 +110,10 @@ def verify(
     timestamp = int(stamps[0])
     if abs(now.timestamp() - timestamp) > tolerance_seconds:
         raise WebhookRejected("the webhook is outside the tolerance window (stale or replayed)")
-    expected = _digest(secret, timestamp, bytes(body)).encode("ascii")
+    raw = bytes(body)
+    expected = [_digest(secret, timestamp, raw).encode("ascii") for secret in candidates]
     # Only well-formed digests are compared, as bytes: compare_digest refuses a str
     # that is not ASCII, and the format says nothing about the secret.
     given = [value.encode("ascii") for value in parts.get("v1", []) if _DIGEST.fullmatch(value)]
-    if not any(hmac.compare_digest(expected, digest) for digest in given):
+    if not _matches(expected, given):
         raise WebhookRejected("the webhook signature does not match")

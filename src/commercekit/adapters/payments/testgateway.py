@@ -24,6 +24,13 @@ own (there is no default: a secret printed in these docs would let anyone sign
 webhooks to a store that kept it)::
 
     "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "..."}}}
+
+To rotate the secret, give the new one as ``webhook_secret`` and the old ones, for as
+long as webhooks signed with them may still arrive, as ``previous_webhook_secrets``
+(a list, among the secrets). The gateway signs with ``webhook_secret`` and accepts a
+signature made with any of them. ``webhook_tolerance_seconds`` (an option, a whole
+number from 1 to 86400, 300 by default) is how far a webhook's timestamp may be from
+the store's clock.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ from commercekit.ports.payments import (
     PaymentRequest,
 )
 
-__all__ = ["TOKENS", "TestPaymentGateway", "register_payment_gateways"]
+__all__ = ["MAX_TOLERANCE_SECONDS", "TOKENS", "TestPaymentGateway", "register_payment_gateways"]
 
 TOKENS: Final = (
     "tok_success",
@@ -61,6 +68,42 @@ TOKENS: Final = (
     "tok_flaky",
 )
 _DECLINES: Final = {"tok_declined": "card_declined", "tok_insufficient_funds": "insufficient_funds"}
+
+#: The widest tolerance window a store may configure: a day. A wider window is one in
+#: which a captured webhook can be replayed for longer than any delivery retry needs.
+MAX_TOLERANCE_SECONDS: Final = 86_400
+
+
+def _checked_previous_secrets(value: object, field: str) -> tuple[str, ...]:
+    """The previous webhook secrets, as a tuple.
+
+    :raises InvalidInput: naming ``field``, for anything but a list of non-empty
+        strings (a lone string too: it is one secret, not a list of its characters).
+        The message never repeats a secret.
+    """
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        got = type(value).__name__  # only the type: the value may be a secret
+        raise InvalidInput(f"the previous webhook secrets must be a list, not {got}", field=field)
+    secrets = tuple(secret for secret in value if isinstance(secret, str) and secret)
+    if len(secrets) != len(value):
+        raise InvalidInput("every previous webhook secret must be a non-empty string", field=field)
+    return secrets
+
+
+def _checked_tolerance(value: object, field: str) -> int:
+    """The webhook tolerance window, in whole seconds.
+
+    :raises InvalidInput: naming ``field``, for anything but a whole number (not a
+        bool) from 1 to :data:`MAX_TOLERANCE_SECONDS`.
+    """
+    in_range = isinstance(value, int) and 1 <= value <= MAX_TOLERANCE_SECONDS
+    if isinstance(value, bool) or not isinstance(value, int) or not in_range:
+        raise InvalidInput(
+            f"the webhook tolerance must be a whole number of seconds from 1 to "
+            f"{MAX_TOLERANCE_SECONDS}, not {shown(value)}",
+            field=field,
+        )
+    return value
 
 
 def _id(prefix: str, *parts: str) -> str:
@@ -91,13 +134,30 @@ class TestPaymentGateway:
         name: str = "test",
         *,
         webhook_secret: str,
+        previous_webhook_secrets: Sequence[str] = (),
+        webhook_tolerance_seconds: int = signing.DEFAULT_TOLERANCE_SECONDS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """:raises InvalidInput: naming ``webhook_secret``, for one that is empty."""
+        """Sign webhooks with ``webhook_secret``; accept them signed with it or with one
+        of ``previous_webhook_secrets`` (a rotation under way), sent no further than
+        ``webhook_tolerance_seconds`` from the receiving store's time.
+
+        :raises InvalidInput: naming the argument, for an empty ``webhook_secret``,
+            previous secrets that are not a list of non-empty strings, or a tolerance
+            that is not a whole number from 1 to :data:`MAX_TOLERANCE_SECONDS`.
+        """
         if not isinstance(webhook_secret, str) or not webhook_secret:
             raise InvalidInput("the test gateway needs a webhook secret", field="webhook_secret")
         self._name = name
         self.webhook_secret = webhook_secret
+        """The current secret: the one webhooks are signed with."""
+        self.previous_webhook_secrets = _checked_previous_secrets(
+            previous_webhook_secrets, "previous_webhook_secrets"
+        )
+        """Secrets being retired: webhooks signed with them are still accepted."""
+        self.webhook_tolerance_seconds = _checked_tolerance(
+            webhook_tolerance_seconds, "webhook_tolerance_seconds"
+        )
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._answers: dict[str, tuple[str, GatewayEvent]] = {}
@@ -356,7 +416,13 @@ class TestPaymentGateway:
 
         :raises WebhookRejected: for a forged, stale or malformed webhook.
         """
-        signing.verify(self.webhook_secret, payload, signature, now)
+        signing.verify(
+            (self.webhook_secret, *self.previous_webhook_secrets),
+            payload,
+            signature,
+            now,
+            self.webhook_tolerance_seconds,
+        )
         try:
             data = json.loads(payload)
             return [_event_from_json(item) for item in data["events"]]
@@ -400,7 +466,12 @@ def _event_from_json(item: Mapping[str, Any]) -> GatewayEvent:
 
 @hookimpl
 def register_payment_gateways(register: Callable[[str, GatewayFactory], None]) -> None:
-    """Offer the ``test`` gateway kind (secret: ``webhook_secret``, required)."""
+    """Offer the ``test`` gateway kind (secrets: ``webhook_secret``, required, and
+    ``previous_webhook_secrets``; option: ``webhook_tolerance_seconds``).
+
+    :raises InvalidInput: naming the configuration field, for a missing or empty
+        webhook secret, or a previous secret or tolerance that is not as documented.
+    """
 
     def build(name: str, options: Mapping[str, Any]) -> TestPaymentGateway:
         secret = options.get("webhook_secret")
@@ -410,6 +481,19 @@ def register_payment_gateways(register: Callable[[str, GatewayFactory], None]) -
                 "give it as secrets.webhook_secret",
                 field=f"gateways.{name}.secrets.webhook_secret",
             )
-        return TestPaymentGateway(name, webhook_secret=secret)
+        previous = _checked_previous_secrets(
+            options.get("previous_webhook_secrets", ()),
+            f"gateways.{name}.secrets.previous_webhook_secrets",
+        )
+        tolerance = _checked_tolerance(
+            options.get("webhook_tolerance_seconds", signing.DEFAULT_TOLERANCE_SECONDS),
+            f"gateways.{name}.options.webhook_tolerance_seconds",
+        )
+        return TestPaymentGateway(
+            name,
+            webhook_secret=secret,
+            previous_webhook_secrets=previous,
+            webhook_tolerance_seconds=tolerance,
+        )
 
     register("test", build)
