@@ -1,29 +1,76 @@
 """The ``commercekit`` command line.
 
 ``commercekit db upgrade URL``
-    Bring a database to the newest schema (SQLite or PostgreSQL).
+    Bring a database to the newest schema (SQLite or PostgreSQL) and say which
+    revisions that took it from and to.
 ``commercekit demo [URL]``
     Run the order lifecycle example, on a fresh SQLite file unless a URL is given.
+    It runs again and again on the same database: on PostgreSQL it works in a schema
+    of its own, ``commercekit_demo``, emptied at the start of each run (nothing else
+    is touched); a SQLite file it starts afresh when an earlier demo wrote it, and
+    refuses when the file holds anything else.
+``commercekit --version``
+    Print ``commercekit <version>``.
 
 A failure is one line on standard error, ``commercekit: <code>: <message>``, and exit
-status 2; a URL is only ever printed with its password masked.
+status 2; a URL is only ever printed with its password masked, and no message repeats
+more than a few hundred characters of what was typed.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import os
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, NoReturn
 
 from commercekit.adapters.storage.urls import shown_url, without_password
-from commercekit.domain.errors import CommerceError, StorageUnavailable
+from commercekit.domain.errors import CommerceError, InvalidInput, StorageUnavailable, shown
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from commercekit.adapters.storage.sql import SchemaUpgrade
+
+__all__ = ["DEMO_APPLICATION_ID", "DEMO_SCHEMA", "main"]
+
+#: The exit status of every failure.
+FAILED: Final = 2
+#: The exit status when the user interrupts a command (128 + SIGINT).
+INTERRUPTED: Final = 130
+
+#: The PostgreSQL schema the demo writes to, emptied at the start of each run.
+DEMO_SCHEMA: Final = "commercekit_demo"
+#: Marks a SQLite file as the demo's (its header's application id, "ckdm"), so
+#: that a later demo may start it afresh.
+DEMO_APPLICATION_ID: Final = 0x636B_646D
+
+# A failure's message is cut to this many characters: enough to read, never a
+# megabyte of pasted input on a terminal.
+_MESSAGE_LIMIT: Final = 400
+_SHOWN_URL_LIMIT: Final = 200
+# The databases commercekit's migrations are written for.
+_MIGRATABLE: Final = frozenset({"sqlite", "postgresql"})
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, saying a usage error in one line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a usage error and exit with :data:`FAILED`."""
+        _report("usage_error", f"{message} (see {self.prog} --help)")
+        self.exit(FAILED)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="commercekit", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="commercekit", description="The commercekit command line.")
+    parser.add_argument("--version", action="version", version=f"commercekit {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -31,51 +78,264 @@ def _parser() -> argparse.ArgumentParser:
     upgrade.add_argument("url", help="sqlite:///path.db or postgresql+psycopg://...")
     demo = commands.add_parser("demo", help="run the order lifecycle example")
     demo.add_argument(
-        "url", nargs="?", default=None, help="storage URL (default: a fresh SQLite file)"
+        "url",
+        nargs="?",
+        default=None,
+        help=f"storage URL (default: a fresh SQLite file; on PostgreSQL, schema {DEMO_SCHEMA})",
     )
     return parser
 
 
+def _version() -> str:
+    """This commercekit's version, as installed."""
+    try:
+        return importlib.metadata.version("commercekit")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        from commercekit import __version__
+
+        return __version__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    arguments = _parser().parse_args(argv)
+    try:
+        arguments = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error, said already
+        return _exit_status(stop)
+    url: str | None = getattr(arguments, "url", None)
     try:
         if arguments.command == "db":
-            print(f"{_upgrade(arguments.url)}: schema is up to date")
+            print(_upgrade(arguments.url))
         else:
-            # The example ships as commercekit.examples, mapped from examples/.
-            lifecycle = importlib.import_module("commercekit.examples.order_lifecycle")
-            lifecycle.main(arguments.url)
+            _demo(url)
     except CommerceError as error:
-        message = " ".join(str(error).splitlines())
-        print(f"commercekit: {error.code}: {message}", file=sys.stderr)
-        return 2
+        return _fail(error.code, str(error), url)
+    except KeyboardInterrupt:
+        return _fail("interrupted", "stopped before the command finished", url, INTERRUPTED)
+    except BrokenPipeError:
+        # Whoever read the output (``| head``) has stopped: nobody is left to tell.
+        _discard_output()
+        return FAILED
+    except Exception as error:
+        # A failure nothing turned into a CommerceError is no reason for a traceback.
+        return _fail("unexpected_error", f"{type(error).__name__}: {error}", url)
     return 0
 
 
+def _exit_status(stop: SystemExit) -> int:
+    """The status argparse exits with: 0 after ``--help`` or ``--version``,
+    :data:`FAILED` after a usage error."""
+    if stop.code is None:
+        return 0
+    return stop.code if isinstance(stop.code, int) else FAILED
+
+
+def _discard_output() -> None:
+    """Point standard output at the null device, so that flushing it on the way out
+    cannot fail again (Python's documented recipe for SIGPIPE)."""
+    with suppress(OSError, ValueError):  # a stand-in for stdout, with no file behind it
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _fail(code: str, message: str, url: str | None, status: int = FAILED) -> int:
+    """Report a failure, with ``url``'s password masked in it; returns ``status``."""
+    _report(code, message if url is None else without_password(message, url))
+    return status
+
+
+def _report(code: str, message: str) -> None:
+    """Print ``commercekit: <code>: <message>`` on standard error, as one line of
+    printable characters, cut to :data:`_MESSAGE_LIMIT`."""
+    line = "".join(c if c.isprintable() else "?" for c in " ".join(message.split()))
+    if len(line) > _MESSAGE_LIMIT:
+        line = f"{line[: _MESSAGE_LIMIT - 1]}…"
+    print(f"commercekit: {code}: {line}", file=sys.stderr)
+
+
+def _shown(url: str) -> str:
+    """``url`` as a message shows it: password masked, length bounded."""
+    return shown(shown_url(url), quote=False, limit=_SHOWN_URL_LIMIT)
+
+
+# --- db upgrade -----------------------------------------------------------------------
+
+
 def _upgrade(url: str) -> str:
-    """Migrate the database at ``url``; returns the URL as it may be printed.
+    """Migrate the database at ``url``; returns the line that says what was done.
 
     :raises CommerceError: for every failure, the database's own included.
+    """
+    from commercekit.adapters.storage.sql import apply_migrations
+
+    _check_migratable(url)
+    with _database_errors(url):
+        report = apply_migrations(url)
+    return f"{_shown(url)}: {_described(report)}"
+
+
+def _check_migratable(url: str) -> None:
+    """:raises InvalidInput: for a URL naming a database other than SQLite or
+    PostgreSQL (``memory://`` keeps no schema). One that does not parse is left for
+    the storage to refuse, in its own words."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return
+    if parsed.get_backend_name() not in _MIGRATABLE:
+        raise InvalidInput(
+            f"{shown(parsed.drivername)} is not a database commercekit migrates: "
+            "give sqlite:///path.db or postgresql+psycopg://...",
+            field="url",
+        )
+
+
+def _described(report: SchemaUpgrade) -> str:
+    """``upgraded from 0005 to 0007 (2 migrations)``, or ``already at 0007, ...``."""
+    after = _revisions(report.after)
+    if not report.applied:
+        return f"already at {after}, nothing to apply"
+    migrations = "migration" if report.applied == 1 else "migrations"
+    return f"upgraded from {_revisions(report.before)} to {after} ({report.applied} {migrations})"
+
+
+def _revisions(revisions: Sequence[str]) -> str:
+    return ", ".join(revisions) or "none"
+
+
+@contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """Turn what the database or Alembic raises into :class:`StorageUnavailable`.
+
+    Storage turns a database it cannot reach into StorageUnavailable itself; what
+    gets past that (a migration the database refuses, a revision this commercekit
+    does not know) is no reason for a traceback either.
     """
     import sqlalchemy as sa
     from alembic.util import CommandError
 
-    from commercekit.adapters.storage.sql import upgrade
-
-    upgrade_error: Exception | None = None
     try:
-        upgrade(url)
+        yield
     except (sa.exc.SQLAlchemyError, CommandError) as error:
-        # Storage turns a database it cannot reach into StorageUnavailable; what
-        # gets past that (a migration the database refuses, a revision this
-        # commercekit does not know) is no reason for a traceback either.
-        upgrade_error = error
-    shown = shown_url(url)
-    if upgrade_error is not None:
-        reason = str(getattr(upgrade_error, "orig", None) or upgrade_error)
-        raise StorageUnavailable(shown, without_password(reason, url)) from upgrade_error
-    return shown
+        reason = str(getattr(error, "orig", None) or error)
+        raise StorageUnavailable(shown_url(url), without_password(reason, url)) from error
+
+
+# --- demo -----------------------------------------------------------------------------
+
+
+def _demo(url: str | None) -> None:
+    """Run the order lifecycle example, in the demo's own corner of ``url``."""
+    # The example ships as commercekit.examples, mapped from examples/.
+    lifecycle = importlib.import_module("commercekit.examples.order_lifecycle")
+    lifecycle.main(None if url is None else _demo_namespace(url))
+
+
+def _demo_namespace(url: str) -> str:
+    """The URL the demo writes to, made ready for a fresh run.
+
+    On PostgreSQL: ``url`` with its connections in :data:`DEMO_SCHEMA`, emptied
+    first. A SQLite file: ``url`` itself, started afresh if an earlier demo wrote
+    it. Any other URL (``memory://``, one that does not parse) is left as it is, for
+    opening it to say what is wrong.
+    """
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return url
+    if parsed.get_backend_name() == "postgresql":
+        with _database_errors(url):
+            _recreate_schema(url, DEMO_SCHEMA)
+        print(f"storage: PostgreSQL schema {DEMO_SCHEMA}, emptied first")
+        return _in_schema(parsed, DEMO_SCHEMA)
+    path = _sqlite_file(parsed)
+    if path is not None and _start_sqlite_file(path, url):
+        print(f"storage: SQLite file {shown(path.name, quote=False)}, started afresh")
+    return url
+
+
+def _recreate_schema(url: str, schema: str) -> None:
+    """Drop ``schema`` with everything in it, if it exists, and create it empty."""
+    from sqlalchemy.schema import CreateSchema, DropSchema
+
+    from commercekit.adapters.storage.sql import create_storage_engine
+
+    engine = create_storage_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(DropSchema(schema, cascade=True, if_exists=True))
+            connection.execute(CreateSchema(schema))
+    finally:
+        engine.dispose()
+
+
+def _in_schema(parsed: sa.URL, schema: str) -> str:
+    """``parsed`` as a URL whose connections create and find tables in ``schema``."""
+    given = parsed.query.get("options", "")
+    options = " ".join(given) if isinstance(given, tuple) else given
+    scoped = parsed.update_query_dict({"options": f"{options} -csearch_path={schema}".strip()})
+    return scoped.render_as_string(hide_password=False)
+
+
+def _sqlite_file(parsed: sa.URL) -> Path | None:
+    """The file a SQLite URL names; none for any other URL, or an in-memory one."""
+    if parsed.get_backend_name() != "sqlite" or "uri" in parsed.query:
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _start_sqlite_file(path: Path, url: str) -> bool:
+    """Leave ``path`` an empty database marked as the demo's; returns whether it did.
+
+    A file an earlier demo wrote is deleted first; an empty one is used; one that
+    holds anything else is refused. A file that cannot be read as a database, or
+    created, is left as it is, for opening it to say why in one line.
+
+    :raises InvalidInput: for a database the demo did not write.
+    """
+    if not path.parent.is_dir():
+        return False
+    try:
+        if path.exists():
+            owner, tables = _sqlite_contents(path)
+            if owner == DEMO_APPLICATION_ID:
+                _delete_sqlite_file(path)
+            elif tables:
+                raise InvalidInput(
+                    f"{_shown(url)} holds a database the demo did not write; "
+                    "give the demo a file of its own",
+                    field="url",
+                )
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def _sqlite_contents(path: Path) -> tuple[int, int]:
+    """The application id in the header of the SQLite file ``path``, and how many
+    tables, indexes and views it holds.
+
+    :raises sqlite3.Error: for a file that is not a database, or cannot be read.
+    """
+    with closing(sqlite3.connect(path)) as connection:
+        (owner,) = connection.execute("PRAGMA application_id").fetchone()
+        (objects,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return int(owner), int(objects)
+
+
+def _delete_sqlite_file(path: Path) -> None:
+    """Delete the SQLite file ``path`` and the journal files beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

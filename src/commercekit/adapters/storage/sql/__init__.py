@@ -15,13 +15,19 @@ from __future__ import annotations
 
 from commercekit.adapters.storage.sql._database import (
     BUSY_TIMEOUT_MS,
+    SchemaUpgrade,
+    apply_migrations,
+    create_storage_engine,
 )
 from commercekit.adapters.storage.sql.storage import SqlStorage, upgrade
 from commercekit.adapters.storage.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "SchemaUpgrade",
     "SqlStorage",
     "SqlUnitOfWork",
+    "apply_migrations",
+    "create_storage_engine",
     "upgrade",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import attrs
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -17,6 +18,8 @@ from commercekit.domain.errors import InvalidInput, SchemaOutOfDate, StorageUnav
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "SchemaOutOfDate",
+    "SchemaUpgrade",
+    "apply_migrations",
     "begin_write",
     "check_schema",
     "create_storage_engine",
@@ -154,7 +157,33 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
+@attrs.frozen
+class SchemaUpgrade:
+    """What bringing a database's schema up to date did."""
+
+    before: tuple[str, ...]
+    """The revisions the database was at (none for a new database)."""
+    after: tuple[str, ...]
+    """The revisions it is at now: this commercekit's newest."""
+    applied: int
+    """How many migrations ran (none when it was up to date already)."""
+
+
+def apply_migrations(url: str | sa.URL) -> SchemaUpgrade:
+    """Migrate the database at ``url`` to the newest schema and say what that took
+    (what ``commercekit db upgrade URL`` runs). Running it again applies nothing.
+
+    :raises InvalidInput: for a URL that names no database SQLAlchemy knows.
+    :raises StorageUnavailable: for a database that cannot be reached or opened.
+    """
+    engine = create_storage_engine(url)
+    try:
+        return migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def migrate(engine: Engine) -> SchemaUpgrade:
     """Bring the schema to the newest revision; a no-op when it is there already.
 
     Processes that start together migrate one after another: SQLite's write lock or,
@@ -166,6 +195,8 @@ def migrate(engine: Engine) -> None:
     delete every row that refers to it (an order's lines and history). They are
     checked once, before the migration commits.
 
+    :returns: the revisions before and after, read under the same lock, so that a
+        process that found nothing left to do says so.
     :raises StorageUnavailable: for a database that cannot be reached or opened.
     """
     with _connect(engine) as connection:
@@ -181,12 +212,29 @@ def migrate(engine: Engine) -> None:
                     connection.execute(
                         sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                     )
+                before = _current_revisions(connection)
                 command.upgrade(_config(connection), "head")
+                after = _current_revisions(connection)
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise RuntimeError("the migration left rows referring to nothing")
         finally:
             if sqlite:
                 driver.execute("PRAGMA foreign_keys = ON")
+    return SchemaUpgrade(before, after, _migrations_between(before, after))
+
+
+def _current_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions the database on ``connection`` is at, in order; none for a
+    database no migration has touched yet."""
+    return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+
+def _migrations_between(before: tuple[str, ...], after: tuple[str, ...]) -> int:
+    """How many migrations lead from ``before`` (the start, for none) to ``after``."""
+    if before == after:
+        return 0
+    script = ScriptDirectory.from_config(_config())
+    return sum(1 for _ in script.iterate_revisions(after, before or "base"))
 
 
 def check_schema(engine: Engine) -> None:
