@@ -8,6 +8,7 @@ from commercekit import (
 from commercekit.errors import (
     CouponRejected,
     CurrencyMismatch,
+    InvalidInput,
     InvalidQuantity,
     MissingPrice,
     NotFound,
@@ -93,6 +94,16 @@ def test_a_guest_cart_merges_into_the_customers_and_disappears(store: Store) -> 
     assert dict(store.carts.get(mine.token).items()) == {"RETRO-MUG": 3, "RETRO-CLOCK": 1}
     with pytest.raises(NotFound):
         store.carts.get(guest.token)
+
+
+def test_a_cart_merged_into_itself_is_refused_and_stays_as_it_was(store: Store) -> None:
+    cart = store.carts.create("EUR")
+    store.carts.add(cart.token, "RETRO-MUG", 5)
+    for _ in range(3):
+        with pytest.raises(InvalidInput) as refused:
+            store.carts.merge(cart.token, cart.token)
+        assert refused.value.field == "guest_token"
+    assert dict(store.carts.get(cart.token).items()) == {"RETRO-MUG": 5}
 
 
 def test_carts_in_two_currencies_do_not_merge(store: Store) -> None:

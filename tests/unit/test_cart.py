@@ -553,7 +553,7 @@ def test_refuses_to_merge_a_cart_in_another_currency() -> None:
     assert snapshot(guest) == guest_before
 
 
-def test_merging_a_cart_into_itself_changes_nothing() -> None:
+def test_merging_a_cart_into_itself_is_refused_and_changes_nothing() -> None:
     cart = open_cart()
     cart.add("RETRO-CLOCK", 2)
     cart.apply_coupon("WINTER")
@@ -563,8 +563,10 @@ def test_merging_a_cart_into_itself_changes_nothing() -> None:
     again = open_cart()
     again.add("RETRO-CLOCK", 2)
 
-    cart.merge(cart)
-    cart.merge(again)
+    for other in (cart, again):
+        with pytest.raises(InvalidInput) as refused:
+            cart.merge(other)
+        assert refused.value.field == "guest_token"
 
     assert snapshot(cart) == before
     assert dict(again.items()) == {"RETRO-CLOCK": 2}

@@ -232,9 +232,11 @@ class Cart:
         same units cannot be merged twice.
 
         :raises CurrencyMismatch: if the two carts are in different currencies.
+        :raises InvalidInput: naming ``guest_token``, for the cart itself (the same
+            cart, loaded twice or not): it would double every line.
         """
         if guest is self or guest.id == self.id:
-            return
+            raise InvalidInput("a cart cannot be merged into itself", field="guest_token")
         if guest.currency != self.currency:
             raise CurrencyMismatch(self.currency, guest.currency, field="currency")
         for sku, quantity in guest.items():
