@@ -22,6 +22,7 @@ from typing import Any, Final, Protocol
 
 import pluggy
 
+from commercekit.domain.access import Principal
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
 from commercekit.ports.payments import PaymentGateway
@@ -74,6 +75,19 @@ def on_domain_event(event: DomainEvent) -> None:
     does not reach other subscribers, nor undo the change.
 
     Added in 0.1.
+    """
+
+
+@hookspec
+def coupon_attempt(principal: Principal, code: str) -> None:
+    """Hear of a coupon code a shopper is about to try (through a store's
+    :meth:`~commercekit.store.Store.as_shopper` view), before it is tried.
+
+    Raise a :class:`~commercekit.errors.CommerceError` to refuse the attempt, such as
+    :class:`~commercekit.errors.TooManyAttempts` from a rate limit kept per shopper or
+    per client address; the error reaches the caller as it is.
+
+    Added in 0.3.
     """
 
 

@@ -17,6 +17,7 @@ import pluggy
 
 from commercekit import hookspecs
 from commercekit.adapters.storage.urls import shown_url
+from commercekit.domain.access import Principal
 from commercekit.domain.errors import (
     CommerceError,
     InvalidInput,
@@ -191,6 +192,11 @@ class Plugins:
             raise
         except Exception as error:
             raise PluginError(kind, f"could not build gateway {name!r}: {error!r}") from error
+
+    def coupon_attempt(self, principal: Principal, code: str) -> None:
+        """Tell every plugin listening of a shopper's coupon attempt; the first that
+        raises refuses it."""
+        self.manager.hook.coupon_attempt(principal=principal, code=code)
 
     def has_subscribers(self) -> bool:
         """Whether any plugin subscribes to domain events."""

@@ -21,7 +21,7 @@ A store takes no payment until its configuration names a gateway:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -32,8 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from commercekit.adapters.clock import RandomIds, SystemClock
 from commercekit.adapters.storage.urls import shown_url
+from commercekit.domain.access import Permission, Principal, Shopper, Staff
 from commercekit.domain.channels import Channel
 from commercekit.domain.checkout import ShippingMethod
+from commercekit.domain.errors import InvalidInput
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.money import Money, Rounding
 from commercekit.domain.pricing import TaxAddress, TaxRounding, TaxSettings
@@ -41,6 +43,7 @@ from commercekit.plugins import Plugins
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import Storage
+from commercekit.services.access import POLICY, View
 from commercekit.services.base import Runtime, Settings
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
@@ -156,6 +159,12 @@ class StoreConfig(_Config):
     order's stock and coupon uses are held as long."""
     reservation_hold_seconds: int = Field(default=900, ge=1, le=30 * 86_400)
     """How long stock is held for an order awaiting payment."""
+    request_lease_seconds: int = Field(default=120, ge=1, le=3_600)
+    """How long one caller holds a gateway call that others asked for too."""
+    request_wait_seconds: float = Field(default=10.0, ge=0, le=60)
+    """How long the others wait for its outcome before :class:`RequestInProgress`."""
+    idempotency_retention_seconds: int = Field(default=86_400, ge=60, le=90 * 86_400)
+    """How long an order's idempotency key answers with that order."""
     allocation_strategy: str = "priority"
     """A strategy a plugin offers: ``priority`` or ``fewest_locations`` built in."""
     entry_point_plugins: bool = True
@@ -232,6 +241,9 @@ class StoreConfig(_Config):
             pending_payment_timeout_seconds=self.pending_payment_timeout_seconds,
             action_timeout_seconds=self.action_timeout_seconds,
             reservation_hold_seconds=self.reservation_hold_seconds,
+            request_lease_seconds=self.request_lease_seconds,
+            request_wait_seconds=self.request_wait_seconds,
+            idempotency_retention_seconds=self.idempotency_retention_seconds,
             max_unpaid_orders=self.max_unpaid_orders,
             email_subaddressing=self.email_subaddressing,
         )
@@ -268,6 +280,7 @@ class Store:
             subscribers=self._publish,
             has_subscribers=self.plugins.has_subscribers,
             promotion_types=frozenset(kind.cls for kind in self.plugins.promotion_types()),
+            coupon_attempts=self.plugins.coupon_attempt,
         )
         self.catalog = CatalogService(self.runtime)
         self.carts = CartService(self.runtime)
@@ -309,6 +322,33 @@ class Store:
         except BaseException:
             storage.close()
             raise
+
+    # --- who is acting ----------------------------------------------------------------
+
+    def acting_as(self, principal: Principal) -> View:
+        """The store as ``principal`` reaches it: the same services, each call checked
+        at the door first (see :mod:`commercekit.services.access`). The store's own
+        attributes act as :data:`~commercekit.domain.access.SYSTEM`, for the
+        application's jobs; hand code that serves a shopper or staff a view.
+
+        :raises AccessDenied: from a view's call its principal may not make.
+        """
+        if not isinstance(principal, Shopper | Staff):
+            raise InvalidInput(
+                f"expected a Shopper or Staff, got {type(principal).__name__}", field="principal"
+            )
+        services = {name: getattr(self, name) for name in POLICY}
+        return View(principal, self.runtime, services)
+
+    def as_shopper(self, customer_id: str | None = None) -> View:
+        """The store as a shopper reaches it: a guest, or signed in as the
+        application's customer ``customer_id`` (the application vouches for it)."""
+        return self.acting_as(Shopper(customer_id))
+
+    def as_staff(self, staff_id: str, permissions: Iterable[Permission | str]) -> View:
+        """The store as a member of staff with ``permissions`` reaches it; what they
+        change is recorded as theirs (``staff:<id>``)."""
+        return self.acting_as(Staff(staff_id, permissions))
 
     def _publish(self, events: Sequence[DomainEvent]) -> None:
         self.plugins.publish(events)

@@ -29,6 +29,7 @@ from commercekit.errors import (
     NotFound,
     OperationInProgress,
     PaymentLimitExceeded,
+    RequestInProgress,
 )
 from commercekit.hookspecs import hookimpl
 from commercekit.store import Store
@@ -51,6 +52,10 @@ class SlowGateway(TestPaymentGateway):
 
     __test__ = False
     pause = 0.03
+
+    def authorize(self, *args: Any) -> Any:
+        time.sleep(self.pause)
+        return super().authorize(*args)
 
     def capture(self, *args: Any) -> Any:
         time.sleep(self.pause)
@@ -290,3 +295,34 @@ def test_two_orders_for_one_cart_at_once_make_one_order(store: Store) -> None:
     gateway = store.gateway("test")
     assert isinstance(gateway, TestPaymentGateway)
     assert [op for op, _ in gateway.calls].count("authorize") == ROUNDS
+
+
+STORM = 40
+
+
+def test_a_storm_of_one_key_makes_one_order_and_asks_the_gateway_once(store: Store) -> None:
+    token = ready_cart(store)
+    results = race(*[partial(store.checkout.place_order, token, idempotency_key="storm")] * STORM)
+    orders = {r.id for r in results if not isinstance(r, CommerceError)}
+    refused = [r for r in results if isinstance(r, CommerceError)]
+    assert len(orders) == 1, refused
+    # Those that waited longer than the store lets them are told to ask again.
+    assert all(isinstance(r, RequestInProgress) for r in refused), refused
+    gateway = store.gateway("test")
+    assert isinstance(gateway, TestPaymentGateway)
+    assert [op for op, _ in gateway.calls].count("authorize") == 1
+    again = store.checkout.place_order(token, idempotency_key="storm")
+    assert again.id in orders
+    assert again.status is OrderStatus.OPEN
+
+
+def test_a_storm_of_one_capture_key_captures_once(store: Store) -> None:
+    order_id = paid(store, "capture-storm")
+    amount = Money("10.00", "EUR")
+    capture = partial(store.payments.capture, order_id, amount, idempotency_key="cap-1")
+    results = race(*[capture] * 12)
+    assert not [r for r in results if isinstance(r, CommerceError)]
+    gateway = store.gateway("test")
+    assert isinstance(gateway, TestPaymentGateway)
+    assert [op for op, _ in gateway.calls].count("capture") == 1
+    assert ledger(store, order_id)[1] == at_gateway(store, order_id)[1] == 1000

@@ -30,6 +30,7 @@ CONFIG = {
     "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90", "JPY": "800"}}],
     "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_shop"}}},
     "entry_point_plugins": False,
+    "request_wait_seconds": 0.5,
 }
 ADDRESS = {
     "name": "Zoë Ünal",

@@ -24,6 +24,7 @@ from commercekit.errors import (
     InvalidInput,
     NotFound,
     PriceChanged,
+    RequestInProgress,
     UnknownGateway,
 )
 from commercekit.store import Store
@@ -369,3 +370,59 @@ def run_together(*calls: Callable[[], object]) -> list[object]:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return [f.result(timeout=30) for f in [pool.submit(run, c) for c in calls]]
+
+
+def test_a_caller_that_died_holding_the_authorization_holds_it_only_for_its_lease(
+    store: Store, clock: FixedClock
+) -> None:
+    real = gateway(store)
+    cart = ready_cart(store)
+    store.gateways["test"] = CrashingGateway(real, after=False)
+    with pytest.raises(Crash):
+        store.checkout.place_order(cart.token, idempotency_key="k-1")
+    store.gateways["test"] = real
+    with pytest.raises(RequestInProgress):  # its claim has not run out: nobody else asks
+        store.checkout.place_order(cart.token, idempotency_key="k-1")
+    assert [op for op, _ in real.calls].count("authorize") == 0
+    clock.advance(timedelta(seconds=121))  # the lease is 120 seconds
+    order = store.checkout.place_order(cart.token, idempotency_key="k-1")
+    assert order.status is OrderStatus.OPEN
+    assert [op for op, _ in real.calls].count("authorize") == 1
+
+
+def test_a_caller_whose_gateway_was_out_of_reach_lets_a_retry_ask_at_once(
+    store: Store,
+) -> None:
+    real = gateway(store)
+    cart = ready_cart(store)
+
+    class Unreachable(TestPaymentGateway):
+        __test__ = False
+
+        def __init__(self) -> None:
+            self.__dict__.update(real.__dict__)
+
+        def authorize(self, request):  # type: ignore[no-untyped-def]
+            raise GatewayError("timed out")
+
+    store.gateways["test"] = Unreachable()
+    with pytest.raises(GatewayError):
+        store.checkout.place_order(cart.token, idempotency_key="k-1")
+    store.gateways["test"] = real
+    assert store.checkout.place_order(cart.token, idempotency_key="k-1").status is OrderStatus.OPEN
+
+
+def test_an_idempotency_key_answers_for_its_retention_then_is_free(
+    store: Store, clock: FixedClock
+) -> None:
+    first = store.checkout.place_order(ready_cart(store).token, idempotency_key="k-1")
+    clock.advance(timedelta(hours=23))
+    other_cart = ready_cart(store)
+    # Within the retention, the key answers with its order, whichever cart asks.
+    with pytest.raises(IdempotencyConflict):
+        store.checkout.place_order(other_cart.token, idempotency_key="k-1")
+    clock.advance(timedelta(hours=1))  # a day, the default retention
+    second = store.checkout.place_order(other_cart.token, idempotency_key="k-1")
+    assert second.id != first.id
+    assert second.status is OrderStatus.OPEN
+    assert store.orders.get(first.id).status is OrderStatus.OPEN  # the first is untouched

@@ -21,6 +21,7 @@ from commercekit.domain.errors import (
     InvalidInput,
     InvalidTransition,
     OperationInProgress,
+    RequestInProgress,
 )
 from commercekit.domain.events import (
     DomainEvent,
@@ -1039,3 +1040,74 @@ def test_operations_under_way_never_promise_more_than_the_ledger_allows(steps):
         assert p.captured_units + pending[CAPTURE] <= p.authorized_units
         assert p.refunded_units + pending[REFUND] <= p.captured_units
         assert not p.attention  # nothing asked for was beyond what the ledger takes
+
+
+# --- one caller at a time asks the gateway ----------------------------------------------
+
+LEASE = timedelta(minutes=2)
+
+
+def test_the_authorization_is_asked_by_one_caller_until_its_claim_runs_out():
+    p = payment()
+    first = p.ask_authorization(at=NOW, holder="call-a", lease=LEASE)
+    assert (first.kind, first.amount_units, first.holder) == (AUTHORIZE, DUE, "call-a")
+    assert first.key == "order-retro-clock:authorize"
+    version = p.version
+    assert p.ask_authorization(at=NOW, holder="call-a", lease=LEASE) == first
+    assert p.version == version  # asking again while holding it writes nothing
+    with pytest.raises(RequestInProgress):
+        p.ask_authorization(at=NOW + LEASE - timedelta(seconds=1), holder="call-b", lease=LEASE)
+    taken = p.ask_authorization(at=NOW + LEASE, holder="call-b", lease=LEASE)
+    assert (taken.holder, taken.key, len(p.intents)) == ("call-b", first.key, 1)
+
+
+def test_a_caller_that_lets_go_frees_the_operation_at_once():
+    p = authorized()
+    intent = p.begin(CAPTURE, 1_000, id="op-1", at=NOW, holder="call-a", lease=LEASE)
+    with pytest.raises(RequestInProgress):
+        p.begin(CAPTURE, 1_000, id="op-1", at=NOW, holder="call-b", lease=LEASE)
+    assert not p.let_go("op-1", "call-b")  # only the holder lets go
+    assert p.let_go("op-1", "call-a")
+    assert p.claim("op-1", "call-b", at=NOW, lease=LEASE).holder == "call-b"
+    assert p.intent("op-1") is not None
+    assert p.intent("op-1").key == intent.key
+
+
+def test_once_answered_the_authorization_is_no_longer_asked():
+    p = payment()
+    p.ask_authorization(at=NOW, holder="call-a", lease=LEASE)
+    p.apply(gateway_event(AUTHORIZE), intent_id="order-retro-clock:authorize")
+    assert p.authorizing is None
+    assert not p.intents
+    with pytest.raises(InvalidTransition):
+        p.ask_authorization(at=LATER, holder="call-b", lease=LEASE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["claim", "let_go"]),
+            st.sampled_from(["call-a", "call-b", "call-c"]),
+            st.integers(min_value=0, max_value=300),
+        ),
+        max_size=30,
+    )
+)
+def test_at_most_one_caller_holds_an_operation_at_any_moment(steps):
+    p = authorized()
+    p.begin(CAPTURE, 1_000, id="op-1", at=NOW)
+    at = NOW
+    holders: dict[str, datetime] = {}  # who was told it holds the operation, until when
+    for action, caller, seconds in steps:
+        at += timedelta(seconds=seconds)
+        if action == "let_go":
+            if p.let_go("op-1", caller):
+                holders.pop(caller, None)
+            continue
+        with contextlib.suppress(RequestInProgress):
+            claimed = p.claim("op-1", caller, at=at, lease=LEASE)
+            assert claimed.leased_until is not None
+            holders[caller] = claimed.leased_until
+        live = [c for c, until in holders.items() if until > at]
+        assert len(live) <= 1, (live, holders)

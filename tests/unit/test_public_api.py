@@ -54,6 +54,7 @@ def test_every_error_lives_in_commercekit_errors_in_one_hierarchy() -> None:
         commercekit.errors.GatewayError,
         commercekit.errors.Conflict,
         commercekit.errors.ConfigurationError,
+        commercekit.errors.AccessDenied,
     )
     for cls in classes:
         assert issubclass(cls, commercekit.errors.CommerceError), cls
@@ -81,6 +82,11 @@ def test_errors_are_grouped_as_a_caller_answers_them() -> None:
     assert issubclass(e.InvalidInput, ValueError)
     assert issubclass(e.NotFound, LookupError)
     assert issubclass(e.CurrencyMismatch, TypeError)
+    assert issubclass(e.AccessDenied, PermissionError)
+    assert issubclass(e.RequestInProgress, e.Conflict)
+    assert e.RequestInProgress.retryable
+    assert issubclass(e.TooManyAttempts, e.StateError)
+    assert e.TooManyAttempts.retryable
 
 
 def test_importing_commercekit_loads_no_adapter_nor_plugin_system() -> None:

@@ -13,7 +13,8 @@ five branches, so that a caller can answer a whole kind at once:
 - :class:`Conflict`: another request got there first, or a key was reused; a
   ``retryable`` one may simply be tried again;
 
-and :class:`ConfigurationError` for a store set up wrongly. Where a builtin says the
+and :class:`ConfigurationError` for a store set up wrongly, :class:`AccessDenied` for a
+principal that may not make the request. Where a builtin says the
 same thing, the error inherits it too, so that ``except ValueError`` keeps working for
 callers who do not know commercekit. ``commercekit.errors`` is the public name of
 this module.
@@ -27,6 +28,7 @@ from decimal import Decimal
 from typing import ClassVar, Final
 
 __all__ = [
+    "AccessDenied",
     "AlreadyExists",
     "CartAlreadyOrdered",
     "CategoryCycle",
@@ -52,9 +54,11 @@ __all__ = [
     "PaymentLimitExceeded",
     "PluginError",
     "PriceChanged",
+    "RequestInProgress",
     "SchemaOutOfDate",
     "StateError",
     "StorageUnavailable",
+    "TooManyAttempts",
     "TooManyUnpaidOrders",
     "Unavailable",
     "UnknownCurrency",
@@ -226,6 +230,20 @@ class WebhookRejected(InvalidInput):
         super().__init__(message, field="signature")
 
 
+# --- who is acting -------------------------------------------------------------------
+
+
+class AccessDenied(CommerceError, PermissionError):
+    """The one answer to a request its principal may not make: a shopper asking for
+    what is not theirs, or what does not exist (the two are never told apart, so an id
+    sent at random reveals nothing), or staff without the permission it needs."""
+
+    code: ClassVar[str] = "access_denied"
+
+    def __init__(self, *, field: str | None = None) -> None:
+        super().__init__("not found, or not allowed", field=field)
+
+
 # --- not found -----------------------------------------------------------------------
 
 
@@ -327,12 +345,26 @@ class Unavailable(StateError, ValueError):
         self.sku = sku
 
 
+class TooManyAttempts(StateError):
+    """Refused by a limit on how often something may be tried (coupon codes, say);
+    the application sets the limit. Try again later."""
+
+    code: ClassVar[str] = "too_many_attempts"
+    retryable = True
+
+    def __init__(self, what: str = "attempts", *, field: str | None = None) -> None:
+        super().__init__(f"too many {what}; try again later", field=field)
+
+
 class CouponRejected(StateError):
     """A coupon code that cannot be used on this cart now.
 
     ``reason`` is one of :attr:`REASONS` and is as stable as ``code``;
     ``not_combinable`` means the coupon is good but its promotion is kept out by the
-    stacking rule (an exclusive promotion applies alone).
+    stacking rule (an exclusive promotion applies alone). A shopper (see
+    :class:`~commercekit.domain.access.Shopper`) is told ``not_valid`` for a code that
+    is unknown, expired, not valid yet or used up alike: whether a code exists is not
+    theirs to learn.
     """
 
     code: ClassVar[str] = "coupon_rejected"
@@ -346,6 +378,7 @@ class CouponRejected(StateError):
             "limit_reached",
             "not_applicable",
             "not_combinable",
+            "not_valid",
         }
     )
 
@@ -455,6 +488,18 @@ class OperationInProgress(Conflict):
         super().__init__(f"the {what} is busy: {operation} is under way", field=field)
         self.what = what
         self.operation = operation
+
+
+class RequestInProgress(Conflict):
+    """The same request (the same idempotency key) is being carried out by another
+    caller right now, and did not finish within the wait. Nothing more was done; try
+    again with the same key to get its outcome."""
+
+    code: ClassVar[str] = "request_in_progress"
+    retryable = True
+
+    def __init__(self, *, field: str | None = "idempotency_key") -> None:
+        super().__init__("the same request is being carried out by another caller", field=field)
 
 
 class CartAlreadyOrdered(Conflict):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
@@ -426,6 +426,18 @@ class Order:
             raise InvalidTransition("order", "shipped", "ship")
         self.shipped = True
         self._log(at, actor, "shipped")
+
+    def answers_key(self, *, now: datetime, retention: timedelta) -> bool:
+        """Whether its idempotency key still answers with this order: for
+        ``retention`` after it was placed. After that, the key is free to place
+        another order (see :meth:`retire_key`)."""
+        return now < self.placed_at + retention
+
+    def retire_key(self) -> None:
+        """Free the idempotency key for another order; the order keeps one derived
+        from its id."""
+        self.idempotency_key = f"retired:{self.id}"
+        self.version += 1
 
     def flag(self, detail: str, *, at: datetime, actor: str) -> bool:
         """Ask staff to look at the order (a sweep could not settle it, say); the same

@@ -12,7 +12,7 @@ successful transactions; nothing is stored that could drift from the ledger.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -23,8 +23,10 @@ from commercekit.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
     InvalidTransition,
+    NotFound,
     OperationInProgress,
     PaymentLimitExceeded,
+    RequestInProgress,
 )
 from commercekit.domain.events import (
     DomainEvent,
@@ -48,7 +50,14 @@ __all__ = [
     "Transaction",
     "TransactionKind",
     "TransactionStatus",
+    "authorization_key",
 ]
+
+
+def authorization_key(order_id: str) -> str:
+    """The idempotency key of an order's authorization: the same in the first call,
+    a retry, and recovery after a crash, so the gateway answers them all alike."""
+    return f"{order_id}:authorize"
 
 
 class TransactionKind(enum.Enum):
@@ -133,6 +142,20 @@ class Intent:
     """The idempotency key the gateway is called with: one per intent, never reused."""
     requested_at: datetime
     actor: str = attrs.field(default="", validator=ACTOR)
+    holder: str = ""
+    """The one caller asking the gateway for it now; empty while nobody is."""
+    leased_until: datetime | None = None
+    """When the holder's claim runs out, so that a caller that stopped midway does not
+    keep it: after this, another caller may take it over."""
+
+    def held_by_other(self, holder: str, at: datetime) -> bool:
+        """Whether another caller holds it at ``at``, on a claim that has not run out."""
+        return (
+            bool(self.holder)
+            and self.holder != holder
+            and self.leased_until is not None
+            and self.leased_until > at
+        )
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -304,10 +327,16 @@ class Payment:
         id: str,
         at: datetime,
         actor: str = "",
+        holder: str = "",
+        lease: timedelta = timedelta(0),
     ) -> Intent:
         """Record that a capture, void or refund is being asked of the gateway, counting
         what it takes against the ledger together with the others under way, so that
         two at once can never take or give back more than the payment may.
+
+        With a ``holder``, the operation is also claimed for that caller for ``lease``
+        (see :meth:`claim`): asked again under the same id by another caller, it is
+        theirs only once the first one's claim has run out.
 
         :param amount_units: what to capture or refund (all that may be, if ``None``);
             ignored for a void.
@@ -317,12 +346,14 @@ class Payment:
             for all of a capture or refund when nothing is left.
         :raises OperationInProgress: for a void while a capture is under way (or a
             capture while a void is), whose outcome it depends on.
+        :raises RequestInProgress: for the same operation asked again while another
+            caller holds it.
         """
         existing = self.intent(id)
         if existing is not None:
             # The same operation asked again (a retry): it goes on under its own key.
             _same_request(id, (kind, amount_units), (existing.kind, existing.amount_units))
-            return existing
+            return self.claim(id, holder, at=at, lease=lease) if holder else existing
         if kind is TransactionKind.CAPTURE:
             if self._busy(TransactionKind.VOID):
                 raise OperationInProgress("payment", "a void")
@@ -351,10 +382,79 @@ class Payment:
             key=f"{self.id}:{kind.value}:{id}",
             requested_at=at,
             actor=actor,
+            holder=holder,
+            leased_until=at + lease if holder else None,
         )
         self.intents.append(intent)
         self.version += 1
         return intent
+
+    def ask_authorization(self, *, at: datetime, holder: str, lease: timedelta) -> Intent:
+        """Record that the amount due is being authorized (or charged) by the gateway,
+        claimed for ``holder``: every caller placing the same order finds it, and only
+        the holder asks the gateway. Asked again, it is claimed again (see :meth:`claim`).
+
+        :raises InvalidTransition: once the authorization was answered.
+        :raises RequestInProgress: while another caller holds it.
+        """
+        key = authorization_key(self.order_id)
+        if self.intent(key) is not None:
+            return self.claim(key, holder, at=at, lease=lease)
+        if self.status is not PaymentStatus.PENDING:
+            raise InvalidTransition("payment", self.status.value, "authorize")
+        intent = Intent(
+            id=key,
+            kind=TransactionKind.AUTHORIZE,
+            amount_units=self.amount_units,
+            key=key,
+            requested_at=at,
+            actor="customer",
+            holder=holder,
+            leased_until=at + lease,
+        )
+        self.intents.append(intent)
+        self.version += 1
+        return intent
+
+    @property
+    def authorizing(self) -> Intent | None:
+        """The authorization under way, if it was asked and not answered yet."""
+        return self.intent(authorization_key(self.order_id))
+
+    def claim(self, intent_id: str, holder: str, *, at: datetime, lease: timedelta) -> Intent:
+        """Take an operation under way for one caller to ask the gateway, so that
+        however many callers ask at once, the gateway is asked once at a time. A claim
+        runs out after ``lease``: a caller that stopped midway holds nothing for long.
+
+        :raises RequestInProgress: while another caller's claim has not run out.
+        :raises NotFound: for an operation no longer under way (it was answered).
+        """
+        intent = self.intent(intent_id)
+        if intent is None:
+            raise NotFound("operation under way", intent_id, field="idempotency_key")
+        if intent.held_by_other(holder, at):
+            raise RequestInProgress()
+        if intent.holder == holder and intent.leased_until is not None and intent.leased_until > at:
+            return intent  # still this caller's
+        claimed = attrs.evolve(intent, holder=holder, leased_until=at + lease)
+        self._replace(claimed)
+        return claimed
+
+    def let_go(self, intent_id: str, holder: str) -> bool:
+        """The holder stops asking (the gateway could not be reached): the operation
+        stays under way, free for a retry or the sweep to take at once.
+
+        :returns: whether ``holder`` held it.
+        """
+        intent = self.intent(intent_id)
+        if intent is None or intent.holder != holder:
+            return False
+        self._replace(attrs.evolve(intent, holder="", leased_until=None))
+        return True
+
+    def _replace(self, intent: Intent) -> None:
+        self.intents = [intent if i.id == intent.id else i for i in self.intents]
+        self.version += 1
 
     def _all_or(self, amount_units: int | None, left: int, kind: TransactionKind) -> int:
         """``amount_units``, or all that is ``left`` when none is named.

@@ -10,6 +10,7 @@ from typing import Final, TypeVar
 
 import attrs
 
+from commercekit.domain.access import Principal
 from commercekit.domain.cart import DEFAULT_MAX_QUANTITY, Cart
 from commercekit.domain.catalog import Catalog, Category
 from commercekit.domain.channels import Channel
@@ -78,6 +79,15 @@ class Settings:
     """How long a customer has to complete a payment that requires action (the
     gateway's session for it); its order's stock and coupon uses are held as long,
     and no longer."""
+    request_lease_seconds: int = 120
+    """How long one caller holds a gateway call that others asked for too (under the
+    same key): a caller that stopped midway holds it no longer."""
+    request_wait_seconds: float = 10.0
+    """How long the others wait for its outcome before they are told
+    :class:`~commercekit.domain.errors.RequestInProgress`."""
+    idempotency_retention_seconds: int = 86_400
+    """How long an order's idempotency key answers with that order; after this, the
+    key is free for a new order."""
     max_unpaid_orders: int | None = None
     """How many orders one customer (or one email) may have awaiting payment at once;
     ``None`` for no cap."""
@@ -126,6 +136,9 @@ class Runtime:
     has_subscribers: Callable[[], bool] = lambda: True
     """Whether anyone listens in-process; when nobody does, committed events stay
     in the outbox for a relay (or a later :meth:`deliver_events`)."""
+    coupon_attempts: Callable[[Principal, str], None] | None = None
+    """Told of each coupon code a shopper tries, before it is tried; raising refuses
+    it (an application's rate limit)."""
     promotion_types: frozenset[type] | None = None
     """The promotion benefit and condition classes the store's plugins offer (and
     storage can keep); ``None`` takes any."""

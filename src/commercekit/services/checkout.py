@@ -293,12 +293,28 @@ class CheckoutService(Service):
             ).encode()
         ).hexdigest()
 
+        # This call's own name: it holds the authorization of an order it writes, so
+        # that callers racing it with the same key wait for its outcome.
+        holder = self._rt.ids.new_id("call")
+        retention = timedelta(seconds=self._rt.settings.idempotency_retention_seconds)
+
         def write(uow: UnitOfWork) -> tuple[Order, Payment, str]:
             existing = uow.orders.find_by_idempotency_key(idempotency_key)
+            if existing is not None and not existing.answers_key(now=self.now, retention=retention):
+                existing.retire_key()
+                uow.orders.save(existing)
+                existing = None
             if existing is None:
-                return self._write_order(
-                    uow, token, idempotency_key, fingerprint, accept_price_change
-                )
+                try:
+                    return self._write_order(
+                        uow, token, idempotency_key, fingerprint, accept_price_change, holder
+                    )
+                except CartAlreadyOrdered:
+                    # The cart's order may be this very request's, written by a caller
+                    # with the same key since this one looked.
+                    existing = uow.orders.find_by_idempotency_key(idempotency_key)
+                    if existing is None:
+                        raise
             if existing.fingerprint != fingerprint:
                 raise IdempotencyConflict(idempotency_key)
             payment = uow.payments.for_order(existing.id)
@@ -321,7 +337,7 @@ class CheckoutService(Service):
             return order
         if payment.amount_units == 0:
             return self._settle_free(order.id)
-        return self._payments.authorize(order, payment, payment_token)
+        return self._payments.authorize(order, payment_token, holder=holder)
 
     def _write_order(
         self,
@@ -330,6 +346,7 @@ class CheckoutService(Service):
         idempotency_key: str,
         fingerprint: str,
         accept_price_change: bool,
+        holder: str,
     ) -> tuple[Order, Payment, str]:
         cart = find_cart(uow, token)
         checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
@@ -412,6 +429,9 @@ class CheckoutService(Service):
             strategy=self._rt.settings.allocation,
             components={v.sku: v.components for p in products for v in p.variants if v.components},
         )
+        if payment.amount_units:
+            lease = timedelta(seconds=self._rt.settings.request_lease_seconds)
+            payment.ask_authorization(at=now, holder=holder, lease=lease)
         uow.orders.add(order)
         uow.payments.add(payment)
         return order, payment, str(checkout.payment_token)

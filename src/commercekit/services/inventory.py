@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from commercekit.domain.errors import GatewayError, InvalidInput, shown
+from commercekit.domain.errors import GatewayError, InvalidInput, RequestInProgress, shown
 from commercekit.domain.identifiers import check_key, check_keys
 from commercekit.domain.inventory import (
     MovementKind,
@@ -218,7 +218,7 @@ class InventoryService(Service):
         order = self._read(lambda uow: uow.orders.get(order_id))
         try:
             return self._payments.settle_from_gateway(order)
-        except GatewayError:
+        except (GatewayError, RequestInProgress):
             return True  # unknown for now: ask again on the next run
 
     def consume(self, order_id: str, *, actor: str = "staff") -> int:

@@ -13,6 +13,7 @@ applies it to the payment's ledger once and brings the order along.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from commercekit.domain.errors import (
     InvalidTransition,
     NotFound,
     PaymentDeclined,
+    RequestInProgress,
     shown,
 )
 from commercekit.domain.identifiers import check_key
@@ -39,19 +41,14 @@ from commercekit.domain.payments import (
     PaymentStatus,
     TransactionKind,
     TransactionStatus,
+    authorization_key,
 )
-from commercekit.ports.payments import PaymentRequest
+from commercekit.ports.payments import PaymentGateway, PaymentRequest
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
 from commercekit.services.holds import cancel_unpaid, keep_until_shipped, wait_for_action
 
 __all__ = ["PaymentService", "WebhookResult", "authorization_key"]
-
-
-def authorization_key(order_id: str) -> str:
-    """The idempotency key of an order's authorization: the same in the first call,
-    a retry, and recovery after a crash, so the gateway answers them all alike."""
-    return f"{order_id}:authorize"
 
 
 @attrs.frozen
@@ -62,6 +59,18 @@ class WebhookResult:
     """Events that changed a ledger."""
     duplicates: int
     """Events already applied (by an earlier delivery or another path)."""
+
+
+def _operation(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent:
+    """Ask ``gateway`` for the capture, refund or void ``intent`` records."""
+    reference = str(payment.reference)
+    if intent.kind is TransactionKind.CAPTURE:
+        return gateway.capture(reference, intent.amount_units, payment.currency, intent.key)
+    if intent.kind is TransactionKind.REFUND:
+        return gateway.refund(reference, intent.amount_units, payment.currency, intent.key)
+    if intent.kind is TransactionKind.VOID:
+        return gateway.void(reference, intent.key)
+    raise InvalidInput("an authorization is asked for as the order is placed", field="kind")
 
 
 def _may_capture(order: Order) -> None:
@@ -196,6 +205,7 @@ class PaymentService(Service):
 
         :returns: the intent, or ``None`` when an operation with this id was answered
             already (a retry after the answer was settled).
+        :raises IdempotencyConflict: for an id that names another operation.
         """
         check_key(order_id, "order_id")
         if operation_id is not None:
@@ -216,24 +226,110 @@ class PaymentService(Service):
 
         return self._run(work)
 
-    def carry_out(self, order_id: str, intent: Intent, *, actor: str) -> GatewayEvent:
+    # --- one gateway call per operation, however many callers ------------------------
+
+    def _claim(self, order_id: str, intent_id: str, holder: str) -> tuple[Payment, Intent] | None:
+        """Take the operation ``intent_id`` for ``holder`` to ask the gateway; an
+        authorization not asked yet is recorded as it is taken.
+
+        :returns: the payment and the operation, or ``None`` when it is no longer under
+            way (answered, by this or another caller or a webhook).
+        :raises RequestInProgress: while another caller holds it.
+        """
+        lease = timedelta(seconds=self._rt.settings.request_lease_seconds)
+
+        def asked(payment: Payment) -> bool:
+            return payment.intent(intent_id) is not None or (
+                intent_id == authorization_key(order_id) and payment.status is PaymentStatus.PENDING
+            )
+
+        def work(uow: UnitOfWork) -> tuple[Payment, Intent] | None:
+            payment = uow.payments.for_order(order_id)
+            if payment is None:
+                raise NotFound("payment for order", order_id, field="order_id")
+            if not asked(payment):
+                return None
+            version, now = payment.version, self.now
+            if payment.intent(intent_id) is None:
+                intent = payment.ask_authorization(at=now, holder=holder, lease=lease)
+            else:
+                intent = payment.claim(intent_id, holder, at=now, lease=lease)
+            if payment.version != version:
+                uow.payments.save(payment)
+            return payment, intent
+
+        # Waiting callers look before they try to take it, so that they read, not write.
+        payment = self._read(lambda uow: uow.payments.for_order(order_id))
+        if payment is not None:
+            found = payment.intent(intent_id)
+            if found is not None and found.held_by_other(holder, self.now):
+                raise RequestInProgress()
+        return self._run(work)
+
+    def _let_go(self, payment_id: str, intent_id: str, holder: str) -> None:
+        def work(uow: UnitOfWork) -> None:
+            payment = uow.payments.get(payment_id)
+            if payment.let_go(intent_id, holder):
+                uow.payments.save(payment)
+
+        self._run(work)
+
+    def _ask_once(
+        self,
+        order_id: str,
+        intent_id: str,
+        call: Callable[[PaymentGateway, Payment, Intent], GatewayEvent | None],
+        *,
+        actor: str,
+        holder: str | None = None,
+        wait: bool = True,
+    ) -> bool:
+        """Ask the gateway for an operation under way once, however many callers ask
+        for it at the same moment: the one that takes it calls ``call`` and settles the
+        answer; the others wait (a bounded time) until it is answered, or take it over
+        once the holder's claim ran out (the holder stopped midway).
+
+        :param call: asks the gateway; ``None`` when there is nothing to settle.
+        :param wait: whether to wait for another caller that holds it (the sweep
+            does not: it comes back later).
+        :returns: whether this caller asked the gateway.
+        :raises RequestInProgress: when another caller still holds it after the wait.
+        :raises GatewayError: when the outcome is unknown: the operation stays under
+            way, free for a retry with the same key or for the sweep.
+        """
+        holder = holder or self._rt.ids.new_id("call")
+        deadline = time.monotonic() + self._rt.settings.request_wait_seconds
+        pause = 0.005
+        while True:
+            try:
+                claimed = self._claim(order_id, intent_id, holder)
+            except RequestInProgress:
+                if not wait or time.monotonic() >= deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+                continue
+            if claimed is None:
+                return False
+            payment, intent = claimed
+            try:
+                event = call(self._rt.gateway(payment.gateway), payment, intent)
+            except GatewayError:
+                self._let_go(payment.id, intent.id, holder)
+                raise
+            if event is not None:
+                self.settle(payment.id, event, actor=actor, intent_id=intent.id)
+            return True
+
+    def carry_out(self, order_id: str, intent: Intent, *, actor: str) -> None:
         """Ask the gateway for an operation whose intent is recorded, under its own key,
-        and settle the answer.
+        once, and settle the answer.
 
         :raises GatewayError: when the outcome is unknown: the intent stays, and the
             same call with the same key is tried again (by a retry or the sweep).
+        :raises RequestInProgress: while another caller is asking for it.
         """
-        payment = self.for_order(order_id)
-        gateway = self._rt.gateway(payment.gateway)
-        reference = str(payment.reference)
-        if intent.kind is TransactionKind.CAPTURE:
-            event = gateway.capture(reference, intent.amount_units, payment.currency, intent.key)
-        elif intent.kind is TransactionKind.REFUND:
-            event = gateway.refund(reference, intent.amount_units, payment.currency, intent.key)
-        else:
-            event = gateway.void(reference, intent.key)
-        self.settle(payment.id, event, actor=actor, intent_id=intent.id)
-        return event
+        self._ask_once(order_id, intent.id, _operation, actor=actor)
 
     def _operate(
         self,
@@ -248,10 +344,15 @@ class PaymentService(Service):
             order_id, kind, amount, operation_id=idempotency_key, actor=actor, allowed=allowed
         )
         if intent is not None:
-            event = self.carry_out(order_id, intent, actor=actor)
-            if event.status is TransactionStatus.FAILED:
-                raise PaymentDeclined(kind.value, event.detail or "declined")
-        return self.for_order(order_id)
+            self.carry_out(order_id, intent, actor=actor)
+        payment = self.for_order(order_id)
+        # Whoever asked the gateway, every caller of the operation hears its answer,
+        # and so does a replay of it.
+        operation = intent.id if intent is not None else idempotency_key
+        answer = payment.answered(operation, kind) if operation else None
+        if answer is not None and answer.status is TransactionStatus.FAILED:
+            raise PaymentDeclined(kind.value, answer.detail or "declined")
+        return payment
 
     def capture(
         self,
@@ -313,9 +414,10 @@ class PaymentService(Service):
             for a retry or the sweep).
         """
         payment = self.for_order(order_id)
-        intents = [i for i in payment.intents if i.kind is not TransactionKind.CAPTURE]
+        giving = (TransactionKind.VOID, TransactionKind.REFUND)
+        intents = [i for i in payment.intents if i.kind in giving]
         started = {i.kind for i in intents}
-        for kind in (TransactionKind.VOID, TransactionKind.REFUND):
+        for kind in giving:
             if kind in started:
                 continue
             left = (
@@ -331,12 +433,15 @@ class PaymentService(Service):
         unreachable: GatewayError | None = None
         for intent in intents:
             try:
-                event = self.carry_out(order_id, intent, actor=actor)
+                self.carry_out(order_id, intent, actor=actor)
             except GatewayError as error:
                 unreachable = error
                 continue
-            if event.status is TransactionStatus.FAILED:
-                problems.append(f"the gateway refused to {intent.kind.value}: {event.detail}")
+            except RequestInProgress:
+                continue  # another caller is asking for it, and settles its answer
+            answer = self.for_order(order_id).answered(intent.id, intent.kind)
+            if answer is not None and answer.status is TransactionStatus.FAILED:
+                problems.append(f"the gateway refused to {intent.kind.value}: {answer.detail}")
         if problems:
             self.flag(order_id, "; ".join(problems), actor=actor)
         if unreachable is not None:
@@ -412,54 +517,101 @@ class PaymentService(Service):
 
     # --- authorization -------------------------------------------------------------------
 
-    def authorize(self, order: Order, payment: Payment, payment_token: str) -> Order:
-        """Ask the gateway to authorize (or capture) an order's payment, then settle.
+    def authorize(self, order: Order, payment_token: str, *, holder: str | None = None) -> Order:
+        """Ask the gateway to authorize (or capture) an order's payment, then settle:
+        once, however many callers place the same order at the same moment (the others
+        wait for its outcome).
 
+        :param holder: the caller, when it took the authorization as it placed the order.
         :raises GatewayError: when the outcome is unknown; the order stays pending
             for a retry with the same key, or for recovery.
+        :raises RequestInProgress: when another caller is still asking after the wait;
+            the same call again returns the outcome.
         """
-        request = PaymentRequest(
-            payment_id=payment.id,
-            order_id=order.id,
-            amount_units=payment.amount_units,
-            currency=payment.currency,
-            payment_token=payment_token,
-            idempotency_key=authorization_key(order.id),
-            capture=self._rt.settings.capture_immediately,
-            email=order.email,
-        )
-        event = self._rt.gateway(payment.gateway).authorize(request)
-        settled, _ = self.settle(payment.id, event, actor="customer")
-        return settled
+
+        def call(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent | None:
+            current = self._read(lambda uow: uow.orders.get(order.id))
+            if current.status is not OrderStatus.PENDING_PAYMENT:
+                # Cancelled while the authorization waited for a retry: never charge
+                # it now, only settle what the gateway may already have done.
+                return gateway.find(intent.key)
+            request = PaymentRequest(
+                payment_id=payment.id,
+                order_id=order.id,
+                amount_units=payment.amount_units,
+                currency=payment.currency,
+                payment_token=payment_token,
+                idempotency_key=intent.key,
+                capture=self._rt.settings.capture_immediately,
+                email=order.email,
+            )
+            return gateway.authorize(request)
+
+        key = authorization_key(order.id)
+        self._ask_once(order.id, key, call, actor="customer", holder=holder)
+        return self._read(lambda uow: uow.orders.get(order.id))
 
     def settle_from_gateway(self, order: Order) -> bool:
         """Ask the gateway what became of an order's authorization and settle it.
 
-        :returns: whether the gateway knew the call (and its answer was settled);
-            ``False`` when it never received it.
+        :returns: whether its outcome is known now (settled, by this call or another);
+            ``False`` when the gateway never received it.
         :raises GatewayError: when the gateway cannot say.
+        :raises RequestInProgress: while another caller is still asking the gateway.
         """
-        payment = self.for_order(order.id)
-        event = self._rt.gateway(payment.gateway).find(authorization_key(order.id))
-        if event is None:
+        heard: list[bool] = []
+
+        def call(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent | None:
+            event = gateway.find(intent.key)
+            heard.append(event is not None)
+            return event
+
+        holder = self._rt.ids.new_id("call")
+        key = authorization_key(order.id)
+        asked = self._ask_once(order.id, key, call, actor="system:recovery", holder=holder)
+        if asked and not any(heard):
+            self._let_go(self.for_order(order.id).id, key, holder)
             return False
-        self.settle(payment.id, event, actor="system:recovery")
         return True
 
-    def resolve(self, order_id: str, intent: Intent, *, actor: str) -> bool:
+    def resolve(self, order_id: str, intent_id: str, *, actor: str) -> bool:
         """Finish an operation whose answer was never settled (the gateway could not be
         reached, or the process stopped): the gateway is asked what became of its key,
-        and the call is made again under the same key when it never arrived.
+        and a capture, void or refund is asked again under the same key when it never
+        arrived; an authorization that never arrived cancels its order.
 
-        :returns: whether it is settled now.
+        :returns: whether it is settled now (``False`` when the gateway could not be
+            reached or another caller is asking it now).
         """
-        payment = self.for_order(order_id)
-        event = self._rt.gateway(payment.gateway).find(intent.key)
-        if event is None:
-            try:
-                self.carry_out(order_id, intent, actor=actor)
-            except GatewayError:
-                return False
-            return True
-        self.settle(payment.id, event, actor=actor, intent_id=intent.id)
+        never_received: list[bool] = []
+
+        def call(gateway: PaymentGateway, payment: Payment, claimed: Intent) -> GatewayEvent | None:
+            event = gateway.find(claimed.key)
+            if event is not None:
+                return event
+            if claimed.kind is TransactionKind.AUTHORIZE:
+                never_received.append(True)
+                return None
+            return _operation(gateway, payment, claimed)
+
+        try:
+            self._ask_once(order_id, intent_id, call, actor=actor, wait=False)
+        except (GatewayError, RequestInProgress):
+            return False
+        if never_received:
+            self._never_received(order_id, intent_id, actor=actor)
         return True
+
+    def _never_received(self, order_id: str, intent_id: str, *, actor: str) -> None:
+        """The gateway never received the order's authorization: it is no longer asked,
+        and the order, still unpaid, is cancelled with what it held given back."""
+
+        def work(uow: UnitOfWork) -> None:
+            order = uow.orders.get(order_id)
+            payment = uow.payments.for_order(order_id)
+            if payment is not None and payment.finish(intent_id):
+                uow.payments.save(payment)
+            reason = "the gateway never received the payment"
+            cancel_unpaid(uow, order, reason, actor=actor, at=self.now)
+
+        self._run(work)

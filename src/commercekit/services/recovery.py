@@ -20,12 +20,12 @@ import attrs
 
 from commercekit.domain.errors import CommerceError, Conflict, GatewayError
 from commercekit.domain.orders import Order, OrderStatus
-from commercekit.domain.payments import PaymentStatus, TransactionKind
+from commercekit.domain.payments import PaymentStatus, TransactionKind, authorization_key
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
 from commercekit.services.holds import cancel_unpaid, release_holds
 from commercekit.services.orders import OrderService
-from commercekit.services.payments import PaymentService, authorization_key
+from commercekit.services.payments import PaymentService
 
 __all__ = ["RecoveryService", "SweepReport"]
 
@@ -153,20 +153,20 @@ class RecoveryService(Service):
         payment = self._payments.for_order(order.id)
         settled = True
         for intent in payment.intents:
-            settled = self._payments.resolve(order.id, intent, actor="system:sweep") and settled
+            if (
+                intent.kind is TransactionKind.AUTHORIZE
+                and order.status is OrderStatus.PENDING_PAYMENT
+            ):
+                continue  # the authorization of an unpaid order is settled with the order
+            settled = self._payments.resolve(order.id, intent.id, actor="system:sweep") and settled
         return settled
 
     def _settle_pending(self, order: Order) -> bool:
         payment = self._payments.find_for_order(order.id)
         if payment is None or payment.status is not PaymentStatus.PENDING:
             return False
-        gateway = self._rt.gateway(payment.gateway)
-        event = gateway.find(authorization_key(order.id))
-        if event is None:
-            self._cancel_unpaid(order.id, "the gateway never received the payment")
-        else:
-            self._payments.settle(payment.id, event, actor="system:recovery")
-        return True
+        key = authorization_key(order.id)
+        return self._payments.resolve(order.id, key, actor="system:recovery")
 
     def _expire_action(self, order: Order) -> bool:
         payment = self._payments.find_for_order(order.id)

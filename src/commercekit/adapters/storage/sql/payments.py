@@ -39,6 +39,10 @@ def _payment_row(payment: Payment) -> dict[str, Any]:
                 "key": intent.key,
                 "requested_at": intent.requested_at.isoformat(),
                 "actor": intent.actor,
+                "holder": intent.holder,
+                "leased_until": None
+                if intent.leased_until is None
+                else intent.leased_until.isoformat(),
             }
             for intent in payment.intents
         ],
@@ -82,6 +86,10 @@ def _payment(row: Row, parts: Sequence[Sequence[Row]]) -> Payment:
                 key=str(intent["key"]),
                 requested_at=datetime.fromisoformat(intent["requested_at"]),
                 actor=str(intent["actor"]),
+                holder=str(intent.get("holder", "")),
+                leased_until=None
+                if intent.get("leased_until") is None
+                else datetime.fromisoformat(intent["leased_until"]),
             )
             for intent in row["intents"]
         ],

@@ -1,0 +1,320 @@
+"""The door for calls made on behalf of a principal.
+
+A store's own services trust their caller: they are what the application's jobs (and
+commercekit's services among themselves) call. What a shopper or a member of staff
+reaches is a :class:`View` of the store, whose services are the same ones behind a
+door: every public method has one rule in :data:`POLICY`, checked before the method
+runs, and a method without a rule is closed. A refusal is always the same
+:class:`~commercekit.domain.errors.AccessDenied`, whether what was asked for is
+someone else's or does not exist.
+
+Tokens are permissions: whoever holds a cart's or an order's token may use it (that
+is how a guest is known). What is reached by an id (an order, a customer's record,
+their carts and orders) is a signed-in shopper's only when it is theirs, and staff's
+when they have the permission it needs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Final, cast
+
+import attrs
+
+from commercekit.domain.access import Permission, Principal, Shopper, Staff
+from commercekit.domain.errors import AccessDenied, CouponRejected, NotFound
+from commercekit.domain.identifiers import check_key
+from commercekit.ports.storage import UnitOfWork
+from commercekit.services.base import Runtime
+from commercekit.services.carts import CartService
+from commercekit.services.catalog import CatalogService
+from commercekit.services.checkout import CheckoutService
+from commercekit.services.customers import CustomerService
+from commercekit.services.inventory import InventoryService
+from commercekit.services.orders import OrderService
+from commercekit.services.payments import PaymentService
+from commercekit.services.recovery import RecoveryService
+
+__all__ = ["POLICY", "CouponAttempts", "View"]
+
+CouponAttempts = Callable[[Principal, str], None]
+"""Told of every coupon code a shopper tries, before it is tried; raising a
+:class:`~commercekit.domain.errors.CommerceError` refuses the attempt (a rate limit)."""
+
+
+@attrs.frozen
+class _Door:
+    """What a rule knows: who is asking, and how to look up whose something is."""
+
+    principal: Principal
+    runtime: Runtime
+
+    def staff_may(self, permissions: tuple[Permission, ...]) -> bool:
+        return isinstance(self.principal, Staff) and any(self.principal.may(p) for p in permissions)
+
+    def owns_customer(self, customer_id: object) -> bool:
+        return isinstance(self.principal, Shopper) and self.principal.owns(
+            customer_id if isinstance(customer_id, str) else None
+        )
+
+    def owns_order(self, order_id: object) -> bool:
+        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+            return False
+        key = check_key(order_id, "order_id")
+        with self.runtime.storage.unit_of_work() as uow:
+            return self.principal.owns(_owner(uow, key))
+
+
+def _owner(uow: UnitOfWork, order_id: str) -> str | None:
+    try:
+        return uow.orders.get(order_id).customer_id
+    except NotFound:
+        return None
+
+
+Rule = Callable[[_Door, Mapping[str, Any]], bool]
+"""Whether the door opens for these arguments."""
+
+
+def anyone(door: _Door, arguments: Mapping[str, Any]) -> bool:
+    """Open to every principal: the call is reached by a token (the token is the
+    permission), or reveals nothing that is not public."""
+    return True
+
+
+def staff(*permissions: Permission) -> Rule:
+    """Open to staff with any of ``permissions``."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions)
+
+    return rule
+
+
+def system(door: _Door, arguments: Mapping[str, Any]) -> bool:
+    """Open only to staff with every permission (the application's own jobs): the
+    steps other use cases take on the way, and the sweep."""
+    return isinstance(door.principal, Staff) and door.principal.permissions >= set(Permission)
+
+
+def own_customer(argument: str, *permissions: Permission, optional: bool = False) -> Rule:
+    """Open to the shopper signed in as the customer ``argument`` names (or to any
+    shopper when ``optional`` and it names none), and to staff with ``permissions``."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        named = arguments.get(argument)
+        if optional and named is None:
+            return True
+        return door.owns_customer(named) or door.staff_may(permissions)
+
+    return rule
+
+
+def own_order(argument: str, *permissions: Permission) -> Rule:
+    """Open to the shopper whose order ``argument`` names, and to staff with
+    ``permissions``."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or door.owns_order(arguments.get(argument))
+
+    return rule
+
+
+def both(first: Rule, second: Rule) -> Rule:
+    """Open when both are."""
+    return lambda door, arguments: first(door, arguments) and second(door, arguments)
+
+
+ORDERS, PAYMENTS, REFUNDS = Permission.ORDERS, Permission.PAYMENTS, Permission.REFUNDS
+CATALOGUE, STOCK, CUSTOMERS = Permission.CATALOGUE, Permission.STOCK, Permission.CUSTOMERS
+
+POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
+    "carts": {
+        "create": own_customer("customer_id", CUSTOMERS, optional=True),
+        "get": anyone,
+        "add": anyone,
+        "change_quantity": anyone,
+        "remove": anyone,
+        "apply_coupon": anyone,
+        "remove_coupon": anyone,
+        "price": anyone,
+        "merge": anyone,
+        "sign_in": own_customer("customer_id", CUSTOMERS),
+        "for_customer": own_customer("customer_id", CUSTOMERS),
+    },
+    "checkout": {
+        "set_contact": anyone,
+        "set_shipping_address": anyone,
+        "set_billing_address": anyone,
+        "shipping_methods": anyone,
+        "choose_shipping": anyone,
+        "set_payment_method": anyone,
+        "summary": anyone,
+        "place_order": anyone,
+    },
+    "orders": {
+        "get": own_order("order_id", ORDERS),
+        "by_token": anyone,
+        "for_customer": own_customer("customer_id", ORDERS, CUSTOMERS),
+        "cancel": staff(ORDERS),
+        "finish_cancel": staff(ORDERS),
+        "record_fulfilment": staff(ORDERS),
+        "complete": staff(ORDERS),
+    },
+    "payments": {
+        "for_order": own_order("order_id", PAYMENTS, ORDERS),
+        "find_for_order": own_order("order_id", PAYMENTS, ORDERS),
+        "confirm": anyone,
+        "handle_webhook": anyone,  # the gateway's signature is its permission
+        "capture": staff(PAYMENTS),
+        "void": staff(PAYMENTS),
+        "refund": staff(REFUNDS),
+        "give_back": staff(REFUNDS),
+        "flag": staff(ORDERS, PAYMENTS),
+        "settle": system,
+        "begin": system,
+        "carry_out": system,
+        "authorize": system,
+        "settle_from_gateway": system,
+        "resolve": system,
+    },
+    "catalog": {
+        "product": anyone,
+        **{
+            name: staff(CATALOGUE)
+            for name in (
+                "add_category",
+                "add_product",
+                "publish",
+                "archive",
+                "add_price_list",
+                "set_price",
+                "add_tax_zone",
+                "add_promotion",
+                "add_coupon",
+            )
+        },
+    },
+    "inventory": {
+        "available": anyone,
+        "consume": staff(ORDERS),
+        "release_expired_reservations": system,
+        **{
+            name: staff(STOCK)
+            for name in (
+                "add_location",
+                "set_rule",
+                "configure",
+                "stock",
+                "movements",
+                "receive",
+                "adjust",
+                "record_return",
+                "transfer",
+                "count",
+                "reorder_suggestions",
+                "create_purchase_order",
+                "send_purchase_order",
+                "cancel_purchase_order",
+                "receive_purchase_order",
+            )
+        },
+    },
+    "customers": {
+        "register": own_customer("customer_id", CUSTOMERS),
+        "get": own_customer("customer_id", CUSTOMERS),
+        "save_address": own_customer("customer_id", CUSTOMERS),
+        "remove_address": own_customer("customer_id", CUSTOMERS),
+        "record_consent": own_customer("customer_id", CUSTOMERS),
+        "orders": own_customer("customer_id", CUSTOMERS, ORDERS),
+        "join_group": staff(CUSTOMERS),
+        "leave_group": staff(CUSTOMERS),
+    },
+    "recovery": {"sweep": system, "recover_pending_checkouts": system},
+}
+
+_VAGUE: Final = frozenset({"unknown", "expired", "not_yet_valid", "limit_reached"})
+"""Coupon refusals a shopper sees as one: whether a code exists is not theirs to learn."""
+
+
+class _Guarded:
+    """A service behind the door: each public method checks its rule first, and a
+    change it records names the principal (unless the caller names an actor)."""
+
+    def __init__(self, service: object, rules: Mapping[str, Rule], door: _Door) -> None:
+        self._service = service
+        self._rules = rules
+        self._door = door
+
+    def __getattr__(self, name: str) -> Any:
+        rule = self._rules.get(name)
+        method = getattr(self._service, name, None)
+        if rule is None or method is None or name.startswith("_"):
+            raise AttributeError(name)
+        return functools.partial(_call, self._door, rule, method, inspect.signature(method))
+
+
+def _call(
+    door: _Door,
+    rule: Rule,
+    method: Callable[..., Any],
+    signature: inspect.Signature,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    arguments = signature.bind_partial(*args, **kwargs).arguments
+    if not rule(door, arguments):
+        raise AccessDenied(field=_field(arguments))
+    if "actor" in signature.parameters and "actor" not in arguments:
+        kwargs["actor"] = door.principal.actor
+    if isinstance(door.principal, Shopper) and "code" in arguments:
+        return _coupon_attempt(door, method, arguments, args, kwargs)
+    return method(*args, **kwargs)
+
+
+def _field(arguments: Mapping[str, Any]) -> str | None:
+    for name in ("order_id", "customer_id", "token"):
+        if name in arguments:
+            return name
+    return None
+
+
+def _coupon_attempt(
+    door: _Door,
+    method: Callable[..., Any],
+    arguments: Mapping[str, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    code = arguments["code"]
+    attempts = door.runtime.coupon_attempts
+    if attempts is not None and isinstance(code, str):
+        attempts(door.principal, code)
+    try:
+        return method(*args, **kwargs)
+    except CouponRejected as refused:
+        if refused.reason not in _VAGUE:
+            raise
+        raise CouponRejected(refused.coupon_code, "not_valid") from None
+
+
+class View:
+    """The store as one principal reaches it: the same services, each behind the
+    door (see :data:`POLICY`)."""
+
+    catalog: CatalogService
+    carts: CartService
+    checkout: CheckoutService
+    orders: OrderService
+    payments: PaymentService
+    inventory: InventoryService
+    customers: CustomerService
+    recovery: RecoveryService
+
+    def __init__(self, principal: Principal, runtime: Runtime, services: Mapping[str, object]):
+        self.principal = principal
+        door = _Door(principal, runtime)
+        for name, rules in POLICY.items():
+            setattr(self, name, cast(Any, _Guarded(services[name], rules, door)))
