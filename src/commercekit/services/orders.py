@@ -72,6 +72,8 @@ class OrderService(Service):
         :raises InvalidTransition: for an order shipped, fulfilled, completed or
             cancelled.
         :raises OperationInProgress: while a capture of its payment is under way.
+        :raises RequestInProgress: while the payment of an order awaiting it is being
+            authorized by another caller (after a bounded wait); try again.
         :raises GatewayError: when the gateway could not be reached; the order stays
             cancelling and its money is given back later.
         """

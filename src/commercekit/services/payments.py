@@ -314,11 +314,13 @@ class PaymentService(Service):
             payment, intent = claimed
             try:
                 event = call(self._rt.gateway(payment.gateway), payment, intent)
-            except GatewayError:
+                if event is not None:
+                    self.settle(payment.id, event, actor=actor, intent_id=intent.id)
+            except Exception:
+                # Whatever went wrong, another caller may ask at once (a process that
+                # dies here keeps it only until its lease runs out).
                 self._let_go(payment.id, intent.id, holder)
                 raise
-            if event is not None:
-                self.settle(payment.id, event, actor=actor, intent_id=intent.id)
             return True
 
     def carry_out(self, order_id: str, intent: Intent, *, actor: str) -> None:
