@@ -337,7 +337,10 @@ class CheckoutService(Service):
             return order
         if payment.amount_units == 0:
             return self._settle_free(order.id)
-        return self._payments.authorize(order, payment_token, holder=holder)
+        # The call that wrote the order holds its authorization already.
+        asking = payment.authorizing
+        held = payment if asking is not None and asking.holder == holder else None
+        return self._payments.authorize(order, payment_token, held=held)
 
     def _write_order(
         self,

@@ -283,7 +283,8 @@ class PaymentService(Service):
         actor: str,
         holder: str | None = None,
         wait: bool = True,
-    ) -> bool:
+        held: tuple[Payment, Intent] | None = None,
+    ) -> Order | None:
         """Ask the gateway for an operation under way once, however many callers ask
         for it at the same moment: the one that takes it calls ``call`` and settles the
         answer; the others wait (a bounded time) until it is answered, or take it over
@@ -292,7 +293,10 @@ class PaymentService(Service):
         :param call: asks the gateway; ``None`` when there is nothing to settle.
         :param wait: whether to wait for another caller that holds it (the sweep
             does not: it comes back later).
-        :returns: whether this caller asked the gateway.
+        :param held: the payment and the operation as this caller wrote them, held
+            by ``holder`` (nothing to take then).
+        :returns: the order as this caller settled it, or ``None`` when it settled
+            nothing (another caller or a webhook did, or ``call`` had no answer).
         :raises RequestInProgress: when another caller still holds it after the wait.
         :raises GatewayError: when the outcome is unknown: the operation stays under
             way, free for a retry with the same key or for the sweep.
@@ -302,7 +306,7 @@ class PaymentService(Service):
         pause = 0.005
         while True:
             try:
-                claimed = self._claim(order_id, intent_id, holder)
+                claimed = held or self._claim(order_id, intent_id, holder)
             except RequestInProgress:
                 if not wait or time.monotonic() >= deadline:
                     raise
@@ -310,18 +314,19 @@ class PaymentService(Service):
                 pause = min(pause * 2, 0.1)
                 continue
             if claimed is None:
-                return False
+                return None
             payment, intent = claimed
             try:
                 event = call(self._rt.gateway(payment.gateway), payment, intent)
-                if event is not None:
-                    self.settle(payment.id, event, actor=actor, intent_id=intent.id)
+                if event is None:
+                    return None
+                settled, _ = self.settle(payment.id, event, actor=actor, intent_id=intent.id)
             except Exception:
                 # Whatever went wrong, another caller may ask at once (a process that
                 # dies here keeps it only until its lease runs out).
                 self._let_go(payment.id, intent.id, holder)
                 raise
-            return True
+            return settled
 
     def carry_out(self, order_id: str, intent: Intent, *, actor: str) -> None:
         """Ask the gateway for an operation whose intent is recorded, under its own key,
@@ -519,12 +524,13 @@ class PaymentService(Service):
 
     # --- authorization -------------------------------------------------------------------
 
-    def authorize(self, order: Order, payment_token: str, *, holder: str | None = None) -> Order:
+    def authorize(self, order: Order, payment_token: str, *, held: Payment | None = None) -> Order:
         """Ask the gateway to authorize (or capture) an order's payment, then settle:
         once, however many callers place the same order at the same moment (the others
         wait for its outcome).
 
-        :param holder: the caller, when it took the authorization as it placed the order.
+        :param held: the payment as this caller just wrote it with the order, holding
+            its authorization (see :meth:`Payment.ask_authorization`).
         :raises GatewayError: when the outcome is unknown; the order stays pending
             for a retry with the same key, or for recovery.
         :raises RequestInProgress: when another caller is still asking after the wait;
@@ -532,8 +538,7 @@ class PaymentService(Service):
         """
 
         def call(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent | None:
-            current = self._read(lambda uow: uow.orders.get(order.id))
-            if current.status is not OrderStatus.PENDING_PAYMENT:
+            if held is None and not self._awaiting_payment(order.id):
                 # Cancelled while the authorization waited for a retry: never charge
                 # it now, only settle what the gateway may already have done.
                 return gateway.find(intent.key)
@@ -550,8 +555,14 @@ class PaymentService(Service):
             return gateway.authorize(request)
 
         key = authorization_key(order.id)
-        self._ask_once(order.id, key, call, actor="customer", holder=holder)
-        return self._read(lambda uow: uow.orders.get(order.id))
+        mine = None if held is None or held.authorizing is None else (held, held.authorizing)
+        holder = None if mine is None else mine[1].holder
+        settled = self._ask_once(order.id, key, call, actor="customer", holder=holder, held=mine)
+        return settled or self._read(lambda uow: uow.orders.get(order.id))
+
+    def _awaiting_payment(self, order_id: str) -> bool:
+        order = self._read(lambda uow: uow.orders.get(order_id))
+        return order.status is OrderStatus.PENDING_PAYMENT
 
     def settle_from_gateway(self, order: Order) -> bool:
         """Ask the gateway what became of an order's authorization and settle it.
@@ -570,8 +581,8 @@ class PaymentService(Service):
 
         holder = self._rt.ids.new_id("call")
         key = authorization_key(order.id)
-        asked = self._ask_once(order.id, key, call, actor="system:recovery", holder=holder)
-        if asked and not any(heard):
+        self._ask_once(order.id, key, call, actor="system:recovery", holder=holder)
+        if heard == [False]:
             self._let_go(self.for_order(order.id).id, key, holder)
             return False
         return True
