@@ -326,3 +326,20 @@ def test_a_storm_of_one_capture_key_captures_once(store: Store) -> None:
     assert isinstance(gateway, TestPaymentGateway)
     assert [op for op, _ in gateway.calls].count("capture") == 1
     assert ledger(store, order_id)[1] == at_gateway(store, order_id)[1] == 1000
+
+
+def test_a_storm_of_confirmations_asks_the_gateway_once(store: Store) -> None:
+    token = ready_cart(store)
+    store.checkout.set_payment_method(token, {"gateway": "test", "token": "tok_requires_action"})
+    waiting = store.checkout.place_order(token, idempotency_key="confirm-storm")
+    assert waiting.status is OrderStatus.PENDING_PAYMENT
+    results = race(*[partial(store.payments.confirm, waiting.token)] * 12)
+    opened = [r for r in results if not isinstance(r, CommerceError)]
+    # A caller that arrives once it is all settled is told there is nothing to confirm.
+    assert all(isinstance(r, InvalidTransition) for r in results if r not in opened)
+    assert opened
+    assert all(r.status is OrderStatus.OPEN for r in opened)
+    gateway = store.gateway("test")
+    assert isinstance(gateway, TestPaymentGateway)
+    assert [op for op, _ in gateway.calls].count("confirm") == 1
+    assert ledger(store, waiting.id)[0] == at_gateway(store, waiting.id)[0]

@@ -393,6 +393,8 @@ class Payment:
         """Record that the amount due is being authorized (or charged) by the gateway,
         claimed for ``holder``: every caller placing the same order finds it, and only
         the holder asks the gateway. Asked again, it is claimed again (see :meth:`claim`).
+        While the customer's action is awaited, what is asked is its confirmation,
+        under a key of its own.
 
         :raises InvalidTransition: once the authorization was answered.
         :raises RequestInProgress: while another caller holds it.
@@ -400,13 +402,18 @@ class Payment:
         key = authorization_key(self.order_id)
         if self.intent(key) is not None:
             return self.claim(key, holder, at=at, lease=lease)
-        if self.status is not PaymentStatus.PENDING:
-            raise InvalidTransition("payment", self.status.value, "authorize")
+        status = self.status
+        if status is PaymentStatus.PENDING:
+            gateway_key = key
+        elif status is PaymentStatus.REQUIRES_ACTION:
+            gateway_key = f"{self.id}:confirm"
+        else:
+            raise InvalidTransition("payment", status.value, "authorize")
         intent = Intent(
             id=key,
             kind=TransactionKind.AUTHORIZE,
             amount_units=self.amount_units,
-            key=key,
+            key=gateway_key,
             requested_at=at,
             actor="customer",
             holder=holder,

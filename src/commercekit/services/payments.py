@@ -228,32 +228,31 @@ class PaymentService(Service):
 
     # --- one gateway call per operation, however many callers ------------------------
 
-    def _claim(self, order_id: str, intent_id: str, holder: str) -> tuple[Payment, Intent] | None:
-        """Take the operation ``intent_id`` for ``holder`` to ask the gateway; an
-        authorization not asked yet is recorded as it is taken.
+    def _claim(
+        self, order_id: str, intent_id: str, holder: str, starts: PaymentStatus | None
+    ) -> tuple[Payment, Intent] | None:
+        """Take the operation ``intent_id`` for ``holder`` to ask the gateway.
 
+        :param starts: for the authorization, the payment's state in which it is
+            recorded as it is taken when it is not under way yet (pending: the
+            authorization itself; requires action: its confirmation).
         :returns: the payment and the operation, or ``None`` when it is no longer under
             way (answered, by this or another caller or a webhook).
         :raises RequestInProgress: while another caller holds it.
         """
         lease = timedelta(seconds=self._rt.settings.request_lease_seconds)
 
-        def asked(payment: Payment) -> bool:
-            return payment.intent(intent_id) is not None or (
-                intent_id == authorization_key(order_id) and payment.status is PaymentStatus.PENDING
-            )
-
         def work(uow: UnitOfWork) -> tuple[Payment, Intent] | None:
             payment = uow.payments.for_order(order_id)
             if payment is None:
                 raise NotFound("payment for order", order_id, field="order_id")
-            if not asked(payment):
-                return None
             version, now = payment.version, self.now
-            if payment.intent(intent_id) is None:
+            if payment.intent(intent_id) is not None:
+                intent = payment.claim(intent_id, holder, at=now, lease=lease)
+            elif starts is not None and payment.status is starts:
                 intent = payment.ask_authorization(at=now, holder=holder, lease=lease)
             else:
-                intent = payment.claim(intent_id, holder, at=now, lease=lease)
+                return None
             if payment.version != version:
                 uow.payments.save(payment)
             return payment, intent
@@ -284,6 +283,7 @@ class PaymentService(Service):
         holder: str | None = None,
         wait: bool = True,
         held: tuple[Payment, Intent] | None = None,
+        starts: PaymentStatus | None = None,
     ) -> Order | None:
         """Ask the gateway for an operation under way once, however many callers ask
         for it at the same moment: the one that takes it calls ``call`` and settles the
@@ -295,6 +295,7 @@ class PaymentService(Service):
             does not: it comes back later).
         :param held: the payment and the operation as this caller wrote them, held
             by ``holder`` (nothing to take then).
+        :param starts: see :meth:`_claim`.
         :returns: the order as this caller settled it, or ``None`` when it settled
             nothing (another caller or a webhook did, or ``call`` had no answer).
         :raises RequestInProgress: when another caller still holds it after the wait.
@@ -306,7 +307,7 @@ class PaymentService(Service):
         pause = 0.005
         while True:
             try:
-                claimed = held or self._claim(order_id, intent_id, holder)
+                claimed = held or self._claim(order_id, intent_id, holder, starts)
             except RequestInProgress:
                 if not wait or time.monotonic() >= deadline:
                     raise
@@ -486,11 +487,16 @@ class PaymentService(Service):
             raise InvalidTransition("payment", state, "confirm")
         if order.status is not OrderStatus.PENDING_PAYMENT:
             raise InvalidTransition("order", order.status.value, "confirm the payment of")
-        event = self._rt.gateway(payment.gateway).confirm(
-            str(payment.reference), f"{payment.id}:confirm"
+
+        def call(gateway: PaymentGateway, held: Payment, intent: Intent) -> GatewayEvent:
+            return gateway.confirm(str(held.reference), intent.key)
+
+        # Asked once however often the customer's page sends it; the others wait.
+        key = authorization_key(order.id)
+        settled = self._ask_once(
+            order.id, key, call, actor="customer", starts=PaymentStatus.REQUIRES_ACTION
         )
-        settled, _ = self.settle(payment.id, event, actor="customer")
-        return settled
+        return settled or self._read(lambda uow: uow.orders.get(order.id))
 
     # --- webhooks ----------------------------------------------------------------------
 
@@ -537,10 +543,13 @@ class PaymentService(Service):
             the same call again returns the outcome.
         """
 
+        key = authorization_key(order.id)
+
         def call(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent | None:
-            if held is None and not self._awaiting_payment(order.id):
-                # Cancelled while the authorization waited for a retry: never charge
-                # it now, only settle what the gateway may already have done.
+            if intent.key != key or (held is None and not self._awaiting_payment(order.id)):
+                # Cancelled while the authorization waited for a retry (or it became
+                # the customer's confirmation meanwhile): never charge it now, only
+                # settle what the gateway may already have done.
                 return gateway.find(intent.key)
             request = PaymentRequest(
                 payment_id=payment.id,
@@ -554,10 +563,17 @@ class PaymentService(Service):
             )
             return gateway.authorize(request)
 
-        key = authorization_key(order.id)
         mine = None if held is None or held.authorizing is None else (held, held.authorizing)
         holder = None if mine is None else mine[1].holder
-        settled = self._ask_once(order.id, key, call, actor="customer", holder=holder, held=mine)
+        settled = self._ask_once(
+            order.id,
+            key,
+            call,
+            actor="customer",
+            holder=holder,
+            held=mine,
+            starts=PaymentStatus.PENDING,
+        )
         return settled or self._read(lambda uow: uow.orders.get(order.id))
 
     def _awaiting_payment(self, order_id: str) -> bool:
@@ -581,7 +597,14 @@ class PaymentService(Service):
 
         holder = self._rt.ids.new_id("call")
         key = authorization_key(order.id)
-        self._ask_once(order.id, key, call, actor="system:recovery", holder=holder)
+        self._ask_once(
+            order.id,
+            key,
+            call,
+            actor="system:recovery",
+            holder=holder,
+            starts=PaymentStatus.PENDING,
+        )
         if heard == [False]:
             self._let_go(self.for_order(order.id).id, key, holder)
             return False
@@ -603,28 +626,34 @@ class PaymentService(Service):
             if event is not None:
                 return event
             if claimed.kind is TransactionKind.AUTHORIZE:
-                never_received.append(True)
+                # An authorization never received cancels its order; a confirmation
+                # never received is only no longer asked (the customer may try again).
+                never_received.append(claimed.key == authorization_key(order_id))
                 return None
             return _operation(gateway, payment, claimed)
 
         try:
-            self._ask_once(order_id, intent_id, call, actor=actor, wait=False)
+            self._ask_once(
+                order_id, intent_id, call, actor=actor, wait=False, starts=PaymentStatus.PENDING
+            )
         except (GatewayError, RequestInProgress):
             return False
         if never_received:
-            self._never_received(order_id, intent_id, actor=actor)
+            self._never_received(order_id, intent_id, actor=actor, cancel=never_received[0])
         return True
 
-    def _never_received(self, order_id: str, intent_id: str, *, actor: str) -> None:
-        """The gateway never received the order's authorization: it is no longer asked,
-        and the order, still unpaid, is cancelled with what it held given back."""
+    def _never_received(self, order_id: str, intent_id: str, *, actor: str, cancel: bool) -> None:
+        """The gateway never received the operation: it is no longer asked, and, for
+        the order's authorization, the order, still unpaid, is cancelled with what it
+        held given back."""
 
         def work(uow: UnitOfWork) -> None:
             order = uow.orders.get(order_id)
             payment = uow.payments.for_order(order_id)
             if payment is not None and payment.finish(intent_id):
                 uow.payments.save(payment)
-            reason = "the gateway never received the payment"
-            cancel_unpaid(uow, order, reason, actor=actor, at=self.now)
+            if cancel:
+                reason = "the gateway never received the payment"
+                cancel_unpaid(uow, order, reason, actor=actor, at=self.now)
 
         self._run(work)

@@ -154,10 +154,11 @@ class RecoveryService(Service):
         settled = True
         for intent in payment.intents:
             if (
-                intent.kind is TransactionKind.AUTHORIZE
+                intent.key == authorization_key(order.id)
+                and payment.status is PaymentStatus.PENDING
                 and order.status is OrderStatus.PENDING_PAYMENT
             ):
-                continue  # the authorization of an unpaid order is settled with the order
+                continue  # an authorization not answered yet is settled with its order
             settled = self._payments.resolve(order.id, intent.id, actor="system:sweep") and settled
         return settled
 
