@@ -9,7 +9,7 @@ from commercekit.domain.customers import check_customer_id
 from commercekit.domain.errors import (
     InvalidInput,
 )
-from commercekit.domain.identifiers import check_key
+from commercekit.domain.identifiers import check_key, check_whole_number
 from commercekit.domain.pricing import (
     PriceBreakdown,
 )
@@ -76,9 +76,11 @@ class CartService(Service):
     def add(self, token: str, sku: str, quantity: int = 1) -> Cart:
         """Add units of a SKU that is on sale and priced in the cart's currency.
 
+        :param quantity: a whole number, or its digits as a form sends them (``"2"``).
         :raises UnknownSku, Unavailable, MissingPrice, InvalidQuantity: nothing changes.
         """
         check_key(sku, "sku")
+        quantity = check_whole_number(quantity, "quantity")
 
         def add(uow: UnitOfWork, cart: Cart) -> None:
             cart.add(sku, quantity)
@@ -89,9 +91,12 @@ class CartService(Service):
     def change_quantity(self, token: str, sku: str, quantity: int) -> Cart:
         """Set a line's quantity.
 
+        :param quantity: a whole number, or its digits as a form sends them (``"2"``).
         :raises NotFound: if the cart has no such line.
+        :raises InvalidQuantity: for a quantity out of range; nothing changes.
         """
         check_key(sku, "sku")
+        quantity = check_whole_number(quantity, "quantity")
         return self._change(token, lambda uow, cart: cart.change_quantity(sku, quantity))
 
     def remove(self, token: str, sku: str) -> Cart:
@@ -114,10 +119,11 @@ class CartService(Service):
         """Put a coupon code on the cart, if it can be used on it now.
 
         :raises CouponRejected: saying why (unknown, expired, limit reached...).
+        :raises InvalidInput: naming ``coupon_code``, for what cannot be a code.
         """
+        normal = normalize_coupon_code(code)
 
         def apply(uow: UnitOfWork, cart: Cart) -> None:
-            normal = normalize_coupon_code(code)
             engine, context = load_pricing(
                 uow,
                 cart,
@@ -132,8 +138,12 @@ class CartService(Service):
         return self._change(token, apply)
 
     def remove_coupon(self, token: str, code: str) -> Cart:
-        """Take a coupon code off the cart."""
-        return self._change(token, lambda uow, cart: cart.remove_coupon(code))
+        """Take a coupon code off the cart.
+
+        :raises InvalidInput: naming ``coupon_code``, for what cannot be a code.
+        """
+        normal = normalize_coupon_code(code)
+        return self._change(token, lambda uow, cart: cart.remove_coupon(normal))
 
     def price(self, token: str) -> PriceBreakdown:
         """The cart's price breakdown, computed on the server (without shipping or

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import moneyed
 
+from commercekit.domain._validators import instances, require_instance
 from commercekit.domain.catalog import Category, Product
 from commercekit.domain.errors import InvalidInput, NotFound
 from commercekit.domain.identifiers import check_key
@@ -22,6 +23,7 @@ class CatalogService(Service):
 
     def add_category(self, category: Category) -> None:
         """Add a category (its parent must exist)."""
+        require_instance(category, Category, "a Category", field="category")
         self._run(lambda uow: uow.catalog.add_category(category))
 
     def add_product(self, product: Product) -> None:
@@ -29,6 +31,7 @@ class CatalogService(Service):
 
         :raises DuplicateSku: for a SKU already taken; nothing is added then.
         """
+        require_instance(product, Product, "a Product", field="product")
         self._run(lambda uow: uow.catalog.add_product(product))
 
     def product(self, product_id: str) -> Product:
@@ -86,6 +89,10 @@ class CatalogService(Service):
         """Set a SKU's price in a list (see :meth:`PriceList.set_price`)."""
         check_key(price_list_id, "price_list_id")
         check_key(sku, "sku")
+        require_instance(unit_price, moneyed.Money, "Money", field="unit_price")
+        tiers = instances(tiers, VolumeTier, field="tiers")
+        if sale is not None:
+            require_instance(sale, SalePrice, "a SalePrice", field="sale")
 
         def work(uow: UnitOfWork) -> None:
             price_list = uow.catalog.price_list(price_list_id)
@@ -96,10 +103,12 @@ class CatalogService(Service):
 
     def add_tax_zone(self, zone: TaxZone) -> None:
         """Add a tax zone with its rates."""
+        require_instance(zone, TaxZone, "a TaxZone", field="zone")
         self._run(lambda uow: uow.catalog.add_tax_zone(zone))
 
     def add_promotion(self, promotion: Promotion) -> None:
         """Add a promotion."""
+        require_instance(promotion, Promotion, "a Promotion", field="promotion")
         known = self._rt.promotion_types
         if known is not None:
             parts: list[tuple[str, object]] = [("benefit", promotion.benefit)]
@@ -114,6 +123,7 @@ class CatalogService(Service):
 
     def add_coupon(self, coupon: Coupon) -> None:
         """Add a coupon code for a promotion (which must exist)."""
+        require_instance(coupon, Coupon, "a Coupon", field="coupon")
 
         def work(uow: UnitOfWork) -> None:
             if coupon.promotion_id not in {p.id for p in uow.catalog.promotions()}:

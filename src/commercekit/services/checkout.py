@@ -36,7 +36,7 @@ from commercekit.domain.errors import (
     TooManyUnpaidOrders,
     shown,
 )
-from commercekit.domain.identifiers import check_key
+from commercekit.domain.identifiers import check_flag, check_key
 from commercekit.domain.money import currency_precision
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
@@ -110,7 +110,7 @@ class CheckoutService(Service):
 
         :raises InvalidInput: naming the field.
         """
-        email = parse(ContactIn, contact).email
+        email = parse(ContactIn, contact, field="contact").email
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
             checkout.email = email
@@ -122,7 +122,7 @@ class CheckoutService(Service):
 
         :raises InvalidInput: naming the field (unknown country, missing region...).
         """
-        checked = parse(AddressIn, address).to_domain()
+        checked = parse(AddressIn, address, field="address").to_domain()
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
             checkout.shipping_address = checked
@@ -133,7 +133,9 @@ class CheckoutService(Service):
         self, token: str, address: Mapping[str, Any] | AddressIn | None
     ) -> Checkout:
         """Set where to bill; ``None`` bills the shipping address."""
-        checked: Address | None = None if address is None else parse(AddressIn, address).to_domain()
+        checked: Address | None = (
+            None if address is None else parse(AddressIn, address, field="address").to_domain()
+        )
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
             checkout.billing_address = checked
@@ -166,7 +168,7 @@ class CheckoutService(Service):
 
         :raises InvalidInput: for a method the store does not offer in this currency.
         """
-        method_id = parse(ShippingChoiceIn, choice).method_id
+        method_id = parse(ShippingChoiceIn, choice, field="choice").method_id
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
             checkout.shipping = self._method(method_id, cart.currency)
@@ -180,7 +182,7 @@ class CheckoutService(Service):
 
         :raises InvalidInput: for a gateway the store does not use.
         """
-        checked = parse(PaymentMethodIn, method)
+        checked = parse(PaymentMethodIn, method, field="method")
         self._rt.gateway(checked.gateway)
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
@@ -283,6 +285,7 @@ class CheckoutService(Service):
         check_key(token, "token")
         if not check_key(idempotency_key, "idempotency_key").strip():
             raise InvalidInput("must be 1 to 255 characters", field="idempotency_key")
+        check_flag(accept_price_change, "accept_price_change")
         fingerprint = hashlib.sha256(
             json.dumps(
                 {

@@ -5,10 +5,11 @@ trust the id they are given and check everything else."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from commercekit.domain.customers import Consent, Customer, check_customer_id
-from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.errors import NotFound
+from commercekit.domain.identifiers import check_flag, check_text, check_whole_number
 from commercekit.domain.orders import Order
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service, check_page_size
@@ -16,14 +17,17 @@ from commercekit.services.schemas import AddressIn, ConsentIn, CustomerIn, parse
 
 __all__ = ["CustomerService", "find_customer"]
 
+#: The longest name of a customer group, or label of a saved address.
+MAX_NAME_LENGTH: Final = 64
+
 
 def find_customer(uow: UnitOfWork, customer_id: str) -> Customer:
     """The customer with this id.
 
     :raises NotFound: naming ``customer_id``.
+    :raises InvalidInput: naming ``customer_id``, for what cannot be an id.
     """
-    if not isinstance(customer_id, str) or not customer_id:
-        raise InvalidInput("must be the application's id for the customer", field="customer_id")
+    check_customer_id(customer_id)
     customer = uow.customers.find(customer_id)
     if customer is None:
         raise NotFound("customer", customer_id, field="customer_id")
@@ -39,7 +43,8 @@ class CustomerService(Service):
 
         :raises InvalidInput: naming the field (a malformed email, say).
         """
-        checked = parse(CustomerIn, details)
+        check_customer_id(customer_id)
+        checked = parse(CustomerIn, details, field="details")
 
         def work(uow: UnitOfWork) -> Customer:
             customer = uow.customers.find(customer_id)
@@ -73,10 +78,12 @@ class CustomerService(Service):
 
     def join_group(self, customer_id: str, group: str) -> Customer:
         """Put the customer in a group: its price lists and promotions apply to them."""
+        check_text(group, "group", max_length=MAX_NAME_LENGTH)
         return self._change(customer_id, lambda customer: customer.join(group))
 
     def leave_group(self, customer_id: str, group: str) -> Customer:
         """Take the customer out of a group."""
+        check_text(group, "group", max_length=MAX_NAME_LENGTH)
         return self._change(customer_id, lambda customer: customer.leave(group))
 
     def save_address(
@@ -92,7 +99,10 @@ class CustomerService(Service):
 
         :raises InvalidInput: naming the field, as a checkout's address would.
         """
-        checked = parse(AddressIn, address).to_domain()
+        check_text(label, "label", max_length=MAX_NAME_LENGTH)
+        check_flag(default_shipping, "default_shipping")
+        check_flag(default_billing, "default_billing")
+        checked = parse(AddressIn, address, field="address").to_domain()
         return self._change(
             customer_id,
             lambda customer: customer.save_address(
@@ -102,6 +112,7 @@ class CustomerService(Service):
 
     def remove_address(self, customer_id: str, label: str) -> Customer:
         """Drop an address from the customer's book."""
+        check_text(label, "label", max_length=MAX_NAME_LENGTH)
         return self._change(customer_id, lambda customer: customer.remove_address(label))
 
     def record_consent(self, customer_id: str, consent: Mapping[str, Any] | ConsentIn) -> Consent:
@@ -110,7 +121,7 @@ class CustomerService(Service):
 
         :raises InvalidInput: naming the field.
         """
-        checked = parse(ConsentIn, consent)
+        checked = parse(ConsentIn, consent, field="consent")
         customer = self._change(
             customer_id,
             lambda found: found.record_consent(
@@ -120,7 +131,10 @@ class CustomerService(Service):
         return customer.consents[-1]
 
     def orders(self, customer_id: str, *, limit: int = 50) -> list[Order]:
-        """The customer's orders, newest first: their order history."""
+        """The customer's orders, newest first: their order history.
+
+        :param limit: a whole number, or its digits as a form sends them (``"20"``).
+        """
         check_customer_id(customer_id)
-        check_page_size(limit)
+        limit = check_page_size(check_whole_number(limit, "limit"))
         return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))

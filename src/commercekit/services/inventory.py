@@ -7,9 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from commercekit.domain.errors import GatewayError, InvalidInput, RequestInProgress, shown
-from commercekit.domain.identifiers import check_key, check_keys
+from commercekit.domain._validators import require_instance
+from commercekit.domain.errors import (
+    GatewayError,
+    InvalidInput,
+    InvalidQuantity,
+    RequestInProgress,
+    shown,
+)
+from commercekit.domain.identifiers import (
+    check_key,
+    check_keys,
+    check_quantities,
+    check_whole_number,
+)
 from commercekit.domain.inventory import (
+    UNLIMITED,
     MovementKind,
     PurchaseOrder,
     StockChange,
@@ -34,6 +47,15 @@ def _known_location(uow: UnitOfWork, location_id: str) -> None:
         raise InvalidInput(f"no stock location {shown(location_id)}", field="location_id")
 
 
+def _units(value: object, field: str, *, minimum: int = 1) -> int:
+    """A number of units handed in: a whole number (or its digits, as a form sends
+    them) from ``minimum`` to :data:`UNLIMITED`.
+
+    :raises InvalidInput: naming ``field``.
+    """
+    return check_count(check_whole_number(value, field), field, minimum=minimum)
+
+
 class InventoryService(Service):
     """Stock operations. Each call is one transaction."""
 
@@ -43,14 +65,17 @@ class InventoryService(Service):
 
     def add_location(self, location: StockLocation) -> None:
         """Add a stock location."""
+        require_instance(location, StockLocation, "a StockLocation", field="location")
         self._run(lambda uow: uow.inventory.add_location(location))
 
     def set_rule(self, rule: StockRule) -> None:
         """Set a variant's stock policy (deny, backorder, preorder)."""
+        require_instance(rule, StockRule, "a StockRule", field="rule")
         self._run(lambda uow: uow.inventory.set_rule(rule))
 
     def configure(self, item: StockItem) -> None:
         """Set an item's low-stock threshold and reorder policy (never its stock)."""
+        require_instance(item, StockItem, "a StockItem", field="item")
 
         def work(uow: UnitOfWork) -> None:
             _known_location(uow, item.location_id)
@@ -107,8 +132,11 @@ class InventoryService(Service):
         self._run(work)
 
     def receive(self, sku: str, location_id: str, quantity: int, *, reference: str = "") -> None:
-        """Goods arrived: add them through the ledger."""
-        quantity = check_count(quantity, "quantity", minimum=1)
+        """Goods arrived: add them through the ledger.
+
+        :param quantity: a whole number, or its digits as a form sends them (``"2"``).
+        """
+        quantity = _units(quantity, "quantity")
         self._record(
             self._movement(sku, location_id, quantity, MovementKind.RECEIPT, reference=reference)
         )
@@ -116,15 +144,27 @@ class InventoryService(Service):
     def adjust(self, sku: str, location_id: str, change: int, *, reason: str) -> None:
         """Correct stock up or down, with a reason (damage, loss, found).
 
+        :param change: a whole number other than zero, or its digits as a form sends
+            them (``"-2"``).
         :raises InsufficientStock: if the shelf would go below zero.
         """
+        change = check_whole_number(change, "change")
+        if not 0 < abs(change) <= UNLIMITED:
+            raise InvalidQuantity(
+                f"must be a non-zero whole number from -{UNLIMITED:,} to {UNLIMITED:,}",
+                field="change",
+            )
         self._record(
             self._movement(sku, location_id, change, MovementKind.ADJUSTMENT, reason=reason)
         )
 
     def record_return(self, sku: str, location_id: str, quantity: int, *, order_id: str) -> None:
-        """A customer's return put back on the shelf."""
-        quantity = check_count(quantity, "quantity", minimum=1)
+        """A customer's return put back on the shelf.
+
+        :param quantity: a whole number, or its digits as a form sends them (``"2"``).
+        """
+        quantity = _units(quantity, "quantity")
+        check_key(order_id, "order_id")
         self._record(
             self._movement(sku, location_id, quantity, MovementKind.RETURN, reference=order_id)
         )
@@ -132,13 +172,14 @@ class InventoryService(Service):
     def transfer(self, sku: str, from_location: str, to_location: str, quantity: int) -> None:
         """Move stock between locations, as one transaction (out and in together).
 
+        :param quantity: a whole number, or its digits as a form sends them (``"2"``).
         :raises InsufficientStock: if the source cannot spare it.
         """
         check_key(from_location, "from_location")
         check_key(to_location, "to_location")
         if from_location == to_location:
             raise InvalidInput("a transfer goes to another location", field="to_location")
-        quantity = check_count(quantity, "quantity", minimum=1)
+        quantity = _units(quantity, "quantity")
         reference = self._rt.ids.new_id("transfer")
         self._record(
             self._movement(
@@ -162,11 +203,12 @@ class InventoryService(Service):
     def count(self, sku: str, location_id: str, counted: int) -> int:
         """Record a stock count; the difference becomes a count movement.
 
+        :param counted: a whole number, or its digits as a form sends them (``"12"``).
         :returns: the difference applied (0 when the count matched).
         """
         check_key(sku, "sku")
         check_key(location_id, "location_id")
-        counted = check_count(counted, "counted")
+        counted = _units(counted, "counted", minimum=0)
 
         def work(uow: UnitOfWork) -> int:
             _known_location(uow, location_id)
@@ -230,6 +272,7 @@ class InventoryService(Service):
             cancelled), or if it shipped already.
         """
         check_key(order_id, "order_id")
+        check_key(actor, "actor")
 
         def work(uow: UnitOfWork) -> int:
             order = uow.orders.get(order_id)
@@ -287,10 +330,13 @@ class InventoryService(Service):
     def receive_purchase_order(
         self, purchase_order_id: str, quantities: Mapping[str, int]
     ) -> PurchaseOrder:
-        """Goods of a purchase order arrived: the order and the ledger change together."""
+        """Goods of a purchase order arrived: the order and the ledger change together.
+
+        :param quantities: SKU to units, each a whole number or its digits as a form
+            sends them (``"2"``).
+        """
         check_key(purchase_order_id, "purchase_order_id")
-        for sku in quantities:
-            check_key(sku, "quantities")
+        quantities = check_quantities(quantities, "quantities")
 
         def work(uow: UnitOfWork) -> PurchaseOrder:
             order = uow.inventory.purchase_order(purchase_order_id)

@@ -9,13 +9,19 @@ money is given back through the gateway, then the order is cancelled.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Final
 
 from commercekit.domain.errors import (
     InvalidTransition,
     NotFound,
     OperationInProgress,
 )
-from commercekit.domain.identifiers import check_key
+from commercekit.domain.identifiers import (
+    check_key,
+    check_quantities,
+    check_text,
+    check_whole_number,
+)
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import PaymentStatus, TransactionKind
 from commercekit.ports.storage import UnitOfWork
@@ -24,6 +30,20 @@ from commercekit.services.holds import release_holds
 from commercekit.services.payments import PaymentService
 
 __all__ = ["OrderService"]
+
+#: The longest reason an order's history keeps.
+MAX_REASON_LENGTH: Final = 2000
+
+
+def _check_cancellation(order_id: object, reason: object, actor: object) -> None:
+    """The arguments of a cancellation, checked before anything is asked of storage
+    or the gateway.
+
+    :raises InvalidInput: naming the argument.
+    """
+    check_key(order_id, "order_id")
+    check_text(reason, "reason", max_length=MAX_REASON_LENGTH, blank=True)
+    check_key(actor, "actor")
 
 
 class OrderService(Service):
@@ -53,9 +73,12 @@ class OrderService(Service):
         return order
 
     def for_customer(self, customer_id: str, *, limit: int = 50) -> list[Order]:
-        """A customer's orders, newest first (their order history)."""
+        """A customer's orders, newest first (their order history).
+
+        :param limit: a whole number, or its digits as a form sends them (``"20"``).
+        """
         check_key(customer_id, "customer_id")
-        check_page_size(limit)
+        limit = check_page_size(check_whole_number(limit, "limit"))
         return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))
 
     # --- cancelling ------------------------------------------------------------------
@@ -77,7 +100,7 @@ class OrderService(Service):
         :raises GatewayError: when the gateway could not be reached; the order stays
             cancelling and its money is given back later.
         """
-        check_key(order_id, "order_id")
+        _check_cancellation(order_id, reason, actor)
         self._settle_unknown_authorization(order_id)
 
         def begin(uow: UnitOfWork) -> bool:
@@ -116,6 +139,7 @@ class OrderService(Service):
         :raises GatewayError: when the gateway could not be reached (it stays
             cancelling).
         """
+        _check_cancellation(order_id, reason, actor)
         self._payments.give_back(order_id, actor=actor)
 
         def finish(uow: UnitOfWork) -> Order:
@@ -145,9 +169,13 @@ class OrderService(Service):
     ) -> Order:
         """Record units handed over, per SKU.
 
+        :param quantities: SKU to units, each a whole number or its digits as a form
+            sends them (``"2"``).
         :raises InvalidTransition: unless the order is open (paid, not being
             cancelled).
         """
+        quantities = check_quantities(quantities, "quantities")
+        check_key(actor, "actor")
         return self._change(
             order_id, lambda order: order.record_fulfilment(quantities, at=self.now, actor=actor)
         )
@@ -159,6 +187,7 @@ class OrderService(Service):
         :raises InvalidTransition: otherwise.
         """
         check_key(order_id, "order_id")
+        check_key(actor, "actor")
 
         def work(uow: UnitOfWork) -> Order:
             order = uow.orders.get(order_id)

@@ -20,6 +20,7 @@ from datetime import timedelta
 import attrs
 import moneyed
 
+from commercekit.domain._validators import require_instance
 from commercekit.domain.errors import (
     CommerceError,
     EventOutOfOrder,
@@ -29,6 +30,7 @@ from commercekit.domain.errors import (
     NotFound,
     PaymentDeclined,
     RequestInProgress,
+    UnknownGateway,
     shown,
 )
 from commercekit.domain.identifiers import check_key
@@ -104,6 +106,9 @@ class PaymentService(Service):
         :returns: the order, and whether the event changed anything.
         """
         check_key(payment_id, "payment_id")
+        require_instance(event, GatewayEvent, "a GatewayEvent", field="event")
+        check_key(actor, "actor")
+        check_key(intent_id, "intent_id")
 
         def work(uow: UnitOfWork) -> tuple[Order, bool, bool]:
             payment = uow.payments.get(payment_id)
@@ -208,8 +213,12 @@ class PaymentService(Service):
         :raises IdempotencyConflict: for an id that names another operation.
         """
         check_key(order_id, "order_id")
+        require_instance(kind, TransactionKind, "a TransactionKind", field="kind")
+        if amount is not None:
+            require_instance(amount, moneyed.Money, "Money", field="amount")
         if operation_id is not None:
             check_key(operation_id, "idempotency_key")
+        check_key(actor, "actor")
         op_id = operation_id or self._rt.ids.new_id("op")
 
         def work(uow: UnitOfWork) -> Intent | None:
@@ -337,6 +346,9 @@ class PaymentService(Service):
             same call with the same key is tried again (by a retry or the sweep).
         :raises RequestInProgress: while another caller is asking for it.
         """
+        check_key(order_id, "order_id")
+        require_instance(intent, Intent, "an Intent", field="intent")
+        check_key(actor, "actor")
         self._ask_once(order_id, intent.id, _operation, actor=actor)
 
     def _operate(
@@ -421,6 +433,7 @@ class PaymentService(Service):
         :raises GatewayError: when the gateway could not be reached (the intents stay,
             for a retry or the sweep).
         """
+        check_key(actor, "actor")
         payment = self.for_order(order_id)
         giving = (TransactionKind.VOID, TransactionKind.REFUND)
         intents = [i for i in payment.intents if i.kind in giving]
@@ -459,6 +472,7 @@ class PaymentService(Service):
     def flag(self, order_id: str, detail: str, *, actor: str) -> None:
         """Ask staff to look at an order."""
         check_key(order_id, "order_id")
+        check_key(actor, "actor")
 
         def work(uow: UnitOfWork) -> None:
             order = uow.orders.get(order_id)
@@ -508,7 +522,14 @@ class PaymentService(Service):
         :raises EventOutOfOrder: for an event about a payment not recorded yet, or a
             refund before its capture; answer the gateway with a retryable status so
             that it delivers the webhook again.
+        :raises UnknownGateway: naming ``gateway``, for one the store does not have.
+        :raises InvalidInput: naming ``payload``, for anything but the bytes received.
         """
+        if check_key(gateway, "gateway") not in self._rt.gateways:
+            raise UnknownGateway(gateway, self._rt.gateways, field="gateway")
+        if not isinstance(payload, bytes | bytearray | memoryview):
+            kind = type(payload).__name__
+            raise InvalidInput(f"must be the raw bytes received, got {kind}", field="payload")
         events = self._rt.gateway(gateway).parse_webhook(payload, signature, self.now)
         applied = duplicates = 0
         for event in events:
@@ -542,7 +563,8 @@ class PaymentService(Service):
         :raises RequestInProgress: when another caller is still asking after the wait;
             the same call again returns the outcome.
         """
-
+        require_instance(order, Order, "an Order", field="order")
+        check_key(payment_token, "payment_token")
         key = authorization_key(order.id)
 
         def call(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent | None:
@@ -588,6 +610,7 @@ class PaymentService(Service):
         :raises GatewayError: when the gateway cannot say.
         :raises RequestInProgress: while another caller is still asking the gateway.
         """
+        require_instance(order, Order, "an Order", field="order")
         heard: list[bool] = []
 
         def call(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent | None:
@@ -619,6 +642,9 @@ class PaymentService(Service):
         :returns: whether it is settled now (``False`` when the gateway could not be
             reached or another caller is asking it now).
         """
+        check_key(order_id, "order_id")
+        check_key(intent_id, "intent_id")
+        check_key(actor, "actor")
         never_received: list[bool] = []
 
         def call(gateway: PaymentGateway, payment: Payment, claimed: Intent) -> GatewayEvent | None:

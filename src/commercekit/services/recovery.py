@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import attrs
 
-from commercekit.domain.errors import CommerceError, Conflict, GatewayError
+from commercekit.domain.errors import CommerceError, Conflict, GatewayError, InvalidInput
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import PaymentStatus, TransactionKind, authorization_key
 from commercekit.ports.storage import UnitOfWork
@@ -94,7 +94,13 @@ class RecoveryService(Service):
         pending payment timeout by default).
 
         :returns: what was done, and what could not be.
+        :raises InvalidInput: naming ``older_than``, for anything but a timedelta of
+            zero or more.
         """
+        if older_than is not None and (
+            not isinstance(older_than, timedelta) or older_than < timedelta(0)
+        ):
+            raise InvalidInput("must be a timedelta of zero or more, or None", field="older_than")
         settings = self._rt.settings
         now = self.now
         cutoff = now - (

@@ -3,7 +3,9 @@
 They refuse fields they do not know (a client cannot slip in a price, a total or a
 status), bound every length, keep Unicode names intact, and check country codes
 against ISO 3166 (Babel's CLDR territory data) and the fields each country needs.
-A failure becomes :class:`InvalidInput` naming the field, never a pydantic error.
+They are strict: a field takes its own type only (no bytes for text, no ``"yes"`` or
+``1`` for a flag). A failure becomes :class:`InvalidInput` naming the field, never a
+pydantic error.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=6
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 def _no_controls(value: str) -> str:
@@ -110,7 +112,7 @@ class AddressIn(_Input):
     ] = ""
     company: Text = ""
 
-    @field_validator("name", "line1", "line2", "city", "region", "company")
+    @field_validator("name", "line1", "line2", "city", "region", "postal_code", "company")
     @classmethod
     def _text(cls, value: str) -> str:
         return _no_controls(value)
@@ -203,24 +205,46 @@ class PaymentMethodIn(_Input):
         return _no_controls(value)
 
 
-def parse(model: type[Model], data: Mapping[str, Any] | Model) -> Model:
+#: Pydantic errors whose location is a key the caller made up, not a field's name.
+_UNKNOWN_KEYS: Final = frozenset({"extra_forbidden", "invalid_key"})
+#: An unknown key is named as the field when it reads as one (``total``); anything
+#: else (a key of a megabyte, of spaces) is named by the argument that held it.
+_LONGEST_KEY_NAMED: Final = 64
+
+
+def parse(
+    model: type[Model], data: Mapping[str, Any] | Model, *, field: str | None = None
+) -> Model:
     """Validate ``data`` with ``model``.
 
+    :param field: the argument ``data`` was handed in as (the model's name if not
+        given): what an error names when ``data`` is not a mapping, or holds a key
+        the model does not know that cannot be a field's name.
     :raises InvalidInput: naming the first field that failed, with pydantic's reason.
     """
+    argument = field or model.__name__
     if isinstance(data, model):
         return data
     if not isinstance(data, Mapping):
         raise InvalidInput(
-            f"expected a mapping of fields, got {type(data).__name__}", field=model.__name__
+            f"expected a mapping of fields, got {type(data).__name__}", field=argument
         )
     try:
         return model.model_validate(dict(data))
     except ValidationError as error:
-        first = error.errors()[0]
-        location = ".".join(str(part) for part in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if not location and ": " in message:
-            # A check across fields names its field at the front of the message.
-            location, _, message = message.partition(": ")
-        raise InvalidInput(message, field=location or None) from None
+        raise _refusal(error.errors()[0], argument) from None
+
+
+def _refusal(first: Any, argument: str) -> InvalidInput:
+    """Pydantic's first error as :class:`InvalidInput`, naming a field of the model,
+    or a key it does not know (the argument, for one that cannot be a field's name);
+    such a key is never repeated whole."""
+    location = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in _UNKNOWN_KEYS:
+        named = location.isidentifier() and len(location) <= _LONGEST_KEY_NAMED
+        return InvalidInput(f"{message}: {shown(location)}", field=location if named else argument)
+    if not location and ": " in message:
+        # A check across fields names its field at the front of the message.
+        location, _, message = message.partition(": ")
+    return InvalidInput(message, field=location or None)

@@ -140,7 +140,7 @@ class Repository:
     def _get(self, key: str, kind: str) -> Any:
         value = self._t.get(self.table, key)
         if value is None:
-            raise NotFound(kind, key)
+            raise NotFound(kind, key, field=f"{kind}_id")
         return value
 
     def _find(self, predicate: Callable[[Any], bool]) -> Any:

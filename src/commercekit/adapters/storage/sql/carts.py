@@ -142,7 +142,7 @@ class SqlCartRepository:
         """:raises NotFound: for an unknown id."""
         found = self._session.get(CARTS, cart_id)
         if found is None:
-            raise NotFound("cart", cart_id)
+            raise NotFound("cart", cart_id, field="cart_id")
         return found
 
     def find_by_token(self, token: str) -> Cart | None:

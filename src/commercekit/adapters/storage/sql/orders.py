@@ -216,7 +216,7 @@ class SqlOrderRepository:
         """:raises NotFound: for an unknown id."""
         found = self._session.get(ORDERS, order_id)
         if found is None:
-            raise NotFound("order", order_id)
+            raise NotFound("order", order_id, field="order_id")
         return found
 
     def find_by_token(self, token: str) -> Order | None:

@@ -140,7 +140,7 @@ class SqlPaymentRepository:
         """:raises NotFound: for an unknown id."""
         found = self._session.get(PAYMENTS, payment_id)
         if found is None:
-            raise NotFound("payment", payment_id)
+            raise NotFound("payment", payment_id, field="payment_id")
         return found
 
     def for_order(self, order_id: str) -> Payment | None:

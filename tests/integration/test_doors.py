@@ -1,0 +1,774 @@
+"""One validation door: every public entry point checks what it is handed before
+anything below it sees it, and does so alike on every storage.
+
+A table gives valid arguments for every method a principal can reach (every rule of
+:data:`~commercekit.services.access.POLICY`); a hypothesis property swaps one of them
+for a hostile JSON-like value (the wrong type, a huge number, a NUL, a lone
+surrogate, ten thousand characters...) and demands a typed
+:class:`~commercekit.errors.CommerceError` naming the argument, in a short message
+that never repeats a long value, with every stored row as it was, and the same
+answer from memory, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import itertools
+import math
+import os
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import pytest
+import sqlalchemy as sa
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from commercekit import (
+    Category,
+    Coupon,
+    ItemFilter,
+    Money,
+    PercentOffLines,
+    Product,
+    Promotion,
+    StockLocation,
+    TaxRate,
+    TaxZone,
+    Variant,
+    errors,
+)
+from commercekit.adapters.clock import FixedClock
+from commercekit.adapters.storage.memory.unit_of_work import MemoryStorage
+from commercekit.adapters.storage.sql import SqlStorage
+from commercekit.domain.cart import Cart
+from commercekit.domain.inventory import PurchaseOrder, ReorderPolicy, StockItem, StockRule
+from commercekit.domain.orders import Order
+from commercekit.domain.payments import TransactionKind, authorization_key
+from commercekit.services.access import POLICY, View
+from commercekit.store import Store
+from tests.conftest import POSTGRES_URL_VARIABLE, fresh_postgres_schema
+from tests.services.conftest import ADDRESS, CONFIG, START, seed
+
+CUSTOMER: Final = "customer-ada"
+MUG, CLOCK = "RETRO-MUG", "RETRO-CLOCK"
+BERLIN, HAMBURG = "berlin", "hamburg"
+#: The longest message an error may have, whatever it was handed.
+MESSAGE_LIMIT: Final = 500
+
+
+# --- a shop to call --------------------------------------------------------------------
+
+
+@attrs.define
+class World:
+    """A seeded store and what its calls need: a shared order and cart for the calls
+    that only read, and fresh ones for the calls that change them."""
+
+    store: Store
+    order: Order = attrs.field(init=False)
+    cart: str = attrs.field(init=False)
+    _numbers: Iterator[int] = attrs.field(init=False, factory=itertools.count)
+
+    def __attrs_post_init__(self) -> None:
+        store = self.store
+        seed(store)
+        for location in (BERLIN, HAMBURG):
+            store.inventory.add_location(StockLocation(id=location, name=location.title()))
+            store.inventory.receive(MUG, location, 1_000_000)
+        store.inventory.configure(
+            StockItem(
+                sku=CLOCK,
+                location_id=BERLIN,
+                reorder=ReorderPolicy(reorder_point=1_000_000, quantity=20),
+            )
+        )
+        store.catalog.add_product(Product(id="poster", name="Poster", variants=[Variant(sku="P")]))
+        store.catalog.add_price_list("b2b", "EUR", customer_group="b2b")
+        store.customers.register(CUSTOMER, {"email": "ada@example.com", "name": "Ada"})
+        store.customers.save_address(CUSTOMER, "home", ADDRESS)
+        self.order = self.placed(customer_id=CUSTOMER)
+        self.cart = self.new_cart()
+
+    def unique(self, prefix: str) -> str:
+        """A key no earlier call used."""
+        return f"{prefix}-{next(self._numbers)}"
+
+    def new_cart(self, customer_id: str | None = None) -> str:
+        """The token of a new cart holding one mug."""
+        cart = self.store.carts.create("EUR", customer_id=customer_id)
+        self.store.carts.add(cart.token, MUG, 1)
+        return cart.token
+
+    def ready(self, payment_token: str = "tok_success", customer_id: str | None = None) -> str:
+        """The token of a cart whose checkout is complete and has been shown its total."""
+        token = self.new_cart(customer_id)
+        checkout = self.store.checkout
+        checkout.set_contact(token, {"email": "zoe@example.com"})
+        checkout.set_shipping_address(token, ADDRESS)
+        checkout.choose_shipping(token, {"method_id": "post"})
+        checkout.set_payment_method(token, {"gateway": "test", "token": payment_token})
+        checkout.summary(token)
+        return token
+
+    def placed(self, payment_token: str = "tok_success", customer_id: str | None = None) -> Order:
+        """A new order for one mug, paid (authorized) unless the token says otherwise."""
+        token = self.ready(payment_token, customer_id)
+        return self.store.checkout.place_order(token, idempotency_key=self.unique("key"))
+
+    def captured(self) -> Order:
+        """A new order whose payment is captured."""
+        order = self.placed()
+        self.store.payments.capture(order.id)
+        return order
+
+    def fulfilled(self) -> Order:
+        """A new order that is paid, shipped and handed over: ready to complete."""
+        order = self.captured()
+        self.store.inventory.consume(order.id)
+        self.store.orders.record_fulfilment(order.id, {MUG: 1})
+        return order
+
+    def purchase_order(self, *, sent: bool = False) -> str:
+        """The id of a new purchase order for clocks, sent to the supplier if asked."""
+        created = self.store.inventory.create_purchase_order(BERLIN, [CLOCK])
+        if sent:
+            self.store.inventory.send_purchase_order(created.id)
+        return created.id
+
+    def address_label(self) -> str:
+        """The label of an address in the customer's book."""
+        self.store.customers.save_address(CUSTOMER, "spare", ADDRESS)
+        return "spare"
+
+
+# --- every entry point, with arguments that work ----------------------------------------
+
+Arguments = Callable[[World], dict[str, Any]]
+
+#: What each public method is called with: every parameter, named, with a value that
+#: works (the property then swaps one for a hostile value).
+BASELINE: Final[dict[tuple[str, str], Arguments]] = {
+    # carts
+    ("carts", "create"): lambda w: {"currency": "EUR", "channel": None, "customer_id": CUSTOMER},
+    ("carts", "get"): lambda w: {"token": w.cart},
+    ("carts", "add"): lambda w: {"token": w.new_cart(), "sku": MUG, "quantity": 2},
+    ("carts", "change_quantity"): lambda w: {"token": w.new_cart(), "sku": MUG, "quantity": 3},
+    ("carts", "remove"): lambda w: {"token": w.new_cart(), "sku": MUG},
+    ("carts", "apply_coupon"): lambda w: {"token": w.new_cart(), "code": "KITCHEN"},
+    ("carts", "remove_coupon"): lambda w: {"token": w.new_cart(), "code": "KITCHEN"},
+    ("carts", "price"): lambda w: {"token": w.cart},
+    ("carts", "merge"): lambda w: {"guest_token": w.new_cart(), "customer_token": w.new_cart()},
+    ("carts", "sign_in"): lambda w: {"guest_token": w.new_cart(), "customer_id": w.unique("c")},
+    ("carts", "for_customer"): lambda w: {"customer_id": CUSTOMER},
+    # checkout
+    ("checkout", "set_contact"): lambda w: {
+        "token": w.new_cart(),
+        "contact": {"email": "zoe@example.com"},
+    },
+    ("checkout", "set_shipping_address"): lambda w: {"token": w.new_cart(), "address": ADDRESS},
+    ("checkout", "set_billing_address"): lambda w: {"token": w.new_cart(), "address": ADDRESS},
+    ("checkout", "shipping_methods"): lambda w: {"token": w.cart},
+    ("checkout", "choose_shipping"): lambda w: {
+        "token": w.new_cart(),
+        "choice": {"method_id": "post"},
+    },
+    ("checkout", "set_payment_method"): lambda w: {
+        "token": w.new_cart(),
+        "method": {"gateway": "test", "token": "tok_success"},
+    },
+    ("checkout", "summary"): lambda w: {"token": w.new_cart()},
+    ("checkout", "place_order"): lambda w: {
+        "token": w.ready(),
+        "idempotency_key": w.unique("key"),
+        "accept_price_change": False,
+    },
+    # orders
+    ("orders", "get"): lambda w: {"order_id": w.order.id},
+    ("orders", "by_token"): lambda w: {"token": w.order.token},
+    ("orders", "for_customer"): lambda w: {"customer_id": CUSTOMER, "limit": 10},
+    ("orders", "cancel"): lambda w: {
+        "order_id": w.placed().id,
+        "reason": "changed mind",
+        "actor": "staff",
+    },
+    ("orders", "finish_cancel"): lambda w: {
+        "order_id": w.placed().id,
+        "reason": "changed mind",
+        "actor": "staff",
+    },
+    ("orders", "record_fulfilment"): lambda w: {
+        "order_id": w.placed().id,
+        "quantities": {MUG: 1},
+        "actor": "staff",
+    },
+    ("orders", "complete"): lambda w: {"order_id": w.fulfilled().id, "actor": "staff"},
+    # payments
+    ("payments", "for_order"): lambda w: {"order_id": w.order.id},
+    ("payments", "find_for_order"): lambda w: {"order_id": w.order.id},
+    ("payments", "confirm"): lambda w: {"order_token": w.placed("tok_requires_action").token},
+    ("payments", "handle_webhook"): lambda w: dict(
+        zip(
+            ("payload", "signature"),
+            w.store.gateway("test").webhook([], sent_at=START),  # type: ignore[attr-defined]
+            strict=True,
+        ),
+        gateway="test",
+    ),
+    ("payments", "capture"): lambda w: {
+        "order_id": w.placed().id,
+        "amount": Money("1.00", "EUR"),
+        "idempotency_key": w.unique("capture"),
+        "actor": "staff",
+    },
+    ("payments", "void"): lambda w: {"order_id": w.placed().id, "actor": "staff"},
+    ("payments", "refund"): lambda w: {
+        "order_id": w.captured().id,
+        "amount": Money("1.00", "EUR"),
+        "idempotency_key": w.unique("refund"),
+        "actor": "staff",
+    },
+    ("payments", "give_back"): lambda w: {"order_id": w.placed().id, "actor": "staff"},
+    ("payments", "flag"): lambda w: {"order_id": w.order.id, "detail": "look", "actor": "staff"},
+    ("payments", "settle"): lambda w: {
+        "payment_id": w.store.payments.for_order(w.order.id).id,
+        "event": w.store.gateway("test").find(authorization_key(w.order.id)),
+        "actor": "system",
+        "intent_id": "",
+    },
+    ("payments", "begin"): lambda w: {
+        "order_id": w.placed().id,
+        "kind": TransactionKind.VOID,
+        "amount": None,
+        "operation_id": w.unique("op"),
+        "actor": "staff",
+    },
+    ("payments", "carry_out"): lambda w: carry_out_arguments(w),
+    ("payments", "authorize"): lambda w: {"order": w.order, "payment_token": "tok_success"},
+    ("payments", "settle_from_gateway"): lambda w: {"order": w.order},
+    ("payments", "resolve"): lambda w: {
+        "order_id": w.order.id,
+        "intent_id": "op-none",
+        "actor": "system",
+    },
+    # catalog
+    ("catalog", "product"): lambda w: {"product_id": "mug"},
+    ("catalog", "add_category"): lambda w: {
+        "category": Category(id=w.unique("category"), name="Garden")
+    },
+    ("catalog", "add_product"): lambda w: {
+        "product": Product(id=w.unique("p"), name="Lamp", variants=[Variant(sku=w.unique("L"))])
+    },
+    ("catalog", "publish"): lambda w: {"product_id": "poster"},
+    ("catalog", "archive"): lambda w: {"product_id": "poster"},
+    ("catalog", "add_price_list"): lambda w: {
+        "price_list_id": w.unique("list"),
+        "currency": "EUR",
+        "channel": None,
+        "customer_group": "vip",
+    },
+    ("catalog", "set_price"): lambda w: {
+        "price_list_id": "b2b",
+        "sku": MUG,
+        "unit_price": Money("10.00", "EUR"),
+        "tiers": (),
+        "sale": None,
+    },
+    ("catalog", "add_tax_zone"): lambda w: {
+        "zone": TaxZone(id=w.unique("zone"), country="FR", rates=[TaxRate(name="TVA", rate="0.2")])
+    },
+    ("catalog", "add_promotion"): lambda w: {
+        "promotion": Promotion(
+            id=w.unique("promotion"),
+            name="Spring",
+            target=ItemFilter(category_ids="kitchen"),
+            benefit=PercentOffLines(5),
+            requires_coupon=True,
+        )
+    },
+    ("catalog", "add_coupon"): lambda w: {
+        "coupon": Coupon(code=w.unique("SPRING"), promotion_id="kitchen-10")
+    },
+    # inventory
+    ("inventory", "available"): lambda w: {"sku": MUG},
+    ("inventory", "consume"): lambda w: {"order_id": w.placed().id, "actor": "staff"},
+    ("inventory", "release_expired_reservations"): lambda w: {},
+    ("inventory", "add_location"): lambda w: {
+        "location": StockLocation(id=w.unique("depot"), name="Depot")
+    },
+    ("inventory", "set_rule"): lambda w: {"rule": StockRule(sku="P")},
+    ("inventory", "configure"): lambda w: {
+        "item": StockItem(sku=CLOCK, location_id=HAMBURG, low_stock_threshold=2)
+    },
+    ("inventory", "stock"): lambda w: {"sku": MUG},
+    ("inventory", "movements"): lambda w: {"sku": CLOCK, "location_id": BERLIN},
+    ("inventory", "receive"): lambda w: {
+        "sku": MUG,
+        "location_id": BERLIN,
+        "quantity": 2,
+        "reference": "delivery-1",
+    },
+    ("inventory", "adjust"): lambda w: {
+        "sku": MUG,
+        "location_id": BERLIN,
+        "change": -1,
+        "reason": "broken",
+    },
+    ("inventory", "record_return"): lambda w: {
+        "sku": MUG,
+        "location_id": BERLIN,
+        "quantity": 1,
+        "order_id": w.order.id,
+    },
+    ("inventory", "transfer"): lambda w: {
+        "sku": MUG,
+        "from_location": BERLIN,
+        "to_location": HAMBURG,
+        "quantity": 2,
+    },
+    ("inventory", "count"): lambda w: {"sku": CLOCK, "location_id": HAMBURG, "counted": 3},
+    ("inventory", "reorder_suggestions"): lambda w: {"skus": [CLOCK, MUG]},
+    ("inventory", "create_purchase_order"): lambda w: {"location_id": BERLIN, "skus": [CLOCK]},
+    ("inventory", "send_purchase_order"): lambda w: {"purchase_order_id": w.purchase_order()},
+    ("inventory", "cancel_purchase_order"): lambda w: {"purchase_order_id": w.purchase_order()},
+    ("inventory", "receive_purchase_order"): lambda w: {
+        "purchase_order_id": w.purchase_order(sent=True),
+        "quantities": {CLOCK: 2},
+    },
+    # customers
+    ("customers", "register"): lambda w: {
+        "customer_id": CUSTOMER,
+        "details": {"email": "ada@example.com", "name": "Ada"},
+    },
+    ("customers", "get"): lambda w: {"customer_id": CUSTOMER},
+    ("customers", "save_address"): lambda w: {
+        "customer_id": CUSTOMER,
+        "label": "work",
+        "address": ADDRESS,
+        "default_shipping": False,
+        "default_billing": True,
+    },
+    ("customers", "remove_address"): lambda w: {
+        "customer_id": CUSTOMER,
+        "label": w.address_label(),
+    },
+    ("customers", "record_consent"): lambda w: {
+        "customer_id": CUSTOMER,
+        "consent": {"granted": True, "source": "web", "wording": "News, monthly"},
+    },
+    ("customers", "orders"): lambda w: {"customer_id": CUSTOMER, "limit": 10},
+    ("customers", "join_group"): lambda w: {"customer_id": CUSTOMER, "group": "newsletter"},
+    ("customers", "leave_group"): lambda w: {"customer_id": CUSTOMER, "group": "newsletter"},
+    # recovery
+    ("recovery", "sweep"): lambda w: {"older_than": timedelta(hours=1)},
+    ("recovery", "recover_pending_checkouts"): lambda w: {"older_than": None},
+}
+
+#: Parameters the property leaves alone: what the application's own code hands in,
+#: never a caller's value.
+INTERNAL: Final = {("payments", "begin", "allowed"), ("payments", "authorize", "held")}
+
+
+def carry_out_arguments(world: World) -> dict[str, Any]:
+    """An order whose void is recorded and not asked of the gateway yet."""
+    order = world.placed()
+    intent = world.store.payments.begin(order.id, TransactionKind.VOID, actor="staff")
+    return {"order_id": order.id, "intent": intent, "actor": "staff"}
+
+
+def parameters(service: str, method: str) -> list[str]:
+    """The parameters of a public method, as its signature names them."""
+    found = inspect.signature(getattr(SERVICES[service], method)).parameters
+    return [name for name in found if name != "self" and (service, method, name) not in INTERNAL]
+
+
+#: The class of each service, by its name on a store.
+SERVICES: Final = typing.get_type_hints(View)
+CALLS: Final = sorted(BASELINE)
+ARGUMENTS: Final = [(call, name) for call in CALLS for name in parameters(*call)]
+
+
+def test_the_table_holds_every_public_method_and_every_parameter() -> None:
+    public = {(service, method) for service, rules in POLICY.items() for method in rules}
+    assert set(BASELINE) == public
+    with Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as store:
+        world = World(store)
+        for call in CALLS:
+            assert set(BASELINE[call](world)) == set(parameters(*call)), call
+
+
+# --- stores, and what they hold ----------------------------------------------------------
+
+
+def backends() -> list[str]:
+    """Memory and SQLite always; PostgreSQL when there is one (and always in CI)."""
+    found = ["memory", "sqlite"]
+    if os.environ.get(POSTGRES_URL_VARIABLE) or os.environ.get("CI") == "true":
+        found.append("postgresql")
+    return found
+
+
+@contextlib.contextmanager
+def opened(backend: str, directory: Path) -> Iterator[World]:
+    """A seeded store on ``backend``."""
+    with contextlib.ExitStack() as stack:
+        if backend == "memory":
+            url = "memory://"
+        elif backend == "sqlite":
+            url = f"sqlite:///{directory / 'doors.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_schema())
+        store = stack.enter_context(Store.open(url, config=CONFIG, clock=FixedClock(START)))
+        yield World(store)
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, World]]:
+    """One seeded store per backend, shared by the module's examples."""
+    with contextlib.ExitStack() as stack:
+        yield {
+            backend: stack.enter_context(opened(backend, tmp_path_factory.mktemp(backend)))
+            for backend in backends()
+        }
+
+
+def rows(store: Store) -> object:
+    """Everything the store holds, to compare before and after a call.
+
+    SQL: every row of every table. Memory: the stored objects themselves (a commit
+    stores a new copy of every row it writes, and an entity equals only itself), and
+    the outbox's length.
+    """
+    storage = store.storage
+    if isinstance(storage, SqlStorage):
+        return _sql_rows(storage.engine)
+    assert isinstance(storage, MemoryStorage)
+    with storage.lock:
+        return {name: dict(table) for name, table in storage.tables.items()}, len(storage.outbox)
+
+
+@functools.cache
+def _tables(engine: sa.Engine) -> tuple[sa.Table, ...]:
+    """Every table of the store's database, as it is (read once: reflecting is slow)."""
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    return tuple(metadata.tables.values())
+
+
+def _sql_rows(engine: sa.Engine) -> dict[str, list[str]]:
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(repr(tuple(row)) for row in connection.execute(sa.select(table)))
+            for table in _tables(engine)
+        }
+
+
+@pytest.mark.parametrize("call", CALLS, ids=".".join)
+def test_every_baseline_call_works_on_every_backend(
+    worlds: dict[str, World], call: tuple[str, str]
+) -> None:
+    service, method = call
+    for world in worlds.values():
+        getattr(getattr(world.store, service), method)(**BASELINE[call](world))
+
+
+# --- hostile values ---------------------------------------------------------------------
+
+LONG: Final = "X" * 10_000
+SPECIAL_TEXT: Final = [
+    "",
+    " ",
+    "\t\n",
+    "\x00",
+    "RETRO-MUG\x00",
+    "\ud800",
+    "RETRO\udfffMUG",
+    "\x1b[2J",
+    LONG,
+    "two",
+    "2.0",
+    " 2 ",
+    "1e3",
+    "-1",
+    "٢",
+    "null",
+]
+SPECIAL_NUMBERS: Final = [
+    0,
+    -1,
+    10**30,
+    -(10**30),
+    2**63,
+    -(2**63) - 1,
+    2.0,
+    0.5,
+    math.nan,
+    math.inf,
+]
+
+text = st.sampled_from(SPECIAL_TEXT) | st.text(st.characters(exclude_categories=()), max_size=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.sampled_from(SPECIAL_NUMBERS)
+    | st.integers()
+    | st.floats()
+    | text
+)
+json_like = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
+#: Keys of the mappings the doors take, to swap one entry rather than the whole.
+ENTRY_KEYS: Final = sorted(
+    {*ADDRESS, "line2", "region", "phone", "company", "email", "method_id", "gateway", "token"}
+    | {"granted", "source", "wording", MUG, CLOCK, "extra"}
+)
+
+
+@attrs.frozen
+class Hostile:
+    """A hostile value for one argument: the whole of it, or one entry of it (a key
+    of a mapping, an item of a list) when ``entry`` is given."""
+
+    value: Any
+    entry: str | int | None = None
+
+    def applied_to(self, valid: object) -> object:
+        """The argument with this value in it."""
+        if self.entry is None:
+            return self.value
+        if isinstance(valid, Mapping):
+            return {**valid, str(self.entry): self.value}
+        if isinstance(valid, list):
+            return [self.value if n == self.entry else item for n, item in enumerate(valid)]
+        return self.value
+
+
+@attrs.frozen
+class Case:
+    """A method, one of its parameters, and what to hand it instead."""
+
+    call: tuple[str, str]
+    parameter: str
+    hostile: Hostile
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    """Any public method, any of its parameters, any hostile value for it."""
+    call, parameter = draw(st.sampled_from(ARGUMENTS))
+    value = draw(json_like)
+    entry = draw(st.none() | st.sampled_from(ENTRY_KEYS) | st.integers(0, 1))
+    return Case(call, parameter, Hostile(value, entry))
+
+
+# --- calling, and what came of it ---------------------------------------------------------
+
+
+@attrs.frozen
+class Outcome:
+    """What a call came to: the error's class and field, or ``None`` for both when it
+    succeeded."""
+
+    error: str | None
+    field: str | None
+
+
+def call_with(world: World, case: Case) -> tuple[Outcome, errors.CommerceError | None]:
+    """Make the call on ``world`` with the hostile argument; check that a refusal
+    changed nothing."""
+    arguments = BASELINE[case.call](world)
+    arguments[case.parameter] = case.hostile.applied_to(arguments[case.parameter])
+    service, method = case.call
+    before = rows(world.store)
+    try:
+        getattr(getattr(world.store, service), method)(**arguments)
+    except errors.CommerceError as error:
+        refused = error
+    else:
+        return Outcome(None, None), None
+    assert rows(world.store) == before, f"{refused!r} after a change was written"
+    return Outcome(type(refused).__name__, refused.field), refused
+
+
+def long_strings(value: object) -> Iterator[str]:
+    """The strings longer than an error may repeat, anywhere in ``value``."""
+    if isinstance(value, str):
+        if len(value) > 100:
+            yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from long_strings(key)
+            yield from long_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from long_strings(item)
+
+
+def check_refusal(case: Case, error: errors.CommerceError) -> None:
+    """A refusal is short, never repeats a long value, and names the argument."""
+    message = str(error)
+    assert len(message) < MESSAGE_LIMIT, message[:MESSAGE_LIMIT]
+    for long in long_strings([case.hostile.value, case.hostile.entry]):
+        assert long not in message
+    if isinstance(error, errors.InvalidInput | errors.NotFound):
+        assert error.field is not None, repr(error)
+
+
+@settings(deadline=None, max_examples=300)
+@given(case=cases())
+# Leaks found before: each was a builtin error, a driver's error, or a write.
+@example(case=Case(("payments", "capture"), "amount", Hostile("1.00")))
+@example(case=Case(("carts", "add"), "sku", Hostile("\ud800")))
+@example(case=Case(("carts", "get"), "token", Hostile("\ud800")))
+@example(case=Case(("orders", "get"), "order_id", Hostile(True)))
+@example(case=Case(("inventory", "stock"), "sku", Hostile(10**30)))
+@example(case=Case(("checkout", "set_payment_method"), "method", Hostile("\ud800", "token")))
+@example(case=Case(("orders", "cancel"), "reason", Hostile("\x00")))
+@example(case=Case(("orders", "get"), "order_id", Hostile(["order"])))
+@example(case=Case(("inventory", "receive"), "quantity", Hostile(10**30)))
+@example(case=Case(("catalog", "add_category"), "category", Hostile(None)))
+@example(case=Case(("catalog", "set_price"), "tiers", Hostile(5)))
+@example(case=Case(("customers", "register"), "customer_id", Hostile(["ada"])))
+@example(case=Case(("customers", "get"), "customer_id", Hostile("ada\x00")))
+@example(case=Case(("inventory", "configure"), "item", Hostile({})))
+@example(case=Case(("inventory", "receive_purchase_order"), "quantities", Hostile(5)))
+@example(case=Case(("inventory", "receive_purchase_order"), "quantities", Hostile(["x"])))
+@example(case=Case(("orders", "record_fulfilment"), "quantities", Hostile([])))
+@example(case=Case(("orders", "finish_cancel"), "reason", Hostile(LONG)))
+@example(case=Case(("payments", "carry_out"), "actor", Hostile("\x00")))
+@example(case=Case(("payments", "settle"), "event", Hostile({})))
+@example(case=Case(("payments", "authorize"), "order", Hostile("order")))
+@example(case=Case(("payments", "handle_webhook"), "payload", Hostile("{}")))
+@example(case=Case(("checkout", "place_order"), "accept_price_change", Hostile("no")))
+@example(case=Case(("customers", "record_consent"), "consent", Hostile("yes", "granted")))
+@example(case=Case(("checkout", "set_contact"), "contact", Hostile("zoe@example.com", LONG)))
+@example(
+    case=Case(
+        ("checkout", "set_shipping_address"),
+        "address",
+        Hostile({**ADDRESS, "country": "IE", "postal_code": "\x00"}),
+    )
+)
+def test_every_door_refuses_a_hostile_value_alike_on_every_backend(
+    worlds: dict[str, World], case: Case
+) -> None:
+    outcomes: dict[str, Outcome] = {}
+    for backend, world in worlds.items():
+        try:
+            outcome, refusal = call_with(world, case)
+        except errors.CommerceError:
+            raise  # from building the valid arguments: the table is wrong, not the door
+        except Exception as leaked:  # what the door must never let through
+            raise AssertionError(f"{backend}: {type(leaked).__name__} leaked: {case}") from leaked
+        if refusal is not None:
+            check_refusal(case, refusal)
+        outcomes[backend] = outcome
+    assert len(set(outcomes.values())) == 1, outcomes
+
+
+# --- the sweep's age and an unknown id ---------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["sweep", "recover_pending_checkouts"])
+def test_the_sweep_refuses_an_age_that_is_not_a_timedelta(method: str) -> None:
+    with (
+        Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as store,
+        pytest.raises(errors.InvalidInput) as caught,
+    ):
+        getattr(store.recovery, method)(older_than=3600)
+    assert caught.value.field == "older_than"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case(("orders", "get"), "order_id", Hostile("order_none")),
+        Case(("payments", "flag"), "order_id", Hostile("order_none")),
+        Case(("payments", "settle"), "payment_id", Hostile("payment_none")),
+    ],
+    ids=lambda case: ".".join(case.call),
+)
+def test_an_unknown_id_is_not_found_naming_its_argument(case: Case) -> None:
+    with Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as store:
+        outcome, _ = call_with(World(store), case)
+    assert outcome == Outcome("NotFound", case.parameter)
+
+
+# --- numbers as a web form sends them -----------------------------------------------------
+
+#: Every door that takes a whole number: the parameter, the number, and its digits.
+NUMBERS: Final = [
+    Case(("carts", "add"), "quantity", Hostile(2)),
+    Case(("carts", "change_quantity"), "quantity", Hostile(2)),
+    Case(("inventory", "receive"), "quantity", Hostile(2)),
+    Case(("inventory", "adjust"), "change", Hostile(-2)),
+    Case(("inventory", "record_return"), "quantity", Hostile(2)),
+    Case(("inventory", "transfer"), "quantity", Hostile(2)),
+    Case(("inventory", "count"), "counted", Hostile(2)),
+    Case(("inventory", "receive_purchase_order"), "quantities", Hostile(2, CLOCK)),
+    Case(("orders", "record_fulfilment"), "quantities", Hostile(1, MUG)),
+    Case(("orders", "for_customer"), "limit", Hostile(2)),
+    Case(("customers", "orders"), "limit", Hostile(2)),
+]
+#: Spellings that look like a number to someone, and are refused.
+NOT_NUMBERS: Final = ["2.0", " 2 ", "+2", "two", "1e3", "٢", "", 2.0, True, None]
+
+
+def spelt(case: Case, value: object) -> Case:
+    """``case`` with ``value`` in place of its number."""
+    return attrs.evolve(case, hostile=attrs.evolve(case.hostile, value=value))
+
+
+def effect(world: World, result: object) -> object:
+    """What a call did that a second world can be compared on (ids differ): what it
+    returned, as plain data, and the stock of every item."""
+    stock = {
+        (item.sku, item.location_id): (item.on_hand, item.reserved)
+        for sku in (MUG, CLOCK)
+        for item in world.store.inventory.stock(sku)
+    }
+    if isinstance(result, list):
+        return len(result), stock
+    if isinstance(result, Order):
+        return result.fulfilled, stock
+    if isinstance(result, Cart):
+        return list(result.items()), stock
+    if isinstance(result, PurchaseOrder):
+        return [(line.sku, line.quantity, line.received) for line in result.lines], stock
+    return result, stock
+
+
+def called(world: World, case: Case) -> object:
+    """What the call with the case's argument did."""
+    arguments = BASELINE[case.call](world)
+    arguments[case.parameter] = case.hostile.applied_to(arguments[case.parameter])
+    service, method = case.call
+    return effect(world, getattr(getattr(world.store, service), method)(**arguments))
+
+
+@pytest.mark.parametrize("case", NUMBERS, ids=lambda case: ".".join(case.call))
+def test_a_number_sent_as_its_digits_does_what_the_number_does(case: Case) -> None:
+    digits = spelt(case, str(case.hostile.value))
+    with (
+        Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as one,
+        Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as other,
+    ):
+        assert called(World(one), case) == called(World(other), digits)
+
+
+@pytest.mark.parametrize("case", NUMBERS, ids=lambda case: ".".join(case.call))
+def test_no_other_spelling_of_a_number_is_read_as_one(worlds: dict[str, World], case: Case) -> None:
+    for value in NOT_NUMBERS:
+        for world in worlds.values():
+            outcome, error = call_with(world, spelt(case, value))
+            assert isinstance(error, errors.InvalidInput), (value, outcome)
+            assert error.field == case.parameter, (value, error)
