@@ -45,7 +45,9 @@ __all__ = [
     "promotions",
     "purchase_order_lines",
     "purchase_orders",
+    "relay_leases",
     "reservations",
+    "stamps",
     "stock_items",
     "stock_locations",
     "stock_movements",
@@ -535,8 +537,15 @@ reservations: Final = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Column("status", sa.String, nullable=False),
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-    # expired_reservations() reads active holds by expiry, oldest first.
-    sa.Index(None, "status", "expires_at"),
+    # expired_reservations() reads active holds by expiry, oldest first. Only active
+    # holds are indexed, by a condition no bound parameter can meet, so a statement
+    # naming holds by id and status stays on the primary key.
+    sa.Index(
+        "ix_reservations_active_expires_at",
+        "expires_at",
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    ),
 )
 
 purchase_orders: Final = sa.Table(
@@ -583,5 +592,28 @@ outbox: Final = sa.Table(
     _json("payload"),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
     sa.Column("delivered_at", UtcDateTime, nullable=True),
+    # When a relay had the broker confirm it (in-process delivery is delivered_at).
+    sa.Column("relayed_at", UtcDateTime, nullable=True),
     sa.Index(None, "delivered_at", "id"),
+    sa.Index(None, "relayed_at", "id"),
 )
+
+# --- stamps and leases -----------------------------------------------------------------
+
+stamps: Final = sa.Table(
+    "stamps",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+"""Version stamps: ``catalog`` is bumped by every catalogue write, in its transaction,
+so that a cache of the catalogue knows when it is stale."""
+
+relay_leases: Final = sa.Table(
+    "relay_leases",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("holder", sa.String, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+"""Which relay moves a stream of outbox events to a broker, until when."""
