@@ -12,7 +12,7 @@ import attrs
 
 from commercekit.domain.access import Principal
 from commercekit.domain.cart import DEFAULT_MAX_QUANTITY, Cart
-from commercekit.domain.catalog import Catalog, Category
+from commercekit.domain.catalog import Catalog
 from commercekit.domain.channels import Channel
 from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.errors import (
@@ -32,15 +32,14 @@ from commercekit.domain.pricing import (
     PricingEngine,
     TaxAddress,
     TaxSettings,
-    TaxTable,
 )
-from commercekit.domain.promotions import PromotionEngine
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import (
     Storage,
     UnitOfWork,
 )
+from commercekit.services.snapshot import CatalogCache, CatalogSnapshot
 
 __all__ = [
     "Runtime",
@@ -142,6 +141,8 @@ class Runtime:
     promotion_types: frozenset[type] | None = None
     """The promotion benefit and condition classes the store's plugins offer (and
     storage can keep); ``None`` takes any."""
+    catalog: CatalogCache = attrs.field(factory=CatalogCache)
+    """The catalogue-wide data, read once per catalogue stamp."""
     _delivering: threading.Lock = attrs.field(factory=threading.Lock)
 
     def deliver_events(self) -> int:
@@ -243,27 +244,9 @@ class Service:
             return work(uow)
 
 
-def _parents_first(categories: Sequence[Category]) -> list[Category]:
-    by_id = {c.id: c for c in categories}
-    ordered: list[Category] = []
-    placed: set[str] = set()
-
-    def place(category: Category) -> None:
-        if category.id in placed:
-            return
-        if category.parent_id is not None and category.parent_id in by_id:
-            place(by_id[category.parent_id])
-        placed.add(category.id)
-        ordered.append(category)
-
-    for category in categories:
-        place(category)
-    return ordered
-
-
-def _catalog_for(uow: UnitOfWork, skus: Sequence[str]) -> Catalog:
+def _catalog_for(uow: UnitOfWork, snapshot: CatalogSnapshot, skus: Sequence[str]) -> Catalog:
     """The categories and the products of ``skus``: what pricing needs to know."""
-    catalog = Catalog(_parents_first(uow.catalog.categories()))
+    catalog = snapshot.catalog()
     for product in uow.catalog.products_for_skus(skus):
         catalog.add_product(product)
     return catalog
@@ -306,25 +289,29 @@ def pricing_context(
 def load_pricing(
     uow: UnitOfWork,
     cart: Cart,
-    settings: Settings,
+    runtime: Runtime,
     *,
     now: datetime,
     address: TaxAddress | None = None,
     shipping_units: int | None = None,
     customer: str | None = None,
     extra_codes: Sequence[str] = (),
+    snapshot: CatalogSnapshot | None = None,
 ) -> tuple[PricingEngine, PricingContext]:
-    """A pricing engine holding just what ``cart`` needs, loaded from storage in a
-    fixed number of queries however many lines the cart has, taxing as the cart's
-    channel does, and the context to price it in."""
+    """A pricing engine holding just what ``cart`` needs, taxing as the cart's
+    channel does, and the context to price it in: the catalogue-wide data from the
+    store's snapshot, and the cart's products, prices and coupons from storage, in a
+    fixed number of queries however many lines the cart has."""
     skus = [sku for sku, _ in cart.items()]
     codes = list(dict.fromkeys([*cart.coupon_codes, *extra_codes]))
+    settings = runtime.settings
+    snapshot = snapshot or runtime.catalog.get(uow)
     engine = PricingEngine(
-        catalog=_catalog_for(uow, skus),
+        catalog=_catalog_for(uow, snapshot, skus),
         prices=PriceBook(uow.catalog.price_lists(cart.currency, skus)),
-        taxes=TaxTable(uow.catalog.tax_zones()),
+        taxes=snapshot.tax_table(),
         tax_settings=settings.tax_for(cart.channel),
-        promotions=PromotionEngine(uow.catalog.promotions(), uow.catalog.coupons(codes)),
+        promotions=snapshot.promotion_engine(uow.catalog.coupons(codes) if codes else ()),
         rounding=settings.rounding,
     )
     context = pricing_context(
@@ -339,14 +326,16 @@ def load_pricing(
     return engine, context
 
 
-def check_sellable(uow: UnitOfWork, cart: Cart, sku: str, quantity: int, *, now: datetime) -> None:
+def check_sellable(
+    uow: UnitOfWork, runtime: Runtime, cart: Cart, sku: str, quantity: int, *, now: datetime
+) -> None:
     """Whether the cart may hold ``quantity`` of ``sku``: pricing's own rule, on just
     the product and prices of that SKU.
 
     :raises UnknownSku, Unavailable, MissingPrice, InvalidQuantity: as pricing would.
     """
     engine = PricingEngine(
-        catalog=_catalog_for(uow, [sku]),
+        catalog=_catalog_for(uow, runtime.catalog.get(uow), [sku]),
         prices=PriceBook(uow.catalog.price_lists(cart.currency, [sku])),
     )
     engine.check_sellable(sku, quantity, cart.currency, pricing_context(uow, cart, now=now))
@@ -355,7 +344,7 @@ def check_sellable(uow: UnitOfWork, cart: Cart, sku: str, quantity: int, *, now:
 def price_cart(
     uow: UnitOfWork,
     cart: Cart,
-    settings: Settings,
+    runtime: Runtime,
     *,
     now: datetime,
     address: TaxAddress | None = None,
@@ -366,7 +355,7 @@ def price_cart(
     engine, context = load_pricing(
         uow,
         cart,
-        settings,
+        runtime,
         now=now,
         address=address,
         shipping_units=shipping_units,

@@ -84,7 +84,7 @@ class CartService(Service):
 
         def add(uow: UnitOfWork, cart: Cart) -> None:
             cart.add(sku, quantity)
-            check_sellable(uow, cart, sku, cart.quantity_of(sku), now=self.now)
+            check_sellable(uow, self._rt, cart, sku, cart.quantity_of(sku), now=self.now)
 
         return self._change(token, add)
 
@@ -127,7 +127,7 @@ class CartService(Service):
             engine, context = load_pricing(
                 uow,
                 cart,
-                self._rt.settings,
+                self._rt,
                 now=self.now,
                 customer=cart.customer_id,
                 extra_codes=[normal],
@@ -152,7 +152,7 @@ class CartService(Service):
 
         def work(uow: UnitOfWork) -> PriceBreakdown:
             cart = find_cart(uow, token)
-            return price_cart(uow, cart, self._rt.settings, now=self.now, customer=cart.customer_id)
+            return price_cart(uow, cart, self._rt, now=self.now, customer=cart.customer_id)
 
         return self._read(work)
 

@@ -37,6 +37,7 @@ from commercekit.domain.errors import (
     shown,
 )
 from commercekit.domain.identifiers import check_flag, check_key
+from commercekit.domain.inventory import StockLocation
 from commercekit.domain.money import currency_precision
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
@@ -62,6 +63,7 @@ class _Priced:
     products: list[Product]
     requires_shipping: bool
     tax_address: TaxAddress | None
+    locations: tuple[StockLocation, ...]
 
 
 @attrs.frozen
@@ -208,10 +210,12 @@ class CheckoutService(Service):
 
     def _price(self, uow: UnitOfWork, cart: Cart, checkout: Checkout) -> _Priced:
         shipping = self._current_shipping(checkout, cart)
+        snapshot = self._rt.catalog.get(uow)
         engine, context = load_pricing(
             uow,
             cart,
-            self._rt.settings,
+            self._rt,
+            snapshot=snapshot,
             now=self.now,
             shipping_units=None if shipping is None else shipping.price_units,
             customer=self._coupon_customer(cart, checkout),
@@ -226,7 +230,9 @@ class CheckoutService(Service):
         if source is not None:
             context = attrs.evolve(context, address=source.for_tax())
         tax_address = context.address or engine.tax_settings.default_address
-        return _Priced(engine.price(cart, context), products, ships, tax_address)
+        return _Priced(
+            engine.price(cart, context), products, ships, tax_address, snapshot.locations
+        )
 
     def _current_shipping(self, checkout: Checkout, cart: Cart) -> ShippingChoice | None:
         # The shipping price is the store's current one, never the one saved earlier:
@@ -431,6 +437,7 @@ class CheckoutService(Service):
             now=now,
             hold=timedelta(seconds=self._rt.settings.reservation_hold_seconds),
             new_id=lambda: self._rt.ids.new_id("reservation"),
+            locations=priced.locations,
             country=None if address is None else address.country,
             strategy=self._rt.settings.allocation,
             components={v.sku: v.components for p in products for v in p.variants if v.components},

@@ -5,13 +5,14 @@ holds is taken and released in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from commercekit.domain.inventory import (
     AllocationStrategy,
     ReservationStatus,
     StockLine,
+    StockLocation,
     plan_holds,
     stock_wanted,
 )
@@ -35,13 +36,15 @@ def hold_for_order(
     now: datetime,
     hold: timedelta,
     new_id: Callable[[], str],
+    locations: Sequence[StockLocation],
     country: str | None,
     strategy: AllocationStrategy,
     components: Mapping[str, Mapping[str, int]],
 ) -> None:
     """Reserve the stock an order needs, in the order's own unit of work, before any
     payment is asked for: "paid but not allocated" cannot happen. The plan comes from
-    a snapshot; storage re-checks each hold in the database as it writes.
+    a snapshot (``locations`` from the store's catalogue snapshot); storage re-checks
+    each hold in the database as it writes.
 
     :raises InsufficientStock: naming the SKU that cannot be covered.
     """
@@ -52,7 +55,7 @@ def hold_for_order(
     plan = plan_holds(
         order.id,
         wanted,
-        locations=uow.inventory.locations(),
+        locations=locations,
         rules=uow.inventory.rules(wanted),
         items=uow.inventory.items(wanted),
         now=now,

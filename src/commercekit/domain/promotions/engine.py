@@ -16,6 +16,7 @@ earlier ones left, and exclusive ones are passed over.
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -214,6 +215,21 @@ class PromotionEngine:
         for key in keys:
             self._by_key.setdefault(key, []).append(promotion)
         self._memo.clear()
+
+    def with_coupons(self, coupons: Iterable[Coupon]) -> PromotionEngine:
+        """An engine with this one's promotions and only ``coupons``.
+
+        The promotions' index is shared, not copied, so that an engine built once for
+        many promotions serves every cart at the cost of its coupons: add no
+        promotion to either engine afterwards.
+        """
+        engine = copy.copy(self)
+        engine._coupons = {}
+        engine._coupon_windows = {}
+        engine._memo = {}
+        for coupon in coupons:
+            engine.add_coupon(coupon)
+        return engine
 
     def add_coupon(self, coupon: Coupon) -> None:
         """Add a coupon code for one of the promotions."""

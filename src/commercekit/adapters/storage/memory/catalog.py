@@ -19,6 +19,10 @@ __all__ = ["MemoryCatalogRepository", "check_coupon_uses"]
 
 
 class MemoryCatalogRepository(Repository):
+    def stamp(self) -> int:
+        with self._t.storage.lock:
+            return self._t.storage.stamp
+
     def _add(self, table: str, kind: str, key: str, value: Any, *, field: str = "id") -> None:
         require_new(kind, key, taken=self._t.get(table, key) is not None, field=field)
         self._t.insert(table, key, value)

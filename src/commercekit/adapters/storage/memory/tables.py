@@ -11,7 +11,7 @@ from typing import Any, Final
 from commercekit.domain.errors import NotFound
 from commercekit.domain.events import DomainEvent
 
-__all__ = ["DELETED", "TABLES", "Committed", "Repository", "Tables"]
+__all__ = ["DELETED", "STAMPED", "TABLES", "Committed", "Repository", "Tables"]
 
 TABLES: Final = (
     "carts",
@@ -34,6 +34,8 @@ TABLES: Final = (
     "purchase_orders",
 )
 DELETED: Final = object()
+#: The catalogue-wide tables: a commit that writes one of them changes the stamp.
+STAMPED: Final = ("categories", "price_lists", "tax_zones", "promotions", "stock_locations")
 
 
 class Committed:
@@ -44,6 +46,8 @@ class Committed:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Any, Any]] = {name: {} for name in TABLES}
         self.outbox: list[tuple[int, DomainEvent, bool]] = []
+        self.stamp = 1
+        """The catalogue's version stamp (see ``CatalogRepository.stamp``)."""
 
     def undelivered_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
         """Outbox events not yet marked delivered, oldest first."""

@@ -23,7 +23,13 @@ from commercekit.adapters.storage.memory.repositories import (
     MemoryOrderRepository,
     MemoryPaymentRepository,
 )
-from commercekit.adapters.storage.memory.tables import DELETED, Committed, Repository, Tables
+from commercekit.adapters.storage.memory.tables import (
+    DELETED,
+    STAMPED,
+    Committed,
+    Repository,
+    Tables,
+)
 from commercekit.domain.errors import (
     ConcurrencyConflict,
 )
@@ -124,6 +130,8 @@ class MemoryUnitOfWork(RollsBackOnExit):
                         if hasattr(stored, "events"):
                             stored.events = []
                         target[key] = stored
+            if any(tables.staged[table] for table in STAMPED):
+                self._storage.stamp += 1
             start = len(self._storage.outbox)
             self._storage.outbox.extend(
                 (start + n + 1, event, False) for n, event in enumerate(events)

@@ -36,7 +36,7 @@ from commercekit.domain.events import DomainEvent
 from commercekit.domain.pricing import PriceEntry, PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
 
-__all__ = ["COUPON_CLAIMS", "SqlCatalogRepository"]
+__all__ = ["COUPON_CLAIMS", "SqlCatalogRepository", "bump_stamp"]
 
 #: Coupon claims are applied first of all claims, by code.
 COUPON_CLAIMS: Final = 0
@@ -162,6 +162,25 @@ def _coupon(row: Row) -> Coupon:
     )
 
 
+# --- the stamp -------------------------------------------------------------------------
+
+_STAMP: Final = "catalog"
+_READ_STAMP: Final = sa.select(t.stamps.c.value).where(t.stamps.c.name == _STAMP)
+_BUMP_STAMP: Final = (
+    t.stamps.update().where(t.stamps.c.name == _STAMP).values(value=t.stamps.c.value + 1)
+)
+
+
+def bump_stamp(session: Session) -> None:
+    """Stage a change of the catalogue's stamp, written with the catalogue-wide write
+    staged beside it."""
+    session.queue(lambda connection: _bump(connection))
+
+
+def _bump(connection: Connection) -> None:
+    connection.execute(_BUMP_STAMP)
+
+
 # --- coupon uses -----------------------------------------------------------------------
 
 
@@ -218,8 +237,15 @@ class SqlCatalogRepository:
         with self._session.reading() as connection:
             return connection.execute(sa.select(column).where(column == key)).first() is not None
 
-    def _add_row(self, table: sa.Table, row: dict[str, Any]) -> None:
+    def _add_row(self, table: sa.Table, row: dict[str, Any], *, stamped: bool = True) -> None:
         self._session.queue(lambda connection: insert(connection, table, [row]))
+        if stamped:
+            bump_stamp(self._session)
+
+    def stamp(self) -> int:
+        """The catalogue's version stamp (see the port): one primary-key read."""
+        with self._session.reading() as connection:
+            return int(connection.execute(_READ_STAMP).scalar_one())
 
     # --- categories ------------------------------------------------------------
 
@@ -406,6 +432,7 @@ class SqlCatalogRepository:
             insert(connection, t.prices, price_rows)
 
         self._session.queue(write)
+        bump_stamp(self._session)
 
     def price_list(self, price_list_id: str) -> PriceList:
         """A whole price list. :raises NotFound: for an unknown id."""
@@ -505,7 +532,7 @@ class SqlCatalogRepository:
             "usage_limit": coupon.usage_limit,
             "usage_limit_per_customer": coupon.usage_limit_per_customer,
         }
-        self._add_row(t.coupons, row)
+        self._add_row(t.coupons, row, stamped=False)
 
     def coupons(self, codes: Collection[str]) -> list[Coupon]:
         """The coupons with these (normalised) codes, in the order asked."""

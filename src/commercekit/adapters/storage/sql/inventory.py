@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._rows import chunks, insert
+from commercekit.adapters.storage.sql.catalog import bump_stamp
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
 from commercekit.adapters.storage.sql.session import Claim, Session
 from commercekit.domain.catalog import require_new
@@ -330,6 +331,7 @@ class SqlInventoryRepository:
             "ships_to": sorted(location.ships_to),
         }
         self._session.queue(lambda connection: insert(connection, places, [row]))
+        bump_stamp(self._session)
 
     def locations(self) -> list[StockLocation]:
         """Every location, in shipping preference (priority, then id)."""

@@ -1,0 +1,183 @@
+"""The catalogue-wide data a store caches is never served stale: every write of it
+bumps the catalogue's stamp in its own transaction, and a second store (another
+process, in production) on the same database uses the change in its next call.
+
+Run on a SQLite file and on PostgreSQL; the stamp itself is also checked on the
+memory backend, which must agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from commercekit import (
+    ItemFilter,
+    Money,
+    PercentOffLines,
+    Product,
+    Promotion,
+    StockLocation,
+    TaxRate,
+    TaxZone,
+    Variant,
+)
+from commercekit.adapters.storage.memory import MemoryStorage
+from commercekit.adapters.storage.sql import SqlStorage
+from commercekit.domain.catalog import Category
+from commercekit.domain.pricing import PriceList
+from commercekit.domain.promotions import Coupon
+from commercekit.ports.storage import Storage
+from commercekit.store import Store
+from tests.conftest import fresh_postgres_schema
+
+CONFIG = {
+    "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],
+    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_cache"}}},
+    "entry_point_plugins": False,
+}
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "Hauptstr. 1",
+    "city": "Berlin",
+    "postal_code": "10115",
+    "country": "DE",
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shop.db'}"
+        return
+    with fresh_postgres_schema() as scoped:
+        yield scoped
+
+
+@pytest.fixture
+def stores(url: str) -> Iterator[tuple[Store, Store]]:
+    """Two stores on one database, as two processes of one shop would be."""
+    with Store.open(url, config=CONFIG) as one, Store.open(url, config=CONFIG) as other:
+        one.catalog.add_category(Category(id="kitchen", name="Kitchen"))
+        one.catalog.add_price_list("eu", "EUR")
+        one.catalog.add_tax_zone(
+            TaxZone(id="de", country="DE", rates=[TaxRate(name="VAT", rate="0.19")])
+        )
+        one.inventory.add_location(StockLocation(id="main", name="Main"))
+        one.catalog.add_product(
+            Product(id="mug", name="Mug", category_ids=["kitchen"], variants=[Variant(sku="MUG")])
+        )
+        one.catalog.publish("mug")
+        one.catalog.set_price("eu", "MUG", Money("10.00", "EUR"))
+        one.inventory.receive("MUG", "main", 100)
+        yield one, other
+
+
+def order_total(store: Store) -> int:
+    """The grand total, in cents, of a one-mug order placed in ``store``."""
+    cart = store.carts.create("EUR")
+    store.carts.add(cart.token, "MUG", 1)
+    store.checkout.set_contact(cart.token, {"email": "ada@example.com"})
+    store.checkout.set_shipping_address(cart.token, ADDRESS)
+    store.checkout.choose_shipping(cart.token, {"method_id": "post"})
+    store.checkout.set_payment_method(cart.token, {"gateway": "test", "token": "tok_success"})
+    store.checkout.summary(cart.token)
+    order = store.checkout.place_order(cart.token, idempotency_key=cart.token)
+    return order.totals.grand_total_units
+
+
+def test_a_change_in_one_store_is_used_by_the_next_order_in_the_other(
+    stores: tuple[Store, Store],
+) -> None:
+    one, other = stores
+    # 10.00 + 19% VAT + 4.90 shipping; both stores have the catalogue cached now.
+    assert order_total(one) == order_total(other) == 16_80
+
+    other.catalog.set_price("eu", "MUG", Money("20.00", "EUR"))
+    assert order_total(one) == 28_70
+
+    other.catalog.add_promotion(
+        Promotion(
+            id="kitchen-50",
+            name="Half off the kitchen",
+            target=ItemFilter(category_ids="kitchen"),
+            benefit=PercentOffLines(50),
+        )
+    )
+    assert order_total(one) == 16_80
+
+    other.catalog.add_tax_zone(
+        TaxZone(id="de-berlin", country="DE", rates=[TaxRate(name="VAT", rate="0.07")])
+    )
+    with one.storage.unit_of_work() as uow:
+        zones = one.runtime.catalog.get(uow).tax_zones
+    assert {zone.id for zone in zones} == {"de", "de-berlin"}
+
+
+def test_the_cache_reads_the_catalogue_once_per_stamp(stores: tuple[Store, Store]) -> None:
+    one, other = stores
+    with one.storage.unit_of_work() as uow:
+        first = one.runtime.catalog.get(uow)
+    with one.storage.unit_of_work() as uow:
+        assert one.runtime.catalog.get(uow) is first
+    other.inventory.add_location(StockLocation(id="east", name="East"))
+    with one.storage.unit_of_work() as uow:
+        fresh = one.runtime.catalog.get(uow)
+    assert fresh.stamp > first.stamp
+    assert [location.id for location in fresh.locations] == ["east", "main"]
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param == "memory":
+        yield MemoryStorage()
+        return
+    if request.param == "sqlite":
+        with SqlStorage.open(f"sqlite:///{tmp_path / 'stamp.db'}") as sqlite:
+            yield sqlite
+        return
+    with fresh_postgres_schema() as scoped, SqlStorage.open(scoped) as postgres:
+        yield postgres
+
+
+def _stamp(storage: Storage) -> int:
+    with storage.unit_of_work() as uow:
+        return uow.catalog.stamp()
+
+
+def test_every_catalogue_wide_write_bumps_the_stamp_and_nothing_else_does(
+    storage: Storage,
+) -> None:
+    writes_that_bump = [
+        lambda uow: uow.catalog.add_category(Category(id="c", name="C")),
+        lambda uow: uow.catalog.add_price_list(PriceList("eu", "EUR")),
+        lambda uow: uow.catalog.save_price_list(PriceList("eu", "EUR")),
+        lambda uow: uow.catalog.add_tax_zone(TaxZone(id="de", country="DE")),
+        lambda uow: uow.catalog.add_promotion(
+            Promotion(id="p", name="P", benefit=PercentOffLines(5))
+        ),
+        lambda uow: uow.inventory.add_location(StockLocation(id="main", name="Main")),
+    ]
+    writes_that_do_not = [
+        lambda uow: uow.catalog.add_product(Product(id="mug", name="Mug")),
+        lambda uow: uow.catalog.add_coupon(Coupon(code="SAVE", promotion_id="p")),
+    ]
+    for write in writes_that_bump:
+        before = _stamp(storage)
+        with storage.unit_of_work() as uow:
+            write(uow)
+            uow.commit()
+        assert _stamp(storage) > before
+    for write in writes_that_do_not:
+        before = _stamp(storage)
+        with storage.unit_of_work() as uow:
+            write(uow)
+            uow.commit()
+        assert _stamp(storage) == before
+    # A write rolled back leaves the stamp as it was.
+    before = _stamp(storage)
+    with storage.unit_of_work() as uow:
+        uow.catalog.add_category(Category(id="d", name="D"))
+    assert _stamp(storage) == before
