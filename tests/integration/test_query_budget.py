@@ -100,9 +100,7 @@ def test_pricing_a_loaded_cart_takes_no_query(store: Store) -> None:
     token = cart_of(store, 10)
     with store.storage.unit_of_work() as uow:
         cart = find_cart(uow, token)
-        engine, context = load_pricing(
-            uow, cart, store.runtime, now=store.runtime.clock.now()
-        )
+        engine, context = load_pricing(uow, cart, store.runtime, now=store.runtime.clock.now())
         with counting(store) as statements:
             breakdown = engine.price(cart, context)
     assert statements == []

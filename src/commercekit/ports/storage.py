@@ -78,6 +78,11 @@ class CartRepository(Protocol):
         """Delete a cart (after it became an order)."""
         ...
 
+    def discard(self, cart_id: str) -> None:
+        """Delete the cart with this id, whatever its version, if it is still there
+        (it became an order): no read first."""
+        ...
+
 
 class CheckoutRepository(Protocol):
     """Checkouts, one per cart, sharing the cart's id."""
@@ -168,6 +173,12 @@ class OrderRepository(Protocol):
         """Store a changed order."""
         ...
 
+    def adopt(self, order: Order) -> None:
+        """Take ``order``, exactly as an earlier unit of work committed it, as this one's
+        copy instead of reading it again: saving it writes only if the stored one
+        still has its version (a conflict otherwise, and the caller reads afresh)."""
+        ...
+
 
 class PaymentRepository(Protocol):
     """Payments by id, order and gateway reference."""
@@ -195,6 +206,10 @@ class PaymentRepository(Protocol):
 
     def save(self, payment: Payment) -> None:
         """Store a changed payment."""
+        ...
+
+    def adopt(self, payment: Payment) -> None:
+        """As :meth:`OrderRepository.adopt`, for a payment."""
         ...
 
 
@@ -366,6 +381,14 @@ class InventoryRepository(Protocol):
     def allocate(self, reservation_ids: Sequence[str]) -> None:
         """Hold those of these reservations still active until they ship or are
         cancelled (:meth:`Reservation.allocate`): their order was paid."""
+        ...
+
+    def allocate_order(self, order_id: str) -> None:
+        """:meth:`allocate` every reservation of an order, without reading them."""
+        ...
+
+    def extend_order(self, order_id: str, until: datetime) -> None:
+        """:meth:`extend` every reservation of an order, without reading them."""
         ...
 
     def reservations_for_order(self, order_id: str) -> list[Reservation]: ...

@@ -6,7 +6,6 @@ client sends passes through the input models of :mod:`commercekit.services.schem
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -455,8 +454,7 @@ class CheckoutService(Service):
             order.settle_free(at=self.now, actor="system")
             keep_until_shipped(uow, order)
             uow.orders.save(order)
-            with contextlib.suppress(NotFound):
-                uow.carts.remove(uow.carts.get(order.cart_id))
+            uow.carts.discard(order.cart_id)
             return order
 
         return self._run(work)

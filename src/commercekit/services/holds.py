@@ -93,16 +93,12 @@ def ship_holds(uow: UnitOfWork, order: Order, *, at: datetime) -> int:
 
 def keep_until_shipped(uow: UnitOfWork, order: Order) -> None:
     """The order was paid: its stock is held until it ships or is cancelled."""
-    held = _holding(uow, order)
-    if held:
-        uow.inventory.allocate(held)
+    uow.inventory.allocate_order(order.id)
 
 
 def wait_for_action(uow: UnitOfWork, order: Order, *, until: datetime) -> None:
     """The customer must act on the payment: the stock waits as long as they may."""
-    held = _holding(uow, order)
-    if held:
-        uow.inventory.extend(held, until)
+    uow.inventory.extend_order(order.id, until)
 
 
 def cancel_unpaid(uow: UnitOfWork, order: Order, reason: str, *, actor: str, at: datetime) -> int:

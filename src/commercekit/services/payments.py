@@ -90,7 +90,13 @@ class PaymentService(Service):
     # --- the one way in for gateway facts ---------------------------------------------
 
     def settle(
-        self, payment_id: str, event: GatewayEvent, *, actor: str, intent_id: str = ""
+        self,
+        payment_id: str,
+        event: GatewayEvent,
+        *,
+        actor: str,
+        intent_id: str = "",
+        known: tuple[Order, Payment] | None = None,
     ) -> tuple[Order, bool]:
         """Apply a gateway event to a payment's ledger, once, and bring the order along.
 
@@ -103,6 +109,9 @@ class PaymentService(Service):
 
         :param intent_id: the operation of ours the event answers; it is no longer
             under way once settled.
+        :param known: the order and its payment exactly as this caller committed
+            them, settled without reading them again (read afresh if another writer
+            changed either meanwhile). Not checked: for the services' own use.
         :returns: the order, and whether the event changed anything.
         """
         check_key(payment_id, "payment_id")
@@ -110,9 +119,17 @@ class PaymentService(Service):
         check_key(actor, "actor")
         check_key(intent_id, "intent_id")
 
+        unread = [known] if known is not None and known[1].id == payment_id else []
+
         def work(uow: UnitOfWork) -> tuple[Order, bool, bool]:
-            payment = uow.payments.get(payment_id)
-            order = uow.orders.get(payment.order_id)
+            if unread:
+                # First try only: a lost race reads both afresh.
+                order, payment = unread.pop()
+                uow.orders.adopt(order)
+                uow.payments.adopt(payment)
+            else:
+                payment = uow.payments.get(payment_id)
+                order = uow.orders.get(payment.order_id)
             changed = payment.apply(event, intent_id=intent_id)
             refused_short = False
             if changed:
@@ -162,8 +179,7 @@ class PaymentService(Service):
             # Paid: the stock stays held until the order ships or is cancelled, and
             # the cart that became this order is done with.
             keep_until_shipped(uow, order)
-            with contextlib.suppress(NotFound):
-                uow.carts.remove(uow.carts.get(order.cart_id))
+            uow.carts.discard(order.cart_id)
         return False
 
     def for_order(self, order_id: str) -> Payment:
@@ -292,6 +308,7 @@ class PaymentService(Service):
         holder: str | None = None,
         wait: bool = True,
         held: tuple[Payment, Intent] | None = None,
+        order: Order | None = None,
         starts: PaymentStatus | None = None,
     ) -> Order | None:
         """Ask the gateway for an operation under way once, however many callers ask
@@ -304,6 +321,8 @@ class PaymentService(Service):
             does not: it comes back later).
         :param held: the payment and the operation as this caller wrote them, held
             by ``holder`` (nothing to take then).
+        :param order: with ``held``, the order as this caller wrote it in the same
+            transaction: the answer is settled on both without reading them again.
         :param starts: see :meth:`_claim`.
         :returns: the order as this caller settled it, or ``None`` when it settled
             nothing (another caller or a webhook did, or ``call`` had no answer).
@@ -330,7 +349,10 @@ class PaymentService(Service):
                 event = call(self._rt.gateway(payment.gateway), payment, intent)
                 if event is None:
                     return None
-                settled, _ = self.settle(payment.id, event, actor=actor, intent_id=intent.id)
+                known = None if held is None or order is None else (order, payment)
+                settled, _ = self.settle(
+                    payment.id, event, actor=actor, intent_id=intent.id, known=known
+                )
             except Exception:
                 # Whatever went wrong, another caller may ask at once (a process that
                 # dies here keeps it only until its lease runs out).
@@ -594,6 +616,7 @@ class PaymentService(Service):
             actor="customer",
             holder=holder,
             held=mine,
+            order=order,
             starts=PaymentStatus.PENDING,
         )
         return settled or self._read(lambda uow: uow.orders.get(order.id))

@@ -197,6 +197,12 @@ class MemoryInventoryRepository(Repository):
         for reservation_id in reservation_ids:
             self._t.stock.append(_Transition(reservation_id, Reservation.allocate))
 
+    def allocate_order(self, order_id: str) -> None:
+        self.allocate([r.id for r in self.reservations_for_order(order_id)])
+
+    def extend_order(self, order_id: str, until: datetime) -> None:
+        self.extend([r.id for r in self.reservations_for_order(order_id)], until)
+
     def reservations_for_order(self, order_id: str) -> list[Reservation]:
         found = sorted(
             (r for r in self._t.rows("reservations") if r.order_id == order_id),

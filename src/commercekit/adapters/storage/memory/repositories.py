@@ -49,6 +49,11 @@ class MemoryCartRepository(Repository):
     def remove(self, cart: Cart) -> None:
         self._t.delete(self.table, cart.id, cart)
 
+    def discard(self, cart_id: str) -> None:
+        cart = self._t.get(self.table, cart_id)
+        if cart is not None:
+            self._t.delete(self.table, cart_id, cart)
+
 
 class MemoryCheckoutRepository(Repository):
     table = "checkouts"
@@ -154,6 +159,9 @@ class MemoryOrderRepository(Repository):
     def save(self, order: Order) -> None:
         self._t.put(self.table, order.id, order)
 
+    def adopt(self, order: Order) -> None:
+        self._t.adopt(self.table, order.id, order)
+
 
 class MemoryPaymentRepository(Repository):
     table = "payments"
@@ -182,3 +190,6 @@ class MemoryPaymentRepository(Repository):
 
     def save(self, payment: Payment) -> None:
         self._t.put(self.table, payment.id, payment)
+
+    def adopt(self, payment: Payment) -> None:
+        self._t.adopt(self.table, payment.id, payment)

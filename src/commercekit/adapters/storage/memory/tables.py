@@ -76,6 +76,8 @@ class Tables:
         still be caught."""
         self.expected: dict[tuple[str, Any], int | None] = {}
         """For each staged row, the stored version its write expects."""
+        self.adopted: dict[tuple[str, Any], Any] = {}
+        """Copies an earlier unit of work committed, taken as read (see ``adopt``)."""
         self.inserted: set[tuple[str, Any]] = set()
         """Rows written as new: one stored meanwhile under the key is a conflict."""
         self.stock: list[Any] = []
@@ -91,6 +93,9 @@ class Tables:
         if key in staged:
             value = staged[key]
             return None if value is DELETED else value
+        adopted = self.adopted.get((table, key))
+        if adopted is not None:
+            return adopted
         with self.storage.lock:
             value = copy.deepcopy(self.storage.tables[table].get(key))
         if value is not None and hasattr(value, "version"):
@@ -112,6 +117,11 @@ class Tables:
     def _expect(self, table: str, key: Any, value: Any) -> None:
         loaded = self.loaded.get(id(value))
         self.expected[(table, key)] = None if loaded is None else loaded[1]
+
+    def adopt(self, table: str, key: Any, value: Any) -> None:
+        """Take ``value`` as read at its version."""
+        self.adopted[(table, key)] = value
+        self.loaded[id(value)] = (value, value.version)
 
     def put(self, table: str, key: Any, value: Any) -> None:
         self._expect(table, key, value)

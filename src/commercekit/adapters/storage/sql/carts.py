@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, final
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
@@ -167,6 +170,18 @@ class SqlCartRepository:
     def remove(self, cart: Cart) -> None:
         """Stage the deletion of a cart, with its lines."""
         self._session.stage_removal(CARTS, cart)
+
+    def discard(self, cart_id: str) -> None:
+        """Stage deleting the cart with this id and its lines (by cascade): one
+        statement, no read."""
+        self._session.queue(lambda connection: _discard(connection, cart_id))
+
+
+def _discard(connection: Connection, cart_id: str) -> None:
+    connection.execute(_DISCARD, {"cart_id": cart_id})
+
+
+_DISCARD: Final = t.carts.delete().where(t.carts.c.id == sa.bindparam("cart_id"))
 
 
 @final

@@ -298,6 +298,10 @@ class SqlOrderRepository:
         """Stage a changed order; only new history entries are written."""
         self._session.stage(ORDERS, order)
 
+    def adopt(self, order: Order) -> None:
+        """See the port: no statement."""
+        self._session.adopt(ORDERS, order)
+
     def _first(self, condition: sa.ColumnElement[bool]) -> Order | None:
         found = self._session.load(ORDERS, condition, limit=1)
         return found[0] if found else None

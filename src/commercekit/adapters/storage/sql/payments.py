@@ -165,6 +165,10 @@ class SqlPaymentRepository:
         """Stage a changed payment; only new ledger entries are written."""
         self._session.stage(PAYMENTS, payment)
 
+    def adopt(self, payment: Payment) -> None:
+        """See the port: no statement."""
+        self._session.adopt(PAYMENTS, payment)
+
     def _first(self, condition: sa.ColumnElement[bool]) -> Payment | None:
         found = self._session.load(PAYMENTS, condition, limit=1)
         return found[0] if found else None

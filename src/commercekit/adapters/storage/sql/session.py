@@ -82,6 +82,27 @@ class Claim:
     apply: Callable[[Connection], Sequence[DomainEvent]]
     owner: str = ""
     """Whose claim this is (an order id), so that it can be withdrawn unwritten."""
+    payload: Any = None
+    apply_many: Callable[[Connection, Sequence[Any]], Sequence[DomainEvent]] | None = None
+    """Applies the payloads of several claims next to each other in claim order at
+    once (one statement for an order's holds), with the same effect as ``apply``
+    on each in turn."""
+
+
+def _batches(claims: Sequence[Claim]) -> list[list[Claim]]:
+    """Runs of claims next to each other that one ``apply_many`` can apply at once."""
+    batches: list[list[Claim]] = []
+    for claim in claims:
+        last = batches[-1] if batches else None
+        if (
+            last is not None
+            and claim.apply_many is not None
+            and last[0].apply_many is claim.apply_many
+        ):
+            last.append(claim)
+        else:
+            batches.append([claim])
+    return batches
 
 
 @attrs.define
@@ -115,6 +136,7 @@ class Session:
         self._connection: Connection | None = None
         self._writing: RootTransaction | None = None
         self._loaded: dict[int, _Loaded] = {}
+        self._adopted: dict[tuple[str, str], Any] = {}
         self._staged: dict[tuple[str, str], _Staged] = {}
         self._writes: list[Callable[[Connection], None]] = []
         self._claims: list[Claim] = []
@@ -211,11 +233,21 @@ class Session:
             found = mapping.load(connection, condition, limit=limit, newest_first=newest_first)
         return [self._known(mapping, aggregate) for aggregate in found]
 
+    def adopt(self, mapping: AggregateMapping[A], aggregate: A) -> None:
+        """Hold ``aggregate`` as read at its version, as an earlier session committed
+        it: its next write expects that version, and :meth:`get` returns it."""
+        self.check_usable()
+        self._adopted[(mapping.kind, aggregate.id)] = aggregate
+        self._known(mapping, aggregate)
+
     def get(self, mapping: AggregateMapping[A], key: str) -> A | None:
-        """The aggregate with this id: the one staged, or the stored one."""
+        """The aggregate with this id: the one staged or adopted, or the stored one."""
         staged = self.staged(mapping, key)
         if staged is not None:
             return staged
+        adopted = self._adopted.get((mapping.kind, key))
+        if isinstance(adopted, mapping.cls):
+            return adopted
         found = self.load(mapping, mapping.root.c.id == key)
         return found[0] if found else None
 
@@ -292,6 +324,7 @@ class Session:
     def _reset(self) -> None:
         connection, self._connection, self._writing = self._connection, None, None
         self._loaded = {}
+        self._adopted = {}
         self._staged = {}
         self._writes = []
         self._claims = []
@@ -360,8 +393,12 @@ class Session:
             self._writes.clear()
             # Python's sort is stable: two claims on one row keep the order they were
             # made in, while rows are locked in key order.
-            for claim in sorted(self._claims, key=lambda claim: claim.order):
-                self._events.extend(claim.apply(connection))
+            for batch in _batches(sorted(self._claims, key=lambda claim: claim.order)):
+                many = batch[0].apply_many
+                if many is None or len(batch) == 1:
+                    self._events.extend(batch[0].apply(connection))
+                else:
+                    self._events.extend(many(connection, [claim.payload for claim in batch]))
             self._claims.clear()
             ranked = sorted(self._staged.items(), key=lambda item: self._rank[item[0][0]])
             for _, staged in ranked:
