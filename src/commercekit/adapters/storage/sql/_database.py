@@ -34,6 +34,22 @@ BUSY_TIMEOUT_MS: Final = 15_000
 #: they run from an installed wheel without any alembic.ini.
 SCRIPT_LOCATION: Final = "commercekit.adapters.storage:migrations"
 
+#: SQLite's journal modes and sync levels a store may choose in its URL
+#: (``sqlite:///shop.db?journal_mode=wal&synchronous=full``), with what each risks;
+#: docs/performance.md says the same for people.
+JOURNAL_MODES: Final = {
+    "wal": "readers never wait for the writer; the default",
+    "delete": "readers and the writer wait for each other; the file is one file",
+    "truncate": "as delete, a little faster on some file systems",
+    "persist": "as delete, keeping the journal file",
+}
+SYNC_LEVELS: Final = {
+    "full": "a committed transaction survives a power cut; the default",
+    "normal": "in WAL mode, a power cut can undo the last commits (never corrupts)",
+    "off": "a power cut or an OS crash can corrupt the database",
+}
+_SQLITE_SETTINGS: Final = {"journal_mode": JOURNAL_MODES, "synchronous": SYNC_LEVELS}
+
 # Any fixed number will do, as long as only commercekit's migrations take it.
 _MIGRATION_LOCK: Final = 0x636B_6462
 _BEGIN: Final = "commercekit.begin"
@@ -42,8 +58,11 @@ _BEGIN: Final = "commercekit.begin"
 def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     """An engine for ``url``; for SQLite, one that commercekit's transactions work on.
 
-    SQLite connections run in WAL mode (readers never wait for the writer), enforce
-    foreign keys and wait :data:`BUSY_TIMEOUT_MS` for a busy database. SQLAlchemy
+    SQLite connections run in WAL mode (readers never wait for the writer) with
+    ``synchronous=FULL`` (a commit survives a power cut), enforce foreign keys and
+    wait :data:`BUSY_TIMEOUT_MS` for a busy database. The URL may choose another
+    journal mode or sync level (``?journal_mode=delete&synchronous=normal``; see
+    :data:`JOURNAL_MODES` and :data:`SYNC_LEVELS` for what each risks). SQLAlchemy
     gives each thread's unit of work its own pooled connection to a file database.
 
     Statement parameters are emails, addresses and payment tokens: the engine never
@@ -67,6 +86,10 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
         ) from None
     options = {"hide_parameters": True, **options}
     sqlite = parsed.get_backend_name() == "sqlite"
+    settings: dict[str, str] = {}
+    if sqlite:
+        settings = _sqlite_settings(parsed)
+        parsed = parsed.difference_update_query(list(_SQLITE_SETTINGS))
     try:
         engine = sa.create_engine(
             parsed, **(options if sqlite else {"pool_pre_ping": True, **options})
@@ -82,7 +105,12 @@ def create_storage_engine(url: str | sa.URL, **options: Any) -> Engine:
     if not sqlite:
         sa.event.listen(engine, "handle_error", _without_row_details)
         return engine
-    sa.event.listen(engine, "connect", _on_sqlite_connect)
+    pragmas = {"journal_mode": "wal", "synchronous": "full", **settings}
+
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        _on_sqlite_connect(dbapi_connection, pragmas)
+
+    sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine
 
@@ -115,7 +143,24 @@ def _without_row_details(context: ExceptionContext) -> None:
         wrapped.args = (f"({kind.__module__}.{kind.__name__}) {primary}",)
 
 
-def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _sqlite_settings(url: sa.URL) -> dict[str, str]:
+    """The journal mode and sync level a SQLite URL asks for.
+
+    :raises InvalidInput: naming the setting, for a value that is not one of
+        :data:`JOURNAL_MODES` or :data:`SYNC_LEVELS`.
+    """
+    chosen: dict[str, str] = {}
+    for name, allowed in _SQLITE_SETTINGS.items():
+        value = url.query.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or value.lower() not in allowed:
+            raise InvalidInput(f"must be one of {', '.join(allowed)}", field=name)
+        chosen[name] = value.lower()
+    return chosen
+
+
+def _on_sqlite_connect(dbapi_connection: Any, pragmas: dict[str, str]) -> None:
     # SQLAlchemy's documented recipe: the sqlite3 module must not emit BEGIN itself
     # (it would do so late, and only DEFERRED), so that _on_sqlite_begin decides.
     dbapi_connection.isolation_level = None
@@ -123,7 +168,9 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        # Both values were checked against fixed lists.
+        cursor.execute(f"PRAGMA journal_mode = {pragmas['journal_mode']}")
+        cursor.execute(f"PRAGMA synchronous = {pragmas['synchronous']}")
     finally:
         cursor.close()
 
@@ -217,6 +264,12 @@ def migrate(engine: Engine) -> SchemaUpgrade:
                 after = _current_revisions(connection)
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise RuntimeError("the migration left rows referring to nothing")
+            if sqlite:
+                # Statistics for the planner on the tables that need them, bounded in
+                # time however large the file is (PostgreSQL's autovacuum does this
+                # there).
+                driver.execute("PRAGMA analysis_limit = 1000")
+                driver.execute("PRAGMA optimize")
         finally:
             if sqlite:
                 driver.execute("PRAGMA foreign_keys = ON")

@@ -192,21 +192,86 @@ def apply_stock_change(connection: Connection, change: StockChange) -> list[Doma
         .first()
     )
     if updated is not None:
-        written = _item(updated)
-        before = StockItem(
-            sku=written.sku,
-            location_id=written.location_id,
-            on_hand=written.on_hand - change.on_hand,
-            reserved=written.reserved - change.reserved,
-            low_stock_threshold=written.low_stock_threshold,
-            reorder=written.reorder,
-            version=written.version - 1,
-        )
-        _, events = change.apply(before)
+        events = _events_of(change, updated)
     else:
         events = _decide_locked(connection, change)
     if change.movement is not None:
         connection.execute(t.stock_movements.insert().values(_movement_row(change.movement)))
+    return events
+
+
+def _events_of(change: StockChange, updated: Row) -> list[DomainEvent]:
+    """What the domain says ``change`` set off, given the row it wrote."""
+    written = _item(updated)
+    before = StockItem(
+        sku=written.sku,
+        location_id=written.location_id,
+        on_hand=written.on_hand - change.on_hand,
+        reserved=written.reserved - change.reserved,
+        low_stock_threshold=written.low_stock_threshold,
+        reorder=written.reorder,
+        version=written.version - 1,
+    )
+    return change.apply(before)[1]
+
+
+def _is_plain_hold(change: StockChange) -> bool:
+    return (
+        change.on_hand == 0
+        and change.reserved > 0
+        and change.floor is not None
+        and change.movement is None
+        and change.settings is None
+    )
+
+
+def apply_holds(connection: Connection, changes: Sequence[StockChange]) -> list[DomainEvent]:
+    """Apply plain holds on distinct items (see :meth:`StockChange.hold`) in one
+    conditional UPDATE, each row guarded by its own floor as
+    :func:`apply_stock_change` guards one; those it refuses (or whose item does
+    not exist) are decided one by one under a lock, as there.
+
+    :raises InsufficientStock: as :func:`apply_stock_change`.
+    """
+    keys = [change.key for change in changes]
+    if len(set(keys)) < len(keys):
+        return [event for change in changes for event in apply_stock_change(connection, change)]
+    c = t.stock_items.c
+
+    def per_item(values: Sequence[int]) -> sa.Case[Any]:
+        return sa.case(
+            *[
+                (sa.and_(c.sku == change.sku, c.location_id == change.location_id), value)
+                for change, value in zip(changes, values, strict=True)
+            ]
+        )
+
+    added = per_item([change.reserved for change in changes])
+    floors = per_item([int(change.floor or 0) for change in changes])
+    rows = (
+        connection.execute(
+            t.stock_items.update()
+            .where(
+                # Two IN lists rather than one of pairs, which SQLite cannot search
+                # by: a pair not asked for matches no CASE branch, so its guard is
+                # NULL and it is left alone.
+                c.sku.in_(sorted({change.sku for change in changes})),
+                c.location_id.in_(sorted({change.location_id for change in changes})),
+                c.on_hand - (c.reserved + added) >= floors,
+            )
+            .values(reserved=c.reserved + added, version=c.version + 1)
+            .returning(t.stock_items)
+        )
+        .mappings()
+        .all()
+    )
+    written = {(row["sku"], row["location_id"]): row for row in rows}
+    events: list[DomainEvent] = []
+    for change in changes:
+        row = written.get(change.key)
+        events.extend(
+            _decide_locked(connection, change) if row is None else _events_of(change, row)
+        )
     return events
 
 
@@ -240,6 +305,8 @@ def _claim(change: StockChange) -> Claim:
     return Claim(
         order=(STOCK_CLAIMS, change.key),
         apply=lambda connection: apply_stock_change(connection, change),
+        payload=change,
+        apply_many=apply_holds if _is_plain_hold(change) else None,
     )
 
 
@@ -477,6 +544,27 @@ class SqlInventoryRepository:
         """Stage holding those of these reservations still active until they ship
         (:meth:`Reservation.allocate`'s guard)."""
         self._update_active(reservation_ids, {"status": ReservationStatus.ALLOCATED.value})
+
+    def allocate_order(self, order_id: str) -> None:
+        """:meth:`allocate` an order's reservations: one statement on the order's
+        index, no read."""
+        self._update_order(order_id, {"status": ReservationStatus.ALLOCATED.value})
+
+    def extend_order(self, order_id: str, until: datetime) -> None:
+        """:meth:`extend` an order's reservations: one statement, no read."""
+        self._update_order(order_id, {"expires_at": until})
+
+    def _update_order(self, order_id: str, values: dict[str, Any]) -> None:
+        holds = t.reservations
+
+        def write(connection: Connection) -> None:
+            connection.execute(
+                holds.update()
+                .where(holds.c.order_id == order_id, holds.c.status == _ACTIVE)
+                .values(values)
+            )
+
+        self._session.queue(write)
 
     def _update_active(self, reservation_ids: Sequence[str], values: dict[str, Any]) -> None:
         holds = t.reservations
