@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from commercekit import (
     Money,
     Product,
+    StockLocation,
     TaxRate,
     TaxZone,
     Variant,
@@ -48,12 +49,14 @@ def store(tmp_path: Path) -> Iterator[Store]:
         opened.catalog.add_tax_zone(
             TaxZone(id="de", country="DE", rates=[TaxRate(name="VAT", rate="0.19")])
         )
+        opened.inventory.add_location(StockLocation(id="main", name="Main"))
         for n in range(max(SIZES)):
             opened.catalog.add_product(
                 Product(id=f"p{n}", name=f"Thing {n}", variants=[Variant(sku=f"SKU-{n}")])
             )
             opened.catalog.publish(f"p{n}")
             opened.catalog.set_price("eu", f"SKU-{n}", Money("1.50", "EUR"))
+            opened.inventory.receive(f"SKU-{n}", "main", 1_000)
         yield opened
 
 
@@ -124,3 +127,42 @@ def test_placing_an_order_takes_the_same_statements_whatever_its_size(store: Sto
         place = partial(store.checkout.place_order, token, idempotency_key=f"k-{size}")
         counts.append(statements_for(store, place))
     assert counts[0] == counts[1] == counts[2], counts
+
+
+def kinds(statements: list[str]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for statement in statements:
+        kind = statement.split(None, 1)[0]
+        counted[kind] = counted.get(kind, 0) + 1
+    return counted
+
+
+#: One order, whatever its lines: the cart, its checkout, the key and the cart's
+#: live order, the catalogue's stamp, the cart's products (three), prices (two),
+#: stock rules and items (13 reads); the order's rows, its holds in one statement
+#: (one write transaction); then, after the gateway, the settlement with no read.
+PLACE_ORDER = {"BEGIN": 3, "SELECT": 13, "INSERT": 9, "UPDATE": 4, "DELETE": 1}
+
+
+def test_placing_an_order_takes_this_budget_and_settles_without_reading(store: Store) -> None:
+    for size in SIZES:
+        token = ready(store, size)
+        with counting(store) as statements:
+            store.checkout.place_order(token, idempotency_key=f"budget-{size}")
+        assert kinds(statements) == PLACE_ORDER, size
+        last_begin = max(n for n, s in enumerate(statements) if s.startswith("BEGIN"))
+        settling = statements[last_begin:]
+        assert not [s for s in settling if s.startswith("SELECT")], settling
+
+
+def test_the_catalogue_wide_data_is_read_once_per_catalogue_change(store: Store) -> None:
+    token = cart_of(store, 3)
+    store.carts.price(token)
+    with counting(store) as warm:
+        store.carts.price(token)
+    store.catalog.add_tax_zone(TaxZone(id="at", country="AT"))
+    with counting(store) as cold:
+        store.carts.price(token)
+    tables = ("categories", "tax_zones", "promotions", "stock_locations")
+    assert not [s for s in warm if any(f"FROM {table}" in s for table in tables)]
+    assert len(cold) == len(warm) + len(tables)

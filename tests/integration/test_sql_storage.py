@@ -603,3 +603,40 @@ def test_the_codec_refuses_what_it_does_not_know() -> None:
         CODEC.decode(CODEC.encode_part(FreeShipping()))
     with pytest.raises(InvalidInput, match="given twice"):
         codec.Codec([*BUILTIN_PROMOTION_TYPES, BUILTIN_PROMOTION_TYPES[0]])
+
+
+def _pragmas(storage: Any) -> tuple[str, int]:
+    with storage.engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+        level = connection.exec_driver_sql("PRAGMA synchronous").scalar_one()
+    return str(mode), int(level)
+
+
+def test_a_sqlite_store_runs_in_wal_mode_with_full_sync_unless_its_url_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    with SqlStorage.open(f"sqlite:///{tmp_path / 'default.db'}") as storage:
+        assert _pragmas(storage) == ("wal", 2)  # FULL
+    url = f"sqlite:///{tmp_path / 'chosen.db'}?journal_mode=DELETE&synchronous=normal"
+    with SqlStorage.open(url) as storage:
+        assert _pragmas(storage) == ("delete", 1)  # NORMAL
+        with storage.unit_of_work() as uow:
+            assert uow.catalog.stamp() >= 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("journal_mode=memory", "journal_mode"),
+        ("journal_mode=wal;DROP", "journal_mode"),
+        ("synchronous=2", "synchronous"),
+        ("synchronous=extra%00", "synchronous"),
+    ],
+)
+def test_a_sqlite_setting_not_offered_is_refused_naming_it(
+    tmp_path: Path, query: str, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        SqlStorage.open(f"sqlite:///{tmp_path / 'refused.db'}?{query}")
+    assert raised.value.field == field
+    assert not (tmp_path / "refused.db").exists()
