@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -31,4 +32,10 @@ def group(rows: Iterable[sa.RowMapping], key: str) -> dict[Any, list[sa.RowMappi
 def insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` with one statement (an executemany), or none for no rows."""
     if rows:
-        connection.execute(table.insert(), list(rows))
+        connection.execute(_insert(table), list(rows))
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    # Built once per table: the rows are its bound parameters.
+    return table.insert()

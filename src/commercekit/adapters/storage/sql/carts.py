@@ -152,7 +152,7 @@ class SqlCartRepository:
         """The cart whose token this is; an empty token finds nothing."""
         if not token:
             return None
-        found = self._session.load(CARTS, t.carts.c.token == token)
+        found = self._session.load(CARTS, _BY_TOKEN, params={"token": token})
         return found[0] if found else None
 
     def for_customer(self, customer_id: str) -> list[Cart]:
@@ -181,6 +181,7 @@ def _discard(connection: Connection, cart_id: str) -> None:
     connection.execute(_DISCARD, {"cart_id": cart_id})
 
 
+_BY_TOKEN: Final = t.carts.c.token == sa.bindparam("token")
 _DISCARD: Final = t.carts.delete().where(t.carts.c.id == sa.bindparam("cart_id"))
 
 

@@ -162,6 +162,47 @@ def _coupon(row: Row) -> Coupon:
     )
 
 
+# --- reads built once, executed with their values bound -------------------------------
+
+_ProductReads = tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]
+
+
+def _product_reads(ids: sa.ColumnElement[Any] | sa.BindParameter[Any]) -> _ProductReads:
+    """The products whose ids are in ``ids``, their category links and variants."""
+    links, variants = t.product_categories, t.variants
+    return (
+        sa.select(t.products).where(t.products.c.id.in_(ids)).order_by(t.products.c.id),
+        sa.select(links.c.product_id, links.c.category_id)
+        .where(links.c.product_id.in_(ids))
+        .order_by(links.c.product_id, links.c.position),
+        sa.select(variants)
+        .where(variants.c.product_id.in_(ids))
+        .order_by(variants.c.product_id, variants.c.position),
+    )
+
+
+_BY_IDS: Final = _product_reads(sa.bindparam("ids", expanding=True))
+_BY_SKUS: Final = _product_reads(
+    sa.select(t.variants.c.product_id)
+    .where(t.variants.c.sku.in_(sa.bindparam("skus", expanding=True)))
+    .scalar_subquery()
+)
+_LISTS_IN: Final = (
+    sa.select(t.price_lists)
+    .where(t.price_lists.c.currency == sa.bindparam("currency"))
+    .order_by(t.price_lists.c.id)
+)
+_PRICES_IN: Final = (
+    sa.select(t.prices)
+    .join(t.price_lists)
+    .where(
+        t.price_lists.c.currency == sa.bindparam("currency"),
+        t.prices.c.sku.in_(sa.bindparam("skus", expanding=True)),
+    )
+    .order_by(t.prices.c.price_list_id, t.prices.c.sku)
+)
+
+
 # --- the stamp -------------------------------------------------------------------------
 
 _STAMP: Final = "catalog"
@@ -341,7 +382,7 @@ class SqlCatalogRepository:
     def product(self, product_id: str) -> Product:
         """:raises NotFound: for an unknown id."""
         with self._session.reading() as connection:
-            found = self._products(connection, [product_id])
+            found = self._products(connection, _BY_IDS, {"ids": [product_id]})
         if not found:
             raise NotFound("product", product_id, field="product_id")
         return found[0]
@@ -352,44 +393,25 @@ class SqlCatalogRepository:
         found: dict[str, Product] = {}
         with self._session.reading() as connection:
             for chunk in chunks(skus):
-                owners = sa.select(t.variants.c.product_id).where(t.variants.c.sku.in_(chunk))
-                for product in self._products(connection, owners):
+                for product in self._products(connection, _BY_SKUS, {"skus": chunk}):
                     found.setdefault(product.id, product)
         return list(found.values())
 
     @staticmethod
-    def _products(connection: Connection, ids: Sequence[str] | sa.Select[Any]) -> list[Product]:
-        rows = (
-            connection.execute(
-                sa.select(t.products).where(t.products.c.id.in_(ids)).order_by(t.products.c.id)
-            )
-            .mappings()
-            .all()
-        )
+    def _products(
+        connection: Connection, statements: _ProductReads, params: Mapping[str, Any]
+    ) -> list[Product]:
+        products, links, variants = statements
+        rows = connection.execute(products, params).mappings().all()
         if not rows:
             return []
-        links = t.product_categories
-        categories = group(
-            connection.execute(
-                sa.select(links.c.product_id, links.c.category_id)
-                .where(links.c.product_id.in_(ids))
-                .order_by(links.c.product_id, links.c.position)
-            ).mappings(),
-            "product_id",
-        )
-        variants = group(
-            connection.execute(
-                sa.select(t.variants)
-                .where(t.variants.c.product_id.in_(ids))
-                .order_by(t.variants.c.product_id, t.variants.c.position)
-            ).mappings(),
-            "product_id",
-        )
+        categories = group(connection.execute(links, params).mappings(), "product_id")
+        parts = group(connection.execute(variants, params).mappings(), "product_id")
         return [
             _product(
                 row,
                 [link["category_id"] for link in categories.get(row["id"], [])],
-                variants.get(row["id"], []),
+                parts.get(row["id"], []),
             )
             for row in rows
         ]
@@ -457,20 +479,14 @@ class SqlCatalogRepository:
     def price_lists(self, currency: str, skus: Collection[str]) -> list[PriceList]:
         """The lists in ``currency``, each holding only the prices of ``skus``: two
         statements, however many SKUs."""
-        lists, prices = t.price_lists, t.prices
         with self._session.reading() as connection:
-            rows = connection.execute(
-                sa.select(lists).where(lists.c.currency == currency).order_by(lists.c.id)
-            ).mappings()
+            rows = connection.execute(_LISTS_IN, {"currency": currency}).mappings()
             by_id = {row["id"]: _price_list(row) for row in rows}
             if not by_id:
                 return []
             for chunk in chunks(skus):
                 found = connection.execute(
-                    sa.select(prices)
-                    .join(lists)
-                    .where(lists.c.currency == currency, prices.c.sku.in_(chunk))
-                    .order_by(prices.c.price_list_id, prices.c.sku)
+                    _PRICES_IN, {"currency": currency, "skus": chunk}
                 ).mappings()
                 for price in found:
                     by_id[price["price_list_id"]].load(price["sku"], _price_entry(price))

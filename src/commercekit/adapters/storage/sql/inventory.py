@@ -24,6 +24,7 @@ re-evaluates its condition against the committed row; on SQLite writers take tur
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Final, final
@@ -225,6 +226,58 @@ def _is_plain_hold(change: StockChange) -> bool:
     )
 
 
+# Reads built once, executed with their values bound.
+_RULES_FOR: Final = sa.select(t.stock_rules).where(
+    t.stock_rules.c.sku.in_(sa.bindparam("skus", expanding=True))
+)
+_ITEMS_FOR: Final = (
+    sa.select(t.stock_items)
+    .where(t.stock_items.c.sku.in_(sa.bindparam("skus", expanding=True)))
+    .order_by(t.stock_items.c.sku, t.stock_items.c.location_id)
+)
+
+
+#: Sets the columns its parameters name on an order's active holds.
+_ACTIVE_OF_ORDER: Final = t.reservations.update().where(
+    t.reservations.c.order_id == sa.bindparam("_order_id"),
+    t.reservations.c.status == _ACTIVE,
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _holds_statement(count: int) -> sa.Update:
+    """The UPDATE of :func:`apply_holds` for ``count`` items, built once: item ``n``
+    is bound as ``s<n>``, ``l<n>`` (its key), ``q<n>`` (the quantity) and ``f<n>``
+    (its floor)."""
+    c = t.stock_items.c
+
+    def per_item(name: str) -> sa.Case[Any]:
+        return sa.case(
+            *[
+                (
+                    sa.and_(c.sku == sa.bindparam(f"s{n}"), c.location_id == sa.bindparam(f"l{n}")),
+                    sa.bindparam(f"{name}{n}", type_=sa.BigInteger()),
+                )
+                for n in range(count)
+            ]
+        )
+
+    added = per_item("q")
+    return (
+        t.stock_items.update()
+        .where(
+            # Two IN lists rather than one of pairs, which SQLite cannot search by: a
+            # pair not asked for matches no CASE branch, so its guard is NULL and it
+            # is left alone.
+            c.sku.in_(sa.bindparam("skus", expanding=True)),
+            c.location_id.in_(sa.bindparam("locations", expanding=True)),
+            c.on_hand - (c.reserved + added) >= per_item("f"),
+        )
+        .values(reserved=c.reserved + added, version=c.version + 1)
+        .returning(t.stock_items)
+    )
+
+
 def apply_holds(connection: Connection, changes: Sequence[StockChange]) -> list[DomainEvent]:
     """Apply plain holds on distinct items (see :meth:`StockChange.hold`) in one
     conditional UPDATE, each row guarded by its own floor as
@@ -236,35 +289,14 @@ def apply_holds(connection: Connection, changes: Sequence[StockChange]) -> list[
     keys = [change.key for change in changes]
     if len(set(keys)) < len(keys):
         return [event for change in changes for event in apply_stock_change(connection, change)]
-    c = t.stock_items.c
-
-    def per_item(values: Sequence[int]) -> sa.Case[Any]:
-        return sa.case(
-            *[
-                (sa.and_(c.sku == change.sku, c.location_id == change.location_id), value)
-                for change, value in zip(changes, values, strict=True)
-            ]
-        )
-
-    added = per_item([change.reserved for change in changes])
-    floors = per_item([int(change.floor or 0) for change in changes])
-    rows = (
-        connection.execute(
-            t.stock_items.update()
-            .where(
-                # Two IN lists rather than one of pairs, which SQLite cannot search
-                # by: a pair not asked for matches no CASE branch, so its guard is
-                # NULL and it is left alone.
-                c.sku.in_(sorted({change.sku for change in changes})),
-                c.location_id.in_(sorted({change.location_id for change in changes})),
-                c.on_hand - (c.reserved + added) >= floors,
-            )
-            .values(reserved=c.reserved + added, version=c.version + 1)
-            .returning(t.stock_items)
-        )
-        .mappings()
-        .all()
-    )
+    params: dict[str, Any] = {
+        "skus": sorted({change.sku for change in changes}),
+        "locations": sorted({change.location_id for change in changes}),
+    }
+    for n, change in enumerate(changes):
+        params.update({f"s{n}": change.sku, f"l{n}": change.location_id, f"q{n}": change.reserved})
+        params[f"f{n}"] = change.floor
+    rows = connection.execute(_holds_statement(len(changes)), params).mappings().all()
     written = {(row["sku"], row["location_id"]): row for row in rows}
     events: list[DomainEvent] = []
     for change in changes:
@@ -436,11 +468,10 @@ class SqlInventoryRepository:
 
     def rules(self, skus: Collection[str]) -> dict[str, StockRule]:
         """The stock policies of these SKUs that have one: one statement."""
-        rules = t.stock_rules
         found: dict[str, StockRule] = {}
         with self._session.reading() as connection:
             for chunk in chunks(skus):
-                rows = connection.execute(sa.select(rules).where(rules.c.sku.in_(chunk)))
+                rows = connection.execute(_RULES_FOR, {"skus": chunk})
                 for row in rows.mappings():
                     found[row["sku"]] = StockRule(
                         sku=row["sku"],
@@ -455,13 +486,10 @@ class SqlInventoryRepository:
     def items(self, skus: Collection[str]) -> list[StockItem]:
         """The stock items of these SKUs at every location, by SKU then location: one
         statement, however many SKUs."""
-        c = t.stock_items.c
         found: list[StockItem] = []
         with self._session.reading() as connection:
             for chunk in chunks(skus):
-                rows = connection.execute(
-                    sa.select(t.stock_items).where(c.sku.in_(chunk)).order_by(c.sku, c.location_id)
-                ).mappings()
+                rows = connection.execute(_ITEMS_FOR, {"skus": chunk}).mappings()
                 found.extend(_item(row) for row in rows)
         return sorted(found, key=lambda item: item.key)
 
@@ -555,14 +583,10 @@ class SqlInventoryRepository:
         self._update_order(order_id, {"expires_at": until})
 
     def _update_order(self, order_id: str, values: dict[str, Any]) -> None:
-        holds = t.reservations
+        params = {**values, "_order_id": order_id}
 
         def write(connection: Connection) -> None:
-            connection.execute(
-                holds.update()
-                .where(holds.c.order_id == order_id, holds.c.status == _ACTIVE)
-                .values(values)
-            )
+            connection.execute(_ACTIVE_OF_ORDER, params)
 
         self._session.queue(write)
 

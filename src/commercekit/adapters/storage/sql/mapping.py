@@ -9,8 +9,9 @@ unit of work.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -58,6 +59,57 @@ def _no_events(aggregate: Any) -> list[DomainEvent]:
     return []
 
 
+# Statements on an aggregate's root, built once per table and executed with bound
+# parameters: building one afresh costs more than the database takes to run it. The
+# columns an update sets are the keys of the row it is given.
+_KEY: Final = "_key"
+_VERSION: Final = "_version"
+
+
+_IDS: Final = "_ids"
+#: Whole statements for conditions built once, by mapping, condition, limit, order.
+_SELECTS: dict[tuple[str, int, int | None, bool], sa.Select[Any]] = {}
+
+
+def by_id(root: sa.Table) -> sa.ColumnElement[bool]:
+    """``id = :_key``, built once per table: load with ``params={"_key": id}``."""
+    return _by_id(root)
+
+
+@functools.cache
+def _by_id(root: sa.Table) -> sa.ColumnElement[bool]:
+    return root.c.id == sa.bindparam(_KEY)
+
+
+@functools.cache
+def _part_select(table: sa.Table, parent: str) -> sa.Select[Any]:
+    column = table.c[parent]
+    return (
+        sa.select(table)
+        .where(column.in_(sa.bindparam(_IDS, expanding=True)))
+        .order_by(column, table.c.position)
+    )
+
+
+@functools.cache
+def _insert(root: sa.Table) -> sa.Insert:
+    return root.insert()
+
+
+@functools.cache
+def _update(root: sa.Table) -> sa.Update:
+    return root.update().where(
+        root.c.id == sa.bindparam(_KEY), root.c.version == sa.bindparam(_VERSION)
+    )
+
+
+@functools.cache
+def _delete(root: sa.Table) -> sa.Delete:
+    return root.delete().where(
+        root.c.id == sa.bindparam(_KEY), root.c.version == sa.bindparam(_VERSION)
+    )
+
+
 @attrs.frozen(kw_only=True)
 class AggregateMapping(Generic[A]):
     """One aggregate's tables, written and read as a whole."""
@@ -92,7 +144,7 @@ class AggregateMapping(Generic[A]):
             if updated.rowcount:
                 self._replace_parts(connection, aggregate)
                 return
-        connection.execute(self.root.insert().values(row))
+        connection.execute(_insert(self.root), row)
         for part in self.parts:
             insert(connection, part.table, part.rows(aggregate, 0))
 
@@ -105,10 +157,8 @@ class AggregateMapping(Generic[A]):
         """
         row = self.row(aggregate)
         del row["id"]
-        root = self.root
-        written = connection.execute(
-            root.update().where(root.c.id == aggregate.id, root.c.version == version).values(row)
-        ).rowcount
+        row[_KEY], row[_VERSION] = aggregate.id, version
+        written = connection.execute(_update(self.root), row).rowcount
         if written != 1:
             return False
         for part, size in zip(self.parts, sizes, strict=True):
@@ -130,13 +180,8 @@ class AggregateMapping(Generic[A]):
 
     def delete(self, connection: Connection, key: str, version: int) -> bool:
         """Delete an aggregate (its parts go with it) if it still has ``version``."""
-        root = self.root
-        return (
-            connection.execute(
-                root.delete().where(root.c.id == key, root.c.version == version)
-            ).rowcount
-            == 1
-        )
+        deleted = connection.execute(_delete(self.root), {_KEY: key, _VERSION: version})
+        return deleted.rowcount == 1
 
     def exists(self, connection: Connection, key: str) -> bool:
         """Whether an aggregate with this id is stored."""
@@ -148,30 +193,39 @@ class AggregateMapping(Generic[A]):
         connection: Connection,
         condition: sa.ColumnElement[bool],
         *,
+        params: Mapping[str, Any] | None = None,
         limit: int | None = None,
         newest_first: bool = False,
     ) -> list[A]:
         """The aggregates whose root rows meet ``condition``, in :attr:`order_by`
         order (reversed with ``newest_first``): one statement for the roots and one
-        per part, however many aggregates."""
-        root = self.root
-        order = [root.c[c].desc() if newest_first else root.c[c] for c in self.order_by]
-        query = sa.select(root).where(condition).order_by(*order)
-        rows = connection.execute(query.limit(limit)).mappings().all()
+        per part, however many aggregates.
+
+        :param params: the values of ``condition``'s bound parameters, for a
+            condition built once (a module constant): the whole statement is then
+            built once too, and only executed here.
+        """
+        if params is None:
+            query = self._select(condition, limit, newest_first)
+        else:
+            key = (self.kind, id(condition), limit, newest_first)
+            built = _SELECTS.get(key)
+            if built is None:
+                built = _SELECTS.setdefault(key, self._select(condition, limit, newest_first))
+            query = built
+        rows = connection.execute(query, params).mappings().all()
         if not rows:
             return []
         ids = [row["id"] for row in rows]
         parts: list[Mapping[Any, list[Row]]] = []
         for part in self.parts:
-            column = part.table.c[part.parent]
-            parts.append(
-                group(
-                    connection.execute(
-                        sa.select(part.table)
-                        .where(column.in_(ids))
-                        .order_by(column, part.table.c.position)
-                    ).mappings(),
-                    part.parent,
-                )
-            )
+            found = connection.execute(_part_select(part.table, part.parent), {_IDS: ids})
+            parts.append(group(found.mappings(), part.parent))
         return [self.build(row, [found.get(row["id"], []) for found in parts]) for row in rows]
+
+    def _select(
+        self, condition: sa.ColumnElement[bool], limit: int | None, newest_first: bool
+    ) -> sa.Select[Any]:
+        root = self.root
+        order = [root.c[c].desc() if newest_first else root.c[c] for c in self.order_by]
+        return sa.select(root).where(condition).order_by(*order).limit(limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, final
 
@@ -223,11 +223,11 @@ class SqlOrderRepository:
         """The order whose token this is; an empty token finds nothing."""
         if not token:
             return None
-        return self._first(t.orders.c.token == token)
+        return self._first(_BY_TOKEN, {"token": token})
 
     def find_by_idempotency_key(self, key: str) -> Order | None:
         """The order placed with this idempotency key, if any."""
-        return self._first(t.orders.c.idempotency_key == key)
+        return self._first(_BY_KEY, {"key": key})
 
     def for_customer(
         self, customer_id: str, *, placed_before: datetime | None = None, limit: int = 50
@@ -269,8 +269,7 @@ class SqlOrderRepository:
 
     def live_for_cart(self, cart_id: str) -> Order | None:
         """The order a cart became that is not cancelled, if any."""
-        c = t.orders.c
-        return self._first(sa.and_(c.cart_id == cart_id, c.status != OrderStatus.CANCELLED.value))
+        return self._first(_LIVE_FOR_CART, {"cart_id": cart_id})
 
     def unpaid_count(self, *, customer_id: str | None, email_key: str | None) -> int:
         """How many orders of this customer (or this email, in any spelling) await
@@ -302,6 +301,15 @@ class SqlOrderRepository:
         """See the port: no statement."""
         self._session.adopt(ORDERS, order)
 
-    def _first(self, condition: sa.ColumnElement[bool]) -> Order | None:
-        found = self._session.load(ORDERS, condition, limit=1)
+    def _first(self, condition: sa.ColumnElement[bool], params: Mapping[str, Any]) -> Order | None:
+        found = self._session.load(ORDERS, condition, params=params, limit=1)
         return found[0] if found else None
+
+
+# Lookups built once, executed with their values bound.
+_BY_TOKEN: Final = t.orders.c.token == sa.bindparam("token")
+_BY_KEY: Final = t.orders.c.idempotency_key == sa.bindparam("key")
+_LIVE_FOR_CART: Final = sa.and_(
+    t.orders.c.cart_id == sa.bindparam("cart_id"),
+    t.orders.c.status != OrderStatus.CANCELLED.value,
+)

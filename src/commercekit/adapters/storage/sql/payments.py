@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, final
 
@@ -145,12 +145,11 @@ class SqlPaymentRepository:
 
     def for_order(self, order_id: str) -> Payment | None:
         """The payment of an order."""
-        return self._first(t.payments.c.order_id == order_id)
+        return self._first(_FOR_ORDER, {"order_id": order_id})
 
     def find_by_reference(self, gateway: str, reference: str) -> Payment | None:
         """The payment a gateway knows by ``reference``."""
-        c = t.payments.c
-        return self._first(sa.and_(c.gateway == gateway, c.reference == reference))
+        return self._first(_BY_REFERENCE, {"gateway": gateway, "reference": reference})
 
     def busy_before(self, cutoff: datetime, limit: int = 100) -> list[Payment]:
         """Payments with an operation under way since before ``cutoff``, the longest
@@ -169,6 +168,16 @@ class SqlPaymentRepository:
         """See the port: no statement."""
         self._session.adopt(PAYMENTS, payment)
 
-    def _first(self, condition: sa.ColumnElement[bool]) -> Payment | None:
-        found = self._session.load(PAYMENTS, condition, limit=1)
+    def _first(
+        self, condition: sa.ColumnElement[bool], params: Mapping[str, Any]
+    ) -> Payment | None:
+        found = self._session.load(PAYMENTS, condition, params=params, limit=1)
         return found[0] if found else None
+
+
+# Lookups built once, executed with their values bound.
+_FOR_ORDER: Final = t.payments.c.order_id == sa.bindparam("order_id")
+_BY_REFERENCE: Final = sa.and_(
+    t.payments.c.gateway == sa.bindparam("gateway"),
+    t.payments.c.reference == sa.bindparam("reference"),
+)

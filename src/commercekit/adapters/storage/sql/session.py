@@ -19,7 +19,7 @@ the session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar, final
 
@@ -32,7 +32,7 @@ from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._database import begin_write
 from commercekit.adapters.storage.sql._rows import insert
-from commercekit.adapters.storage.sql.mapping import Aggregate, AggregateMapping
+from commercekit.adapters.storage.sql.mapping import Aggregate, AggregateMapping, by_id
 from commercekit.domain.errors import (
     CommerceError,
     ConcurrencyConflict,
@@ -225,12 +225,15 @@ class Session:
         *,
         limit: int | None = None,
         newest_first: bool = False,
+        params: Mapping[str, Any] | None = None,
     ) -> list[A]:
         """The aggregates meeting ``condition``, each the object this session already
         holds under its id where it staged one (so that its changes and events stay
-        in one object)."""
+        in one object). ``params`` as :meth:`AggregateMapping.load` takes them."""
         with self.reading() as connection:
-            found = mapping.load(connection, condition, limit=limit, newest_first=newest_first)
+            found = mapping.load(
+                connection, condition, params=params, limit=limit, newest_first=newest_first
+            )
         return [self._known(mapping, aggregate) for aggregate in found]
 
     def adopt(self, mapping: AggregateMapping[A], aggregate: A) -> None:
@@ -248,7 +251,7 @@ class Session:
         adopted = self._adopted.get((mapping.kind, key))
         if isinstance(adopted, mapping.cls):
             return adopted
-        found = self.load(mapping, mapping.root.c.id == key)
+        found = self.load(mapping, by_id(mapping.root), params={"_key": key})
         return found[0] if found else None
 
     def staged(self, mapping: AggregateMapping[A], key: str) -> A | None:
