@@ -6,13 +6,15 @@ on the server, reserving stock, the order transaction, the gateway call, settlin
 
 Bare driver: the very rows one ``place_order`` writes (its INSERT, UPDATE and DELETE
 statements, captured from a real run, with fresh ids for each order) replayed
-through ``sqlite3`` or ``psycopg`` in one transaction per order, on a database with
-the same schema, pragmas and stock.
+through ``sqlite3`` or ``psycopg`` in as many write transactions as ``place_order``
+uses (the order, then its settlement), on a database with the same schema, pragmas
+and stock. The table also gives every statement one order runs, reads included.
 
 Each backend runs with 1 and 4 workers (threads, one connection each) buying
-different SKUs, and 4 workers all buying the same SKU (contended: every order
-reserves the same stock row). PostgreSQL runs when ``COMMERCEKIT_TEST_POSTGRES_URL``
-is set (in a schema of its own, dropped afterwards).
+different SKUs, 4 workers all buying the same SKU (contended: every order reserves
+the same stock row), and 4 worker processes (each with its own store) buying the
+same SKU. PostgreSQL runs when ``COMMERCEKIT_TEST_POSTGRES_URL`` is set (in a
+schema of its own, dropped afterwards).
 
 Run: ``python bench/checkout.py`` (``--orders N`` per worker, default 100).
 """
@@ -20,6 +22,7 @@ Run: ``python bench/checkout.py`` (``--orders N`` per worker, default 100).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import secrets
@@ -62,6 +65,7 @@ WORKERS = 4
 _UNIQUE = re.compile(r"^[a-z]+_[0-9a-f]{20,}$|^[A-Za-z0-9_-]{43}$|^bench-")
 
 Write = tuple[str, Any, bool]
+Transaction = list[Write]
 
 
 def skus(worker: int) -> list[str]:
@@ -118,14 +122,22 @@ def ready_cart(store: Store, worker: int) -> str:
     return cart.token
 
 
-def capture_writes(store: Store) -> list[Write]:
-    """The write statements of one real ``place_order`` (worker 0's SKUs)."""
+def capture_writes(store: Store) -> tuple[list[Transaction], int]:
+    """The write statements of one real ``place_order`` (worker 0's SKUs), by write
+    transaction, and how many statements it ran in all."""
     assert isinstance(store.storage, SqlStorage)
-    writes: list[Write] = []
+    transactions: list[Transaction] = []
+    statements = 0
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.split(None, 1)[0] in ("INSERT", "UPDATE", "DELETE"):
-            writes.append((statement, parameters, executemany))
+        nonlocal statements
+        kind = statement.split(None, 1)[0]
+        statements += kind != "BEGIN"
+        if kind in ("INSERT", "UPDATE", "DELETE"):
+            if conn.info.get("bench.transaction") is not conn.get_transaction():
+                conn.info["bench.transaction"] = conn.get_transaction()
+                transactions.append([])
+            transactions[-1].append((statement, parameters, executemany))
 
     token = ready_cart(store, 0)
     sa.event.listen(store.storage.engine, "before_cursor_execute", record)
@@ -133,7 +145,7 @@ def capture_writes(store: Store) -> list[Write]:
         store.checkout.place_order(token, idempotency_key="bench-capture")
     finally:
         sa.event.remove(store.storage.engine, "before_cursor_execute", record)
-    return writes
+    return transactions, statements
 
 
 def _fresh(value: Any, suffix: str, worker: int) -> Any:
@@ -175,21 +187,63 @@ def _connect(backend: str, url: str) -> tuple[Any, Callable[[], None], Callable[
 
 
 def replay(
-    backend: str, url: str, writes: Sequence[Write], thread: int, worker: int, orders: int
+    backend: str,
+    url: str,
+    transactions: Sequence[Transaction],
+    thread: int,
+    worker: int,
+    orders: int,
 ) -> None:
     """Replay ``orders`` orders as thread ``thread``, buying worker ``worker``'s SKUs."""
     connection, begin, commit = _connect(backend, url)
     cursor = connection.cursor()
     for n in range(orders):
         suffix = f"{thread}-{n}"
-        begin()
-        for statement, parameters, many in writes:
-            if many:
-                cursor.executemany(statement, [_fresh(p, suffix, worker) for p in parameters])
-            else:
-                cursor.execute(statement, _fresh(parameters, suffix, worker))
-        commit()
+        for writes in transactions:
+            begin()
+            for statement, parameters, many in writes:
+                if many:
+                    cursor.executemany(statement, [_fresh(p, suffix, worker) for p in parameters])
+                else:
+                    cursor.execute(statement, _fresh(parameters, suffix, worker))
+            commit()
     connection.close()
+
+
+def _process(url: str, orders: int, ready: Any, start: Any, done: Any) -> None:
+    """One worker process: its own store, ``orders`` ready carts, then go."""
+    with Store.open(url, config=CONFIG) as store:
+        carts = [ready_cart(store, 0) for _ in range(orders)]
+        ready.put(os.getpid())
+        start.wait(600)
+        for n, token in enumerate(carts):
+            store.checkout.place_order(token, idempotency_key=f"bench-{os.getpid()}-{n}")
+    done.put(os.getpid())
+
+
+def in_processes(url: str, workers: int, orders: int) -> float:
+    """Seconds for ``workers`` processes to place ``orders`` orders each on one SKU."""
+    context = multiprocessing.get_context("spawn")
+    ready, done, start = context.Queue(), context.Queue(), context.Event()
+    processes = [
+        context.Process(target=_process, args=(url, orders, ready, start, done))
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            ready.get(timeout=600)
+        started = time.perf_counter()
+        start.set()
+        for _ in processes:
+            done.get(timeout=600)
+        return time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
 
 
 def in_threads(work: Callable[[int], None], workers: int) -> float:
@@ -211,20 +265,23 @@ def in_threads(work: Callable[[int], None], workers: int) -> float:
 
 
 def measure(
-    backend: str, folder: Path, workers: int, contended: bool, orders: int
-) -> tuple[float, float, int]:
+    backend: str, folder: Path, workers: int, contended: bool, orders: int, processes: bool
+) -> tuple[float, float, list[Transaction], int]:
     with database(backend, folder, "ck") as url, open_store(url) as store:
-        writes = capture_writes(store)
-        carts = {
-            w: [ready_cart(store, 0 if contended else w) for _ in range(orders)]
-            for w in range(workers)
-        }
+        writes, statements = capture_writes(store)
+        if processes:
+            ours = workers * orders / in_processes(url, workers, orders)
+        else:
+            carts = {
+                w: [ready_cart(store, 0 if contended else w) for _ in range(orders)]
+                for w in range(workers)
+            }
 
-        def buy(worker: int) -> None:
-            for n, token in enumerate(carts[worker]):
-                store.checkout.place_order(token, idempotency_key=f"bench-{worker}-{n}")
+            def buy(worker: int) -> None:
+                for n, token in enumerate(carts[worker]):
+                    store.checkout.place_order(token, idempotency_key=f"bench-{worker}-{n}")
 
-        ours = workers * orders / in_threads(buy, workers)
+            ours = workers * orders / in_threads(buy, workers)
     with database(backend, folder, "bare") as url:
         open_store(url).close()  # the same schema, catalogue and stock
 
@@ -232,7 +289,7 @@ def measure(
             replay(backend, url, writes, worker, 0 if contended else worker, orders)
 
         bare = workers * orders / in_threads(write, workers)
-    return ours, bare, len(writes)
+    return ours, bare, writes, statements
 
 
 def main(orders: int) -> None:
@@ -240,19 +297,25 @@ def main(orders: int) -> None:
         ["postgresql"] if os.environ.get("COMMERCEKIT_TEST_POSTGRES_URL") else []
     )
     scenarios = [
-        ("1 worker", 1, False),
-        ("4 workers", WORKERS, False),
-        ("4 workers, same SKU", WORKERS, True),
+        ("1 worker", 1, False, False),
+        ("4 threads", WORKERS, False, False),
+        ("4 threads, same SKU", WORKERS, True, False),
+        ("4 processes, same SKU", WORKERS, True, True),
     ]
     print(f"{orders} orders of 3 lines per worker, test gateway, stock reserved per order")
-    columns = ("backend", "workers", "place_order/s", "bare/s", "ratio", "writes")
-    print("{:<11} {:<20} {:>13} {:>8} {:>6} {:>6}".format(*columns))
+    columns = ("backend", "workers", "place_order/s", "bare/s", "ratio", "stmts", "writes")
+    line = "{:<11} {:<22} {:>13} {:>8} {:>6} {:>6} {:>9}"
+    print(line.format(*columns))
     with tempfile.TemporaryDirectory() as folder:
         for backend in backends:
-            for label, workers, contended in scenarios:
-                ours, bare, writes = measure(backend, Path(folder), workers, contended, orders)
-                row = (backend, label, f"{ours:.0f}", f"{bare:.0f}", f"{ours / bare:.2f}", writes)
-                print("{:<11} {:<20} {:>13} {:>8} {:>6} {:>6}".format(*row))
+            for label, workers, contended, processes in scenarios:
+                ours, bare, writes, statements = measure(
+                    backend, Path(folder), workers, contended, orders, processes
+                )
+                shape = "+".join(str(len(transaction)) for transaction in writes)
+                ratio = f"{ours / bare:.2f}"
+                row = (backend, label, f"{ours:.0f}", f"{bare:.0f}", ratio, statements, shape)
+                print(line.format(*row))
 
 
 if __name__ == "__main__":
