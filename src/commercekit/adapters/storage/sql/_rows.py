@@ -9,7 +9,9 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["IN_CHUNK", "chunks", "group", "insert"]
+from commercekit.adapters.storage.sql._driver import Prepared
+
+__all__ = ["IN_CHUNK", "chunks", "group", "insert", "inserting"]
 
 #: Bound parameters per statement stay well below SQLite's and PostgreSQL's limits.
 IN_CHUNK: Final = 5000
@@ -32,10 +34,11 @@ def group(rows: Iterable[sa.RowMapping], key: str) -> dict[Any, list[sa.RowMappi
 def insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` with one statement (an executemany), or none for no rows."""
     if rows:
-        connection.execute(_insert(table), list(rows))
+        inserting(table, tuple(rows[0])).run_many(connection, rows)
 
 
-@functools.cache
-def _insert(table: sa.Table) -> sa.Insert:
-    # Built once per table: the rows are its bound parameters.
-    return table.insert()
+@functools.lru_cache(maxsize=256)
+def inserting(table: sa.Table, keys: tuple[str, ...]) -> Prepared:
+    """An INSERT of these columns into ``table``, built once, run on the driver."""
+    # Inline: nothing generated is fetched back (PostgreSQL would add RETURNING).
+    return Prepared(table.insert().inline(), keys)

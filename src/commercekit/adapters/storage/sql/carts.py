@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
+from commercekit.adapters.storage.sql._driver import Prepared
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
 from commercekit.adapters.storage.sql.session import Session
 from commercekit.domain.cart import Cart, CartLine
@@ -178,11 +179,11 @@ class SqlCartRepository:
 
 
 def _discard(connection: Connection, cart_id: str) -> None:
-    connection.execute(_DISCARD, {"cart_id": cart_id})
+    _DISCARD.run(connection, {"cart_id": cart_id})
 
 
 _BY_TOKEN: Final = t.carts.c.token == sa.bindparam("token")
-_DISCARD: Final = t.carts.delete().where(t.carts.c.id == sa.bindparam("cart_id"))
+_DISCARD: Final = Prepared(t.carts.delete().where(t.carts.c.id == sa.bindparam("cart_id")))
 
 
 @final

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
+from commercekit.adapters.storage.sql._driver import Prepared
 from commercekit.adapters.storage.sql._rows import chunks, group, insert
 from commercekit.adapters.storage.sql.mapping import Row
 from commercekit.adapters.storage.sql.session import Claim, Session
@@ -206,7 +207,7 @@ _PRICES_IN: Final = (
 # --- the stamp -------------------------------------------------------------------------
 
 _STAMP: Final = "catalog"
-_READ_STAMP: Final = sa.select(t.stamps.c.value).where(t.stamps.c.name == _STAMP)
+_READ_STAMP: Final = Prepared(sa.select(t.stamps.c.value).where(t.stamps.c.name == _STAMP))
 _BUMP_STAMP: Final = (
     t.stamps.update().where(t.stamps.c.name == _STAMP).values(value=t.stamps.c.value + 1)
 )
@@ -286,7 +287,7 @@ class SqlCatalogRepository:
     def stamp(self) -> int:
         """The catalogue's version stamp (see the port): one primary-key read."""
         with self._session.reading() as connection:
-            return int(connection.execute(_READ_STAMP).scalar_one())
+            return int(_READ_STAMP.rows(connection, {})[0]["value"])
 
     # --- categories ------------------------------------------------------------
 

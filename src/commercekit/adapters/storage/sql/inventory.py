@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
+from commercekit.adapters.storage.sql._driver import Prepared
 from commercekit.adapters.storage.sql._rows import chunks, insert
 from commercekit.adapters.storage.sql.catalog import bump_stamp
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
@@ -237,11 +238,14 @@ _ITEMS_FOR: Final = (
 )
 
 
-#: Sets the columns its parameters name on an order's active holds.
-_ACTIVE_OF_ORDER: Final = t.reservations.update().where(
-    t.reservations.c.order_id == sa.bindparam("_order_id"),
-    t.reservations.c.status == _ACTIVE,
-)
+@functools.lru_cache(maxsize=8)
+def _active_of_order(keys: tuple[str, ...]) -> Prepared:
+    """Sets these columns on an order's active holds."""
+    holds = t.reservations
+    where = holds.update().where(
+        holds.c.order_id == sa.bindparam("_order_id"), holds.c.status == _ACTIVE
+    )
+    return Prepared(where, keys)
 
 
 @functools.lru_cache(maxsize=64)
@@ -584,9 +588,10 @@ class SqlInventoryRepository:
 
     def _update_order(self, order_id: str, values: dict[str, Any]) -> None:
         params = {**values, "_order_id": order_id}
+        prepared = _active_of_order(tuple(values))
 
         def write(connection: Connection) -> None:
-            connection.execute(_ACTIVE_OF_ORDER, params)
+            prepared.run(connection, params)
 
         self._session.queue(write)
 

@@ -17,12 +17,13 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from commercekit.adapters.storage.sql._driver import Prepared
 from commercekit.adapters.storage.sql._rows import group, insert
 from commercekit.domain.events import DomainEvent
 
 __all__ = ["Aggregate", "AggregateMapping", "Part", "Row"]
 
-Row = sa.RowMapping
+Row = Mapping[Any, Any]
 """One row as read, by column name."""
 
 
@@ -68,7 +69,7 @@ _VERSION: Final = "_version"
 
 _IDS: Final = "_ids"
 #: Whole statements for conditions built once, by mapping, condition, limit, order.
-_SELECTS: dict[tuple[str, int, int | None, bool], sa.Select[Any]] = {}
+_SELECTS: dict[tuple[str, int, int | None, bool], Prepared] = {}
 
 
 def by_id(root: sa.Table) -> sa.ColumnElement[bool]:
@@ -92,21 +93,26 @@ def _part_select(table: sa.Table, parent: str) -> sa.Select[Any]:
 
 
 @functools.cache
-def _insert(root: sa.Table) -> sa.Insert:
-    return root.insert()
+def _part_of(table: sa.Table, parent: str) -> Prepared:
+    """One aggregate's rows of a part (the usual case: no IN list to render)."""
+    column = table.c[parent]
+    return Prepared(sa.select(table).where(column == sa.bindparam(_KEY)).order_by(table.c.position))
 
 
-@functools.cache
-def _update(root: sa.Table) -> sa.Update:
-    return root.update().where(
+@functools.lru_cache(maxsize=256)
+def _update(root: sa.Table, keys: tuple[str, ...]) -> Prepared:
+    where = root.update().where(
         root.c.id == sa.bindparam(_KEY), root.c.version == sa.bindparam(_VERSION)
     )
+    return Prepared(where, [key for key in keys if key not in (_KEY, _VERSION)])
 
 
 @functools.cache
-def _delete(root: sa.Table) -> sa.Delete:
-    return root.delete().where(
-        root.c.id == sa.bindparam(_KEY), root.c.version == sa.bindparam(_VERSION)
+def _delete(root: sa.Table) -> Prepared:
+    return Prepared(
+        root.delete().where(
+            root.c.id == sa.bindparam(_KEY), root.c.version == sa.bindparam(_VERSION)
+        )
     )
 
 
@@ -144,7 +150,7 @@ class AggregateMapping(Generic[A]):
             if updated.rowcount:
                 self._replace_parts(connection, aggregate)
                 return
-        connection.execute(_insert(self.root), row)
+        insert(connection, self.root, [row])
         for part in self.parts:
             insert(connection, part.table, part.rows(aggregate, 0))
 
@@ -158,7 +164,7 @@ class AggregateMapping(Generic[A]):
         row = self.row(aggregate)
         del row["id"]
         row[_KEY], row[_VERSION] = aggregate.id, version
-        written = connection.execute(_update(self.root), row).rowcount
+        written = _update(self.root, tuple(row)).run(connection, row)
         if written != 1:
             return False
         for part, size in zip(self.parts, sizes, strict=True):
@@ -180,8 +186,7 @@ class AggregateMapping(Generic[A]):
 
     def delete(self, connection: Connection, key: str, version: int) -> bool:
         """Delete an aggregate (its parts go with it) if it still has ``version``."""
-        deleted = connection.execute(_delete(self.root), {_KEY: key, _VERSION: version})
-        return deleted.rowcount == 1
+        return _delete(self.root).run(connection, {_KEY: key, _VERSION: version}) == 1
 
     def exists(self, connection: Connection, key: str) -> bool:
         """Whether an aggregate with this id is stored."""
@@ -205,22 +210,28 @@ class AggregateMapping(Generic[A]):
             condition built once (a module constant): the whole statement is then
             built once too, and only executed here.
         """
+        rows: Sequence[Row]
         if params is None:
             query = self._select(condition, limit, newest_first)
+            rows = connection.execute(query).mappings().all()
         else:
             key = (self.kind, id(condition), limit, newest_first)
             built = _SELECTS.get(key)
             if built is None:
-                built = _SELECTS.setdefault(key, self._select(condition, limit, newest_first))
-            query = built
-        rows = connection.execute(query, params).mappings().all()
+                prepared = Prepared(self._select(condition, limit, newest_first))
+                built = _SELECTS.setdefault(key, prepared)
+            rows = built.rows(connection, params)
         if not rows:
             return []
         ids = [row["id"] for row in rows]
-        parts: list[Mapping[Any, list[Row]]] = []
+        parts: list[Mapping[Any, Sequence[Row]]] = []
         for part in self.parts:
-            found = connection.execute(_part_select(part.table, part.parent), {_IDS: ids})
-            parts.append(group(found.mappings(), part.parent))
+            if len(ids) == 1:
+                found = _part_of(part.table, part.parent).rows(connection, {_KEY: ids[0]})
+                parts.append({ids[0]: found})
+            else:
+                read = connection.execute(_part_select(part.table, part.parent), {_IDS: ids})
+                parts.append(group(read.mappings(), part.parent))
         return [self.build(row, [found.get(row["id"], []) for found in parts]) for row in rows]
 
     def _select(
