@@ -136,3 +136,14 @@ def test_ordered_strings_keep_the_first_of_each_in_order(values: list[str]) -> N
     assert set(result) == set(values)
     assert len(result) == len(set(result))
     assert list(result) == sorted(set(values), key=values.index)
+
+
+@pytest.mark.parametrize("key", ["\ud800", "\udfff x"])
+def test_a_mapping_whose_key_is_not_even_text_is_refused_naming_the_argument(key: str) -> None:
+    # Found by the doors property: a lone surrogate as a key fails pydantic's string
+    # check with no location, and the refusal must still name the argument.
+    from commercekit.services.schemas import AddressIn, parse
+
+    with pytest.raises(InvalidInput) as raised:
+        parse(AddressIn, {key: None}, field="address")
+    assert raised.value.field == "address"

@@ -90,13 +90,7 @@ class PaymentService(Service):
     # --- the one way in for gateway facts ---------------------------------------------
 
     def settle(
-        self,
-        payment_id: str,
-        event: GatewayEvent,
-        *,
-        actor: str,
-        intent_id: str = "",
-        known: tuple[Order, Payment] | None = None,
+        self, payment_id: str, event: GatewayEvent, *, actor: str, intent_id: str = ""
     ) -> tuple[Order, bool]:
         """Apply a gateway event to a payment's ledger, once, and bring the order along.
 
@@ -109,16 +103,29 @@ class PaymentService(Service):
 
         :param intent_id: the operation of ours the event answers; it is no longer
             under way once settled.
-        :param known: the order and its payment exactly as this caller committed
-            them, settled without reading them again (read afresh if another writer
-            changed either meanwhile). Not checked: for the services' own use.
         :returns: the order, and whether the event changed anything.
         """
         check_key(payment_id, "payment_id")
         require_instance(event, GatewayEvent, "a GatewayEvent", field="event")
         check_key(actor, "actor")
         check_key(intent_id, "intent_id")
+        return self._settle(payment_id, event, actor=actor, intent_id=intent_id)
 
+    def _settle(
+        self,
+        payment_id: str,
+        event: GatewayEvent,
+        *,
+        actor: str,
+        intent_id: str,
+        known: tuple[Order, Payment] | None = None,
+    ) -> tuple[Order, bool]:
+        """:meth:`settle`, its arguments checked.
+
+        :param known: the order and its payment exactly as this caller committed
+            them, settled without reading them again (read afresh if another writer
+            changed either meanwhile).
+        """
         unread = [known] if known is not None and known[1].id == payment_id else []
 
         def work(uow: UnitOfWork) -> tuple[Order, bool, bool]:
@@ -350,7 +357,7 @@ class PaymentService(Service):
                 if event is None:
                     return None
                 known = None if held is None or order is None else (order, payment)
-                settled, _ = self.settle(
+                settled, _ = self._settle(
                     payment.id, event, actor=actor, intent_id=intent.id, known=known
                 )
             except Exception:

@@ -247,4 +247,6 @@ def _refusal(first: Any, argument: str) -> InvalidInput:
     if not location and ": " in message:
         # A check across fields names its field at the front of the message.
         location, _, message = message.partition(": ")
-    return InvalidInput(message, field=location or None)
+    # An error about the mapping as a whole (a key that is not even text) names the
+    # argument it was handed in as.
+    return InvalidInput(message, field=location or argument)
