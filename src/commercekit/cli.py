@@ -9,6 +9,12 @@
     of its own, ``commercekit_demo``, emptied at the start of each run (nothing else
     is touched); a SQLite file it starts afresh when an earlier demo wrote it, and
     refuses when the file holds anything else.
+``commercekit relay URL --broker AMQP_URL [--exchange NAME] [--name STREAM] [--once]``
+    Relay the database's committed outbox events to a RabbitMQ exchange (the
+    ``rabbitmq`` extra), at least once and in order, until stopped (SIGINT or
+    SIGTERM: it finishes its batch, gives its lease up and says how many it
+    relayed), or with ``--once`` until none is left. Any number may run at once:
+    one at a time holds the lease and publishes.
 ``commercekit --version``
     Print ``commercekit <version>``.
 
@@ -23,19 +29,28 @@ import argparse
 import importlib
 import importlib.metadata
 import os
+import signal
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from commercekit.adapters.storage.urls import shown_url, without_password
-from commercekit.domain.errors import CommerceError, InvalidInput, StorageUnavailable, shown
+from commercekit.domain.errors import (
+    BrokerUnavailable,
+    CommerceError,
+    InvalidInput,
+    StorageUnavailable,
+    shown,
+)
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from commercekit.adapters.events.rabbitmq import RabbitMqPublisher
     from commercekit.adapters.storage.sql import SchemaUpgrade
 
 __all__ = ["DEMO_APPLICATION_ID", "DEMO_SCHEMA", "main"]
@@ -83,6 +98,29 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help=f"storage URL (default: a fresh SQLite file; on PostgreSQL, schema {DEMO_SCHEMA})",
     )
+    relay = commands.add_parser(
+        "relay", help="relay committed outbox events to a RabbitMQ exchange, at least once"
+    )
+    relay.add_argument(
+        "url", help="the store's database: sqlite:///path.db or postgresql+psycopg://..."
+    )
+    relay.add_argument(
+        "--broker", required=True, help="the broker: amqp://user:password@host:5672/vhost"
+    )
+    relay.add_argument(
+        "--exchange",
+        default="commercekit",
+        help="the durable topic exchange to publish to (default: commercekit)",
+    )
+    relay.add_argument(
+        "--name",
+        default="outbox",
+        help="the stream: relays of one name share a lease, and it prefixes every "
+        "message id; give each store publishing to one broker its own (default: outbox)",
+    )
+    relay.add_argument(
+        "--once", action="store_true", help="relay the events waiting now, then exit"
+    )
     return parser
 
 
@@ -103,22 +141,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version, or a usage error, said already
         return _exit_status(stop)
     url: str | None = getattr(arguments, "url", None)
+    broker: str | None = getattr(arguments, "broker", None)
     try:
         if arguments.command == "db":
             print(_upgrade(arguments.url))
+        elif arguments.command == "relay":
+            _relay(
+                arguments.url,
+                broker=arguments.broker,
+                exchange=arguments.exchange,
+                name=arguments.name,
+                once=arguments.once,
+            )
         else:
             _demo(url)
     except CommerceError as error:
-        return _fail(error.code, str(error), url)
+        return _fail(error.code, str(error), url, broker=broker)
     except KeyboardInterrupt:
-        return _fail("interrupted", "stopped before the command finished", url, INTERRUPTED)
+        return _fail(
+            "interrupted", "stopped before the command finished", url, INTERRUPTED, broker=broker
+        )
     except BrokenPipeError:
         # Whoever read the output (``| head``) has stopped: nobody is left to tell.
         _discard_output()
         return FAILED
     except Exception as error:
         # A failure nothing turned into a CommerceError is no reason for a traceback.
-        return _fail("unexpected_error", f"{type(error).__name__}: {error}", url)
+        return _fail("unexpected_error", f"{type(error).__name__}: {error}", url, broker=broker)
     return 0
 
 
@@ -139,9 +188,15 @@ def _discard_output() -> None:
         os.close(null)
 
 
-def _fail(code: str, message: str, url: str | None, status: int = FAILED) -> int:
-    """Report a failure, with ``url``'s password masked in it; returns ``status``."""
-    _report(code, message if url is None else without_password(message, url))
+def _fail(
+    code: str, message: str, url: str | None, status: int = FAILED, *, broker: str | None = None
+) -> int:
+    """Report a failure, with the passwords of ``url`` and ``broker`` masked in it;
+    returns ``status``."""
+    for secret in (url, broker):
+        if secret is not None:
+            message = without_password(message, secret)
+    _report(code, message)
     return status
 
 
@@ -222,6 +277,77 @@ def _database_errors(url: str) -> Iterator[None]:
     except (sa.exc.SQLAlchemyError, CommandError) as error:
         reason = str(getattr(error, "orig", None) or error)
         raise StorageUnavailable(shown_url(url), without_password(reason, url)) from error
+
+
+# --- relay ----------------------------------------------------------------------------
+
+
+def _relay(url: str, *, broker: str, exchange: str, name: str, once: bool) -> None:
+    """Relay the outbox of the database at ``url`` to ``exchange`` on ``broker``.
+
+    :raises CommerceError: for every failure: the database's (its schema out of date
+        included: ``db upgrade`` first), the broker's, or the arguments'.
+    """
+    from commercekit.adapters.clock import SystemClock
+    from commercekit.adapters.storage.sql import SqlStorage
+    from commercekit.services.relay import Relay
+
+    _check_migratable(url)
+    publisher = _publisher(broker, exchange)
+    with publisher, _database_errors(url), SqlStorage.open(url, migrate=False) as storage:
+        # Both ends are checked before anything moves, so that a wrong URL fails now
+        # (the database first: nothing is declared on a broker for a store that is not
+        # ready).
+        publisher.connect()
+        relay = Relay(storage, publisher, SystemClock(), name=name)
+        where = f"{_shown(url)} to exchange {exchange} at {_shown(publisher.url)}"
+        if once:
+            try:
+                relayed = relay.drain()
+            finally:
+                relay.release()
+            print(f"{where}: relayed {_events(relayed)}")
+            return
+        stop = threading.Event()
+        with _stopped_by_signals(stop.set):
+            print(f"relaying {where} (stop with Ctrl-C)", flush=True)
+            relayed = relay.run(stop)
+        print(f"stopped: relayed {_events(relayed)}")
+
+
+def _publisher(broker: str, exchange: str) -> RabbitMqPublisher:
+    """:raises BrokerUnavailable: when pika, which the publisher needs, is missing."""
+    try:
+        from commercekit.adapters.events.rabbitmq import RabbitMqPublisher
+    except ImportError as error:
+        raise BrokerUnavailable(
+            shown_url(broker),
+            f"its client is not installed ({error.name or error}): "
+            "pip install 'commercekit[rabbitmq]'",
+        ) from None
+    return RabbitMqPublisher(broker, exchange=exchange)
+
+
+def _events(count: int) -> str:
+    return f"{count} event" if count == 1 else f"{count} events"
+
+
+@contextmanager
+def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Call ``stop`` on SIGINT or SIGTERM meanwhile, instead of stopping at once (in
+    the main thread only; elsewhere signals are not this command's to take)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    before = {number: signal.getsignal(number) for number in signals}
+    for number in signals:
+        signal.signal(number, lambda *_: stop())
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 # --- demo -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import importlib.metadata
 import secrets
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -427,3 +428,113 @@ def test_the_demo_runs_twice_on_postgresql_in_its_own_schema(
         assert {"orders", "alembic_version"} <= tables_in(url, DEMO_SCHEMA)
         scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={DEMO_SCHEMA}"})
         assert order_count(scoped.render_as_string(hide_password=False)) == 1
+
+
+# --- relay ------------------------------------------------------------------------------
+
+
+def committed_events(url: str, count: int) -> None:
+    """Commit ``count`` events to the outbox of the (migrated) database at ``url``."""
+    from datetime import UTC, datetime
+
+    from commercekit.adapters.storage.sql import SqlStorage
+    from commercekit.domain.events import OrderPaid
+
+    with SqlStorage.open(url, migrate=False) as storage, storage.unit_of_work() as uow:
+        uow.record_events(
+            [
+                OrderPaid(order_id=f"RETRO-{n}", occurred_at=datetime(2026, 11, 27, tzinfo=UTC))
+                for n in range(count)
+            ]
+        )
+        uow.commit()
+
+
+def test_relay_once_publishes_what_waits_and_hands_over_to_the_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.broker import bound_queue, broker_url
+
+    broker = broker_url()
+    url = sqlite_url(tmp_path / "shop.db")
+    assert upgrade(url, capsys)[0] == 0
+    committed_events(url, 3)
+    with bound_queue(broker) as queue:
+        args = ("relay", url, "--broker", broker, "--exchange", queue.exchange, "--once")
+        status, out, err = run(capsys, *args)
+        assert (status, err) == (0, "")
+        shown_broker = broker.replace(":guest@", ":***@")
+        assert out == (f"{url} to exchange {queue.exchange} at {shown_broker}: relayed 3 events\n")
+        assert [m.message_id for m in queue.read(3)] == ["outbox:1", "outbox:2", "outbox:3"]
+        # It gave its lease up: the next relay goes on at once, from where it stopped.
+        committed_events(url, 1)
+        assert run(capsys, *args)[1].endswith(": relayed 1 event\n")
+        assert run(capsys, *args)[1].endswith(": relayed 0 events\n")
+        assert [m.message_id for m in queue.read_quietly(quiet=0.2)] == [
+            "outbox:1",
+            "outbox:2",
+            "outbox:3",
+            "outbox:4",
+        ]
+
+
+def test_relay_runs_until_told_to_stop(tmp_path: Path) -> None:
+    from tests.broker import bound_queue, broker_url
+
+    broker = broker_url()
+    url = sqlite_url(tmp_path / "shop.db")
+    assert run_cli("db", "upgrade", url).returncode == 0
+    with bound_queue(broker) as queue:
+        command = ["relay", url, "--broker", broker, "--exchange", queue.exchange]
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "commercekit.cli", *command, "--name", "shop-1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # It says so once SIGINT or SIGTERM would stop it, rather than kill it.
+            assert relay.stdout is not None
+            started = relay.stdout.readline()
+            committed_events(url, 2)
+            received = queue.read(2, timeout=60)
+        finally:
+            relay.send_signal(signal.SIGINT)
+            out, err = relay.communicate(timeout=60)
+    assert started.startswith(f"relaying {url} to exchange {queue.exchange} at ")
+    assert [m.message_id for m in received] == ["shop-1:1", "shop-1:2"]
+    assert (relay.returncode, err, out) == (0, "", "stopped: relayed 2 events\n")
+
+
+def test_relay_to_a_broker_it_cannot_reach_is_one_line_without_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_url(tmp_path / "shop.db")
+    assert upgrade(url, capsys)[0] == 0
+    # Port 1 on the loopback: refused at once.
+    broker = f"amqp://shop:{PASSWORD}@127.0.0.1:1/"
+    status, out, err = run(capsys, "relay", url, "--broker", broker, "--once")
+    assert_one_line_failure(status, out, err, code="broker_unavailable")
+    assert "amqp://shop:***@127.0.0.1:1/" in err
+    assert "Connection refused" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("--broker", "amqp://127.0.0.1:1/"), "schema_out_of_date", "commercekit db upgrade"),
+        (("--broker", "http://127.0.0.1/"), "invalid_input", "broker: expected amqp://"),
+        (
+            ("--broker", "amqp://127.0.0.1:1/", "--exchange", "no spaces"),
+            "invalid_input",
+            "exchange: must be",
+        ),
+        ((), "usage_error", "the following arguments are required: --broker"),
+    ],
+)
+def test_relay_refuses_what_it_cannot_use_in_one_line(
+    args: tuple[str, ...], code: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, "relay", sqlite_url(tmp_path / "new.db"), *args, "--once")
+    assert_one_line_failure(status, out, err, code=code)
+    assert says in err

@@ -30,6 +30,7 @@ from typing import ClassVar, Final
 __all__ = [
     "AccessDenied",
     "AlreadyExists",
+    "BrokerUnavailable",
     "CartAlreadyOrdered",
     "CategoryCycle",
     "CheckoutIncomplete",
@@ -599,6 +600,27 @@ class StorageUnavailable(ConfigurationError):
         super().__init__(
             f"cannot use the database at {shown(url, quote=False, limit=200)}: {reason}",
             field="url",
+        )
+        self.url = url
+        self.reason = reason
+
+
+class BrokerUnavailable(ConfigurationError):
+    """The message broker cannot be used: it is unreachable, refuses the credentials
+    or the exchange, dropped the connection, or did not confirm what was sent.
+
+    Nothing sent before it is lost: an outbox relay sends those events again once the
+    broker answers, so trying again later is safe. ``url`` is the broker's URL with
+    its password masked.
+    """
+
+    code: ClassVar[str] = "broker_unavailable"
+    retryable = True
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"cannot use the message broker at {shown(url, quote=False, limit=200)}: {reason}",
+            field="broker",
         )
         self.url = url
         self.reason = reason

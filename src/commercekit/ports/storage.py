@@ -481,6 +481,39 @@ class Storage(Protocol):
         """Mark outbox events as delivered at ``at`` (the store clock's time)."""
         ...
 
+    # A relay moves outbox events to a broker; whether an event was relayed is kept
+    # apart from whether in-process subscribers had it (``mark_delivered``).
+
+    def take_relay_lease(self, name: str, holder: str, *, now: datetime, until: datetime) -> bool:
+        """Give the lease ``name`` to ``holder`` until ``until``, if it is free, ran out
+        (expires at or before ``now``) or is ``holder``'s already (then it is renewed).
+        Atomic: of relays racing for a free lease, exactly one gets it.
+
+        :returns: whether ``holder`` holds the lease now.
+        """
+        ...
+
+    def unrelayed_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        """Outbox events no relay has marked relayed, oldest (lowest id) first, with
+        their ids."""
+        ...
+
+    def mark_relayed(
+        self, event_ids: Sequence[int], *, name: str, holder: str, at: datetime
+    ) -> bool:
+        """Mark outbox events relayed at ``at``, if ``holder`` still holds the lease
+        ``name`` at ``at``; checked in the transaction that marks them.
+
+        :returns: whether they were marked; ``False`` (and nothing marked) when the
+            lease ran out or went to another holder.
+        """
+        ...
+
+    def release_relay_lease(self, name: str, holder: str) -> None:
+        """Give up the lease ``name``, if ``holder`` holds it, so that another relay
+        may take it at once."""
+        ...
+
     def close(self) -> None:
         """Release connections and files."""
         ...

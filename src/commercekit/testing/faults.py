@@ -374,6 +374,20 @@ class _FaultyStorage:
     def mark_delivered(self, event_ids: Sequence[int], *, at: datetime) -> None:
         self._inner.mark_delivered(event_ids, at=at)
 
+    def take_relay_lease(self, name: str, holder: str, *, now: datetime, until: datetime) -> bool:
+        return self._inner.take_relay_lease(name, holder, now=now, until=until)
+
+    def unrelayed_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        return self._inner.unrelayed_events(limit)
+
+    def mark_relayed(
+        self, event_ids: Sequence[int], *, name: str, holder: str, at: datetime
+    ) -> bool:
+        return self._inner.mark_relayed(event_ids, name=name, holder=holder, at=at)
+
+    def release_relay_lease(self, name: str, holder: str) -> None:
+        self._inner.release_relay_lease(name, holder)
+
     def close(self) -> None:
         self._inner.close()
 

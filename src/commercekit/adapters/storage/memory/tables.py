@@ -46,6 +46,10 @@ class Committed:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Any, Any]] = {name: {} for name in TABLES}
         self.outbox: list[tuple[int, DomainEvent, bool]] = []
+        self.relayed: set[int] = set()
+        """The ids of the outbox events a relay marked relayed."""
+        self.leases: dict[str, tuple[str, datetime]] = {}
+        """The relay leases: holder and expiry, by name."""
         self.stamp = 1
         """The catalogue's version stamp (see ``CatalogRepository.stamp``)."""
 
@@ -59,6 +63,38 @@ class Committed:
         wanted = set(event_ids)
         with self.lock:
             self.outbox = [(i, e, done or i in wanted) for i, e, done in self.outbox]
+
+    def take_relay_lease(self, name: str, holder: str, *, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease ``name``, if it is free, ran out or is ``holder``'s."""
+        with self.lock:
+            current = self.leases.get(name)
+            if current is not None and current[0] != holder and current[1] > now:
+                return False
+            self.leases[name] = (holder, until)
+            return True
+
+    def unrelayed_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        """Outbox events not yet marked relayed, oldest first."""
+        with self.lock:
+            return [(i, e) for i, e, _ in self.outbox if i not in self.relayed][:limit]
+
+    def mark_relayed(
+        self, event_ids: Sequence[int], *, name: str, holder: str, at: datetime
+    ) -> bool:
+        """Mark outbox events relayed, if ``holder`` still holds the lease ``name``."""
+        with self.lock:
+            current = self.leases.get(name)
+            if current is None or current[0] != holder or current[1] <= at:
+                return False
+            self.relayed.update(event_ids)
+            return True
+
+    def release_relay_lease(self, name: str, holder: str) -> None:
+        """Give up the lease ``name``, if ``holder`` holds it."""
+        with self.lock:
+            current = self.leases.get(name)
+            if current is not None and current[0] == holder:
+                del self.leases[name]
 
     def close(self) -> None:
         """Nothing to release."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, final
+from typing import TYPE_CHECKING, Any, Final, Self, final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from commercekit.adapters.storage import codec
@@ -24,6 +25,64 @@ from commercekit.domain.events import DomainEvent
 from commercekit.ports.storage import PromotionType
 
 __all__ = ["SqlStorage", "upgrade"]
+
+
+def _lease_upsert(insert: Any) -> sa.Insert:
+    """Take the relay lease ``:name`` for ``:holder`` until ``:until`` in one
+    statement: insert it, or take it over if it ran out by ``:now`` or is the
+    holder's own; returns a row only when the holder has it. On a conflict both
+    databases re-check the condition on the row as it is, under its lock, so that of
+    two relays racing for one lease exactly one gets it."""
+    leases = t.relay_leases
+    statement = insert(leases).values(
+        name=sa.bindparam("name", type_=sa.String()),
+        holder=sa.bindparam("holder", type_=sa.String()),
+        expires_at=sa.bindparam("until", type_=t.UtcDateTime()),
+    )
+    upsert: sa.Insert = statement.on_conflict_do_update(
+        index_elements=[leases.c.name],
+        set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
+        where=sa.or_(
+            leases.c.holder == statement.excluded.holder,
+            leases.c.expires_at <= sa.bindparam("now", type_=t.UtcDateTime()),
+        ),
+    )
+    return upsert.returning(leases.c.holder)
+
+
+_TAKE_LEASE: Final = {
+    "postgresql": _lease_upsert(postgresql.insert),
+    "sqlite": _lease_upsert(sqlite.insert),
+}
+# Locks the lease row (on PostgreSQL; SQLite's write transaction holds the whole
+# database), so that the lease cannot change hands between this check and the marks.
+_LEASE_HELD: Final = (
+    sa.select(t.relay_leases.c.holder)
+    .where(
+        t.relay_leases.c.name == sa.bindparam("name", type_=sa.String()),
+        t.relay_leases.c.holder == sa.bindparam("holder", type_=sa.String()),
+        t.relay_leases.c.expires_at > sa.bindparam("at", type_=t.UtcDateTime()),
+    )
+    .with_for_update()
+)
+_RELEASE_LEASE: Final = t.relay_leases.delete().where(
+    t.relay_leases.c.name == sa.bindparam("name", type_=sa.String()),
+    t.relay_leases.c.holder == sa.bindparam("holder", type_=sa.String()),
+)
+_UNRELAYED: Final = (
+    sa.select(t.outbox.c.id, t.outbox.c.payload)
+    .where(t.outbox.c.relayed_at.is_(None))
+    .order_by(t.outbox.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer()))
+)
+_MARK_RELAYED: Final = (
+    t.outbox.update()
+    .where(
+        t.outbox.c.id.in_(sa.bindparam("ids", expanding=True)),
+        t.outbox.c.relayed_at.is_(None),
+    )
+    .values(relayed_at=sa.bindparam("at", type_=t.UtcDateTime()))
+)
 
 
 def upgrade(url: str | sa.URL) -> None:
@@ -116,6 +175,46 @@ class SqlStorage:
                 .where(t.outbox.c.id.in_(list(event_ids)), t.outbox.c.delivered_at.is_(None))
                 .values(delivered_at=at)
             )
+
+    def take_relay_lease(self, name: str, holder: str, *, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease ``name`` for ``holder``, if it is free, ran out by
+        ``now`` or is ``holder``'s already; atomic (one winner of a race).
+
+        :returns: whether ``holder`` holds the lease now, until ``until``.
+        """
+        with self.engine.connect() as connection, begin_write(connection):
+            statement = _TAKE_LEASE[connection.dialect.name]
+            taken = connection.execute(
+                statement, {"name": name, "holder": holder, "now": now, "until": until}
+            ).first()
+        return taken is not None
+
+    def unrelayed_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        """Outbox events not yet marked relayed, oldest first, with their ids."""
+        with self.engine.connect() as connection, connection.begin():
+            rows = connection.execute(_UNRELAYED, {"limit": limit}).all()
+        return [(int(event_id), codec.decode_event(payload)) for event_id, payload in rows]
+
+    def mark_relayed(
+        self, event_ids: Sequence[int], *, name: str, holder: str, at: datetime
+    ) -> bool:
+        """Mark outbox events relayed at ``at``, in a transaction that first checks,
+        under a lock, that ``holder`` still holds the lease ``name`` at ``at``.
+
+        :returns: whether they were marked (``False`` for a lease lost).
+        """
+        with self.engine.connect() as connection, begin_write(connection):
+            held = connection.execute(_LEASE_HELD, {"name": name, "holder": holder, "at": at})
+            if held.first() is None:
+                return False
+            if event_ids:
+                connection.execute(_MARK_RELAYED, {"ids": list(event_ids), "at": at})
+        return True
+
+    def release_relay_lease(self, name: str, holder: str) -> None:
+        """Give up the lease ``name``, if ``holder`` holds it."""
+        with self.engine.connect() as connection, begin_write(connection):
+            connection.execute(_RELEASE_LEASE, {"name": name, "holder": holder})
 
     def close(self) -> None:
         """Close every pooled connection."""
