@@ -27,6 +27,7 @@ from commercekit import (
 from commercekit.adapters.storage.memory import MemoryStorage
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.domain.catalog import Category
+from commercekit.domain.errors import Unavailable
 from commercekit.domain.pricing import PriceList
 from commercekit.domain.promotions import Coupon
 from commercekit.ports.storage import Storage
@@ -108,6 +109,13 @@ def test_a_change_in_one_store_is_used_by_the_next_order_in_the_other(
     )
     assert order_total(one) == 16_80
 
+    # A product archived in the other store can no longer be sold in this one.
+    cart = one.carts.create("EUR")
+    one.carts.add(cart.token, "MUG", 1)
+    other.catalog.archive("mug")
+    with pytest.raises(Unavailable):
+        one.carts.price(cart.token)
+
     other.catalog.add_tax_zone(
         TaxZone(id="de-berlin", country="DE", rates=[TaxRate(name="VAT", rate="0.07")])
     )
@@ -147,7 +155,7 @@ def _stamp(storage: Storage) -> int:
         return uow.catalog.stamp()
 
 
-def test_every_catalogue_wide_write_bumps_the_stamp_and_nothing_else_does(
+def test_every_catalogue_write_bumps_the_stamp_and_nothing_else_does(
     storage: Storage,
 ) -> None:
     writes_that_bump = [
@@ -159,9 +167,10 @@ def test_every_catalogue_wide_write_bumps_the_stamp_and_nothing_else_does(
             Promotion(id="p", name="P", benefit=PercentOffLines(5))
         ),
         lambda uow: uow.inventory.add_location(StockLocation(id="main", name="Main")),
+        lambda uow: uow.catalog.add_product(Product(id="mug", name="Mug")),
+        lambda uow: uow.catalog.save_product(Product(id="mug", name="Big mug")),
     ]
     writes_that_do_not = [
-        lambda uow: uow.catalog.add_product(Product(id="mug", name="Mug")),
         lambda uow: uow.catalog.add_coupon(Coupon(code="SAVE", promotion_id="p")),
     ]
     for write in writes_that_bump:

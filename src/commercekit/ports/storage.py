@@ -219,14 +219,15 @@ class CatalogRepository(Protocol):
     The reads that pricing uses are shaped so that loading what one cart needs takes
     a fixed number of queries, however many lines it has.
 
-    What is catalogue-wide (categories, price lists, tax zones, promotions, and the
-    stock locations of :class:`InventoryRepository`) is stamped: every write of it
-    bumps :meth:`stamp` in the same transaction, so that a cache of it in any process
-    knows, from one cheap read, whether it is still what is stored.
+    The catalogue (categories, products, price lists, tax zones, promotions, and the
+    stock locations of :class:`InventoryRepository`; not coupons, whose uses change
+    with every order) is stamped: every write of it bumps :meth:`stamp` in the same
+    transaction, so that a cache of it in any process knows, from one cheap read,
+    whether it is still what is stored.
     """
 
     def stamp(self) -> int:
-        """The catalogue's version stamp: it changes whenever a catalogue-wide row is
+        """The catalogue's version stamp: it changes whenever a catalogue row is
         written, in the transaction that writes it."""
         ...
 

@@ -246,10 +246,7 @@ class Service:
 
 def _catalog_for(uow: UnitOfWork, snapshot: CatalogSnapshot, skus: Sequence[str]) -> Catalog:
     """The categories and the products of ``skus``: what pricing needs to know."""
-    catalog = snapshot.catalog()
-    for product in uow.catalog.products_for_skus(skus):
-        catalog.add_product(product)
-    return catalog
+    return snapshot.catalog(uow, skus)
 
 
 def _groups(uow: UnitOfWork, customer_id: str | None) -> tuple[str, ...]:
@@ -308,7 +305,7 @@ def load_pricing(
     snapshot = snapshot or runtime.catalog.get(uow)
     engine = PricingEngine(
         catalog=_catalog_for(uow, snapshot, skus),
-        prices=PriceBook(uow.catalog.price_lists(cart.currency, skus)),
+        prices=PriceBook(snapshot.price_lists(uow, cart.currency, skus)),
         taxes=snapshot.tax_table(),
         tax_settings=settings.tax_for(cart.channel),
         promotions=snapshot.promotion_engine(uow.catalog.coupons(codes) if codes else ()),
@@ -334,9 +331,10 @@ def check_sellable(
 
     :raises UnknownSku, Unavailable, MissingPrice, InvalidQuantity: as pricing would.
     """
+    snapshot = runtime.catalog.get(uow)
     engine = PricingEngine(
-        catalog=_catalog_for(uow, runtime.catalog.get(uow), [sku]),
-        prices=PriceBook(uow.catalog.price_lists(cart.currency, [sku])),
+        catalog=_catalog_for(uow, snapshot, [sku]),
+        prices=PriceBook(snapshot.price_lists(uow, cart.currency, [sku])),
     )
     engine.check_sellable(sku, quantity, cart.currency, pricing_context(uow, cart, now=now))
 

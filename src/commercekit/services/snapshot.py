@@ -1,8 +1,9 @@
-"""The catalogue-wide data that pricing and stock planning read on every call
-(categories, tax zones, promotions, stock locations), loaded once per catalogue
-stamp and shared by every call a store serves.
+"""The catalogue that pricing and stock planning read on every call, loaded once
+per catalogue stamp and shared by every call a store serves: categories, tax zones,
+promotions and stock locations whole, and the products and prices of each SKU the
+first time a cart holds it.
 
-Every catalogue-wide write bumps the stamp in its own transaction (see
+Every catalogue write bumps the stamp in its own transaction (see
 ``CatalogRepository.stamp``), so one primary-key read tells whether the snapshot
 is still what is stored, in this process or after a write by any other.
 """
@@ -10,17 +11,22 @@ is still what is stored, in this process or after a write by any other.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Final
 
 import attrs
 
-from commercekit.domain.catalog import Catalog, Category
+from commercekit.domain.catalog import Catalog, Category, Product
 from commercekit.domain.inventory import StockLocation
-from commercekit.domain.pricing import TaxTable, TaxZone
+from commercekit.domain.pricing import PriceEntry, PriceList, TaxTable, TaxZone
 from commercekit.domain.promotions import Coupon, PromotionEngine
 from commercekit.ports.storage import UnitOfWork
 
 __all__ = ["CatalogCache", "CatalogSnapshot"]
+
+#: Per-SKU entries a snapshot keeps before it starts afresh: a bound on memory for
+#: a catalogue far larger than what sells.
+MOST_SKUS_KEPT: Final = 100_000
 
 
 def _parents_first(categories: Sequence[Category]) -> list[Category]:
@@ -41,6 +47,19 @@ def _parents_first(categories: Sequence[Category]) -> list[Category]:
     return ordered
 
 
+_UNREAD: Final = object()
+
+
+def _header(price_list: PriceList) -> PriceList:
+    """A list like ``price_list``, without its prices."""
+    return PriceList(
+        price_list.id,
+        price_list.currency,
+        channel=price_list.channel,
+        customer_group=price_list.customer_group,
+    )
+
+
 @attrs.frozen
 class CatalogSnapshot:
     """The catalogue-wide data as stored at one stamp. Shared between threads: what
@@ -55,6 +74,14 @@ class CatalogSnapshot:
     """Every promotion, indexed once; see :meth:`promotion_engine`."""
     locations: tuple[StockLocation, ...]
     """Every stock location, in shipping preference."""
+    _products: dict[str, Product | None] = attrs.field(factory=dict, init=False)
+    """By SKU, as read at this stamp (``None``: no product has it)."""
+    _lists: dict[str, tuple[PriceList, ...]] = attrs.field(factory=dict, init=False)
+    """Every price list of a currency, without its prices."""
+    _prices: dict[tuple[str, str], dict[str, PriceEntry]] = attrs.field(factory=dict, init=False)
+    """By currency and SKU, the SKU's entry in each list that prices it."""
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
+    """Guards the three above; never held while storage is read."""
 
     @classmethod
     def load(cls, uow: UnitOfWork, stamp: int) -> CatalogSnapshot:
@@ -69,9 +96,56 @@ class CatalogSnapshot:
             tuple(uow.inventory.locations()),
         )
 
-    def catalog(self) -> Catalog:
-        """A catalogue with every category and no product yet."""
-        return Catalog(self.categories)
+    def catalog(self, uow: UnitOfWork, skus: Collection[str]) -> Catalog:
+        """A catalogue with every category and the products of ``skus``: those not
+        read at this stamp yet are read through ``uow`` (in one go) and kept."""
+        with self._lock:
+            known = {sku: self._products.get(sku, _UNREAD) for sku in skus}
+        missing = [sku for sku, product in known.items() if product is _UNREAD]
+        if missing:
+            fresh: dict[str, Product | None] = dict.fromkeys(missing)
+            for product in uow.catalog.products_for_skus(missing):
+                fresh.update((variant.sku, product) for variant in product.variants)
+            known.update(fresh)
+            with self._lock:
+                if len(self._products) < MOST_SKUS_KEPT:
+                    self._products.update(fresh)
+        catalog = Catalog(self.categories)
+        added: set[str] = set()
+        for held in known.values():
+            if isinstance(held, Product) and held.id not in added:
+                added.add(held.id)
+                catalog.add_product(held)
+        return catalog
+
+    def price_lists(self, uow: UnitOfWork, currency: str, skus: Collection[str]) -> list[PriceList]:
+        """The price lists in ``currency`` holding the prices of ``skus``: those not
+        read at this stamp yet are read through ``uow`` (in one go) and kept."""
+        with self._lock:
+            headers = self._lists.get(currency)
+            known = {sku: self._prices.get((currency, sku)) for sku in skus}
+        missing = [sku for sku, entries in known.items() if entries is None]
+        if missing or headers is None:
+            lists = uow.catalog.price_lists(currency, missing)
+            headers = tuple(_header(found) for found in lists)
+            fresh: dict[str, dict[str, PriceEntry]] = {sku: {} for sku in missing}
+            for found in lists:
+                for sku, entry in found.entries().items():
+                    fresh[sku][found.id] = entry
+            known.update(fresh)
+            with self._lock:
+                self._lists[currency] = headers
+                if len(self._prices) < MOST_SKUS_KEPT:
+                    self._prices.update(((currency, sku), e) for sku, e in fresh.items())
+        built: list[PriceList] = []
+        for header in headers:
+            price_list = _header(header)
+            for sku, entries in known.items():
+                priced = None if entries is None else entries.get(header.id)
+                if priced is not None:
+                    price_list.load(sku, priced)
+            built.append(price_list)
+        return built
 
     def tax_table(self) -> TaxTable:
         """A tax table over every zone."""

@@ -35,7 +35,14 @@ TABLES: Final = (
 )
 DELETED: Final = object()
 #: The catalogue-wide tables: a commit that writes one of them changes the stamp.
-STAMPED: Final = ("categories", "price_lists", "tax_zones", "promotions", "stock_locations")
+STAMPED: Final = (
+    "categories",
+    "products",
+    "price_lists",
+    "tax_zones",
+    "promotions",
+    "stock_locations",
+)
 
 
 class Committed:

@@ -379,6 +379,7 @@ class SqlCatalogRepository:
             insert(connection, t.variants, variants)
 
         self._session.queue(write)
+        bump_stamp(self._session)
 
     def product(self, product_id: str) -> Product:
         """:raises NotFound: for an unknown id."""
