@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.adapters.storage.sql import schema as t
-from commercekit.adapters.storage.sql._driver import Prepared
+from commercekit.adapters.storage.sql._driver import Prepared, keys, spread
 from tests.conftest import fresh_postgres_schema
 
 
@@ -102,3 +102,14 @@ def test_statement_listeners_hear_the_driver_path(storage: SqlStorage) -> None:
     finally:
         sa.event.remove(storage.engine, "before_cursor_execute", listen)
     assert [kind for kind in heard if kind != "BEGIN"] == ["INSERT", "SELECT"]
+
+
+def test_an_in_list_of_one_length_is_one_statement_bound_by_spread(storage: SqlStorage) -> None:
+    names = ["A", "C", "D"]
+    in_names = Prepared(
+        sa.select(t.outbox.c.name).where(t.outbox.c.name.in_(keys(3))).order_by(t.outbox.c.id)
+    )
+    with storage.engine.begin() as connection:
+        INSERT.run_many(connection, [row(name, {}) for name in "ABCD"])
+        assert in_names.rows(connection, spread(names)) == [{"name": name} for name in names]
+        assert in_names.rows(connection, spread(["B", "B", "Z"])) == [{"name": "B"}]

@@ -24,9 +24,21 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "keys", "spread"]
 
 Processor = Callable[[Any], Any] | None
+
+
+def keys(count: int, name: str = "k") -> list[sa.BindParameter[Any]]:
+    """``count`` parameters for an ``IN`` list of that many values, bound by
+    :func:`spread`: a statement for each length, instead of one SQLAlchemy renders
+    per call."""
+    return [sa.bindparam(f"{name}{n}") for n in range(count)]
+
+
+def spread(values: Sequence[Any], name: str = "k") -> dict[str, Any]:
+    """The values of :func:`keys`."""
+    return {f"{name}{n}": value for n, value in enumerate(values)}
 
 
 @attrs.frozen
@@ -65,9 +77,11 @@ def _compile(
     processors = tuple(
         binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     )
+    # What a SELECT selects, or what an INSERT, UPDATE or DELETE returns (none for
+    # one that returns nothing).
     selected: Any = getattr(statement, "selected_columns", None)
     if selected is None:
-        selected = getattr(statement, "_returning", ())
+        selected = getattr(statement, "exported_columns", ())
     columns = tuple(str(column.key) for column in selected)
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected

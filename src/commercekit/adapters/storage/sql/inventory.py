@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection
 
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
-from commercekit.adapters.storage.sql._driver import Prepared
+from commercekit.adapters.storage.sql._driver import Prepared, keys, spread
 from commercekit.adapters.storage.sql._rows import chunks, insert
 from commercekit.adapters.storage.sql.catalog import bump_stamp
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
@@ -227,15 +227,29 @@ def _is_plain_hold(change: StockChange) -> bool:
     )
 
 
-# Reads built once, executed with their values bound.
-_RULES_FOR: Final = sa.select(t.stock_rules).where(
-    t.stock_rules.c.sku.in_(sa.bindparam("skus", expanding=True))
-)
-_ITEMS_FOR: Final = (
-    sa.select(t.stock_items)
-    .where(t.stock_items.c.sku.in_(sa.bindparam("skus", expanding=True)))
-    .order_by(t.stock_items.c.sku, t.stock_items.c.location_id)
-)
+# Reads built once per number of SKUs (an order's few), executed on the driver.
+_ON_THE_DRIVER: Final = 100
+"""Up to this many SKUs; more are read with one expanding IN list."""
+
+
+def _for_skus(table: sa.Table, count: int) -> sa.Select[Any]:
+    skus = sa.bindparam("skus", expanding=True) if count > _ON_THE_DRIVER else keys(count)
+    query = sa.select(table).where(table.c.sku.in_(skus))
+    if table is t.stock_items:
+        query = query.order_by(table.c.sku, table.c.location_id)
+    return query
+
+
+@functools.lru_cache(maxsize=2 * _ON_THE_DRIVER)
+def _prepared_for_skus(table: sa.Table, count: int) -> Prepared:
+    return Prepared(_for_skus(table, count))
+
+
+def _rows_for_skus(connection: Connection, table: sa.Table, skus: Sequence[str]) -> list[Row]:
+    """The rows of ``table`` for these SKUs."""
+    if len(skus) > _ON_THE_DRIVER:
+        return list(connection.execute(_for_skus(table, len(skus)), {"skus": skus}).mappings())
+    return list(_prepared_for_skus(table, len(skus)).rows(connection, spread(skus)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -249,7 +263,7 @@ def _active_of_order(keys: tuple[str, ...]) -> Prepared:
 
 
 @functools.lru_cache(maxsize=64)
-def _holds_statement(count: int) -> sa.Update:
+def _holds_statement(count: int) -> Prepared:
     """The UPDATE of :func:`apply_holds` for ``count`` items, built once: item ``n``
     is bound as ``s<n>``, ``l<n>`` (its key), ``q<n>`` (the quantity) and ``f<n>``
     (its floor)."""
@@ -267,14 +281,14 @@ def _holds_statement(count: int) -> sa.Update:
         )
 
     added = per_item("q")
-    return (
+    return Prepared(
         t.stock_items.update()
         .where(
             # Two IN lists rather than one of pairs, which SQLite cannot search by: a
             # pair not asked for matches no CASE branch, so its guard is NULL and it
             # is left alone.
-            c.sku.in_(sa.bindparam("skus", expanding=True)),
-            c.location_id.in_(sa.bindparam("locations", expanding=True)),
+            c.sku.in_([sa.bindparam(f"s{n}") for n in range(count)]),
+            c.location_id.in_([sa.bindparam(f"l{n}") for n in range(count)]),
             c.on_hand - (c.reserved + added) >= per_item("f"),
         )
         .values(reserved=c.reserved + added, version=c.version + 1)
@@ -293,14 +307,11 @@ def apply_holds(connection: Connection, changes: Sequence[StockChange]) -> list[
     keys = [change.key for change in changes]
     if len(set(keys)) < len(keys):
         return [event for change in changes for event in apply_stock_change(connection, change)]
-    params: dict[str, Any] = {
-        "skus": sorted({change.sku for change in changes}),
-        "locations": sorted({change.location_id for change in changes}),
-    }
+    params: dict[str, Any] = {}
     for n, change in enumerate(changes):
         params.update({f"s{n}": change.sku, f"l{n}": change.location_id, f"q{n}": change.reserved})
         params[f"f{n}"] = change.floor
-    rows = connection.execute(_holds_statement(len(changes)), params).mappings().all()
+    rows = _holds_statement(len(changes)).rows(connection, params)
     written = {(row["sku"], row["location_id"]): row for row in rows}
     events: list[DomainEvent] = []
     for change in changes:
@@ -475,8 +486,7 @@ class SqlInventoryRepository:
         found: dict[str, StockRule] = {}
         with self._session.reading() as connection:
             for chunk in chunks(skus):
-                rows = connection.execute(_RULES_FOR, {"skus": chunk})
-                for row in rows.mappings():
+                for row in _rows_for_skus(connection, t.stock_rules, chunk):
                     found[row["sku"]] = StockRule(
                         sku=row["sku"],
                         policy=StockPolicy(row["policy"]),
@@ -493,8 +503,7 @@ class SqlInventoryRepository:
         found: list[StockItem] = []
         with self._session.reading() as connection:
             for chunk in chunks(skus):
-                rows = connection.execute(_ITEMS_FOR, {"skus": chunk}).mappings()
-                found.extend(_item(row) for row in rows)
+                found.extend(_item(row) for row in _rows_for_skus(connection, t.stock_items, chunk))
         return sorted(found, key=lambda item: item.key)
 
     def apply(self, changes: Sequence[StockChange]) -> None:
