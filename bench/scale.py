@@ -8,8 +8,9 @@
 3. Order size: ``place_order`` for orders of 1 and of 51 lines; the difference over
    50 is the cost of one more line.
 
-Each figure is the median of several rounds, on a SQLite file and, when
-``COMMERCEKIT_TEST_POSTGRES_URL`` is set, on PostgreSQL (in a schema of its own).
+Each figure is the median of several rounds (the two stores of 1. taking turns), on
+a SQLite file and, when ``COMMERCEKIT_TEST_POSTGRES_URL`` is set, on PostgreSQL (in
+a schema of its own).
 
 Run: ``python bench/scale.py`` (``--rounds N``, default 5).
 """
@@ -43,6 +44,7 @@ from commercekit.store import Store
 
 SKUS = 120
 ORDERS = 40
+LARGE = "1000 promotions, 100 categories"
 
 
 def stock_store(url: str, *, promotions: int, categories: int) -> Store:
@@ -139,16 +141,24 @@ def main(rounds: int) -> None:
         line = "{:<11} {:<28} {:>14} {:>16}"
         print(line.format("backend", "catalogue", "place_order us", "carts.price us"))
         for backend in backends:
+            with (
+                database(backend, Path(folder), "empty") as empty_url,
+                database(backend, Path(folder), "large") as large_url,
+                stock_store(empty_url, promotions=0, categories=0) as empty,
+                stock_store(large_url, promotions=1_000, categories=100) as large,
+            ):
+                # The two stores take turns, round after round, so that the disk's
+                # slow moments fall on both alike.
+                samples: dict[str, list[tuple[float, float]]] = {"empty": [], "large": []}
+                for _ in range(rounds):
+                    for name, store in (("empty", empty), ("large", large)):
+                        sample = (order_us(store, 3), price_us(store, 3, 200))
+                        samples[name].append(sample)
             figures = []
-            for promotions, categories in ((0, 0), (1_000, 100)):
-                with (
-                    database(backend, Path(folder), "scale") as url,
-                    stock_store(url, promotions=promotions, categories=categories) as store,
-                ):
-                    price = median(rounds, partial(price_us, store, 3, 200))
-                    order = median(rounds, partial(order_us, store, 3))
+            for name, label in (("empty", "0 promotions, 0 categories"), ("large", LARGE)):
+                order = statistics.median(order for order, _ in samples[name])
+                price = statistics.median(price for _, price in samples[name])
                 figures.append((order, price))
-                label = f"{promotions} promotions, {categories} categories"
                 print(line.format(backend, label, f"{order:.0f}", f"{price:.0f}"))
             (order_0, price_0), (order_1, price_1) = figures
             ratios = f"{order_1 / order_0:.2f}x", f"{price_1 / price_0:.2f}x"

@@ -358,6 +358,14 @@ class Catalog:
         self._variants: dict[str, Variant] = {}
         self._facts: dict[str, ItemFacts] = {}
 
+    @classmethod
+    def sharing(cls, tree: CategoryTree) -> Catalog:
+        """A catalogue over ``tree`` itself rather than a copy of it, for one built
+        once and read by many: add or move no category in either afterwards."""
+        catalog = cls()
+        catalog.categories = tree
+        return catalog
+
     def add_category(self, category: Category) -> None:
         """Add a category to the tree."""
         self.categories.add(category)

@@ -16,7 +16,7 @@ from typing import Final
 
 import attrs
 
-from commercekit.domain.catalog import Catalog, Category, Product
+from commercekit.domain.catalog import Catalog, Category, CategoryTree, Product
 from commercekit.domain.inventory import StockLocation
 from commercekit.domain.pricing import PriceEntry, PriceList, TaxTable, TaxZone
 from commercekit.domain.promotions import Coupon, PromotionEngine
@@ -82,6 +82,12 @@ class CatalogSnapshot:
     """By currency and SKU, the SKU's entry in each list that prices it."""
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
     """Guards the three above; never held while storage is read."""
+    _tree: CategoryTree = attrs.field(init=False)
+    """Every category as a tree, built once and shared by every catalogue."""
+
+    @_tree.default
+    def _build_tree(self) -> CategoryTree:
+        return CategoryTree(self.categories)
 
     @classmethod
     def load(cls, uow: UnitOfWork, stamp: int) -> CatalogSnapshot:
@@ -110,7 +116,7 @@ class CatalogSnapshot:
             with self._lock:
                 if len(self._products) < MOST_SKUS_KEPT:
                     self._products.update(fresh)
-        catalog = Catalog(self.categories)
+        catalog = Catalog.sharing(self._tree)
         added: set[str] = set()
         for held in known.values():
             if isinstance(held, Product) and held.id not in added:
