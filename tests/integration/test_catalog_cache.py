@@ -32,29 +32,13 @@ from commercekit.domain.pricing import PriceList
 from commercekit.domain.promotions import Coupon
 from commercekit.ports.storage import Storage
 from commercekit.store import Store
-from tests.conftest import fresh_postgres_schema
-
-CONFIG = {
-    "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],
-    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_cache"}}},
-    "entry_point_plugins": False,
-}
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "Hauptstr. 1",
-    "city": "Berlin",
-    "postal_code": "10115",
-    "country": "DE",
-}
+from tests.shop import CONFIG, ready_checkout, sql_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shop.db'}"
-        return
-    with fresh_postgres_schema() as scoped:
-        yield scoped
+    with sql_url(request.param, tmp_path) as found:
+        yield found
 
 
 @pytest.fixture
@@ -78,14 +62,8 @@ def stores(url: str) -> Iterator[tuple[Store, Store]]:
 
 def order_total(store: Store) -> int:
     """The grand total, in cents, of a one-mug order placed in ``store``."""
-    cart = store.carts.create("EUR")
-    store.carts.add(cart.token, "MUG", 1)
-    store.checkout.set_contact(cart.token, {"email": "ada@example.com"})
-    store.checkout.set_shipping_address(cart.token, ADDRESS)
-    store.checkout.choose_shipping(cart.token, {"method_id": "post"})
-    store.checkout.set_payment_method(cart.token, {"gateway": "test", "token": "tok_success"})
-    store.checkout.summary(cart.token)
-    order = store.checkout.place_order(cart.token, idempotency_key=cart.token)
+    token = ready_checkout(store, {"MUG": 1})
+    order = store.checkout.place_order(token, idempotency_key=token)
     return order.totals.grand_total_units
 
 
@@ -142,12 +120,8 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
     if request.param == "memory":
         yield MemoryStorage()
         return
-    if request.param == "sqlite":
-        with SqlStorage.open(f"sqlite:///{tmp_path / 'stamp.db'}") as sqlite:
-            yield sqlite
-        return
-    with fresh_postgres_schema() as scoped, SqlStorage.open(scoped) as postgres:
-        yield postgres
+    with sql_url(request.param, tmp_path) as found, SqlStorage.open(found) as sql:
+        yield sql
 
 
 def _stamp(storage: Storage) -> int:

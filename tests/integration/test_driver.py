@@ -15,17 +15,13 @@ import sqlalchemy as sa
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._driver import Prepared, keys, spread
-from tests.conftest import fresh_postgres_schema
+from tests.shop import sql_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStorage]:
-    if request.param == "sqlite":
-        with SqlStorage.open(f"sqlite:///{tmp_path / 'driver.db'}") as sqlite:
-            yield sqlite
-        return
-    with fresh_postgres_schema() as url, SqlStorage.open(url) as postgres:
-        yield postgres
+    with sql_url(request.param, tmp_path) as url, SqlStorage.open(url) as sql:
+        yield sql
 
 
 INSERT = Prepared(t.outbox.insert().inline(), ["name", "payload", "occurred_at", "delivered_at"])

@@ -32,20 +32,8 @@ from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.domain.promotions import ItemFilter
 from commercekit.store import Store
-from tests.conftest import fresh_postgres_schema
+from tests.shop import CONFIG, ready_checkout, sql_url
 
-CONFIG = {
-    "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],
-    "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_plans"}}},
-    "entry_point_plugins": False,
-}
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "Hauptstr. 1",
-    "city": "Berlin",
-    "postal_code": "10115",
-    "country": "DE",
-}
 BACKLOG = 10_000
 """Paid orders awaiting shipment; each holds two reservations, and as many again
 are active holds of orders awaiting payment."""
@@ -54,24 +42,12 @@ LINES = 12
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        with Store.open(f"sqlite:///{tmp_path / 'plans.db'}", config=CONFIG) as opened:
-            yield opened
-        return
-    with fresh_postgres_schema() as url, Store.open(url, config=CONFIG) as opened:
+    with sql_url(request.param, tmp_path) as url, Store.open(url, config=CONFIG) as opened:
         yield opened
 
 
 def ready_cart(store: Store) -> str:
-    cart = store.carts.create("EUR")
-    for n in range(LINES):
-        store.carts.add(cart.token, f"SKU-{n}", 1)
-    store.checkout.set_contact(cart.token, {"email": "ada@example.com"})
-    store.checkout.set_shipping_address(cart.token, ADDRESS)
-    store.checkout.choose_shipping(cart.token, {"method_id": "post"})
-    store.checkout.set_payment_method(cart.token, {"gateway": "test", "token": "tok_success"})
-    store.checkout.summary(cart.token)
-    return cart.token
+    return ready_checkout(store, {f"SKU-{n}": 1 for n in range(LINES)})
 
 
 def copies(engine: sa.Engine, table: sa.Table, count: int, *unique: str) -> None:
