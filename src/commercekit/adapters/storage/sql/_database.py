@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, RootTransaction
 
+from commercekit.adapters.storage.sql._driver import run_plain
 from commercekit.adapters.storage.urls import shown_url, without_password
 from commercekit.domain.errors import InvalidInput, SchemaOutOfDate, StorageUnavailable, shown
 
@@ -176,7 +177,7 @@ def _on_sqlite_connect(dbapi_connection: Any, pragmas: dict[str, str]) -> None:
 
 
 def _on_sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql(connection.info.get(_BEGIN, "BEGIN"))
+    run_plain(connection, connection.info.get(_BEGIN, "BEGIN"))
 
 
 def begin_write(connection: Connection) -> RootTransaction:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["Prepared", "keys", "spread"]
+__all__ = ["Prepared", "keys", "run_plain", "spread"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -160,32 +160,41 @@ class Prepared:
 
     @staticmethod
     def _run(connection: Connection, compiled: _Compiled, parameters: Any, *, many: bool) -> Any:
-        driver: Any = connection.connection.driver_connection
-        cursor = driver.cursor()
-        connection.dispatch.before_cursor_execute(
-            connection, cursor, compiled.sql, parameters, None, many
+        return _execute(connection, compiled.sql, parameters, many=many)
+
+
+def run_plain(connection: Connection, sql: str) -> None:
+    """Run ``sql``, which binds nothing (``BEGIN IMMEDIATE``), on the driver."""
+    _execute(connection, sql, (), many=False).close()
+
+
+def _execute(connection: Connection, sql: str, parameters: Any, *, many: bool) -> Any:
+    driver: Any = connection.connection.driver_connection
+    cursor = driver.cursor()
+    listeners = connection.dispatch.before_cursor_execute
+    if listeners:
+        listeners(connection, cursor, sql, parameters, None, many)
+    dialect = connection.dialect
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+    except dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        wrapped = sa_exc.DBAPIError.instance(
+            sql,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=dialect,
+            ismulti=many,
         )
-        dialect = connection.dialect
-        try:
-            if many:
-                cursor.executemany(compiled.sql, parameters)
-            else:
-                cursor.execute(compiled.sql, parameters)
-        except dialect.loaded_dbapi.Error as error:
-            cursor.close()
-            wrapped = sa_exc.DBAPIError.instance(
-                compiled.sql,
-                None,
-                error,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                dialect=dialect,
-                ismulti=many,
-            )
-            for handle in dialect.dispatch.handle_error:
-                handle(_Failure(error, wrapped, connection))
-            raise wrapped from error
-        return cursor
+        for handle in dialect.dispatch.handle_error:
+            handle(_Failure(error, wrapped, connection))
+        raise wrapped from error
+    return cursor
 
 
 @attrs.frozen
