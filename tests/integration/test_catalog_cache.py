@@ -31,6 +31,7 @@ from commercekit.domain.errors import Unavailable
 from commercekit.domain.pricing import PriceList
 from commercekit.domain.promotions import Coupon
 from commercekit.ports.storage import Storage
+from commercekit.services import snapshot
 from commercekit.store import Store
 from tests.shop import CONFIG, ready_checkout, sql_url
 
@@ -164,3 +165,29 @@ def test_every_catalogue_write_bumps_the_stamp_and_nothing_else_does(
     with storage.unit_of_work() as uow:
         uow.catalog.add_category(Category(id="d", name="D"))
     assert _stamp(storage) == before
+
+
+def test_past_the_skus_a_snapshot_keeps_carts_are_priced_alike(
+    stores: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, _ = stores
+    for n in range(4):
+        sku = f"CUP-{n}"
+        one.catalog.add_product(
+            Product(id=f"cup-{n}", name=f"Cup {n}", variants=[Variant(sku=sku)])
+        )
+        one.catalog.publish(f"cup-{n}")
+        one.catalog.set_price("eu", sku, Money(f"{n + 1}.00", "EUR"))
+    cart = one.carts.create("EUR")
+    for n in range(4):
+        one.carts.add(cart.token, f"CUP-{n}", 1)
+    kept = one.carts.price(cart.token).subtotal
+    monkeypatch.setattr(snapshot, "MOST_SKUS_KEPT", 2)
+    one.catalog.add_tax_zone(TaxZone(id="fr", country="FR"))  # a fresh snapshot
+    small = one.carts.create("EUR")
+    one.carts.add(small.token, "CUP-0", 1)
+    one.carts.add(small.token, "CUP-1", 1)
+    assert one.carts.price(small.token).subtotal == Money("3.00", "EUR")
+    # The snapshot is full: the other two SKUs are read for each call alone.
+    assert one.carts.price(cart.token).subtotal == kept == Money("10.00", "EUR")
+    assert one.carts.price(cart.token).subtotal == kept

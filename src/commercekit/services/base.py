@@ -26,7 +26,6 @@ from commercekit.domain.identifiers import check_key
 from commercekit.domain.inventory import AllocationStrategy, PriorityOrder
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, from_minor_units
 from commercekit.domain.pricing import (
-    PriceBook,
     PriceBreakdown,
     PricingContext,
     PricingEngine,
@@ -305,7 +304,7 @@ def load_pricing(
     snapshot = snapshot or runtime.catalog.get(uow)
     engine = PricingEngine(
         catalog=_catalog_for(uow, snapshot, skus),
-        prices=PriceBook(snapshot.price_lists(uow, cart.currency, skus)),
+        prices=snapshot.price_book(uow, cart.currency, skus),
         taxes=snapshot.tax_table(),
         tax_settings=settings.tax_for(cart.channel),
         promotions=snapshot.promotion_engine(uow.catalog.coupons(codes) if codes else ()),
@@ -334,7 +333,7 @@ def check_sellable(
     snapshot = runtime.catalog.get(uow)
     engine = PricingEngine(
         catalog=_catalog_for(uow, snapshot, [sku]),
-        prices=PriceBook(snapshot.price_lists(uow, cart.currency, [sku])),
+        prices=snapshot.price_book(uow, cart.currency, [sku]),
     )
     engine.check_sellable(sku, quantity, cart.currency, pricing_context(uow, cart, now=now))
 

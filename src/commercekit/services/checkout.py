@@ -219,7 +219,10 @@ class CheckoutService(Service):
             shipping_units=None if shipping is None else shipping.price_units,
             customer=self._coupon_customer(cart, checkout),
         )
-        products = list(engine.catalog.products())
+        # The catalogue is the store's shared one: the cart's products, each once.
+        catalog = engine.catalog
+        owners = dict.fromkeys(catalog.variant(sku).product_id for sku, _ in cart.items())
+        products = [catalog.product(product_id) for product_id in owners]
         ships = any(
             v.requires_shipping for p in products for v in p.variants if cart.quantity_of(v.sku)
         )

@@ -11,14 +11,14 @@ is still what is stored, in this process or after a write by any other.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Final
 
 import attrs
 
 from commercekit.domain.catalog import Catalog, Category, CategoryTree, Product
 from commercekit.domain.inventory import StockLocation
-from commercekit.domain.pricing import PriceEntry, PriceList, TaxTable, TaxZone
+from commercekit.domain.pricing import PriceBook, PriceList, TaxTable, TaxZone
 from commercekit.domain.promotions import Coupon, PromotionEngine
 from commercekit.ports.storage import UnitOfWork
 
@@ -50,6 +50,24 @@ def _parents_first(categories: Sequence[Category]) -> list[Category]:
 _UNREAD: Final = object()
 
 
+def _distinct(products: Iterable[Product | object | None]) -> list[Product]:
+    """Each product once, in the order first seen."""
+    found: dict[str, Product] = {}
+    for product in products:
+        if isinstance(product, Product):
+            found.setdefault(product.id, product)
+    return list(found.values())
+
+
+def _load(into: dict[str, PriceList], lists: Sequence[PriceList]) -> None:
+    """Put the prices of ``lists`` into the lists of ``into`` with the same ids."""
+    for found in lists:
+        target = into.get(found.id)
+        if target is not None:
+            for sku, entry in found.entries().items():
+                target.load(sku, entry)
+
+
 def _header(price_list: PriceList) -> PriceList:
     """A list like ``price_list``, without its prices."""
     return PriceList(
@@ -62,9 +80,10 @@ def _header(price_list: PriceList) -> PriceList:
 
 @attrs.frozen
 class CatalogSnapshot:
-    """The catalogue-wide data as stored at one stamp. Shared between threads: what
-    a call needs to change (a catalogue with the cart's products, a promotion engine
-    with its coupons, a tax table that remembers addresses) is built afresh from it."""
+    """The catalogue as stored at one stamp, shared between threads. What a call only
+    reads (the catalogue, the price books) is shared and grows as carts bring new
+    SKUs; what a call changes (a promotion engine with its coupons, a tax table that
+    remembers addresses) is built afresh from it."""
 
     stamp: int
     categories: tuple[Category, ...]
@@ -75,19 +94,30 @@ class CatalogSnapshot:
     locations: tuple[StockLocation, ...]
     """Every stock location, in shipping preference."""
     _products: dict[str, Product | None] = attrs.field(factory=dict, init=False)
-    """By SKU, as read at this stamp (``None``: no product has it)."""
-    _lists: dict[str, tuple[PriceList, ...]] = attrs.field(factory=dict, init=False)
-    """Every price list of a currency, without its prices."""
-    _prices: dict[tuple[str, str], dict[str, PriceEntry]] = attrs.field(factory=dict, init=False)
-    """By currency and SKU, the SKU's entry in each list that prices it."""
+    """By SKU, as read at this stamp (``None``: no product has it); each one is in
+    the shared catalogue."""
+    _books: dict[str, tuple[dict[str, PriceList], PriceBook]] = attrs.field(
+        factory=dict, init=False
+    )
+    """By currency, every price list (holding the prices read so far) and a price
+    book over them."""
+    _priced: set[tuple[str, str]] = attrs.field(factory=set, init=False)
+    """The currencies and SKUs whose prices the lists hold."""
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
-    """Guards the three above; never held while storage is read."""
+    """Guards what is above and the shared catalogue as they grow; never held while
+    storage is read."""
     _tree: CategoryTree = attrs.field(init=False)
-    """Every category as a tree, built once and shared by every catalogue."""
+    """Every category as a tree, built once."""
+    _catalog: Catalog = attrs.field(init=False)
+    """Every category and every product read so far, shared by every call."""
 
     @_tree.default
     def _build_tree(self) -> CategoryTree:
         return CategoryTree(self.categories)
+
+    @_catalog.default
+    def _build_catalog(self) -> Catalog:
+        return Catalog.sharing(self._tree)
 
     @classmethod
     def load(cls, uow: UnitOfWork, stamp: int) -> CatalogSnapshot:
@@ -103,55 +133,59 @@ class CatalogSnapshot:
         )
 
     def catalog(self, uow: UnitOfWork, skus: Collection[str]) -> Catalog:
-        """A catalogue with every category and the products of ``skus``: those not
-        read at this stamp yet are read through ``uow`` (in one go) and kept."""
+        """A catalogue holding every category and the products of ``skus`` (and more):
+        those not read at this stamp yet are read through ``uow`` (in one go). It is
+        shared: read it, never change it."""
         with self._lock:
             known = {sku: self._products.get(sku, _UNREAD) for sku in skus}
         missing = [sku for sku, product in known.items() if product is _UNREAD]
-        if missing:
-            fresh: dict[str, Product | None] = dict.fromkeys(missing)
-            for product in uow.catalog.products_for_skus(missing):
-                fresh.update((variant.sku, product) for variant in product.variants)
-            known.update(fresh)
-            with self._lock:
-                if len(self._products) < MOST_SKUS_KEPT:
-                    self._products.update(fresh)
+        if not missing:
+            return self._catalog
+        fresh: dict[str, Product | None] = dict.fromkeys(missing)
+        for product in uow.catalog.products_for_skus(missing):
+            fresh.update((variant.sku, product) for variant in product.variants)
+        known.update(fresh)
+        with self._lock:
+            if len(self._products) < MOST_SKUS_KEPT:
+                for product in _distinct(fresh.values()):
+                    if product.variants and product.variants[0].sku not in self._products:
+                        self._catalog.add_product(product)
+                        self._products.update((v.sku, product) for v in product.variants)
+                self._products.update((sku, None) for sku, found in fresh.items() if not found)
+                return self._catalog
+        # Far more SKUs than a snapshot keeps: a catalogue for this call alone.
         catalog = Catalog.sharing(self._tree)
-        added: set[str] = set()
-        for held in known.values():
-            if isinstance(held, Product) and held.id not in added:
-                added.add(held.id)
-                catalog.add_product(held)
+        for product in _distinct(known.values()):
+            catalog.add_product(product)
         return catalog
 
-    def price_lists(self, uow: UnitOfWork, currency: str, skus: Collection[str]) -> list[PriceList]:
-        """The price lists in ``currency`` holding the prices of ``skus``: those not
-        read at this stamp yet are read through ``uow`` (in one go) and kept."""
+    def price_book(self, uow: UnitOfWork, currency: str, skus: Collection[str]) -> PriceBook:
+        """A price book over the lists in ``currency`` holding the prices of ``skus``
+        (and more): those not read at this stamp yet are read through ``uow`` (in one
+        go). It is shared: read it, never change it."""
         with self._lock:
-            headers = self._lists.get(currency)
-            known = {sku: self._prices.get((currency, sku)) for sku in skus}
-        missing = [sku for sku, entries in known.items() if entries is None]
-        if missing or headers is None:
-            lists = uow.catalog.price_lists(currency, missing)
-            headers = tuple(_header(found) for found in lists)
-            fresh: dict[str, dict[str, PriceEntry]] = {sku: {} for sku in missing}
-            for found in lists:
+            book = self._books.get(currency)
+            missing = [sku for sku in skus if (currency, sku) not in self._priced]
+        if book is not None and not missing:
+            return book[1]
+        lists = uow.catalog.price_lists(currency, missing)
+        with self._lock:
+            book = self._books.get(currency)
+            if book is None:
+                shared = {found.id: _header(found) for found in lists}
+                book = self._books[currency] = (shared, PriceBook(shared.values()))
+            if len(self._priced) < MOST_SKUS_KEPT:
+                _load(book[0], lists)
+                self._priced.update((currency, sku) for sku in missing)
+                return book[1]
+            # Far more SKUs than a snapshot keeps: a book for this call alone.
+            alone = {list_id: _header(found) for list_id, found in book[0].items()}
+            for list_id, found in book[0].items():
                 for sku, entry in found.entries().items():
-                    fresh[sku][found.id] = entry
-            known.update(fresh)
-            with self._lock:
-                self._lists[currency] = headers
-                if len(self._prices) < MOST_SKUS_KEPT:
-                    self._prices.update(((currency, sku), e) for sku, e in fresh.items())
-        built: list[PriceList] = []
-        for header in headers:
-            price_list = _header(header)
-            for sku, entries in known.items():
-                priced = None if entries is None else entries.get(header.id)
-                if priced is not None:
-                    price_list.load(sku, priced)
-            built.append(price_list)
-        return built
+                    if sku in skus:
+                        alone[list_id].load(sku, entry)
+        _load(alone, lists)
+        return PriceBook(alone.values())
 
     def tax_table(self) -> TaxTable:
         """A tax table over every zone."""
