@@ -70,6 +70,11 @@ _ACTIVE: Final = ReservationStatus.ACTIVE.value
 #: Active holds as the partial index on expiry names them: written into the statement,
 #: not bound, so that the planner knows the index applies.
 _IS_ACTIVE: Final = t.reservations.c.status == sa.literal_column(f"'{_ACTIVE}'")
+#: Statuses are always written into statements on holds, never bound: a bound value
+#: where a partial index names one makes SQLite plan the statement again at every run.
+_IS_HOLDING: Final = t.reservations.c.status.in_(
+    [sa.literal_column(f"'{status}'") for status in _HOLDING]
+)
 _ENDED: Final = sorted(status.value for status in OrderStatus if status.ended)
 
 
@@ -256,9 +261,7 @@ def _rows_for_skus(connection: Connection, table: sa.Table, skus: Sequence[str])
 def _active_of_order(keys: tuple[str, ...]) -> Prepared:
     """Sets these columns on an order's active holds."""
     holds = t.reservations
-    where = holds.update().where(
-        holds.c.order_id == sa.bindparam("_order_id"), holds.c.status == _ACTIVE
-    )
+    where = holds.update().where(holds.c.order_id == sa.bindparam("_order_id"), _IS_ACTIVE)
     return Prepared(where, keys)
 
 
@@ -563,7 +566,7 @@ class SqlInventoryRepository:
                 closed.extend(
                     connection.execute(
                         holds.update()
-                        .where(holds.c.id.in_(chunk), holds.c.status.in_(_HOLDING))
+                        .where(holds.c.id.in_(chunk), _IS_HOLDING)
                         .values(status=status.value)
                         .returning(holds)
                     )
@@ -611,9 +614,7 @@ class SqlInventoryRepository:
         def write(connection: Connection) -> None:
             for chunk in chunks(ids):
                 connection.execute(
-                    holds.update()
-                    .where(holds.c.id.in_(chunk), holds.c.status == _ACTIVE)
-                    .values(values)
+                    holds.update().where(holds.c.id.in_(chunk), _IS_ACTIVE).values(values)
                 )
 
         if ids:
@@ -647,7 +648,7 @@ class SqlInventoryRepository:
         query = (
             sa.select(holds.c.order_id)
             .join(orders, orders.c.id == holds.c.order_id)
-            .where(holds.c.status.in_(_HOLDING), orders.c.status.in_(_ENDED))
+            .where(_IS_HOLDING, orders.c.status.in_(_ENDED))
             .distinct()
             .order_by(holds.c.order_id)
             .limit(limit)
