@@ -16,6 +16,7 @@ those per call.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, final
 
@@ -55,6 +56,23 @@ class _Compiled:
     columns: tuple[str, ...]
     """What each row holds, by name (a statement that returns rows)."""
     results: tuple[Processor, ...]
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = attrs.field(init=False)
+    """The values of :attr:`names` from a mapping, in order, as a tuple."""
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...] = attrs.field(init=False)
+    """Which of them a type processes before the driver sees them, and how."""
+
+    @pick.default
+    def _picker(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        if not self.names:
+            return lambda values: ()
+        if len(self.names) == 1:
+            only = self.names[0]
+            return lambda values: (values[only],)
+        return operator.itemgetter(*self.names)
+
+    @processed.default
+    def _processed(self) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        return tuple((n, process) for n, process in enumerate(self.binds) if process is not None)
 
 
 def _compile(
@@ -91,15 +109,15 @@ def _compile(
 
 def _parameters(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
     values = {**compiled.defaults, **params} if compiled.defaults else params
-    bound = [
-        value if process is None else process(value)
-        for value, process in zip(
-            (values[name] for name in compiled.names), compiled.binds, strict=True
-        )
-    ]
+    picked = compiled.pick(values)
+    if compiled.processed:
+        bound = list(picked)
+        for n, process in compiled.processed:
+            bound[n] = process(bound[n])
+        picked = tuple(bound)
     if compiled.positional:
-        return tuple(bound)
-    return dict(zip(compiled.names, bound, strict=True))
+        return picked
+    return dict(zip(compiled.names, picked, strict=True))
 
 
 @final
