@@ -372,8 +372,17 @@ class Session:
     def _begin_writing(self) -> Connection:
         connection = self._connect()
         if self._writing is None:
-            if connection.in_transaction():
-                # End the read snapshot: the write transaction takes the lock afresh.
+            reading = connection.get_transaction()
+            if reading is not None and connection.dialect.name != "sqlite":
+                # PostgreSQL reads committed data statement by statement, so the
+                # read transaction simply goes on writing: no COMMIT and BEGIN to
+                # wait for in between.
+                self._writing = reading
+                return connection
+            if reading is not None:
+                # SQLite: end the read snapshot, so that the write transaction takes
+                # the write lock afresh (a read transaction that starts writing after
+                # another writer committed would fail).
                 connection.commit()
             self._writing = begin_write(connection)
         return connection
