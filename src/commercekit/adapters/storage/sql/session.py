@@ -3,9 +3,11 @@
 A session stages what it is asked to write and writes it in one short write
 transaction: at :meth:`Session.commit`, or earlier when a read needs to see it
 (read-your-writes). Reads before that share one read transaction, so a unit of work
-that waits on a payment gateway holds no lock meanwhile. Whether an aggregate may be
-written is decided by its ``version`` at write time (optimistic concurrency), never
-by what was read.
+that waits on a payment gateway holds no lock meanwhile. On SQLite the write
+transaction is a new one that takes the write lock at once; on PostgreSQL, which
+reads committed data statement by statement, the read transaction goes on to
+write. Whether an aggregate may be written is decided by its ``version`` at write
+time (optimistic concurrency), never by what was read.
 
 What every writer shares (stock, coupon uses) is not versioned: it is staged as
 *claims*, each re-checked in the database as the write transaction applies it.
