@@ -1,0 +1,32 @@
+"""Shipping as data: zones, delivery methods and their rate rules, and packing."""
+
+from commercekit.domain.shipping.packing import PackedUnit, Parcel, ParcelLimits, pack
+from commercekit.domain.shipping.rates import (
+    RATE_VALID_FOR,
+    ByValue,
+    ByWeight,
+    DeliveryMethod,
+    Flat,
+    FreeOver,
+    Rate,
+    RateRule,
+    quote_rates,
+)
+from commercekit.domain.shipping.zones import ShippingZone
+
+__all__ = [
+    "RATE_VALID_FOR",
+    "ByValue",
+    "ByWeight",
+    "DeliveryMethod",
+    "Flat",
+    "FreeOver",
+    "PackedUnit",
+    "Parcel",
+    "ParcelLimits",
+    "Rate",
+    "RateRule",
+    "ShippingZone",
+    "pack",
+    "quote_rates",
+]
