@@ -1487,3 +1487,51 @@ def test_a_unit_of_work_can_be_used_again_after_commit(storage: Storage) -> None
     with storage.unit_of_work() as uow:
         assert uow.carts.get("cart-1").id == "cart-1"
         assert uow.carts.get("cart-2").id == "cart-2"
+
+
+# --- shipping zones and delivery methods --------------------------------------------
+
+
+def test_shipping_zones_and_delivery_methods_come_back_as_stored(storage: Storage) -> None:
+    from commercekit.domain.errors import AlreadyExists
+    from commercekit.domain.shipping import (
+        ByValue,
+        ByWeight,
+        DeliveryMethod,
+        Flat,
+        FreeOver,
+        ShippingZone,
+    )
+
+    zones = [
+        ShippingZone(id="berlin", countries=["DE"], regions=["BE"], postal_patterns=["10*"]),
+        ShippingZone(id="eu", countries=["FR", "AT", "DE"]),
+    ]
+    methods = [
+        DeliveryMethod(
+            id="dhl",
+            name="DHL Paket",
+            zone_ids=["eu", "berlin"],
+            rules={
+                "EUR": FreeOver(5_000, ByWeight([(2_000, 490), (31_500, 990)])),
+                "GBP": ByValue([(0, 590), (10_000, 0)]),
+            },
+            location_ids=["main"],
+            min_days=2,
+            max_days=4,
+        ),
+        DeliveryMethod(id="pickup", name="Pickup", rules={"EUR": Flat(0)}, pickup_location="shop"),
+    ]
+    with storage.unit_of_work() as uow:
+        for zone in zones:
+            uow.catalog.add_shipping_zone(zone)
+        for method in methods:
+            uow.catalog.add_delivery_method(method)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        assert uow.catalog.shipping_zones() == zones
+        assert uow.catalog.delivery_methods() == methods
+        with pytest.raises(AlreadyExists):
+            uow.catalog.add_shipping_zone(ShippingZone(id="eu", countries=["IT"]))
+        with pytest.raises(AlreadyExists):
+            uow.catalog.add_delivery_method(methods[1])

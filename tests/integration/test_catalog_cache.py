@@ -30,6 +30,7 @@ from commercekit.domain.catalog import Category
 from commercekit.domain.errors import Unavailable
 from commercekit.domain.pricing import PriceList
 from commercekit.domain.promotions import Coupon
+from commercekit.domain.shipping import DeliveryMethod, Flat, ShippingZone
 from commercekit.ports.storage import Storage
 from commercekit.services import snapshot
 from commercekit.store import Store
@@ -143,6 +144,10 @@ def test_every_catalogue_write_bumps_the_stamp_and_nothing_else_does(
         ),
         lambda uow: uow.inventory.add_location(StockLocation(id="main", name="Main")),
         lambda uow: uow.catalog.add_product(Product(id="mug", name="Mug")),
+        lambda uow: uow.catalog.add_shipping_zone(ShippingZone(id="de", countries=["DE"])),
+        lambda uow: uow.catalog.add_delivery_method(
+            DeliveryMethod(id="dhl", name="DHL", zone_ids=["de"], rules={"EUR": Flat(490)})
+        ),
         lambda uow: uow.catalog.save_product(Product(id="mug", name="Big mug")),
     ]
     writes_that_do_not = [

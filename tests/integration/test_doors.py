@@ -51,6 +51,7 @@ from commercekit.domain.cart import Cart
 from commercekit.domain.inventory import PurchaseOrder, ReorderPolicy, StockItem, StockRule
 from commercekit.domain.orders import Order
 from commercekit.domain.payments import TransactionKind, authorization_key
+from commercekit.domain.shipping import DeliveryMethod, Flat, ShippingZone
 from commercekit.services.access import POLICY, View
 from commercekit.store import Store
 from tests.conftest import POSTGRES_URL_VARIABLE, fresh_postgres_schema
@@ -282,6 +283,17 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     },
     ("catalog", "add_tax_zone"): lambda w: {
         "zone": TaxZone(id=w.unique("zone"), country="FR", rates=[TaxRate(name="TVA", rate="0.2")])
+    },
+    ("catalog", "add_shipping_zone"): lambda w: {
+        "zone": ShippingZone(id=w.unique("zone"), countries=["FR"], postal_patterns=["75*"])
+    },
+    ("catalog", "add_delivery_method"): lambda w: {
+        "method": DeliveryMethod(
+            id=w.unique("method"),
+            name="Collect in store",
+            rules={"EUR": Flat(0)},
+            pickup_location=BERLIN,
+        )
     },
     ("catalog", "add_promotion"): lambda w: {
         "promotion": Promotion(

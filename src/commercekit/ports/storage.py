@@ -35,6 +35,7 @@ from commercekit.domain.orders import Order
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
+from commercekit.domain.shipping import DeliveryMethod, ShippingZone
 
 __all__ = [
     "CartRepository",
@@ -219,7 +220,8 @@ class CatalogRepository(Protocol):
     The reads that pricing uses are shaped so that loading what one cart needs takes
     a fixed number of queries, however many lines it has.
 
-    The catalogue (categories, products, price lists, tax zones, promotions, and the
+    The catalogue (categories, products, price lists, tax zones, promotions, shipping
+    zones and delivery methods, and the
     stock locations of :class:`InventoryRepository`; not coupons, whose uses change
     with every order) is stamped: every write of it bumps :meth:`stamp` in the same
     transaction, so that a cache of it in any process knows, from one cheap read,
@@ -276,6 +278,22 @@ class CatalogRepository(Protocol):
     def add_tax_zone(self, zone: TaxZone) -> None: ...
 
     def tax_zones(self) -> list[TaxZone]: ...
+
+    def add_shipping_zone(self, zone: ShippingZone) -> None:
+        """Store a shipping zone. :raises AlreadyExists: for a taken id."""
+        ...
+
+    def shipping_zones(self) -> list[ShippingZone]:
+        """Every shipping zone, by id."""
+        ...
+
+    def add_delivery_method(self, method: DeliveryMethod) -> None:
+        """Store a delivery method. :raises AlreadyExists: for a taken id."""
+        ...
+
+    def delivery_methods(self) -> list[DeliveryMethod]:
+        """Every delivery method, by id."""
+        ...
 
     def add_promotion(self, promotion: Promotion) -> None: ...
 

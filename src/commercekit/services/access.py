@@ -192,6 +192,8 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
                 "add_price_list",
                 "set_price",
                 "add_tax_zone",
+                "add_shipping_zone",
+                "add_delivery_method",
                 "add_promotion",
                 "add_coupon",
             )

@@ -12,6 +12,7 @@ from commercekit.domain.errors import InvalidInput, NotFound
 from commercekit.domain.identifiers import check_key
 from commercekit.domain.pricing import PriceList, SalePrice, TaxZone, VolumeTier
 from commercekit.domain.promotions import Coupon, Promotion
+from commercekit.domain.shipping import DeliveryMethod, ShippingZone
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
 
@@ -105,6 +106,35 @@ class CatalogService(Service):
         """Add a tax zone with its rates."""
         require_instance(zone, TaxZone, "a TaxZone", field="zone")
         self._run(lambda uow: uow.catalog.add_tax_zone(zone))
+
+    def add_shipping_zone(self, zone: ShippingZone) -> None:
+        """Add a shipping zone (countries, regions, postal-code patterns).
+
+        :raises AlreadyExists: for a taken id.
+        """
+        require_instance(zone, ShippingZone, "a ShippingZone", field="zone")
+        self._run(lambda uow: uow.catalog.add_shipping_zone(zone))
+
+    def add_delivery_method(self, method: DeliveryMethod) -> None:
+        """Add a delivery method: the zones it serves (or a pickup location), the stock
+        locations it ships from, a rate rule per currency and a delivery estimate.
+
+        :raises AlreadyExists: for a taken id.
+        :raises NotFound: naming ``zone_ids`` or ``location_ids``, for a zone or stock
+            location the store does not have.
+        """
+        require_instance(method, DeliveryMethod, "a DeliveryMethod", field="method")
+
+        def work(uow: UnitOfWork) -> None:
+            zones = {zone.id for zone in uow.catalog.shipping_zones()}
+            for zone_id in sorted(method.zone_ids - zones):
+                raise NotFound("shipping zone", zone_id, field="zone_ids")
+            locations = {location.id for location in uow.inventory.locations()}
+            for location_id in sorted(method.location_ids - locations):
+                raise NotFound("stock location", location_id, field="location_ids")
+            uow.catalog.add_delivery_method(method)
+
+        self._run(work)
 
     def add_promotion(self, promotion: Promotion) -> None:
         """Add a promotion."""

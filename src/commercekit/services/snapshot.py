@@ -1,7 +1,7 @@
 """The catalogue that pricing and stock planning read on every call, loaded once
 per catalogue stamp and shared by every call a store serves: categories, tax zones,
-promotions and stock locations whole, and the products and prices of each SKU the
-first time a cart holds it.
+promotions, stock locations, shipping zones and delivery methods whole, and the
+products and prices of each SKU the first time a cart holds it.
 
 Every catalogue write bumps the stamp in its own transaction (see
 ``CatalogRepository.stamp``), so one primary-key read tells whether the snapshot
@@ -20,6 +20,7 @@ from commercekit.domain.catalog import Catalog, Category, CategoryTree, Product
 from commercekit.domain.inventory import StockLocation
 from commercekit.domain.pricing import PriceBook, PriceList, TaxTable, TaxZone
 from commercekit.domain.promotions import Coupon, PromotionEngine
+from commercekit.domain.shipping import DeliveryMethod, ShippingZone
 from commercekit.ports.storage import UnitOfWork
 
 __all__ = ["CatalogCache", "CatalogSnapshot"]
@@ -93,6 +94,8 @@ class CatalogSnapshot:
     """Every promotion, indexed once; see :meth:`promotion_engine`."""
     locations: tuple[StockLocation, ...]
     """Every stock location, in shipping preference."""
+    shipping_zones: tuple[ShippingZone, ...] = ()
+    delivery_methods: tuple[DeliveryMethod, ...] = ()
     _products: dict[str, Product | None] = attrs.field(factory=dict, init=False)
     """By SKU, as read at this stamp (``None``: no product has it); each one is in
     the shared catalogue."""
@@ -130,6 +133,8 @@ class CatalogSnapshot:
             tuple(uow.catalog.tax_zones()),
             PromotionEngine(uow.catalog.promotions()),
             tuple(uow.inventory.locations()),
+            tuple(uow.catalog.shipping_zones()),
+            tuple(uow.catalog.delivery_methods()),
         )
 
     def catalog(self, uow: UnitOfWork, skus: Collection[str]) -> Catalog:

@@ -29,6 +29,15 @@ from commercekit.domain.inventory import ReorderPolicy
 from commercekit.domain.money import Money
 from commercekit.domain.pricing import TaxRate
 from commercekit.domain.promotions import ItemFilter, Promotion, Stacking
+from commercekit.domain.shipping import (
+    ByValue,
+    ByWeight,
+    DeliveryMethod,
+    Flat,
+    FreeOver,
+    RateRule,
+    ShippingZone,
+)
 from commercekit.ports.storage import PromotionType
 
 __all__ = [
@@ -36,19 +45,23 @@ __all__ = [
     "Json",
     "decode_address",
     "decode_datetime",
+    "decode_delivery_method",
     "decode_event",
     "decode_item_filter",
     "decode_money",
     "decode_reorder_policy",
     "decode_shipping_choice",
+    "decode_shipping_zone",
     "decode_tax_rate",
     "encode_address",
     "encode_datetime",
+    "encode_delivery_method",
     "encode_event",
     "encode_item_filter",
     "encode_money",
     "encode_reorder_policy",
     "encode_shipping_choice",
+    "encode_shipping_zone",
     "encode_tax_rate",
 ]
 
@@ -312,3 +325,91 @@ class Codec:
             ),
             data,
         )
+
+
+# --- shipping ----------------------------------------------------------------------
+
+
+def encode_shipping_zone(zone: ShippingZone) -> Json:
+    """A shipping zone, its sets sorted."""
+    return {
+        "type": "ShippingZone",
+        "id": zone.id,
+        "countries": sorted(zone.countries),
+        "regions": sorted(zone.regions),
+        "postal_patterns": list(zone.postal_patterns),
+    }
+
+
+def decode_shipping_zone(data: Mapping[str, Any]) -> ShippingZone:
+    """What :func:`encode_shipping_zone` wrote."""
+    return _reading(
+        "ShippingZone",
+        lambda d: ShippingZone(
+            id=d["id"],
+            countries=d["countries"],
+            regions=d["regions"],
+            postal_patterns=d["postal_patterns"],
+        ),
+        data,
+    )
+
+
+def _encode_rate_rule(rule: RateRule) -> Json:
+    if isinstance(rule, Flat):
+        return {"type": "Flat", "units": rule.units}
+    if isinstance(rule, ByWeight | ByValue):
+        return {"type": type(rule).__name__, "tiers": [list(tier) for tier in rule.tiers]}
+    if isinstance(rule, FreeOver):
+        return {
+            "type": "FreeOver",
+            "threshold_units": rule.threshold_units,
+            "otherwise": _encode_rate_rule(rule.otherwise),
+        }
+    raise InvalidInput(f"no storage for rate rule {type(rule).__qualname__}", field="rules")
+
+
+def _decode_rate_rule(data: Mapping[str, Any]) -> RateRule:
+    kind = data["type"]
+    if kind == "Flat":
+        return Flat(data["units"])
+    if kind == "ByWeight":
+        return ByWeight([tuple(tier) for tier in data["tiers"]])
+    if kind == "ByValue":
+        return ByValue([tuple(tier) for tier in data["tiers"]])
+    if kind == "FreeOver":
+        return FreeOver(data["threshold_units"], _decode_rate_rule(data["otherwise"]))
+    raise InvalidInput(f"unknown stored rate rule {kind!r}", field="type")
+
+
+def encode_delivery_method(method: DeliveryMethod) -> Json:
+    """A delivery method with its rate rule per currency."""
+    return {
+        "type": "DeliveryMethod",
+        "id": method.id,
+        "name": method.name,
+        "rules": {currency: _encode_rate_rule(rule) for currency, rule in method.rules.items()},
+        "zone_ids": sorted(method.zone_ids),
+        "location_ids": sorted(method.location_ids),
+        "pickup_location": method.pickup_location,
+        "min_days": method.min_days,
+        "max_days": method.max_days,
+    }
+
+
+def decode_delivery_method(data: Mapping[str, Any]) -> DeliveryMethod:
+    """What :func:`encode_delivery_method` wrote."""
+    return _reading(
+        "DeliveryMethod",
+        lambda d: DeliveryMethod(
+            id=d["id"],
+            name=d["name"],
+            rules={currency: _decode_rate_rule(rule) for currency, rule in d["rules"].items()},
+            zone_ids=d["zone_ids"],
+            location_ids=[] if d["pickup_location"] is not None else d["location_ids"],
+            pickup_location=d["pickup_location"],
+            min_days=d["min_days"],
+            max_days=d["max_days"],
+        ),
+        data,
+    )

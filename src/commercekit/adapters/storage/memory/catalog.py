@@ -14,6 +14,7 @@ from commercekit.domain.catalog import Category, Product, check_product_refs, re
 from commercekit.domain.errors import NotFound
 from commercekit.domain.pricing import PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
+from commercekit.domain.shipping import DeliveryMethod, ShippingZone
 
 __all__ = ["MemoryCatalogRepository", "check_coupon_uses"]
 
@@ -102,6 +103,18 @@ class MemoryCatalogRepository(Repository):
                     narrowed.load(sku, entry)
             found.append(narrowed)
         return found
+
+    def add_shipping_zone(self, zone: ShippingZone) -> None:
+        self._add("shipping_zones", "shipping zone", zone.id, zone)
+
+    def shipping_zones(self) -> list[ShippingZone]:
+        return sorted(self._t.rows("shipping_zones"), key=lambda zone: zone.id)
+
+    def add_delivery_method(self, method: DeliveryMethod) -> None:
+        self._add("delivery_methods", "delivery method", method.id, method)
+
+    def delivery_methods(self) -> list[DeliveryMethod]:
+        return sorted(self._t.rows("delivery_methods"), key=lambda method: method.id)
 
     def add_tax_zone(self, zone: TaxZone) -> None:
         self._add("tax_zones", "tax zone", zone.id, zone)

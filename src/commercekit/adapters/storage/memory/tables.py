@@ -23,6 +23,8 @@ TABLES: Final = (
     "products",
     "price_lists",
     "tax_zones",
+    "shipping_zones",
+    "delivery_methods",
     "promotions",
     "coupons",
     "coupon_uses",
@@ -40,6 +42,8 @@ STAMPED: Final = (
     "products",
     "price_lists",
     "tax_zones",
+    "shipping_zones",
+    "delivery_methods",
     "promotions",
     "stock_locations",
 )

@@ -36,6 +36,7 @@ from commercekit.domain.errors import NotFound
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.pricing import PriceEntry, PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
+from commercekit.domain.shipping import DeliveryMethod, ShippingZone
 
 __all__ = ["COUPON_CLAIMS", "SqlCatalogRepository", "bump_stamp"]
 
@@ -522,6 +523,34 @@ class SqlCatalogRepository:
                 )
                 for row in rows.mappings()
             ]
+
+    def add_shipping_zone(self, zone: ShippingZone) -> None:
+        """Stage a shipping zone. :raises AlreadyExists: for a taken id."""
+        taken = self._taken(t.shipping_zones.c.id, zone.id)
+        require_new("shipping zone", zone.id, taken=taken)
+        self._add_row(
+            t.shipping_zones, {"id": zone.id, "definition": codec.encode_shipping_zone(zone)}
+        )
+
+    def shipping_zones(self) -> list[ShippingZone]:
+        """Every shipping zone, by id."""
+        with self._session.reading() as connection:
+            rows = connection.execute(sa.select(t.shipping_zones).order_by(t.shipping_zones.c.id))
+            return [codec.decode_shipping_zone(row["definition"]) for row in rows.mappings()]
+
+    def add_delivery_method(self, method: DeliveryMethod) -> None:
+        """Stage a delivery method. :raises AlreadyExists: for a taken id."""
+        taken = self._taken(t.delivery_methods.c.id, method.id)
+        require_new("delivery method", method.id, taken=taken)
+        definition = codec.encode_delivery_method(method)
+        self._add_row(t.delivery_methods, {"id": method.id, "definition": definition})
+
+    def delivery_methods(self) -> list[DeliveryMethod]:
+        """Every delivery method, by id."""
+        methods = t.delivery_methods
+        with self._session.reading() as connection:
+            rows = connection.execute(sa.select(methods).order_by(methods.c.id))
+            return [codec.decode_delivery_method(row["definition"]) for row in rows.mappings()]
 
     def add_promotion(self, promotion: Promotion) -> None:
         """Stage a promotion. :raises AlreadyExists: for a taken id.

@@ -31,6 +31,7 @@ __all__ = [
     "coupon_uses",
     "coupons",
     "customers",
+    "delivery_methods",
     "metadata",
     "order_history",
     "order_lines",
@@ -47,6 +48,7 @@ __all__ = [
     "purchase_orders",
     "relay_leases",
     "reservations",
+    "shipping_zones",
     "stamps",
     "stock_items",
     "stock_locations",
@@ -228,6 +230,20 @@ tax_zones: Final = sa.Table(
     sa.Column("region", sa.String, nullable=True),
     sa.Column("postal_prefix", sa.String, nullable=True),
     _json("rates"),
+)
+
+shipping_zones: Final = sa.Table(
+    "shipping_zones",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    _json("definition"),
+)
+
+delivery_methods: Final = sa.Table(
+    "delivery_methods",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    _json("definition"),
 )
 
 promotions: Final = sa.Table(
