@@ -185,6 +185,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "method": {"gateway": "test", "token": "tok_success"},
     },
     ("checkout", "summary"): lambda w: {"token": w.new_cart()},
+    ("checkout", "rates"): lambda w: {"token": w.new_cart()},
     ("checkout", "place_order"): lambda w: {
         "token": w.ready(),
         "idempotency_key": w.unique("key"),

@@ -164,8 +164,17 @@ def test_the_catalogue_is_read_once_per_catalogue_change(store: Store) -> None:
     store.catalog.add_tax_zone(TaxZone(id="at", country="AT"))
     with counting(store) as cold:
         store.carts.price(token)
-    tables = ("categories", "tax_zones", "promotions", "stock_locations", "products", "prices")
+    tables = (
+        "categories",
+        "tax_zones",
+        "promotions",
+        "stock_locations",
+        "shipping_zones",
+        "delivery_methods",
+        "products",
+        "prices",
+    )
     assert not [s for s in warm if any(f"FROM {table}" in s for table in tables)]
-    # Categories, tax zones, promotions, locations, products (three statements) and
-    # prices (two), once.
-    assert len(cold) == len(warm) + 9
+    # Categories, tax zones, promotions, locations, shipping zones, delivery methods,
+    # products (three statements) and prices (two), once.
+    assert len(cold) == len(warm) + 11

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from commercekit import StockLocation
-from commercekit.domain.errors import AlreadyExists, NotFound
-from commercekit.domain.shipping import DeliveryMethod, Flat, ShippingZone
+from commercekit import Money, Product, StockLocation, Variant
+from commercekit.domain.errors import AlreadyExists, NotFound, PriceChanged, ShippingUnavailable
+from commercekit.domain.shipping import ByWeight, DeliveryMethod, Flat, FreeOver, ShippingZone
 from commercekit.store import Store
+from tests.services.conftest import ADDRESS
 
 
 def test_a_method_names_only_zones_and_locations_the_store_has(store: Store) -> None:
@@ -40,3 +41,79 @@ def test_a_method_names_only_zones_and_locations_the_store_has(store: Store) -> 
         snapshot = store.runtime.catalog.get(uow)
     assert snapshot.delivery_methods == (dhl,)
     assert [zone.id for zone in snapshot.shipping_zones] == ["de"]
+
+
+def stored_shipping(store: Store) -> None:
+    """Heavy lamps beside the seeded mugs and clocks; a Berlin warehouse that ships to
+    Germany; DHL by weight and free from 100.00 of goods, a Berlin-only courier."""
+    store.catalog.add_product(
+        Product(id="lamp", name="Lamp", variants=[Variant(sku="LAMP", weight_grams=4_000)])
+    )
+    store.catalog.publish("lamp")
+    store.catalog.set_price("eu", "LAMP", Money("30.00", "EUR"))
+    store.inventory.add_location(StockLocation(id="berlin", name="Berlin", ships_to=["DE"]))
+    for sku in ("LAMP", "RETRO-MUG", "RETRO-CLOCK"):
+        store.inventory.receive(sku, "berlin", 100)
+    store.catalog.add_shipping_zone(ShippingZone(id="de", countries=["DE"]))
+    store.catalog.add_shipping_zone(
+        ShippingZone(id="berlin", countries=["DE"], postal_patterns=["10*", "12*", "13*"])
+    )
+    store.catalog.add_delivery_method(
+        DeliveryMethod(
+            id="dhl",
+            name="DHL Paket",
+            zone_ids=["de"],
+            rules={"EUR": FreeOver(10_000, ByWeight([(5_000, 490), (31_500, 990)]))},
+            min_days=1,
+            max_days=3,
+        )
+    )
+    store.catalog.add_delivery_method(
+        DeliveryMethod(
+            id="courier", name="Courier", zone_ids=["berlin"], rules={"EUR": Flat(1_290)}
+        )
+    )
+
+
+def cart_to(store: Store, lines: dict[str, int], address: dict[str, str]) -> str:
+    token = store.carts.create("EUR").token
+    for sku, quantity in lines.items():
+        store.carts.add(token, sku, quantity)
+    store.checkout.set_contact(token, {"email": "zoe@example.com"})
+    store.checkout.set_shipping_address(token, address)
+    return token
+
+
+def test_rates_follow_the_address_the_weight_and_the_goods(store: Store) -> None:
+    stored_shipping(store)
+    berlin = cart_to(store, {"LAMP": 1}, ADDRESS)
+    assert [(r.method_id, r.price_units) for r in store.checkout.rates(berlin)] == [
+        ("dhl", 490),
+        ("courier", 1_290),
+    ]
+    munich = cart_to(store, {"LAMP": 2}, {**ADDRESS, "city": "München", "postal_code": "80331"})
+    assert [(r.method_id, r.price_units) for r in store.checkout.rates(munich)] == [("dhl", 990)]
+    free = cart_to(store, {"LAMP": 4}, {**ADDRESS, "postal_code": "80331"})
+    assert [(r.method_id, r.price_units) for r in store.checkout.rates(free)] == [("dhl", 0)]
+    japan = cart_to(store, {"LAMP": 1}, {**ADDRESS, "country": "JP", "postal_code": "100-0001"})
+    assert store.checkout.rates(japan) == []
+    with pytest.raises(ShippingUnavailable) as raised:
+        store.checkout.choose_shipping(japan, {"method_id": "dhl"})
+    assert raised.value.field == "shipping"
+
+
+def test_an_order_pays_the_rate_chosen_and_is_priced_again_when_placed(store: Store) -> None:
+    stored_shipping(store)
+    token = cart_to(store, {"LAMP": 1}, ADDRESS)
+    store.checkout.choose_shipping(token, {"method_id": "dhl"})
+    store.checkout.set_payment_method(token, {"gateway": "test", "token": "tok_success"})
+    summary = store.checkout.summary(token)
+    assert summary.breakdown.shipping == Money("4.90", "EUR")
+    # Another lamp makes the parcel heavier: the order is priced at the new rate.
+    store.carts.add(token, "LAMP", 1)
+    with pytest.raises(PriceChanged):
+        store.checkout.place_order(token, idempotency_key="lamp-1")
+    order = store.checkout.place_order(token, idempotency_key="lamp-2", accept_price_change=True)
+    assert order.shipping is not None
+    assert (order.shipping.method_id, order.shipping.price_units) == ("dhl", 990)
+    assert order.totals.shipping_units == 990

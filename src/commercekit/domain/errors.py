@@ -392,6 +392,20 @@ class CouponRejected(StateError):
         self.reason = reason
 
 
+class ShippingUnavailable(StateError):
+    """The chosen delivery method does not (or no longer) serve this cart at this
+    address: choose another (``rates`` lists those that do)."""
+
+    code: ClassVar[str] = "shipping_unavailable"
+
+    def __init__(self, method_id: str) -> None:
+        super().__init__(
+            f"delivery method {shown(method_id)} does not serve this cart at this address",
+            field="shipping",
+        )
+        self.method_id = method_id
+
+
 class CheckoutIncomplete(StateError):
     """An order was asked for while the checkout still lacks something.
 

@@ -152,6 +152,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "choose_shipping": anyone,
         "set_payment_method": anyone,
         "summary": anyone,
+        "rates": anyone,
         "place_order": anyone,
     },
     "orders": {

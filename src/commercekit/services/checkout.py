@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from commercekit.domain.errors import (
     InvalidInput,
     NotFound,
     PriceChanged,
+    ShippingUnavailable,
     TooManyUnpaidOrders,
     shown,
 )
@@ -40,7 +41,8 @@ from commercekit.domain.inventory import StockLocation
 from commercekit.domain.money import currency_precision
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
-from commercekit.domain.pricing import PriceBreakdown, TaxAddress
+from commercekit.domain.pricing import PriceBreakdown, PricingContext, PricingEngine, TaxAddress
+from commercekit.domain.shipping import DeliveryMethod, Rate, quote_rates
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
 from commercekit.services.holds import hold_for_order, keep_until_shipped
@@ -52,6 +54,7 @@ from commercekit.services.schemas import (
     ShippingChoiceIn,
     parse,
 )
+from commercekit.services.snapshot import CatalogSnapshot
 
 __all__ = ["CheckoutService", "CheckoutSummary"]
 
@@ -63,6 +66,8 @@ class _Priced:
     requires_shipping: bool
     tax_address: TaxAddress | None
     locations: tuple[StockLocation, ...]
+    shipping: ShippingChoice | None
+    """The chosen shipping at its current price (``None`` when none is chosen)."""
 
 
 @attrs.frozen
@@ -165,14 +170,22 @@ class CheckoutService(Service):
         )
 
     def choose_shipping(self, token: str, choice: Mapping[str, Any] | ShippingChoiceIn) -> Checkout:
-        """Choose a shipping method, at its current price.
+        """Choose a shipping method, at its current price: one of the store's
+        configuration, or a stored delivery method (see :meth:`rates`) as it quotes
+        this cart to its shipping address.
 
         :raises InvalidInput: for a method the store does not offer in this currency.
+        :raises ShippingUnavailable: for a delivery method that does not serve this
+            cart at its shipping address (or no address is set yet).
         """
         method_id = parse(ShippingChoiceIn, choice, field="choice").method_id
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
-            checkout.shipping = self._method(method_id, cart.currency)
+            snapshot = self._rt.catalog.get(uow)
+            engine, context = load_pricing(
+                uow, cart, self._rt, snapshot=snapshot, now=self.now, customer=cart.customer_id
+            )
+            checkout.shipping = self._shipping(method_id, snapshot, engine, context, cart, checkout)
 
         return self._update(token, change)
 
@@ -208,7 +221,6 @@ class CheckoutService(Service):
         return canonical_email(checkout.email, subaddressing=self._rt.settings.email_subaddressing)
 
     def _price(self, uow: UnitOfWork, cart: Cart, checkout: Checkout) -> _Priced:
-        shipping = self._current_shipping(checkout, cart)
         snapshot = self._rt.catalog.get(uow)
         engine, context = load_pricing(
             uow,
@@ -216,7 +228,6 @@ class CheckoutService(Service):
             self._rt,
             snapshot=snapshot,
             now=self.now,
-            shipping_units=None if shipping is None else shipping.price_units,
             customer=self._coupon_customer(cart, checkout),
         )
         # The catalogue is the store's shared one: the cart's products, each once.
@@ -232,16 +243,106 @@ class CheckoutService(Service):
         if source is not None:
             context = attrs.evolve(context, address=source.for_tax())
         tax_address = context.address or engine.tax_settings.default_address
-        return _Priced(
-            engine.price(cart, context), products, ships, tax_address, snapshot.locations
-        )
-
-    def _current_shipping(self, checkout: Checkout, cart: Cart) -> ShippingChoice | None:
         # The shipping price is the store's current one, never the one saved earlier:
         # what the customer was shown is checked against the total instead.
-        if checkout.shipping is None:
-            return None
-        return self._method(checkout.shipping.method_id, cart.currency)
+        shipping = None
+        if checkout.shipping is not None:
+            shipping = self._shipping(
+                checkout.shipping.method_id, snapshot, engine, context, cart, checkout
+            )
+            context = attrs.evolve(context, shipping=shipping.price)
+        return _Priced(
+            engine.price(cart, context), products, ships, tax_address, snapshot.locations, shipping
+        )
+
+    def _shipping(
+        self,
+        method_id: str,
+        snapshot: CatalogSnapshot,
+        engine: PricingEngine,
+        context: PricingContext,
+        cart: Cart,
+        checkout: Checkout,
+    ) -> ShippingChoice:
+        """``method_id`` at its price for this cart and address now: a method of the
+        store's configuration at its flat price, or a stored delivery method as it
+        quotes the cart's weight and goods to the shipping address.
+
+        :raises ShippingUnavailable: for a stored method that does not serve them.
+        :raises InvalidInput: naming ``method_id``, for a method the store has not.
+        """
+        stored = {method.id: method for method in snapshot.delivery_methods}.get(method_id)
+        if stored is None:
+            return self._method(method_id, cart.currency)
+        for rate in self._quote(snapshot, engine, context, cart, checkout, [stored]):
+            return ShippingChoice(
+                method_id=rate.method_id,
+                name=rate.name,
+                price_units=rate.price_units,
+                currency=rate.currency,
+            )
+        raise ShippingUnavailable(method_id)
+
+    def _quote(
+        self,
+        snapshot: CatalogSnapshot,
+        engine: PricingEngine,
+        context: PricingContext,
+        cart: Cart,
+        checkout: Checkout,
+        methods: Sequence[DeliveryMethod],
+    ) -> list[Rate]:
+        """What ``methods`` charge to ship the cart's goods to its shipping address,
+        from the stock locations that ship there, by the goods' weight and their
+        value after discounts (before shipping and tax)."""
+        address = checkout.shipping_address
+        if address is None or cart.is_empty:
+            return []
+        catalog = engine.catalog
+        weight = 0
+        for sku, quantity in cart.items():
+            variant = catalog.variant(sku)
+            if variant.requires_shipping:
+                weight += (variant.weight_grams or 0) * quantity
+        goods = engine.price(cart, attrs.evolve(context, shipping=None))
+        return quote_rates(
+            methods,
+            snapshot.shipping_zones,
+            country=address.country,
+            region=address.region,
+            postal_code=address.postal_code,
+            currency=cart.currency,
+            weight_grams=weight,
+            subtotal_units=max(goods.subtotal_units - goods.discount_units, 0),
+            locations=[place.id for place in snapshot.locations if place.serves(address.country)],
+            now=self.now,
+        )
+
+    def rates(self, token: str) -> list[Rate]:
+        """The delivery methods stored in the store that serve this cart at its
+        shipping address, each at its price and with its delivery estimate, cheapest
+        first (none until a shipping address is set). A rate holds for
+        :data:`~commercekit.domain.shipping.RATE_VALID_FOR`; the order is priced
+        again when placed.
+        """
+        check_key(token, "token")
+
+        def work(uow: UnitOfWork) -> list[Rate]:
+            cart = find_cart(uow, token)
+            checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
+            snapshot = self._rt.catalog.get(uow)
+            engine, context = load_pricing(
+                uow,
+                cart,
+                self._rt,
+                snapshot=snapshot,
+                now=self.now,
+                customer=self._coupon_customer(cart, checkout),
+            )
+            methods = snapshot.delivery_methods
+            return self._quote(snapshot, engine, context, cart, checkout, methods)
+
+        return self._read(work)
 
     def summary(self, token: str) -> CheckoutSummary:
         """Price the checkout on the server and say what is still missing.
@@ -410,7 +511,7 @@ class CheckoutService(Service):
             names=names,
             shipping_address=checkout.shipping_address if requires_shipping else None,
             billing_address=checkout.billing,
-            shipping=self._current_shipping(checkout, cart) if requires_shipping else None,
+            shipping=priced.shipping if requires_shipping else None,
             coupon_codes=cart.coupon_codes,
             tax_address=priced.tax_address,
             payment_gateway=gateway.name,
