@@ -181,10 +181,7 @@ class CheckoutService(Service):
         method_id = parse(ShippingChoiceIn, choice, field="choice").method_id
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
-            snapshot = self._rt.catalog.get(uow)
-            engine, context = load_pricing(
-                uow, cart, self._rt, snapshot=snapshot, now=self.now, customer=cart.customer_id
-            )
+            snapshot, engine, context = self._pricing(uow, cart, checkout)
             checkout.shipping = self._shipping(method_id, snapshot, engine, context, cart, checkout)
 
         return self._update(token, change)
@@ -220,7 +217,11 @@ class CheckoutService(Service):
             return None
         return canonical_email(checkout.email, subaddressing=self._rt.settings.email_subaddressing)
 
-    def _price(self, uow: UnitOfWork, cart: Cart, checkout: Checkout) -> _Priced:
+    def _pricing(
+        self, uow: UnitOfWork, cart: Cart, checkout: Checkout
+    ) -> tuple[CatalogSnapshot, PricingEngine, PricingContext]:
+        """The store's catalogue snapshot, and a pricing engine and context for the
+        cart with no shipping chosen yet."""
         snapshot = self._rt.catalog.get(uow)
         engine, context = load_pricing(
             uow,
@@ -230,6 +231,10 @@ class CheckoutService(Service):
             now=self.now,
             customer=self._coupon_customer(cart, checkout),
         )
+        return snapshot, engine, context
+
+    def _price(self, uow: UnitOfWork, cart: Cart, checkout: Checkout) -> _Priced:
+        snapshot, engine, context = self._pricing(uow, cart, checkout)
         # The catalogue is the store's shared one: the cart's products, each once.
         catalog = engine.catalog
         owners = dict.fromkeys(catalog.variant(sku).product_id for sku, _ in cart.items())
@@ -330,15 +335,7 @@ class CheckoutService(Service):
         def work(uow: UnitOfWork) -> list[Rate]:
             cart = find_cart(uow, token)
             checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
-            snapshot = self._rt.catalog.get(uow)
-            engine, context = load_pricing(
-                uow,
-                cart,
-                self._rt,
-                snapshot=snapshot,
-                now=self.now,
-                customer=self._coupon_customer(cart, checkout),
-            )
+            snapshot, engine, context = self._pricing(uow, cart, checkout)
             methods = snapshot.delivery_methods
             return self._quote(snapshot, engine, context, cart, checkout, methods)
 
