@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from commercekit import Money, Product, StockLocation, Variant
-from commercekit.domain.errors import AlreadyExists, NotFound, PriceChanged, ShippingUnavailable
+from commercekit.domain.errors import (
+    AlreadyExists,
+    NotFound,
+    PriceChanged,
+    ShippingUnavailable,
+    Unservable,
+)
 from commercekit.domain.shipping import ByWeight, DeliveryMethod, Flat, FreeOver, ShippingZone
 from commercekit.store import Store
 from tests.services.conftest import ADDRESS
@@ -117,3 +123,31 @@ def test_an_order_pays_the_rate_chosen_and_is_priced_again_when_placed(store: St
     assert order.shipping is not None
     assert (order.shipping.method_id, order.shipping.price_units) == ("dhl", 990)
     assert order.totals.shipping_units == 990
+
+
+def test_a_cart_no_location_can_ship_there_is_named_at_the_summary_and_refused(
+    store: Store,
+) -> None:
+    # Lamps and mugs on hand, at the only location, which ships to Germany alone.
+    stored_shipping(store)
+    japan = {**ADDRESS, "country": "JP", "city": "Tokyo", "postal_code": "100-0001"}
+    token = cart_to(store, {"LAMP": 1, "RETRO-MUG": 1}, japan)
+    store.checkout.choose_shipping(token, {"method_id": "post"})
+    store.checkout.set_payment_method(token, {"gateway": "test", "token": "tok_success"})
+    summary = store.checkout.summary(token)
+    assert summary.unservable == ("LAMP", "RETRO-MUG")
+    with pytest.raises(Unservable) as raised:
+        store.checkout.place_order(token, idempotency_key="to-japan")
+    assert raised.value.field == "shipping_address"
+    assert raised.value.skus == ("LAMP", "RETRO-MUG")
+    assert store.inventory.available("LAMP") == 100  # nothing held
+    # Addressed to Germany, the same cart is served.
+    store.checkout.set_shipping_address(token, ADDRESS)
+    assert store.checkout.summary(token).unservable == ()
+    assert store.checkout.place_order(token, idempotency_key="to-berlin").status.value == "open"
+
+
+def test_stock_missing_everywhere_is_a_stock_problem_not_a_shipping_one(store: Store) -> None:
+    stored_shipping(store)
+    token = cart_to(store, {"LAMP": 101}, ADDRESS)
+    assert store.checkout.summary(token).unservable == ()

@@ -320,6 +320,22 @@ class InvalidTransition(StateError):
         self.action = action
 
 
+class Unservable(StateError):
+    """No stock location that ships to the address holds these SKUs, although others
+    do: the cart cannot go there as it is (another address, or without them)."""
+
+    code: ClassVar[str] = "unservable"
+
+    def __init__(self, skus: Sequence[str], country: str) -> None:
+        named = ", ".join(shown(sku, quote=False) for sku in skus)
+        super().__init__(
+            f"no location that ships to {shown(country, quote=False)} has {named}",
+            field="shipping_address",
+        )
+        self.skus = tuple(skus)
+        self.country = country
+
+
 class InsufficientStock(StateError):
     """Not enough stock to sell this quantity (all locations together)."""
 

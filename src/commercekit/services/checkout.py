@@ -34,10 +34,11 @@ from commercekit.domain.errors import (
     PriceChanged,
     ShippingUnavailable,
     TooManyUnpaidOrders,
+    Unservable,
     shown,
 )
 from commercekit.domain.identifiers import check_flag, check_key
-from commercekit.domain.inventory import StockLocation
+from commercekit.domain.inventory import StockLine, StockLocation
 from commercekit.domain.money import currency_precision
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
@@ -45,7 +46,7 @@ from commercekit.domain.pricing import PriceBreakdown, PricingContext, PricingEn
 from commercekit.domain.shipping import DeliveryMethod, Rate, quote_rates
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
-from commercekit.services.holds import hold_for_order, keep_until_shipped
+from commercekit.services.holds import hold_for_order, keep_until_shipped, unservable_lines
 from commercekit.services.payments import PaymentService
 from commercekit.services.schemas import (
     AddressIn,
@@ -78,6 +79,15 @@ class CheckoutSummary:
     breakdown: PriceBreakdown
     missing: tuple[str, ...]
     requires_shipping: bool
+    unservable: tuple[str, ...] = ()
+    """SKUs no stock location that ships to the address holds, although others do:
+    :meth:`CheckoutService.place_order` would refuse the cart with
+    :class:`~commercekit.domain.errors.Unservable`."""
+
+
+def _components(products: list[Product]) -> dict[str, Mapping[str, int]]:
+    """The bundles among these products' variants, with their components."""
+    return {v.sku: v.components for p in products for v in p.variants if v.components}
 
 
 def _names(products: list[Product]) -> dict[str, tuple[str, str, bool, bool]]:
@@ -341,6 +351,27 @@ class CheckoutService(Service):
 
         return self._read(work)
 
+    def _unservable(
+        self, uow: UnitOfWork, cart: Cart, priced: _Priced, address: Address | None
+    ) -> tuple[str, ...]:
+        if address is None or cart.is_empty:
+            return ()
+        variants = {v.sku: v for p in priced.products for v in p.variants}
+        lines = [
+            StockLine(sku, quantity, variants[sku].track_stock and not variants[sku].digital)
+            for sku, quantity in cart.items()
+            if sku in variants
+        ]
+        return unservable_lines(
+            uow,
+            lines,
+            now=self.now,
+            locations=priced.locations,
+            country=address.country,
+            strategy=self._rt.settings.allocation,
+            components=_components(priced.products),
+        )
+
     def summary(self, token: str) -> CheckoutSummary:
         """Price the checkout on the server and say what is still missing.
 
@@ -360,7 +391,11 @@ class CheckoutService(Service):
             missing = checkout.missing(requires_shipping=requires_shipping)
             if cart.is_empty:
                 missing.insert(0, "cart")
-            return CheckoutSummary(checkout, breakdown, tuple(missing), requires_shipping)
+            address = checkout.shipping_address if requires_shipping else None
+            unservable = self._unservable(uow, cart, priced, address)
+            return CheckoutSummary(
+                checkout, breakdown, tuple(missing), requires_shipping, unservable
+            )
 
         return self._run(work)
 
@@ -385,6 +420,8 @@ class CheckoutService(Service):
         :raises CheckoutIncomplete: listing what is missing.
         :raises PriceChanged: the total is not the one last shown.
         :raises InsufficientStock: the stock cannot cover the cart; nothing is written.
+        :raises Unservable: the stock is there, but no location that ships to the
+            address holds it (the summary names the SKUs first); nothing is written.
         :raises CouponRejected: a coupon's last use went to another order meanwhile.
         :raises GatewayError: the gateway's answer is unknown; retry with the same key.
         """
@@ -531,17 +568,24 @@ class CheckoutService(Service):
         # Stock is reserved in the order's own transaction, before any payment is
         # asked for: "paid but not allocated" cannot happen.
         address = checkout.shipping_address if requires_shipping else None
-        hold_for_order(
-            uow,
-            order,
-            now=now,
-            hold=timedelta(seconds=self._rt.settings.reservation_hold_seconds),
-            new_id=lambda: self._rt.ids.new_id("reservation"),
-            locations=priced.locations,
-            country=None if address is None else address.country,
-            strategy=self._rt.settings.allocation,
-            components={v.sku: v.components for p in products for v in p.variants if v.components},
-        )
+        try:
+            hold_for_order(
+                uow,
+                order,
+                now=now,
+                hold=timedelta(seconds=self._rt.settings.reservation_hold_seconds),
+                new_id=lambda: self._rt.ids.new_id("reservation"),
+                locations=priced.locations,
+                country=None if address is None else address.country,
+                strategy=self._rt.settings.allocation,
+                components=_components(products),
+            )
+        except InsufficientStock:
+            # Stock there, in the wrong place, is said as such.
+            unservable = self._unservable(uow, cart, priced, address)
+            if unservable and address is not None:
+                raise Unservable(unservable, address.country) from None
+            raise
         if payment.amount_units:
             lease = timedelta(seconds=self._rt.settings.request_lease_seconds)
             payment.ask_authorization(at=now, holder=holder, lease=lease)

@@ -15,6 +15,7 @@ from commercekit.domain.inventory import (
     StockLocation,
     plan_holds,
     stock_wanted,
+    unservable,
 )
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.ports.storage import UnitOfWork
@@ -25,6 +26,7 @@ __all__ = [
     "keep_until_shipped",
     "release_holds",
     "ship_holds",
+    "unservable_lines",
     "wait_for_action",
 ]
 
@@ -66,6 +68,32 @@ def hold_for_order(
     )
     uow.inventory.add_reservations(plan.reservations)
     uow.inventory.apply(plan.changes)
+
+
+def unservable_lines(
+    uow: UnitOfWork,
+    lines: Sequence[StockLine],
+    *,
+    now: datetime,
+    locations: Sequence[StockLocation],
+    country: str | None,
+    strategy: AllocationStrategy,
+    components: Mapping[str, Mapping[str, int]],
+) -> tuple[str, ...]:
+    """The SKUs no location shipping to ``country`` can cover although stock
+    elsewhere could (the domain's :func:`unservable`)."""
+    wanted = stock_wanted(lines, components)
+    if not wanted or country is None:
+        return ()
+    return unservable(
+        wanted,
+        locations=locations,
+        rules=uow.inventory.rules(wanted),
+        items=uow.inventory.items(wanted),
+        now=now,
+        country=country,
+        strategy=strategy,
+    )
 
 
 def _holding(uow: UnitOfWork, order: Order) -> list[str]:

@@ -42,6 +42,7 @@ from commercekit.domain.inventory.reservations import (
     check_new,
     plan_holds,
     stock_wanted,
+    unservable,
 )
 from commercekit.domain.inventory.stock import (
     MovementKind,
@@ -85,4 +86,5 @@ __all__ = [
     "plan_holds",
     "reorder_suggestions",
     "stock_wanted",
+    "unservable",
 ]

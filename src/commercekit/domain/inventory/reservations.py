@@ -10,7 +10,7 @@ from typing import Final
 
 import attrs
 
-from commercekit.domain.errors import InvalidInput, InvalidTransition
+from commercekit.domain.errors import InsufficientStock, InvalidInput, InvalidTransition
 from commercekit.domain.inventory.allocation import (
     AllocationStrategy,
     PriorityOrder,
@@ -29,6 +29,7 @@ __all__ = [
     "check_new",
     "plan_holds",
     "stock_wanted",
+    "unservable",
 ]
 
 
@@ -213,3 +214,35 @@ def plan_holds(
         reservations.append(reservation)
         changes.append(reservation.take(floor=floors[allocation.sku] if owing else 0, at=now))
     return HoldPlan(tuple(reservations), tuple(changes))
+
+
+def unservable(
+    wanted: Mapping[str, int],
+    *,
+    locations: Sequence[StockLocation],
+    rules: Mapping[str, StockRule],
+    items: Sequence[StockItem],
+    now: datetime,
+    country: str | None,
+    strategy: AllocationStrategy = PriorityOrder,
+) -> tuple[str, ...]:
+    """The SKUs of ``wanted`` that the locations shipping to ``country`` cannot cover
+    although the locations together could: stock that is there, in the wrong place.
+    (A SKU that no location could cover is a stock problem, not a shipping one, and
+    is not named.)"""
+    if country is None or not locations:
+        return ()
+    found: list[str] = []
+    for sku, quantity in sorted(wanted.items()):
+        floors = {sku: rules[sku].floor(now) if sku in rules else 0}
+        try:
+            allocate_stock(
+                {sku: quantity}, locations, items, floors, country=country, strategy=strategy
+            )
+        except InsufficientStock:
+            try:
+                allocate_stock({sku: quantity}, locations, items, floors, strategy=strategy)
+            except InsufficientStock:
+                continue
+            found.append(sku)
+    return tuple(found)
