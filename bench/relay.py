@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import pika
-import sqlalchemy as sa
 
+from checkout import database
 from commercekit.adapters.clock import SystemClock
 from commercekit.adapters.events.rabbitmq import RabbitMqPublisher
 from commercekit.adapters.storage.sql import SqlStorage
@@ -46,26 +46,6 @@ from commercekit.services.relay import Relay, outbox_message
 BROKER = os.environ.get("COMMERCEKIT_TEST_BROKER_URL") or "amqp://guest:guest@127.0.0.1:5672/"
 BATCHES = (100, 1000)
 WHEN = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@contextmanager
-def database(backend: str, folder: Path) -> Iterator[str]:
-    """A URL for an empty database of ``backend``."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / f'relay-{secrets.token_hex(4)}.db'}"
-        return
-    base = os.environ["COMMERCEKIT_TEST_POSTGRES_URL"]
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @contextmanager
@@ -175,7 +155,7 @@ def main(events: int, runs: int) -> None:
         for _ in range(runs):
             rates["bare", 0].append(bare_rate(name, channel, messages))
             for backend, batch in configurations:
-                with database(backend, Path(folder)) as url:
+                with database(backend, Path(folder), "relay") as url:
                     rates[backend, batch].append(relay_rate(url, name, channel, events, batch))
     bare = statistics.median(rates["bare", 0])
     print(f"{events} events per run, median of {runs} runs, persistent messages, confirms")
