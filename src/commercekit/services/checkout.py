@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -32,10 +32,8 @@ from commercekit.domain.errors import (
     InvalidInput,
     NotFound,
     PriceChanged,
-    ShippingUnavailable,
     TooManyUnpaidOrders,
     Unservable,
-    shown,
 )
 from commercekit.domain.identifiers import check_flag, check_key
 from commercekit.domain.inventory import StockLine, StockLocation
@@ -43,7 +41,7 @@ from commercekit.domain.money import currency_precision
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown, PricingContext, PricingEngine, TaxAddress
-from commercekit.domain.shipping import DeliveryMethod, Rate, quote_rates
+from commercekit.domain.shipping import Rate
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
 from commercekit.services.holds import hold_for_order, keep_until_shipped, unservable_lines
@@ -55,6 +53,7 @@ from commercekit.services.schemas import (
     ShippingChoiceIn,
     parse,
 )
+from commercekit.services.shipping import current_choice, quote
 from commercekit.services.snapshot import CatalogSnapshot
 
 __all__ = ["CheckoutService", "CheckoutSummary"]
@@ -168,17 +167,6 @@ class CheckoutService(Service):
     def _cart(self, token: str) -> Cart:
         return self._read(lambda uow: find_cart(uow, token))
 
-    def _method(self, method_id: str, currency: str) -> ShippingChoice:
-        for method in self._rt.settings.shipping_methods:
-            price = method.price_in(currency)
-            if method.id == method_id and price is not None:
-                return ShippingChoice(
-                    method_id=method.id, name=method.name, price_units=price, currency=currency
-                )
-        raise InvalidInput(
-            f"no shipping method {shown(method_id)} in this currency", field="method_id"
-        )
-
     def choose_shipping(self, token: str, choice: Mapping[str, Any] | ShippingChoiceIn) -> Checkout:
         """Choose a shipping method, at its current price: one of the store's
         configuration, or a stored delivery method (see :meth:`rates`) as it quotes
@@ -192,7 +180,7 @@ class CheckoutService(Service):
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
             snapshot, engine, context = self._pricing(uow, cart, checkout)
-            checkout.shipping = self._shipping(method_id, snapshot, engine, context, cart, checkout)
+            checkout.shipping = self._choice(method_id, snapshot, engine, context, cart, checkout)
 
         return self._update(token, change)
 
@@ -262,7 +250,7 @@ class CheckoutService(Service):
         # what the customer was shown is checked against the total instead.
         shipping = None
         if checkout.shipping is not None:
-            shipping = self._shipping(
+            shipping = self._choice(
                 checkout.shipping.method_id, snapshot, engine, context, cart, checkout
             )
             context = attrs.evolve(context, shipping=shipping.price)
@@ -270,7 +258,7 @@ class CheckoutService(Service):
             engine.price(cart, context), products, ships, tax_address, snapshot.locations, shipping
         )
 
-    def _shipping(
+    def _choice(
         self,
         method_id: str,
         snapshot: CatalogSnapshot,
@@ -279,57 +267,14 @@ class CheckoutService(Service):
         cart: Cart,
         checkout: Checkout,
     ) -> ShippingChoice:
-        """``method_id`` at its price for this cart and address now: a method of the
-        store's configuration at its flat price, or a stored delivery method as it
-        quotes the cart's weight and goods to the shipping address.
-
-        :raises ShippingUnavailable: for a stored method that does not serve them.
-        :raises InvalidInput: naming ``method_id``, for a method the store has not.
-        """
-        stored = {method.id: method for method in snapshot.delivery_methods}.get(method_id)
-        if stored is None:
-            return self._method(method_id, cart.currency)
-        for rate in self._quote(snapshot, engine, context, cart, checkout, [stored]):
-            return ShippingChoice(
-                method_id=rate.method_id,
-                name=rate.name,
-                price_units=rate.price_units,
-                currency=rate.currency,
-            )
-        raise ShippingUnavailable(method_id)
-
-    def _quote(
-        self,
-        snapshot: CatalogSnapshot,
-        engine: PricingEngine,
-        context: PricingContext,
-        cart: Cart,
-        checkout: Checkout,
-        methods: Sequence[DeliveryMethod],
-    ) -> list[Rate]:
-        """What ``methods`` charge to ship the cart's goods to its shipping address,
-        from the stock locations that ship there, by the goods' weight and their
-        value after discounts (before shipping and tax)."""
-        address = checkout.shipping_address
-        if address is None or cart.is_empty:
-            return []
-        catalog = engine.catalog
-        weight = 0
-        for sku, quantity in cart.items():
-            variant = catalog.variant(sku)
-            if variant.requires_shipping:
-                weight += (variant.weight_grams or 0) * quantity
-        goods = engine.price(cart, attrs.evolve(context, shipping=None))
-        return quote_rates(
-            methods,
-            snapshot.shipping_zones,
-            country=address.country,
-            region=address.region,
-            postal_code=address.postal_code,
-            currency=cart.currency,
-            weight_grams=weight,
-            subtotal_units=max(goods.subtotal_units - goods.discount_units, 0),
-            locations=[place.id for place in snapshot.locations if place.serves(address.country)],
+        return current_choice(
+            method_id,
+            self._rt.settings.shipping_methods,
+            snapshot,
+            engine,
+            context,
+            cart,
+            checkout.shipping_address,
             now=self.now,
         )
 
@@ -346,8 +291,15 @@ class CheckoutService(Service):
             cart = find_cart(uow, token)
             checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
             snapshot, engine, context = self._pricing(uow, cart, checkout)
-            methods = snapshot.delivery_methods
-            return self._quote(snapshot, engine, context, cart, checkout, methods)
+            return quote(
+                snapshot.delivery_methods,
+                snapshot,
+                engine,
+                context,
+                cart,
+                checkout.shipping_address,
+                now=self.now,
+            )
 
         return self._read(work)
 
