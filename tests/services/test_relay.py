@@ -210,3 +210,22 @@ def test_the_deduplicator_remembers_the_latest_ids_it_was_given() -> None:
     assert seen.first_time("a")
     with pytest.raises(InvalidInput):
         Deduplicator(capacity=0)
+
+
+@pytest.mark.parametrize("name", ["out\x00box", "out\ud800box", " ", "x" * 201])
+def test_a_relay_name_storage_cannot_hold_is_refused(name: str) -> None:
+    from commercekit.adapters.clock import SystemClock
+    from commercekit.adapters.storage.memory import MemoryStorage
+    from commercekit.domain.errors import InvalidInput
+    from commercekit.services.relay import Relay
+
+    class Nowhere:
+        def publish(self, messages: object) -> None:
+            raise AssertionError("nothing is published")
+
+        def close(self) -> None:
+            return None
+
+    with pytest.raises(InvalidInput) as raised:
+        Relay(MemoryStorage(), Nowhere(), SystemClock(), name=name)  # type: ignore[arg-type]
+    assert raised.value.field == "name"

@@ -30,6 +30,7 @@ from typing import Final, final
 
 from commercekit.domain.errors import BrokerUnavailable, InvalidInput
 from commercekit.domain.events import DomainEvent, event_to_dict
+from commercekit.domain.identifiers import check_key
 from commercekit.ports.clock import Clock
 from commercekit.ports.events import BrokerPublisher, OutboxMessage
 from commercekit.ports.storage import Storage
@@ -91,7 +92,8 @@ class Relay:
     ) -> None:
         holder = _new_holder() if holder is None else holder
         for field, text in (("name", name), ("holder", holder)):
-            if not isinstance(text, str) or not text.strip() or len(text) > 200:
+            # A key storage can hold (no NUL, no lone surrogate), and not blank.
+            if not check_key(text, field).strip() or len(text) > 200:
                 raise InvalidInput("must be text of 1 to 200 characters", field=field)
         if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float):
             raise InvalidInput("must be a number of seconds", field="lease_seconds")
