@@ -25,10 +25,19 @@ import pluggy
 from commercekit.domain.access import Principal
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
+from commercekit.ports.carriers import Carrier
+from commercekit.ports.notifications import Notifier
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import PromotionType, StorageFactory
 
-__all__ = ["PROJECT", "GatewayFactory", "hookimpl", "hookspec"]
+__all__ = [
+    "PROJECT",
+    "CarrierFactory",
+    "GatewayFactory",
+    "NotifierFactory",
+    "hookimpl",
+    "hookspec",
+]
 
 PROJECT: Final = "commercekit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -39,6 +48,18 @@ class GatewayFactory(Protocol):
     """Builds a gateway from the name a store gives it and that store's options."""
 
     def __call__(self, name: str, options: Mapping[str, Any]) -> PaymentGateway: ...
+
+
+class CarrierFactory(Protocol):
+    """Builds a carrier from the name a store gives it and that store's options."""
+
+    def __call__(self, name: str, options: Mapping[str, Any]) -> Carrier: ...
+
+
+class NotifierFactory(Protocol):
+    """Builds a notifier from a store's options for it."""
+
+    def __call__(self, options: Mapping[str, Any]) -> Notifier: ...
 
 
 @hookspec
@@ -114,4 +135,30 @@ def register_promotion_types(register: Callable[[PromotionType], None]) -> None:
     this hook too.
 
     Added in 0.2.
+    """
+
+
+@hookspec
+def register_carriers(register: Callable[[str, CarrierFactory], None]) -> None:
+    """Offer parcel carriers.
+
+    Call ``register(kind, factory)`` once per kind. A store whose configuration names
+    a carrier with ``plugin = kind`` gets ``factory(name, options)``; a factory checks
+    its options (with a pydantic model, say) and raises
+    :class:`~commercekit.errors.InvalidInput` naming the option that is wrong.
+
+    Added in 0.4.
+    """
+
+
+@hookspec
+def register_notifiers(register: Callable[[str, NotifierFactory], None]) -> None:
+    """Offer notifiers (how messages reach customers).
+
+    Call ``register(kind, factory)`` once per kind. A store whose configuration sets
+    ``notifier.plugin = kind`` gets ``factory(options)``; a factory checks its options
+    and raises :class:`~commercekit.errors.InvalidInput` naming the option that is
+    wrong.
+
+    Added in 0.4.
     """

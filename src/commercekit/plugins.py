@@ -22,12 +22,15 @@ from commercekit.domain.errors import (
     CommerceError,
     InvalidInput,
     PluginError,
+    UnknownCarrier,
     UnknownGateway,
     shown,
 )
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
-from commercekit.hookspecs import PROJECT, GatewayFactory
+from commercekit.hookspecs import PROJECT, CarrierFactory, GatewayFactory, NotifierFactory
+from commercekit.ports.carriers import Carrier
+from commercekit.ports.notifications import Notifier
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import PromotionType, Storage, StorageFactory
 
@@ -104,6 +107,56 @@ class Plugins:
             self.manager.hook.register_payment_gateways(register=register)
             self._gateway_kinds = kinds
         return self._gateway_kinds
+
+    def _kinds(self, hook: str, what: str) -> dict[str, Any]:
+        kinds: dict[str, Any] = {}
+
+        def register(kind: str, factory: Any) -> None:
+            if kind in kinds:
+                raise PluginError(kind, f"two plugins register the same {what} kind")
+            kinds[kind] = factory
+
+        getattr(self.manager.hook, hook)(register=register)
+        return kinds
+
+    def carrier_kinds(self) -> Mapping[str, CarrierFactory]:
+        """Every carrier kind the plugins offer, by kind name."""
+        return self._kinds("register_carriers", "carrier")
+
+    def make_carrier(self, name: str, kind: str, options: Mapping[str, Any]) -> Carrier:
+        """Build the carrier a store configures as ``name``, of plugin ``kind``.
+
+        :raises UnknownCarrier: if no plugin offers ``kind``.
+        :raises PluginError: if the plugin's factory fails other than on its options.
+        """
+        kinds = self.carrier_kinds()
+        factory = kinds.get(kind)
+        if factory is None:
+            raise UnknownCarrier(kind, kinds, field="carriers")
+        try:
+            return factory(name, options)
+        except CommerceError:
+            raise
+        except Exception as error:
+            raise PluginError(kind, f"could not build carrier {name!r}: {error!r}") from error
+
+    def make_notifier(self, kind: str, options: Mapping[str, Any]) -> Notifier:
+        """Build the notifier of plugin ``kind``.
+
+        :raises InvalidInput: naming ``notifier``, if no plugin offers ``kind``.
+        :raises PluginError: if the plugin's factory fails other than on its options.
+        """
+        kinds: Mapping[str, NotifierFactory] = self._kinds("register_notifiers", "notifier")
+        factory = kinds.get(kind)
+        if factory is None:
+            known = ", ".join(sorted(kinds)) or "none"
+            raise InvalidInput(f"no notifier {shown(kind)} (known: {known})", field="notifier")
+        try:
+            return factory(options)
+        except CommerceError:
+            raise
+        except Exception as error:
+            raise PluginError(kind, f"could not build notifier: {error!r}") from error
 
     def allocation_strategy(self, name: str) -> AllocationStrategy:
         """The stock allocation strategy a plugin offers as ``name``.

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from commercekit.adapters import signing
 from commercekit.adapters.clock import FixedClock
-from commercekit.adapters.payments import signing
 from commercekit.adapters.payments.testgateway import MAX_TOLERANCE_SECONDS, TestPaymentGateway
 from commercekit.domain.errors import InvalidInput, WebhookRejected
 from commercekit.plugins import Plugins

@@ -31,6 +31,7 @@ __all__ = [
     "AccessDenied",
     "AlreadyExists",
     "BrokerUnavailable",
+    "CarrierError",
     "CartAlreadyOrdered",
     "CategoryCycle",
     "CheckoutIncomplete",
@@ -50,6 +51,7 @@ __all__ = [
     "InvalidTransition",
     "MissingPrice",
     "NotFound",
+    "NotificationFailed",
     "OperationInProgress",
     "PaymentDeclined",
     "PaymentLimitExceeded",
@@ -62,6 +64,7 @@ __all__ = [
     "TooManyAttempts",
     "TooManyUnpaidOrders",
     "Unavailable",
+    "UnknownCarrier",
     "UnknownCurrency",
     "UnknownGateway",
     "UnknownSku",
@@ -295,6 +298,19 @@ class UnknownGateway(NotFound):
         self.name = name
 
 
+class UnknownCarrier(NotFound):
+    """A carrier that the store does not have, or no plugin offers."""
+
+    code: ClassVar[str] = "unknown_carrier"
+
+    def __init__(self, name: str, known: Iterable[str], *, field: str = "carrier") -> None:
+        listed = ", ".join(shown(each, quote=False) for each in sorted(known)) or "none"
+        CommerceError.__init__(self, f"no carrier {shown(name)} (known: {listed})", field=field)
+        self.kind = "carrier"
+        self.key = name
+        self.name = name
+
+
 # --- state errors --------------------------------------------------------------------
 
 
@@ -484,6 +500,29 @@ class GatewayError(CommerceError):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message, field="payment_method")
         self.retryable = retryable
+
+
+class CarrierError(CommerceError):
+    """A carrier could not be reached or refused (a label, a quote, a cancellation);
+    nothing is known to have happened. ``retryable`` says whether the same call, with
+    the same idempotency key, may be tried again."""
+
+    code: ClassVar[str] = "carrier_error"
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message, field="carrier")
+        self.retryable = retryable
+
+
+class NotificationFailed(CommerceError):
+    """A notifier could not hand a message over (the mail server refused or could not
+    be reached); the message is kept and sent again later."""
+
+    code: ClassVar[str] = "notification_failed"
+    retryable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="notifier")
 
 
 class PaymentDeclined(GatewayError):

@@ -44,7 +44,7 @@ from typing import Any, Final
 
 import attrs
 
-from commercekit.adapters.payments import signing
+from commercekit.adapters import signing
 from commercekit.domain.errors import (
     GatewayError,
     InvalidInput,

@@ -12,21 +12,26 @@ from commercekit.domain.shipping.rates import (
     RateRule,
     quote_rates,
 )
+from commercekit.domain.shipping.tracking import CarrierQuote, Label, TrackingEvent, TrackingStatus
 from commercekit.domain.shipping.zones import ShippingZone
 
 __all__ = [
     "RATE_VALID_FOR",
     "ByValue",
     "ByWeight",
+    "CarrierQuote",
     "DeliveryMethod",
     "Flat",
     "FreeOver",
+    "Label",
     "PackedUnit",
     "Parcel",
     "ParcelLimits",
     "Rate",
     "RateRule",
     "ShippingZone",
+    "TrackingEvent",
+    "TrackingStatus",
     "pack",
     "quote_rates",
 ]

@@ -1,0 +1,1 @@
+"""Parcel carriers: the manual carrier and the sandbox carrier, offered as plugins."""

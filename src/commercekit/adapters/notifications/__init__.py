@@ -1,0 +1,1 @@
+"""Notifiers and the templates they send: a folder or the console, and SMTP."""
