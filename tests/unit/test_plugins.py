@@ -134,6 +134,8 @@ def test_every_hook_is_documented_and_exercised() -> None:
         "register_allocation_strategies",
         "register_storage_backends",
         "register_promotion_types",
+        "register_carriers",
+        "register_notifiers",
         "on_domain_event",
     }
     for name in names:
