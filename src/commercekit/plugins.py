@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 #: Module paths of the plugins that ship with commercekit.
 BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.payments.testgateway",
+    "commercekit.adapters.carriers.manual",
+    "commercekit.adapters.carriers.sandbox",
+    "commercekit.adapters.notifications.files",
+    "commercekit.adapters.notifications.smtp",
     "commercekit.adapters.allocation",
     "commercekit.adapters.storage.backends",
     "commercekit.adapters.storage.promotion_types",

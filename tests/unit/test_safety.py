@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from commercekit import errors
-from commercekit.adapters import signing
+from commercekit.adapters import _signing as signing
 from commercekit.adapters.payments.testgateway import TestPaymentGateway
 from commercekit.adapters.storage.urls import shown_url, without_password
 from commercekit.domain.cart import check_quantity

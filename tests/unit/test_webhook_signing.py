@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from commercekit.adapters import signing
+from commercekit.adapters import _signing as signing
 from commercekit.adapters.clock import FixedClock
 from commercekit.adapters.payments.testgateway import MAX_TOLERANCE_SECONDS, TestPaymentGateway
 from commercekit.domain.errors import InvalidInput, WebhookRejected

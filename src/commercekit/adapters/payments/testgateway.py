@@ -44,7 +44,7 @@ from typing import Any, Final
 
 import attrs
 
-from commercekit.adapters import signing
+from commercekit.adapters import _signing as signing
 from commercekit.domain.errors import (
     GatewayError,
     InvalidInput,
