@@ -7,6 +7,8 @@ read ``error.field`` for the input concerned:
 - :class:`NotFound`: something looked up by its key does not exist;
 - :class:`StateError`: the state of what the request concerns refuses it now;
 - :class:`GatewayError`: the payment provider failed or refused;
+- :class:`ProviderError`: another outside service (a carrier, a mail server) failed
+  or refused;
 - :class:`Conflict`: another request got there first (``retryable``) or a key was
   reused;
 - :class:`ConfigurationError`: the store is set up wrongly.

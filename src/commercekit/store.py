@@ -31,6 +31,7 @@ from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from commercekit.adapters.clock import RandomIds, SystemClock
+from commercekit.adapters.notifications.templates import JinjaTemplates
 from commercekit.adapters.storage.urls import shown_url
 from commercekit.domain.access import Permission, Principal, Shopper, Staff
 from commercekit.domain.channels import Channel
@@ -40,6 +41,7 @@ from commercekit.domain.events import DomainEvent
 from commercekit.domain.money import Money, Rounding
 from commercekit.domain.pricing import TaxAddress, TaxRounding, TaxSettings
 from commercekit.plugins import Plugins
+from commercekit.ports.carriers import Carrier
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import Storage
@@ -49,13 +51,22 @@ from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.checkout import CheckoutService
 from commercekit.services.customers import CustomerService
+from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.inventory import InventoryService
+from commercekit.services.notifications import NotificationService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.recovery import RecoveryService
 from commercekit.services.schemas import parse
 
-__all__ = ["ChannelConfig", "GatewayConfig", "ShippingMethodConfig", "Store", "StoreConfig"]
+__all__ = [
+    "ChannelConfig",
+    "GatewayConfig",
+    "NotifierConfig",
+    "ShippingMethodConfig",
+    "Store",
+    "StoreConfig",
+]
 
 
 class _Config(BaseModel):
@@ -95,6 +106,14 @@ def _reveal(secret: SecretStr | list[SecretStr]) -> str | list[str]:
     if isinstance(secret, list):
         return [each.get_secret_value() for each in secret]
     return secret.get_secret_value()
+
+
+class NotifierConfig(GatewayConfig):
+    """How a store's messages reach customers: a notifier plugin (``file`` by default,
+    a folder of ``.eml`` files; ``console``; ``smtp``), its options and secrets."""
+
+    plugin: str = Field(default="file", min_length=1, max_length=64)
+    options: dict[str, Any] = Field(default_factory=lambda: {"directory": "outbox"})
 
 
 class ShippingMethodConfig(_Config):
@@ -152,6 +171,15 @@ class StoreConfig(_Config):
     tax_origin_country: str | None = None
     """Where tax is reckoned before the customer gives an address."""
     shipping_methods: list[ShippingMethodConfig] = Field(default_factory=list)
+    carriers: dict[str, GatewayConfig] = Field(default_factory=dict)
+    """Parcel carriers by the name the store gives them, each a plugin with options
+    and secrets; ``manual`` (the merchant types the tracking number) is always there."""
+    notifier: NotifierConfig | None = None
+    """None by default: a store sends no message until one is configured."""
+    notification_templates: str | None = Field(default=None, max_length=4096)
+    """A folder whose templates replace the built-in ones, file by file."""
+    store_name: str = Field(default="", max_length=200)
+    """How messages to customers sign."""
     max_quantity_per_line: int = Field(default=999, ge=1, le=1_000_000)
     pending_payment_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
     action_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
@@ -268,17 +296,28 @@ class Store:
             name: self.plugins.make_gateway(name, gateway.plugin, gateway.factory_options())
             for name, gateway in config.gateways.items()
         }
+        carriers = {"manual": GatewayConfig(plugin="manual"), **config.carriers}
+        self.carriers: dict[str, Carrier] = {
+            name: self.plugins.make_carrier(name, carrier.plugin, carrier.factory_options())
+            for name, carrier in carriers.items()
+        }
+        notifier = None
+        if config.notifier is not None:
+            notifier = self.plugins.make_notifier(
+                config.notifier.plugin, config.notifier.factory_options()
+            )
         self.runtime = Runtime(
             storage=storage,
             clock=clock or SystemClock(),
             ids=ids or RandomIds(),
             gateways=self.gateways,
+            carriers=self.carriers,
             settings=attrs.evolve(
                 config.settings(),
                 allocation=self.plugins.allocation_strategy(config.allocation_strategy),
             ),
             subscribers=self._publish,
-            has_subscribers=self.plugins.has_subscribers,
+            has_subscribers=lambda: notifier is not None or self.plugins.has_subscribers(),
             promotion_types=frozenset(kind.cls for kind in self.plugins.promotion_types()),
             coupon_attempts=self.plugins.coupon_attempt,
         )
@@ -286,10 +325,13 @@ class Store:
         self.carts = CartService(self.runtime)
         self.payments = PaymentService(self.runtime)
         self.checkout = CheckoutService(self.runtime, self.payments)
-        self.orders = OrderService(self.runtime, self.payments)
-        self.inventory = InventoryService(self.runtime, self.payments)
+        self.fulfilment = FulfilmentService(self.runtime)
+        self.orders = OrderService(self.runtime, self.payments, self.fulfilment)
+        self.inventory = InventoryService(self.runtime, self.payments, self.fulfilment)
         self.customers = CustomerService(self.runtime)
         self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
+        templates = JinjaTemplates(config.notification_templates, store_name=config.store_name)
+        self.notifications = NotificationService(self.runtime, templates, notifier)
 
     @classmethod
     def open(
@@ -352,6 +394,7 @@ class Store:
 
     def _publish(self, events: Sequence[DomainEvent]) -> None:
         self.plugins.publish(events)
+        self.notifications.on_events(events)
 
     def deliver_events(self) -> int:
         """Deliver outbox events left undelivered (after a crash, say)."""

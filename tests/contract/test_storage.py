@@ -594,8 +594,10 @@ def test_an_order_keeps_its_statuses_and_history_through_its_life(storage: Stora
 
     steps = [
         lambda o: o.payment_changed(PaymentStatus.AUTHORIZED, at=NOW, actor="gateway"),
-        lambda o: o.record_fulfilment({"RETRO-CLOCK-0": 1}, at=NOW, actor="warehouse"),
-        lambda o: o.record_fulfilment({"RETRO-CLOCK-1": 2}, at=NOW, actor="warehouse"),
+        lambda o: o.follow_shipments({"RETRO-CLOCK-0": 1}, {}, at=NOW, actor="warehouse"),
+        lambda o: o.follow_shipments(
+            {"RETRO-CLOCK-0": 1, "RETRO-CLOCK-1": 2}, {}, at=NOW, actor="warehouse"
+        ),
         lambda o: o.payment_changed(PaymentStatus.CAPTURED, at=NOW, actor="gateway"),
         lambda o: o.complete(at=NOW + timedelta(days=2), actor="staff:grace"),
     ]
@@ -613,15 +615,15 @@ def test_an_order_keeps_its_statuses_and_history_through_its_life(storage: Stora
     assert (loaded.status, loaded.payment_status, loaded.fulfilment_status) == (
         OrderStatus.COMPLETED,
         OrderPaymentStatus.CAPTURED,
-        FulfilmentStatus.FULFILLED,
+        FulfilmentStatus.SHIPPED,
     )
     assert loaded.fulfilled == {"RETRO-CLOCK-0": 1, "RETRO-CLOCK-1": 2}
     assert [entry.action for entry in loaded.history] == [
         "placed",
         "payment",
         "opened",
-        "fulfilled",
-        "fulfilled",
+        "partially_shipped",
+        "shipped",
         "payment",
         "completed",
     ]

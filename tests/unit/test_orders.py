@@ -164,10 +164,17 @@ def open_order() -> Order:
     return order_with_payment(_P.AUTHORIZED)
 
 
+def ship(order: Order, units: dict[str, int], *, at=LATER, actor="warehouse") -> None:
+    """What the fulfilment service does when shipments carrying ``units`` leave."""
+    order.check_can_ship()
+    shipped = dict(order.fulfilled)
+    for sku, n in units.items():
+        shipped[sku] = shipped.get(sku, 0) + n
+    order.follow_shipments(shipped, {}, at=at, actor=actor)
+
+
 def fulfil_everything(order: Order) -> None:
-    order.record_fulfilment(
-        {line.sku: line.quantity for line in order.lines}, at=LATER, actor="warehouse"
-    )
+    ship(order, {line.sku: line.quantity for line in order.lines})
 
 
 def last(order: Order) -> HistoryEntry:
@@ -449,14 +456,14 @@ def test_an_unfulfilled_order_can_be_cancelled(opened):
 def test_an_order_cannot_be_cancelled_once_anything_was_fulfilled():
     order = open_order()
     first = order.lines[0]
-    order.record_fulfilment({first.sku: 1}, at=LATER, actor="warehouse")
+    ship(order, {first.sku: 1})
     history = list(order.history)
 
     with pytest.raises(InvalidTransition) as refused:
         order.cancel("too late", at=LATER, actor="customer")
 
     assert refused.value.code == "invalid_transition"
-    assert refused.value.state == FulfilmentStatus.PARTIALLY_FULFILLED.value
+    assert refused.value.state == "shipped"
     assert order.status is OrderStatus.OPEN
     assert order.history == history
 
@@ -487,85 +494,58 @@ def test_a_completed_order_cannot_be_cancelled():
 # --- fulfilment ----------------------------------------------------------------------
 
 
-def test_fulfilling_part_then_the_rest_fulfils_the_order():
+def test_shipping_part_then_the_rest_ships_the_order_and_delivery_follows():
     order = open_order()
     clock, lamp = order.lines
     assert clock.quantity > 1
 
-    order.record_fulfilment({clock.sku: 1}, at=LATER, actor="warehouse")
+    ship(order, {clock.sku: 1})
 
-    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_FULFILLED
+    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_SHIPPED
     assert order.fulfilled == {clock.sku: 1}
+    assert order.shipped
     assert (last(order).at, last(order).actor, last(order).action) == (
         LATER,
         "warehouse",
-        "fulfilled",
-    )
-    assert last(order).detail == f"1 x {clock.sku}"
-
-    order.record_fulfilment(
-        {clock.sku: clock.quantity - 1, lamp.sku: lamp.quantity}, at=LATER, actor="warehouse"
+        "partially_shipped",
     )
 
-    assert order.fulfilment_status is FulfilmentStatus.FULFILLED
+    ship(order, {clock.sku: clock.quantity - 1, lamp.sku: lamp.quantity})
+
+    assert order.fulfilment_status is FulfilmentStatus.SHIPPED
     assert order.fulfilled == {clock.sku: clock.quantity, lamp.sku: lamp.quantity}
 
+    order.follow_shipments(order.fulfilled, {lamp.sku: 1}, at=LATER, actor="carrier")
+    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_DELIVERED
+    order.follow_shipments(order.fulfilled, order.fulfilled, at=LATER, actor="carrier")
+    assert order.fulfilment_status is FulfilmentStatus.DELIVERED
 
-def test_fulfilling_more_than_was_ordered_is_refused_and_records_nothing():
+
+def test_following_the_same_shipments_again_changes_nothing():
+    order = open_order()
+    ship(order, {order.lines[0].sku: 1})
+    version, history = order.version, list(order.history)
+
+    assert not order.follow_shipments(order.fulfilled, {}, at=LATER, actor="warehouse")
+
+    assert (order.version, order.history) == (version, history)
+
+
+def test_units_left_to_ship_are_what_no_shipment_carries():
     order = open_order()
     clock, lamp = order.lines
-    order.record_fulfilment({clock.sku: 1}, at=LATER, actor="warehouse")
-    fulfilled, history = dict(order.fulfilled), list(order.history)
 
-    with pytest.raises(InvalidInput) as refused:
-        order.record_fulfilment(
-            {lamp.sku: lamp.quantity, clock.sku: clock.quantity}, at=LATER, actor="warehouse"
-        )
-
-    assert refused.value.field == "quantity"
-    assert order.fulfilled == fulfilled
-    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_FULFILLED
-    assert order.history == history
+    assert order.left_to_ship({}) == {clock.sku: clock.quantity, lamp.sku: lamp.quantity}
+    assert order.left_to_ship({clock.sku: clock.quantity}) == {lamp.sku: lamp.quantity}
 
 
-def test_fulfilling_an_unknown_sku_is_refused():
-    order = open_order()
-
-    with pytest.raises(InvalidInput) as refused:
-        order.record_fulfilment({"RETRO-RADIO": 1}, at=LATER, actor="warehouse")
-
-    assert refused.value.field == "sku"
-    assert order.fulfilled == {}
-    assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
-
-
-@pytest.mark.parametrize("quantity", [0, -1, True, 1.0], ids=repr)
-def test_fulfilling_anything_but_a_positive_whole_number_is_refused(quantity):
-    order = open_order()
-
-    with pytest.raises(InvalidInput) as refused:
-        order.record_fulfilment({order.lines[0].sku: quantity}, at=LATER, actor="warehouse")
-
-    assert refused.value.field == "quantity"
-    assert order.fulfilled == {}
-
-
-def test_an_order_awaiting_payment_cannot_be_fulfilled():
+def test_an_order_awaiting_payment_cannot_be_shipped():
     order = place()
 
     with pytest.raises(InvalidTransition) as refused:
         fulfil_everything(order)
 
     assert refused.value.state == OrderStatus.PENDING_PAYMENT.value
-    assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
-
-
-def test_recording_an_empty_fulfilment_leaves_the_order_unfulfilled():
-    order = open_order()
-
-    with contextlib.suppress(InvalidInput):
-        order.record_fulfilment({}, at=LATER, actor="warehouse")
-
     assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
 
 
@@ -607,7 +587,7 @@ def test_an_order_whose_payment_is_not_captured_cannot_be_completed(unsettled):
 
 def test_a_partly_fulfilled_order_cannot_be_completed():
     order = order_with_payment(_P.CAPTURED)
-    order.record_fulfilment({order.lines[0].sku: 1}, at=LATER, actor="warehouse")
+    ship(order, {order.lines[0].sku: 1})
 
     with pytest.raises(InvalidTransition):
         order.complete(at=LATER, actor="staff")
@@ -670,8 +650,9 @@ def test_every_change_is_logged_with_its_time_and_actor():
     ]
 
     order.payment_changed(PaymentStatus.AUTHORIZED, at=steps[0][0], actor=steps[0][1])
-    order.record_fulfilment({clock.sku: 1}, at=steps[1][0], actor=steps[1][1])
-    order.record_fulfilment(
+    ship(order, {clock.sku: 1}, at=steps[1][0], actor=steps[1][1])
+    ship(
+        order,
         {clock.sku: clock.quantity - 1, lamp.sku: lamp.quantity},
         at=steps[2][0],
         actor=steps[2][1],
@@ -683,8 +664,8 @@ def test_every_change_is_logged_with_its_time_and_actor():
         (PLACED, "customer", "placed"),
         (*steps[0], "payment"),
         (*steps[0], "opened"),
-        (*steps[1], "fulfilled"),
-        (*steps[2], "fulfilled"),
+        (*steps[1], "partially_shipped"),
+        (*steps[2], "shipped"),
         (*steps[3], "payment"),
         (*steps[4], "completed"),
     ]

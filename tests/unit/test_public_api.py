@@ -52,6 +52,7 @@ def test_every_error_lives_in_commercekit_errors_in_one_hierarchy() -> None:
         commercekit.errors.NotFound,
         commercekit.errors.StateError,
         commercekit.errors.GatewayError,
+        commercekit.errors.ProviderError,
         commercekit.errors.Conflict,
         commercekit.errors.ConfigurationError,
         commercekit.errors.AccessDenied,

@@ -419,6 +419,10 @@ class Catalog:
         except KeyError:
             raise UnknownSku(sku) from None
 
+    def find_variant(self, sku: str) -> Variant | None:
+        """The variant with this SKU, or ``None`` (a product since removed)."""
+        return self._variants.get(sku)
+
     def products(self) -> Iterator[Product]:
         """Every product, in the order added."""
         return iter(self._products.values())

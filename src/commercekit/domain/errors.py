@@ -57,6 +57,7 @@ __all__ = [
     "PaymentLimitExceeded",
     "PluginError",
     "PriceChanged",
+    "ProviderError",
     "RequestInProgress",
     "SchemaOutOfDate",
     "StateError",
@@ -502,7 +503,14 @@ class GatewayError(CommerceError):
         self.retryable = retryable
 
 
-class CarrierError(CommerceError):
+class ProviderError(CommerceError):
+    """An outside service other than the payment gateway (a carrier, a mail server)
+    failed or refused."""
+
+    code: ClassVar[str] = "provider_error"
+
+
+class CarrierError(ProviderError):
     """A carrier could not be reached or refused (a label, a quote, a cancellation);
     nothing is known to have happened. ``retryable`` says whether the same call, with
     the same idempotency key, may be tried again."""
@@ -514,7 +522,7 @@ class CarrierError(CommerceError):
         self.retryable = retryable
 
 
-class NotificationFailed(CommerceError):
+class NotificationFailed(ProviderError):
     """A notifier could not hand a message over (the mail server refused or could not
     be reached); the message is kept and sent again later."""
 

@@ -29,6 +29,9 @@ __all__ = [
     "PaymentRefunded",
     "PaymentRequiresAction",
     "PaymentVoided",
+    "ShipmentDelivered",
+    "ShipmentDispatched",
+    "ShipmentException",
     "StockLow",
     "event_from_dict",
     "event_to_dict",
@@ -114,6 +117,8 @@ class PaymentRefunded(_PaymentEvent):
     """Money taken was given back (part or all)."""
 
     name: ClassVar[str] = "PaymentRefunded"
+    transaction_id: str = ""
+    """The gateway's id for the refund: one notice per refund."""
 
 
 @attrs.frozen(kw_only=True)
@@ -156,6 +161,39 @@ class StockLow(DomainEvent):
     threshold: int
 
 
+@attrs.frozen(kw_only=True)
+class _ShipmentEvent(DomainEvent):
+    order_id: str
+    shipment_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ShipmentDispatched(_ShipmentEvent):
+    """A shipment left its location: its units were consumed from stock."""
+
+    name: ClassVar[str] = "ShipmentDispatched"
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+
+
+@attrs.frozen(kw_only=True)
+class ShipmentDelivered(_ShipmentEvent):
+    """A shipment's carrier reported it delivered."""
+
+    name: ClassVar[str] = "ShipmentDelivered"
+
+
+@attrs.frozen(kw_only=True)
+class ShipmentException(_ShipmentEvent):
+    """A shipment's carrier reported a problem (undeliverable, lost, damaged,
+    returned to sender)."""
+
+    name: ClassVar[str] = "ShipmentException"
+    status: str
+    detail: str
+
+
 EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
     cls.name: cls
     for cls in (
@@ -170,6 +208,9 @@ EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
         PaymentFailed,
         NeedsAttention,
         StockLow,
+        ShipmentDispatched,
+        ShipmentDelivered,
+        ShipmentException,
     )
 }
 

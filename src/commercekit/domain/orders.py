@@ -3,7 +3,8 @@
 - ``status``: pending payment, open, cancelled, completed;
 - ``payment_status``: unpaid, authorized, partially captured, captured, partially
   refunded, refunded, voided (mirrors the payment's ledger);
-- ``fulfilment_status``: unfulfilled, partially fulfilled, fulfilled.
+- ``fulfilment_status``: unfulfilled, partially shipped, shipped, partially
+  delivered, delivered: derived from its shipments (:meth:`Order.follow_shipments`).
 
 Every change is checked here and lands in the order's history with its time and its
 actor; an illegal one raises :class:`InvalidTransition`.
@@ -21,7 +22,7 @@ import attrs
 from commercekit.domain._validators import ACTOR, text
 from commercekit.domain.checkout import Address, ShippingChoice
 from commercekit.domain.customers import canonical_email
-from commercekit.domain.errors import InvalidInput, InvalidTransition, shown
+from commercekit.domain.errors import InvalidInput, InvalidTransition
 from commercekit.domain.events import (
     DomainEvent,
     NeedsAttention,
@@ -76,11 +77,23 @@ class OrderPaymentStatus(enum.Enum):
 
 
 class FulfilmentStatus(enum.Enum):
-    """How much of the order has been handed to the customer or a carrier."""
+    """How far the order's goods have gone: derived from its shipments."""
 
     UNFULFILLED = "unfulfilled"
-    PARTIALLY_FULFILLED = "partially_fulfilled"
-    FULFILLED = "fulfilled"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    """Every unit has left; none has arrived yet."""
+    PARTIALLY_DELIVERED = "partially_delivered"
+    DELIVERED = "delivered"
+
+    @property
+    def all_shipped(self) -> bool:
+        """Whether every unit of the order has left."""
+        return self in (
+            FulfilmentStatus.SHIPPED,
+            FulfilmentStatus.PARTIALLY_DELIVERED,
+            FulfilmentStatus.DELIVERED,
+        )
 
 
 _P = OrderPaymentStatus
@@ -188,10 +201,10 @@ class Order:
     payment_status: OrderPaymentStatus = OrderPaymentStatus.UNPAID
     fulfilment_status: FulfilmentStatus = FulfilmentStatus.UNFULFILLED
     fulfilled: Mapping[str, int] = attrs.field(factory=dict)
-    """Units fulfilled per SKU."""
+    """Units shipped per SKU (by its dispatched shipments)."""
     shipped: bool = False
-    """Whether its goods left the shelf (its stock was consumed): it can no longer be
-    cancelled."""
+    """Whether any of its goods left the shelf (a shipment was dispatched): it can no
+    longer be cancelled, only returned."""
     payment_capturable_units: int = 0
     """What its payment has authorized and not captured (an authorization standing)."""
     payment_refundable_units: int = 0
@@ -414,18 +427,64 @@ class Order:
         self._log(at, actor, "cancelled", reason)
         self.events.append(OrderCancelled(occurred_at=at, order_id=self.id, reason=reason))
 
-    def mark_shipped(self, *, at: datetime, actor: str) -> None:
-        """Its goods left the shelf: from now on it cannot be cancelled.
+    def touch(self) -> None:
+        """Mark it changed (its shipments were planned or cancelled): whatever else
+        changes it at the same time is told apart by its version."""
+        self.version += 1
 
-        :raises InvalidTransition: unless it is open (paid, not being cancelled), or if
-            it shipped already.
-        """
+    def check_can_ship(self) -> None:
+        """:raises InvalidTransition: unless it is open (paid, not being cancelled)."""
         if self.status is not OrderStatus.OPEN:
             raise InvalidTransition("order", self.status.value, "ship")
-        if self.shipped:
-            raise InvalidTransition("order", "shipped", "ship")
-        self.shipped = True
-        self._log(at, actor, "shipped")
+
+    def left_to_ship(self, planned: Mapping[str, int]) -> dict[str, int]:
+        """Units per SKU that no shipment carries yet, given the units ``planned``
+        (carried by its shipments that are not cancelled)."""
+        left: dict[str, int] = {}
+        for line in self.lines:
+            units = line.quantity - planned.get(line.sku, 0)
+            if units > 0:
+                left[line.sku] = units
+        return left
+
+    def follow_shipments(
+        self,
+        shipped: Mapping[str, int],
+        delivered: Mapping[str, int],
+        *,
+        at: datetime,
+        actor: str,
+    ) -> bool:
+        """Follow its shipments: units shipped and delivered per SKU decide its
+        fulfilment status; the first dispatch means it can no longer be cancelled.
+
+        :returns: whether anything changed.
+        """
+        ordered = {line.sku: line.quantity for line in self.lines}
+        done = {sku: min(units, ordered.get(sku, 0)) for sku, units in shipped.items() if units}
+        arrived = sum(min(units, ordered.get(sku, 0)) for sku, units in delivered.items())
+        total = sum(ordered.values())
+        if arrived and arrived >= total:
+            status = FulfilmentStatus.DELIVERED
+        elif arrived:
+            status = FulfilmentStatus.PARTIALLY_DELIVERED
+        elif done and sum(done.values()) >= total:
+            status = FulfilmentStatus.SHIPPED
+        elif done:
+            status = FulfilmentStatus.PARTIALLY_SHIPPED
+        else:
+            status = FulfilmentStatus.UNFULFILLED
+        if done == dict(self.fulfilled) and status is self.fulfilment_status:
+            return False
+        if done and not self.shipped:
+            self.shipped = True
+        self.fulfilled = done
+        if status is not self.fulfilment_status:
+            self.fulfilment_status = status
+            self._log(at, actor, status.value)
+        else:
+            self.version += 1
+        return True
 
     def answers_key(self, *, now: datetime, retention: timedelta) -> bool:
         """Whether its idempotency key still answers with this order: for
@@ -454,46 +513,15 @@ class Order:
         self.events.append(NeedsAttention(occurred_at=at, order_id=self.id, detail=detail))
         return True
 
-    def record_fulfilment(self, quantities: Mapping[str, int], *, at: datetime, actor: str) -> None:
-        """Record units handed over, per SKU.
-
-        :raises InvalidTransition: unless the order is open.
-        :raises InvalidInput: for an unknown SKU or more units than were ordered.
-        """
-        if self.status is not OrderStatus.OPEN:
-            raise InvalidTransition("order", self.status.value, "fulfil")
-        if not quantities:
-            raise InvalidInput("name at least one SKU to fulfil", field="quantities")
-        ordered = {line.sku: line.quantity for line in self.lines}
-        done = dict(self.fulfilled)
-        for sku, quantity in quantities.items():
-            if sku not in ordered:
-                raise InvalidInput(f"the order has no SKU {shown(sku)}", field="sku")
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-                raise InvalidInput("must be a whole number of at least 1", field="quantity")
-            if done.get(sku, 0) + quantity > ordered[sku]:
-                raise InvalidInput(
-                    f"only {ordered[sku] - done.get(sku, 0)} of {sku} left to fulfil",
-                    field="quantity",
-                )
-            done[sku] = done.get(sku, 0) + quantity
-        self.fulfilled = done
-        complete = all(done.get(sku, 0) == quantity for sku, quantity in ordered.items())
-        self.fulfilment_status = (
-            FulfilmentStatus.FULFILLED if complete else FulfilmentStatus.PARTIALLY_FULFILLED
-        )
-        detail = ", ".join(f"{quantity} x {sku}" for sku, quantity in quantities.items())
-        self._log(at, actor, "fulfilled", detail)
-
     def complete(self, *, at: datetime, actor: str) -> None:
-        """Close an open order that is fulfilled and whose payment is settled.
+        """Close an open order whose every unit has shipped and whose payment is settled.
 
         :raises InvalidTransition: otherwise.
         """
         settled = self.payment_status in (_P.CAPTURED, _P.PARTIALLY_REFUNDED, _P.REFUNDED)
         if (
             self.status is not OrderStatus.OPEN
-            or self.fulfilment_status is not FulfilmentStatus.FULFILLED
+            or not self.fulfilment_status.all_shipped
             or not settled
         ):
             raise InvalidTransition("order", self.status.value, "complete")

@@ -628,7 +628,6 @@ class Payment:
         cls: type[PaymentAuthorized]
         | type[PaymentCaptured]
         | type[PaymentVoided]
-        | type[PaymentRefunded]
         | type[PaymentRequiresAction],
         amount_units: int,
         at: datetime,
@@ -744,7 +743,16 @@ class Payment:
                 event, f"refunded {event.amount_units}, {self.refundable_units} refundable"
             )
         self._record(event)
-        self._event(PaymentRefunded, event.amount_units, event.occurred_at)
+        self.events.append(
+            PaymentRefunded(
+                occurred_at=event.occurred_at,
+                payment_id=self.id,
+                order_id=self.order_id,
+                currency=self.currency,
+                amount_units=event.amount_units,
+                transaction_id=event.transaction_id,
+            )
+        )
         return True
 
 

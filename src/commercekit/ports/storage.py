@@ -21,6 +21,7 @@ from commercekit.domain.catalog import Category, Product
 from commercekit.domain.checkout import Checkout
 from commercekit.domain.customers import Customer
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.fulfilment import Shipment
 from commercekit.domain.inventory import (
     PurchaseOrder,
     Reservation,
@@ -31,6 +32,7 @@ from commercekit.domain.inventory import (
     StockMovement,
     StockRule,
 )
+from commercekit.domain.notifications import Notice
 from commercekit.domain.orders import Order
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceList, TaxZone
@@ -43,9 +45,11 @@ __all__ = [
     "CheckoutRepository",
     "CustomerRepository",
     "InventoryRepository",
+    "NoticeRepository",
     "OrderRepository",
     "PaymentRepository",
     "PromotionType",
+    "ShipmentRepository",
     "Storage",
     "StorageFactory",
     "UnitOfWork",
@@ -111,6 +115,55 @@ class CustomerRepository(Protocol):
 
     def save(self, customer: Customer) -> None:
         """Store a changed customer (version-checked)."""
+        ...
+
+
+class ShipmentRepository(Protocol):
+    """Shipments by id, by order and by tracking number."""
+
+    def get(self, shipment_id: str) -> Shipment:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def add(self, shipment: Shipment) -> None:
+        """Store a new shipment."""
+        ...
+
+    def save(self, shipment: Shipment) -> None:
+        """Store a changed shipment (version-checked)."""
+        ...
+
+    def for_order(self, order_id: str) -> list[Shipment]:
+        """An order's shipments, oldest first (by id)."""
+        ...
+
+    def by_tracking_number(self, tracking_number: str) -> list[Shipment]:
+        """The shipments whose label has this tracking number."""
+        ...
+
+    def tracked(self, *, after: str = "", limit: int = 100) -> list[Shipment]:
+        """Dispatched shipments with a label whose carrier may still report news
+        (shipped, in transit, exception), by id, from after ``after``."""
+        ...
+
+
+class NoticeRepository(Protocol):
+    """The notices a store sends, by key."""
+
+    def find(self, key: str) -> Notice | None: ...
+
+    def add(self, notice: Notice) -> None:
+        """Store a new notice; a taken key is a ``ConcurrencyConflict`` (at the latest
+        on commit): the same notice is claimed once."""
+        ...
+
+    def save(self, notice: Notice) -> None:
+        """Store a changed notice (version-checked)."""
+        ...
+
+    def due(self, *, limit: int = 100) -> list[Notice]:
+        """Notices waiting to be handed over (new, or failed and tried again), oldest
+        first."""
         ...
 
 
@@ -392,6 +445,17 @@ class InventoryRepository(Protocol):
         """
         ...
 
+    def consume(
+        self, reservation: Reservation, quantity: int, *, at: datetime, movement_id: str
+    ) -> None:
+        """Consume ``quantity`` units of a reservation as it was read
+        (:meth:`Reservation.consume`): a sale of those units, the rest still held.
+
+        :raises ConcurrencyConflict: if it changed since it was read (another
+            shipment took from it, or it was released); the unit of work is retried.
+        """
+        ...
+
     def extend(self, reservation_ids: Sequence[str], until: datetime) -> None:
         """Move the expiry of those of these reservations still active
         (:meth:`Reservation.extend`)."""
@@ -455,6 +519,12 @@ class UnitOfWork(Protocol):
 
     @property
     def inventory(self) -> InventoryRepository: ...
+
+    @property
+    def shipments(self) -> ShipmentRepository: ...
+
+    @property
+    def notices(self) -> NoticeRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -19,6 +19,7 @@ from commercekit.domain.errors import (
     ConcurrencyConflict,
     InvalidInput,
     NotFound,
+    UnknownCarrier,
     UnknownGateway,
 )
 from commercekit.domain.events import DomainEvent
@@ -32,6 +33,7 @@ from commercekit.domain.pricing import (
     TaxAddress,
     TaxSettings,
 )
+from commercekit.ports.carriers import Carrier
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import (
@@ -129,6 +131,7 @@ class Runtime:
     clock: Clock
     ids: IdGenerator
     gateways: Mapping[str, PaymentGateway]
+    carriers: Mapping[str, Carrier] = attrs.field(factory=dict)
     settings: Settings
     subscribers: Callable[[Sequence[DomainEvent]], None]
     has_subscribers: Callable[[], bool] = lambda: True
@@ -164,6 +167,16 @@ class Runtime:
                     delivered += len(batch)
                 if len(batch) < _BATCH:
                     return delivered
+
+    def carrier(self, name: object) -> Carrier:
+        """The configured carrier called ``name``.
+
+        :raises UnknownCarrier: naming ``carrier`` if the store has none such.
+        """
+        carrier = self.carriers.get(check_key(name, "carrier"))
+        if carrier is None:
+            raise UnknownCarrier(str(name), self.carriers)
+        return carrier
 
     def gateway(self, name: str) -> PaymentGateway:
         """The configured gateway called ``name``.

@@ -36,7 +36,8 @@ from commercekit.domain.inventory import (
 from commercekit.domain.payments import PaymentStatus
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
-from commercekit.services.holds import cancel_unpaid, ship_holds
+from commercekit.services.fulfilment import FulfilmentService
+from commercekit.services.holds import cancel_unpaid
 from commercekit.services.payments import PaymentService
 
 __all__ = ["InventoryService"]
@@ -59,9 +60,12 @@ def _units(value: object, field: str, *, minimum: int = 1) -> int:
 class InventoryService(Service):
     """Stock operations. Each call is one transaction."""
 
-    def __init__(self, runtime: Runtime, payments: PaymentService) -> None:
+    def __init__(
+        self, runtime: Runtime, payments: PaymentService, fulfilment: FulfilmentService
+    ) -> None:
         super().__init__(runtime)
         self._payments = payments
+        self._fulfilment = fulfilment
 
     def add_location(self, location: StockLocation) -> None:
         """Add a stock location."""
@@ -264,23 +268,19 @@ class InventoryService(Service):
             return True  # unknown for now: ask again on the next run
 
     def consume(self, order_id: str, *, actor: str = "staff") -> int:
-        """The order's goods left: its reservations become sales in the ledger, and the
-        order is marked shipped in the same transaction, so that a cancellation racing
-        it either comes first (and nothing ships) or finds it shipped.
+        """Everything of the order not yet shipped leaves now: one shipment per
+        location (see :meth:`FulfilmentService.ship`), each consuming exactly the units
+        it carries as sales in the ledger; the order can no longer be cancelled. A
+        cancellation racing it either comes first (and nothing ships) or finds it
+        shipped.
 
+        :returns: how many shipments left.
         :raises InvalidTransition: unless the order is open (paid, not being
-            cancelled), or if it shipped already.
+            cancelled), or when nothing of it is left to ship.
         """
         check_key(order_id, "order_id")
         check_key(actor, "actor")
-
-        def work(uow: UnitOfWork) -> int:
-            order = uow.orders.get(order_id)
-            order.mark_shipped(at=self.now, actor=actor)
-            uow.orders.save(order)
-            return ship_holds(uow, order, at=self.now)
-
-        return self._run(work)
+        return len(self._fulfilment.ship(order_id, actor=actor))
 
     # --- reordering ------------------------------------------------------------------
 

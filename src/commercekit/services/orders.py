@@ -8,14 +8,16 @@ money is given back through the gateway, then the order is cancelled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Final
 
 from commercekit.domain.errors import (
+    InvalidInput,
     InvalidTransition,
     NotFound,
     OperationInProgress,
 )
+from commercekit.domain.fulfilment import ShipmentStatus
 from commercekit.domain.identifiers import (
     check_key,
     check_quantities,
@@ -26,6 +28,7 @@ from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import PaymentStatus, TransactionKind
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.holds import release_holds
 from commercekit.services.payments import PaymentService
 
@@ -49,9 +52,12 @@ def _check_cancellation(order_id: object, reason: object, actor: object) -> None
 class OrderService(Service):
     """Staff and customer operations on placed orders."""
 
-    def __init__(self, runtime: Runtime, payments: PaymentService) -> None:
+    def __init__(
+        self, runtime: Runtime, payments: PaymentService, fulfilment: FulfilmentService
+    ) -> None:
         super().__init__(runtime)
         self._payments = payments
+        self._fulfilment = fulfilment
 
     def get(self, order_id: str) -> Order:
         """An order by id (for staff and back-office code).
@@ -102,9 +108,17 @@ class OrderService(Service):
         """
         _check_cancellation(order_id, reason, actor)
         self._settle_unknown_authorization(order_id)
+        if not self.get(order_id).shipped:
+            self._fulfilment.release_for_cancellation(order_id)
 
         def begin(uow: UnitOfWork) -> bool:
             order = uow.orders.get(order_id)
+            for shipment in uow.shipments.for_order(order_id):
+                if shipment.status is ShipmentStatus.LABEL_BOUGHT:
+                    raise OperationInProgress("order's shipment", "a label purchase")
+                if shipment.status is ShipmentStatus.PENDING:
+                    shipment.cancel()
+                    uow.shipments.save(shipment)
             payment = uow.payments.for_order(order_id)
             if payment is not None and any(
                 i.kind is TransactionKind.CAPTURE for i in payment.intents
@@ -153,32 +167,26 @@ class OrderService(Service):
 
     # --- fulfilment --------------------------------------------------------------------
 
-    def _change(self, order_id: str, change: Callable[[Order], None]) -> Order:
-        check_key(order_id, "order_id")
-
-        def work(uow: UnitOfWork) -> Order:
-            order = uow.orders.get(order_id)
-            change(order)
-            uow.orders.save(order)
-            return order
-
-        return self._run(work)
-
     def record_fulfilment(
         self, order_id: str, quantities: Mapping[str, int], *, actor: str = "staff"
     ) -> Order:
-        """Record units handed over, per SKU.
+        """Record units handed over, per SKU: they leave now as shipments without
+        labels (see :meth:`FulfilmentService.ship`), each consuming exactly its units.
 
         :param quantities: SKU to units, each a whole number or its digits as a form
             sends them (``"2"``).
         :raises InvalidTransition: unless the order is open (paid, not being
             cancelled).
+        :raises InvalidInput: naming ``quantities``, for a SKU the order does not
+            have or more units than are left to ship.
         """
+        check_key(order_id, "order_id")
         quantities = check_quantities(quantities, "quantities")
+        if not quantities:
+            raise InvalidInput("name at least one SKU to fulfil", field="quantities")
         check_key(actor, "actor")
-        return self._change(
-            order_id, lambda order: order.record_fulfilment(quantities, at=self.now, actor=actor)
-        )
+        self._fulfilment.ship(order_id, quantities, actor=actor)
+        return self.get(order_id)
 
     def complete(self, order_id: str, *, actor: str = "staff") -> Order:
         """Close a fulfilled, paid order, once its goods have left the shelf and no

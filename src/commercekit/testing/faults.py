@@ -52,8 +52,10 @@ from commercekit.ports.storage import (
     CheckoutRepository,
     CustomerRepository,
     InventoryRepository,
+    NoticeRepository,
     OrderRepository,
     PaymentRepository,
+    ShipmentRepository,
     Storage,
     UnitOfWork,
 )
@@ -332,6 +334,14 @@ class _FaultyUnitOfWork:
     @property
     def inventory(self) -> InventoryRepository:
         return self._inner.inventory
+
+    @property
+    def shipments(self) -> ShipmentRepository:
+        return self._inner.shipments
+
+    @property
+    def notices(self) -> NoticeRepository:
+        return self._inner.notices
 
     def __enter__(self) -> Self:
         self._inner.__enter__()

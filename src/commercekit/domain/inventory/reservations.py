@@ -100,6 +100,36 @@ class Reservation:
             )
         return StockChange.unhold(self.sku, self.location_id, self.quantity, at=at, sale=sale)
 
+    def consume(self, quantity: int, *, at: datetime, movement_id: str) -> StockChange:
+        """Part or all of the hold left the shelf (one shipment's units): a sale of
+        ``quantity`` in the ledger as ``movement_id``; what is left stays held, and a
+        hold consumed to its last unit is closed as consumed.
+
+        :returns: the stock change that gives those units back as a sale.
+        :raises InvalidTransition: if it holds nothing any more.
+        :raises InvalidInput: naming ``quantity``, for less than 1 or more than it holds.
+        """
+        if not self.holds:
+            raise InvalidTransition("reservation", self.status.value, "consume")
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise InvalidInput("must be a whole number", field="quantity")
+        if not 1 <= quantity <= self.quantity:
+            raise InvalidInput(f"must be from 1 to {self.quantity}", field="quantity")
+        if quantity == self.quantity:
+            self.status = ReservationStatus.CONSUMED
+        else:
+            self.quantity -= quantity
+        sale = StockMovement(
+            id=movement_id,
+            sku=self.sku,
+            location_id=self.location_id,
+            kind=MovementKind.SALE,
+            quantity=-quantity,
+            at=at,
+            reference=self.order_id,
+        )
+        return StockChange.unhold(self.sku, self.location_id, quantity, at=at, sale=sale)
+
     def extend(self, until: datetime) -> None:
         """Give an active hold until ``until`` (the customer must confirm a payment).
 

@@ -14,7 +14,12 @@ import attrs
 
 from commercekit.adapters.storage.memory.tables import DELETED, Committed, Repository, Tables
 from commercekit.domain.catalog import require_new
-from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
+from commercekit.domain.errors import (
+    ConcurrencyConflict,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
     PurchaseOrder,
@@ -39,6 +44,17 @@ class _Close:
     reservation_id: str
     status: ReservationStatus
     at: datetime
+
+
+@attrs.frozen
+class _Consume:
+    """Consume part of a reservation, if it holds at commit what it held when read."""
+
+    reservation_id: str
+    held: int
+    quantity: int
+    at: datetime
+    movement_id: str
 
 
 @attrs.frozen
@@ -68,6 +84,15 @@ def _resolve(entries: Sequence[Any], reservation: Callable[[str], Reservation | 
             if found is None or not found.holds:
                 continue  # another writer closed it first: release once
             resolved.append(found.close(entry.status, at=entry.at))
+        elif isinstance(entry, _Consume):
+            found = reservation(entry.reservation_id)
+            if found is None or not found.holds or found.quantity != entry.held:
+                raise ConcurrencyConflict(
+                    f"reservation {entry.reservation_id} changed since it was read"
+                )
+            resolved.append(
+                found.consume(entry.quantity, at=entry.at, movement_id=entry.movement_id)
+            )
         else:
             resolved.append(entry)
     return resolved
@@ -189,6 +214,14 @@ class MemoryInventoryRepository(Repository):
             closed += 1
         return closed
 
+    def consume(
+        self, reservation: Reservation, quantity: int, *, at: datetime, movement_id: str
+    ) -> None:
+        copy.deepcopy(reservation).consume(quantity, at=at, movement_id=movement_id)
+        self._t.stock.append(
+            _Consume(reservation.id, reservation.quantity, quantity, at, movement_id)
+        )
+
     def extend(self, reservation_ids: Sequence[str], until: datetime) -> None:
         for reservation_id in reservation_ids:
             self._t.stock.append(_Transition(reservation_id, lambda r: r.extend(until)))
@@ -217,6 +250,8 @@ class MemoryInventoryRepository(Repository):
                 continue
             if isinstance(entry, _Close) and reservation.holds:
                 reservation.close(entry.status, at=entry.at)  # its stock change is staged
+            elif isinstance(entry, _Consume) and reservation.holds:
+                reservation.consume(entry.quantity, at=entry.at, movement_id=entry.movement_id)
             elif isinstance(entry, _Transition) and reservation.id not in closing:
                 with contextlib.suppress(InvalidTransition):
                     entry.change(reservation)

@@ -9,6 +9,8 @@ from commercekit.adapters.storage.memory.tables import Repository
 from commercekit.domain.cart import Cart
 from commercekit.domain.checkout import Checkout
 from commercekit.domain.customers import Customer
+from commercekit.domain.fulfilment import Shipment
+from commercekit.domain.notifications import Notice
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment
 
@@ -16,8 +18,10 @@ __all__ = [
     "MemoryCartRepository",
     "MemoryCheckoutRepository",
     "MemoryCustomerRepository",
+    "MemoryNoticeRepository",
     "MemoryOrderRepository",
     "MemoryPaymentRepository",
+    "MemoryShipmentRepository",
 ]
 
 
@@ -193,3 +197,54 @@ class MemoryPaymentRepository(Repository):
 
     def adopt(self, payment: Payment) -> None:
         self._t.adopt(self.table, payment.id, payment)
+
+
+class MemoryShipmentRepository(Repository):
+    table = "shipments"
+
+    def get(self, shipment_id: str) -> Shipment:
+        shipment: Shipment = self._get(shipment_id, "shipment")
+        return shipment
+
+    def add(self, shipment: Shipment) -> None:
+        self._t.put(self.table, shipment.id, shipment)
+
+    def save(self, shipment: Shipment) -> None:
+        self._t.put(self.table, shipment.id, shipment)
+
+    def for_order(self, order_id: str) -> list[Shipment]:
+        return sorted(
+            (s for s in self._t.rows(self.table) if s.order_id == order_id), key=lambda s: s.id
+        )
+
+    def by_tracking_number(self, tracking_number: str) -> list[Shipment]:
+        if not tracking_number:
+            return []
+        found = (s for s in self._t.rows(self.table) if s.tracking_number == tracking_number)
+        return sorted(found, key=lambda s: s.id)
+
+    def tracked(self, *, after: str = "", limit: int = 100) -> list[Shipment]:
+        found = (
+            s
+            for s in self._t.rows(self.table)
+            if s.status.tracked and s.tracking_number and s.id > after
+        )
+        return sorted(found, key=lambda s: s.id)[:limit]
+
+
+class MemoryNoticeRepository(Repository):
+    table = "notices"
+
+    def find(self, key: str) -> Notice | None:
+        notice: Notice | None = self._t.get(self.table, key)
+        return notice
+
+    def add(self, notice: Notice) -> None:
+        self._t.put(self.table, notice.id, notice)
+
+    def save(self, notice: Notice) -> None:
+        self._t.put(self.table, notice.id, notice)
+
+    def due(self, *, limit: int = 100) -> list[Notice]:
+        found = (n for n in self._t.rows(self.table) if n.due)
+        return sorted(found, key=lambda n: (n.created_at, n.id))[:limit]

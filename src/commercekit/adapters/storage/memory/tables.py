@@ -34,6 +34,8 @@ TABLES: Final = (
     "stock_movements",
     "reservations",
     "purchase_orders",
+    "shipments",
+    "notices",
 )
 DELETED: Final = object()
 #: The catalogue-wide tables: a commit that writes one of them changes the stamp.

@@ -20,8 +20,10 @@ from commercekit.adapters.storage.memory.repositories import (
     MemoryCartRepository,
     MemoryCheckoutRepository,
     MemoryCustomerRepository,
+    MemoryNoticeRepository,
     MemoryOrderRepository,
     MemoryPaymentRepository,
+    MemoryShipmentRepository,
 )
 from commercekit.adapters.storage.memory.tables import (
     DELETED,
@@ -52,7 +54,16 @@ _UNIQUE: Final[dict[str, Callable[[Any], list[tuple[str, Any]]]]] = {
     "products": lambda p: [("sku", v.sku) for v in p.variants],
 }
 _AGGREGATES: Final = frozenset(
-    {"carts", "checkouts", "customers", "orders", "payments", "purchase_orders"}
+    {
+        "carts",
+        "checkouts",
+        "customers",
+        "orders",
+        "payments",
+        "purchase_orders",
+        "shipments",
+        "notices",
+    }
 )
 
 
@@ -79,6 +90,8 @@ class MemoryUnitOfWork(RollsBackOnExit):
         self.payments = MemoryPaymentRepository(self._tables)
         self.catalog = MemoryCatalogRepository(self._tables)
         self.inventory = MemoryInventoryRepository(self._tables)
+        self.shipments = MemoryShipmentRepository(self._tables)
+        self.notices = MemoryNoticeRepository(self._tables)
 
     def _check(self) -> None:
         committed = self._storage.tables
@@ -159,6 +172,8 @@ class MemoryUnitOfWork(RollsBackOnExit):
             self.payments,
             self.catalog,
             self.inventory,
+            self.shipments,
+            self.notices,
         )
         for repository in repositories:
             repository.rebind(self._tables)

@@ -24,6 +24,7 @@ re-evaluates its condition against the committed row; on SQLite writers take tur
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -40,7 +41,7 @@ from commercekit.adapters.storage.sql.catalog import bump_stamp
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
 from commercekit.adapters.storage.sql.session import Claim, Session
 from commercekit.domain.catalog import require_new
-from commercekit.domain.errors import InvalidInput, NotFound
+from commercekit.domain.errors import ConcurrencyConflict, InvalidInput, NotFound
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import (
     HOLDING,
@@ -578,6 +579,30 @@ class SqlInventoryRepository:
             reservation = _reservation(row, ReservationStatus.ACTIVE)
             self._session.claim(_claim(reservation.close(status, at=at)))
         return len(closed)
+
+    def consume(
+        self, reservation: Reservation, quantity: int, *, at: datetime, movement_id: str
+    ) -> None:
+        """Consume part or all of a hold by a conditional update on what it held when
+        read (``... WHERE id = :id AND quantity = :held AND status IN (...)``), so that
+        two shipments cannot take the same units; giving them back as a sale is
+        staged, as the domain decides it."""
+        after = copy.deepcopy(reservation)
+        change = after.consume(quantity, at=at, movement_id=movement_id)
+        holds = t.reservations
+        with self._session.writing_now() as connection:
+            updated = connection.execute(
+                holds.update()
+                .where(
+                    holds.c.id == reservation.id,
+                    holds.c.quantity == reservation.quantity,
+                    _IS_HOLDING,
+                )
+                .values(quantity=after.quantity, status=after.status.value)
+            ).rowcount
+        if updated != 1:
+            raise ConcurrencyConflict(f"reservation {reservation.id} changed since it was read")
+        self._session.claim(_claim(change))
 
     def extend(self, reservation_ids: Sequence[str], until: datetime) -> None:
         """Stage a new expiry for those of these reservations still active

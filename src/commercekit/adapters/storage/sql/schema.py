@@ -633,3 +633,46 @@ relay_leases: Final = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
 """Which relay moves a stream of outbox events to a broker, until when."""
+
+# --- fulfilment ----------------------------------------------------------------------
+
+shipments: Final = sa.Table(
+    "shipments",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("order_id", sa.String, nullable=False, index=True),
+    sa.Column("location_id", sa.String, nullable=True),
+    sa.Column("status", sa.String, nullable=False),
+    _json("lines"),
+    _json("items"),
+    _json("parcels"),
+    sa.Column("carrier", sa.String, nullable=False),
+    sa.Column("service", sa.String, nullable=False),
+    sa.Column("tracking_number", sa.String, nullable=False, index=True),
+    _json("label", nullable=True),
+    _json("voided_labels"),
+    _json("timeline"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("dispatched_at", UtcDateTime, nullable=True),
+    sa.Column("delivered_at", UtcDateTime, nullable=True),
+    *_version(),
+)
+"""A shipment: its units, label and tracking; the label's document is kept base64."""
+
+notifications: Final = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("recipient", sa.String, nullable=False),
+    sa.Column("template", sa.String, nullable=False),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("status", sa.String, nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    *_version(),
+)
+"""Each message a store means to send, once per key (notice and recipient)."""

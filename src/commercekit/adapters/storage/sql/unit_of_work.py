@@ -17,6 +17,12 @@ from commercekit.adapters.storage.sql.carts import (
 )
 from commercekit.adapters.storage.sql.catalog import SqlCatalogRepository
 from commercekit.adapters.storage.sql.customers import CUSTOMERS, SqlCustomerRepository
+from commercekit.adapters.storage.sql.fulfilment import (
+    NOTICES,
+    SHIPMENTS,
+    SqlNoticeRepository,
+    SqlShipmentRepository,
+)
 from commercekit.adapters.storage.sql.inventory import PURCHASE_ORDERS, SqlInventoryRepository
 from commercekit.adapters.storage.sql.mapping import AggregateMapping
 from commercekit.adapters.storage.sql.orders import ORDERS, SqlOrderRepository
@@ -35,7 +41,9 @@ MAPPINGS: Final[tuple[AggregateMapping[Any], ...]] = (
     CUSTOMERS,
     ORDERS,
     PAYMENTS,
+    SHIPMENTS,
     PURCHASE_ORDERS,
+    NOTICES,
 )
 
 
@@ -60,6 +68,8 @@ class SqlUnitOfWork(RollsBackOnExit):
         self.payments = SqlPaymentRepository(self._session)
         self.catalog = SqlCatalogRepository(self._session, promotions)
         self.inventory = SqlInventoryRepository(self._session)
+        self.shipments = SqlShipmentRepository(self._session)
+        self.notices = SqlNoticeRepository(self._session)
 
     def commit(self) -> list[DomainEvent]:
         """Write everything staged, and the events the saved aggregates recorded and

@@ -1,0 +1,529 @@
+"""Fulfilment: shipments planned from where an order's stock is held, labels bought
+from carriers, dispatch that consumes exactly a shipment's units, and tracking.
+
+Whatever moves goods follows the order's rule of one change at a time: planning,
+dispatching and following tracking each write the order too (its fulfilment status
+moves, or its version does), so a cancellation racing any of them either comes first
+(and nothing ships) or finds the goods gone. A label is bought in three steps like a
+payment: the shipment is read, the carrier is asked with a key derived from the
+shipment, and the answer is recorded only if the shipment still waits for it
+(otherwise the label is given back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Final
+
+from commercekit.domain.errors import (
+    CarrierError,
+    InvalidInput,
+    InvalidTransition,
+    WebhookRejected,
+    shown,
+)
+from commercekit.domain.fulfilment import LineToShip, Shipment, ShipmentStatus, plan_shipments
+from commercekit.domain.identifiers import (
+    check_key,
+    check_quantities,
+    check_text,
+)
+from commercekit.domain.orders import Order
+from commercekit.domain.shipping import (
+    Label,
+    PackedUnit,
+    Parcel,
+    ParcelLimits,
+    TrackingEvent,
+    pack,
+)
+from commercekit.ports.carriers import LabelRequest
+from commercekit.ports.storage import UnitOfWork
+from commercekit.services.base import Runtime, Service, check_page_size
+
+__all__ = ["FulfilmentService"]
+
+log = logging.getLogger(__name__)
+
+#: How many shipments one pass of :meth:`FulfilmentService.refresh_tracking` reads at once.
+_PAGE: Final = 100
+#: The most tracking events one call applies to a shipment.
+MOST_EVENTS: Final = 1000
+
+
+def _earmarked(shipments: Iterable[Shipment]) -> dict[tuple[str, str], int]:
+    """Units per ``(SKU, location)`` that shipments not yet gone have taken for
+    themselves."""
+    taken: dict[tuple[str, str], int] = {}
+    for shipment in shipments:
+        waiting = shipment.status in (ShipmentStatus.PENDING, ShipmentStatus.LABEL_BOUGHT)
+        if waiting and shipment.location_id is not None:
+            for sku, units in shipment.items.items():
+                key = (sku, shipment.location_id)
+                taken[key] = taken.get(key, 0) + units
+    return taken
+
+
+def _planned(shipments: Iterable[Shipment]) -> dict[str, int]:
+    """Units per order-line SKU carried by shipments that are not cancelled."""
+    units: dict[str, int] = {}
+    for shipment in shipments:
+        if shipment.status is not ShipmentStatus.CANCELLED:
+            for sku, n in shipment.lines.items():
+                units[sku] = units.get(sku, 0) + n
+    return units
+
+
+def _follow(order: Order, shipments: Sequence[Shipment], *, at: datetime, actor: str) -> None:
+    shipped: dict[str, int] = {}
+    delivered: dict[str, int] = {}
+    for shipment in shipments:
+        if shipment.status.dispatched:
+            for sku, n in shipment.lines.items():
+                shipped[sku] = shipped.get(sku, 0) + n
+        if shipment.status is ShipmentStatus.DELIVERED:
+            for sku, n in shipment.lines.items():
+                delivered[sku] = delivered.get(sku, 0) + n
+    order.follow_shipments(shipped, delivered, at=at, actor=actor)
+
+
+def _units_to_ship(quantities: object) -> dict[str, int] | None:
+    """``quantities`` as SKU to units, each at least 1; ``None`` for everything left.
+
+    :raises InvalidInput: naming ``quantities``.
+    """
+    if quantities is None:
+        return None
+    checked = check_quantities(quantities, "quantities")
+    if not checked:
+        raise InvalidInput("name at least one SKU to ship", field="quantities")
+    if any(units < 1 for units in checked.values()):
+        raise InvalidInput("must be whole numbers of at least 1", field="quantities")
+    return checked
+
+
+def _check_events(events: object) -> list[TrackingEvent]:
+    if not isinstance(events, Sequence) or isinstance(events, str | bytes):
+        raise InvalidInput("expected a list of TrackingEvent", field="events")
+    if len(events) > MOST_EVENTS:
+        raise InvalidInput(f"at most {MOST_EVENTS} events at once", field="events")
+    if not all(isinstance(event, TrackingEvent) for event in events):
+        raise InvalidInput("expected TrackingEvent values", field="events")
+    return list(events)
+
+
+def _tracked(uow: UnitOfWork, *, after: str) -> list[Shipment]:
+    return uow.shipments.tracked(after=after, limit=_PAGE)
+
+
+def _by_number(uow: UnitOfWork, *, number: str) -> list[Shipment]:
+    return uow.shipments.by_tracking_number(number)
+
+
+class FulfilmentService(Service):
+    """Shipments of placed orders: plan, label, dispatch, track, cancel."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+
+    # --- reading -------------------------------------------------------------------
+
+    def get(self, shipment_id: str) -> Shipment:
+        """A shipment by id.
+
+        :raises NotFound: for an unknown id.
+        """
+        check_key(shipment_id, "shipment_id")
+        return self._read(lambda uow: uow.shipments.get(shipment_id))
+
+    def for_order(self, order_id: str) -> list[Shipment]:
+        """An order's shipments, oldest first."""
+        check_key(order_id, "order_id")
+        return self._read(lambda uow: uow.shipments.for_order(order_id))
+
+    # --- planning ------------------------------------------------------------------
+
+    def _plan(
+        self, uow: UnitOfWork, order: Order, quantities: Mapping[str, int] | None
+    ) -> tuple[list[Shipment], list[Shipment]]:
+        """New shipments for ``quantities`` (everything left by default), and the
+        order's shipments before them."""
+        order.check_can_ship()
+        existing = uow.shipments.for_order(order.id)
+        left = order.left_to_ship(_planned(existing))
+        wanted = dict(left) if quantities is None else dict(quantities)
+        for sku, units in wanted.items():
+            if units > left.get(sku, 0) and any(line.sku == sku for line in order.lines):
+                raise InvalidInput(
+                    f"only {left.get(sku, 0)} of {shown(sku)} left to ship", field="quantities"
+                )
+        if not any(wanted.values()):
+            raise InvalidTransition("order", order.fulfilment_status.value, "ship")
+        held: dict[tuple[str, str], int] = {}
+        for reservation in uow.inventory.reservations_for_order(order.id):
+            if reservation.holds:
+                key = (reservation.sku, reservation.location_id)
+                held[key] = held.get(key, 0) + reservation.quantity
+        for key, units in _earmarked(existing).items():
+            held[key] = held.get(key, 0) - units
+        snapshot = self._rt.catalog.get(uow)
+        catalog = snapshot.catalog(uow, [line.sku for line in order.lines])
+        components = {
+            line.sku: variant.components
+            for line in order.lines
+            if (variant := catalog.find_variant(line.sku)) is not None and variant.components
+        }
+        planned = plan_shipments(
+            order.id,
+            [LineToShip(line.sku, line.quantity, line.track_stock) for line in order.lines],
+            wanted,
+            held=held,
+            locations=[place.id for place in snapshot.locations],
+            components=components,
+            new_id=lambda: self._rt.ids.new_id("shp"),
+            at=self.now,
+        )
+        return planned, existing
+
+    def create_shipments(
+        self, order_id: str, quantities: Mapping[str, int] | None = None
+    ) -> list[Shipment]:
+        """Plan shipments for ``quantities`` (SKU to units; everything not yet in a
+        shipment by default): one per location holding the units, pending until
+        dispatched. Their units are earmarked: another shipment does not take them.
+
+        :raises InvalidTransition: unless the order is open (paid, not being
+            cancelled), or when nothing is left to ship.
+        :raises InvalidInput: naming ``quantities``, for a SKU the order does not
+            have or more units than are left.
+        """
+        check_key(order_id, "order_id")
+        wanted = _units_to_ship(quantities)
+
+        def work(uow: UnitOfWork) -> list[Shipment]:
+            order = uow.orders.get(order_id)
+            planned, _ = self._plan(uow, order, wanted)
+            for shipment in planned:
+                uow.shipments.add(shipment)
+            order.touch()
+            uow.orders.save(order)
+            return planned
+
+        return self._run(work)
+
+    def ship(
+        self, order_id: str, quantities: Mapping[str, int] | None = None, *, actor: str = "staff"
+    ) -> list[Shipment]:
+        """Plan and dispatch at once, without labels (goods handed over, or sent by a
+        carrier the store does not ask for labels): ``quantities`` (everything left by
+        default) leave now, each shipment consuming exactly its units.
+
+        :raises InvalidTransition: unless the order is open, or when nothing is left.
+        :raises InvalidInput: naming ``quantities``, as :meth:`create_shipments`.
+        """
+        check_key(order_id, "order_id")
+        check_key(actor, "actor")
+        wanted = _units_to_ship(quantities)
+
+        def work(uow: UnitOfWork) -> list[Shipment]:
+            order = uow.orders.get(order_id)
+            planned, existing = self._plan(uow, order, wanted)
+            for shipment in planned:
+                uow.shipments.add(shipment)
+                self._dispatch(uow, shipment)
+            _follow(order, [*existing, *planned], at=self.now, actor=actor)
+            uow.orders.save(order)
+            return planned
+
+        return self._run(work)
+
+    # --- labels --------------------------------------------------------------------
+
+    def buy_label(
+        self,
+        shipment_id: str,
+        *,
+        carrier: str,
+        service: str = "",
+        tracking_number: str = "",
+    ) -> Shipment:
+        """Buy a label from ``carrier`` for a pending shipment: its units packed into
+        the carrier's parcels (first-fit decreasing by weight), its tracking number
+        and document kept with it. A label is never overwritten: give it back first
+        (:meth:`void_label`) to buy another.
+
+        :param tracking_number: for the manual carrier, the number the merchant typed.
+        :raises InvalidTransition: unless the shipment is pending and its order open.
+        :raises CarrierError: when the carrier sold no label (or cannot say whether).
+        """
+        check_key(shipment_id, "shipment_id")
+        chosen = self._rt.carrier(carrier)
+        check_text(service, "service", max_length=64, blank=True)
+        check_text(tracking_number, "tracking_number", max_length=128, blank=True)
+
+        def read(uow: UnitOfWork) -> LabelRequest:
+            shipment = uow.shipments.get(shipment_id)
+            order = uow.orders.get(shipment.order_id)
+            order.check_can_ship()
+            if shipment.status is not ShipmentStatus.PENDING:
+                raise InvalidTransition("shipment", shipment.status.value, "buy a label")
+            if order.shipping_address is None:
+                raise InvalidInput("the order has no shipping address", field="shipping_address")
+            snapshot = self._rt.catalog.get(uow)
+            origin = next(
+                (p for p in snapshot.locations if p.id == shipment.location_id),
+                None,
+            )
+            if origin is None:
+                raise InvalidInput("the shipment leaves from no stock location", field="location")
+            parcels = self._parcels(uow, shipment, chosen.limits)
+            return LabelRequest(
+                shipment_id=shipment.id,
+                order_id=order.id,
+                origin=origin,
+                destination=order.shipping_address,
+                parcels=tuple(parcels),
+                service=service or (order.shipping.method_id if order.shipping else ""),
+                currency=order.currency,
+                idempotency_key=f"label:{shipment.id}:{len(shipment.voided_labels)}",
+                now=self.now,
+                tracking_number=tracking_number,
+            )
+
+        request = self._read(read)
+        label = chosen.buy_label(request)
+
+        def record(uow: UnitOfWork) -> Shipment | None:
+            shipment = uow.shipments.get(shipment_id)
+            order = uow.orders.get(shipment.order_id)
+            if shipment.label is not None and shipment.label == label:
+                return shipment  # a retry of this very purchase
+            if shipment.status is not ShipmentStatus.PENDING or order.status.value != "open":
+                return None
+            shipment.buy_label(chosen.name, request.service, label, request.parcels)
+            uow.shipments.save(shipment)
+            return shipment
+
+        recorded = self._run(record)
+        if recorded is None:
+            # Cancelled, dispatched or labelled meanwhile: the label is not wanted.
+            self._give_back(chosen.name, label, request.idempotency_key)
+            raise InvalidTransition("shipment", "changed meanwhile", "buy a label")
+        return recorded
+
+    def _parcels(self, uow: UnitOfWork, shipment: Shipment, limits: ParcelLimits) -> list[Parcel]:
+        snapshot = self._rt.catalog.get(uow)
+        catalog = snapshot.catalog(uow, [*shipment.items, *shipment.lines])
+        units: list[PackedUnit] = []
+        goods = shipment.items or shipment.lines
+        for sku, count in goods.items():
+            variant = catalog.find_variant(sku)
+            grams = 0 if variant is None else variant.weight_grams or 0
+            size = None if variant is None else variant.dimensions
+            sides = None if size is None else (size.length_mm, size.width_mm, size.height_mm)
+            units.extend(
+                PackedUnit(sku=sku, weight_grams=grams, sides_mm=sides) for _ in range(count)
+            )
+        return pack(units, limits)
+
+    def _give_back(self, carrier: str, label: Label, key: str) -> None:
+        try:
+            self._rt.carrier(carrier).cancel_label(
+                label, idempotency_key=f"void:{key}", now=self.now
+            )
+        except CarrierError:
+            log.warning("could not give back label %s of %s", label.tracking_number, carrier)
+
+    def void_label(self, shipment_id: str) -> Shipment:
+        """Give a shipment's label back to its carrier: the shipment is pending again,
+        and the label is kept in its record.
+
+        :raises InvalidTransition: unless it has a label and has not left.
+        :raises CarrierError: when the carrier refuses (the parcel was picked up).
+        """
+        check_key(shipment_id, "shipment_id")
+        shipment = self.get(shipment_id)
+        if shipment.status is not ShipmentStatus.LABEL_BOUGHT or shipment.label is None:
+            raise InvalidTransition("shipment", shipment.status.value, "give back its label")
+        label = shipment.label
+        key = f"void:label:{shipment.id}:{len(shipment.voided_labels)}"
+        self._rt.carrier(shipment.carrier).cancel_label(label, idempotency_key=key, now=self.now)
+
+        def record(uow: UnitOfWork) -> Shipment:
+            current = uow.shipments.get(shipment_id)
+            if current.label == label:
+                current.label_voided()
+                uow.shipments.save(current)
+            return current
+
+        return self._run(record)
+
+    # --- dispatch ------------------------------------------------------------------
+
+    def _dispatch(self, uow: UnitOfWork, shipment: Shipment) -> None:
+        """Dispatch ``shipment`` and consume its items from the order's holds at its
+        location, exactly."""
+        shipment.dispatch(at=self.now)
+        if shipment.location_id is None:
+            return
+        holds = [
+            r
+            for r in uow.inventory.reservations_for_order(shipment.order_id)
+            if r.holds and r.location_id == shipment.location_id
+        ]
+        for sku, units in shipment.items.items():
+            for reservation in (r for r in holds if r.sku == sku):
+                if not units:
+                    break
+                taken = min(units, reservation.quantity)
+                uow.inventory.consume(
+                    reservation,
+                    taken,
+                    at=self.now,
+                    movement_id=f"{reservation.id}:{shipment.id}",
+                )
+                units -= taken
+            if units:
+                raise InvalidTransition("shipment", f"short of {sku} at its location", "dispatch")
+
+    def dispatch(self, shipment_id: str, *, actor: str = "staff") -> Shipment:
+        """The shipment left: its units are consumed from its location's stock (a
+        sale each in the ledger), the order can no longer be cancelled, and
+        ``ShipmentDispatched`` is told.
+
+        :raises InvalidTransition: unless the shipment is pending or labelled and its
+            order open.
+        """
+        check_key(shipment_id, "shipment_id")
+        check_key(actor, "actor")
+
+        def work(uow: UnitOfWork) -> Shipment:
+            shipment = uow.shipments.get(shipment_id)
+            order = uow.orders.get(shipment.order_id)
+            order.check_can_ship()
+            self._dispatch(uow, shipment)
+            uow.shipments.save(shipment)
+            others = [s for s in uow.shipments.for_order(order.id) if s.id != shipment.id]
+            _follow(order, [*others, shipment], at=self.now, actor=actor)
+            uow.orders.save(order)
+            return shipment
+
+        return self._run(work)
+
+    def cancel_shipment(self, shipment_id: str) -> Shipment:
+        """Nothing of a shipment will leave: its label (if any) is given back first,
+        and its units are free again for another shipment.
+
+        :raises InvalidTransition: once it has left.
+        :raises CarrierError: when its carrier will not take the label back.
+        """
+        shipment = self.get(shipment_id)
+        if shipment.status is ShipmentStatus.LABEL_BOUGHT:
+            shipment = self.void_label(shipment_id)
+
+        def work(uow: UnitOfWork) -> Shipment:
+            current = uow.shipments.get(shipment_id)
+            current.cancel()
+            uow.shipments.save(current)
+            order = uow.orders.get(current.order_id)
+            order.touch()
+            uow.orders.save(order)
+            return current
+
+        return self._run(work)
+
+    def release_for_cancellation(self, order_id: str) -> None:
+        """Before an order is cancelled: give back every label of its shipments not
+        yet gone (through their carriers), so that the cancellation can cancel them.
+
+        :raises CarrierError: when a carrier will not take a label back.
+        """
+        for shipment in self.for_order(order_id):
+            if shipment.status is ShipmentStatus.LABEL_BOUGHT:
+                self.void_label(shipment.id)
+
+    # --- tracking ------------------------------------------------------------------
+
+    def _apply(self, shipment_id: str, events: Sequence[TrackingEvent], actor: str) -> bool:
+        def work(uow: UnitOfWork) -> bool:
+            shipment = uow.shipments.get(shipment_id)
+            if not shipment.track(events, at=self.now):
+                return False
+            uow.shipments.save(shipment)
+            order = uow.orders.get(shipment.order_id)
+            others = [s for s in uow.shipments.for_order(order.id) if s.id != shipment.id]
+            _follow(order, [*others, shipment], at=self.now, actor=actor)
+            uow.orders.save(order)
+            return True
+
+        return self._run(work)
+
+    def record_tracking(
+        self, shipment_id: str, events: Sequence[TrackingEvent], *, actor: str = "staff"
+    ) -> Shipment:
+        """Apply tracking events typed by staff (a manual carrier's), each once.
+
+        :raises InvalidInput: naming ``events``, for anything but a list of
+            :class:`TrackingEvent`.
+        """
+        check_key(shipment_id, "shipment_id")
+        check_key(actor, "actor")
+        self._apply(shipment_id, _check_events(events), actor)
+        return self.get(shipment_id)
+
+    def refresh_tracking(self, *, limit: int = 500) -> int:
+        """Ask carriers for news of dispatched shipments not yet delivered (or returned),
+        and apply it. A carrier that cannot be reached is skipped until the next pass.
+
+        :returns: how many shipments learnt something.
+        """
+        most = check_page_size(limit, most=100_000)
+        changed = 0
+        after = ""
+        seen = 0
+        while seen < most:
+            page = self._read(partial(_tracked, after=after))
+            for shipment in page[: most - seen]:
+                carrier = self._rt.carriers.get(shipment.carrier)
+                if carrier is None or shipment.label is None:
+                    continue
+                try:
+                    events = list(carrier.track(shipment.label, now=self.now))
+                except CarrierError as error:
+                    log.warning("tracking %s failed: %s", shipment.id, error)
+                    continue
+                if events and self._apply(shipment.id, events[:MOST_EVENTS], "carrier"):
+                    changed += 1
+            seen += len(page)
+            if len(page) < _PAGE:
+                break
+            after = page[-1].id
+        return changed
+
+    def handle_carrier_webhook(self, carrier: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """Apply what a carrier's webhook tells, once its signature is checked: each
+        event once, in any order and however often it is sent. Events of tracking
+        numbers the store does not know are ignored.
+
+        :returns: how many shipments learnt something.
+        :raises WebhookRejected: for a bad signature or body; nothing is applied.
+        """
+        chosen = self._rt.carrier(carrier)
+        if not isinstance(body, bytes | bytearray):
+            raise WebhookRejected("the webhook body must be the raw bytes received")
+        if not isinstance(headers, Mapping):
+            raise WebhookRejected("the webhook headers must be a mapping")
+        events = list(chosen.verify_webhook(bytes(body), headers, now=self.now))[:MOST_EVENTS]
+        by_number: dict[str, list[TrackingEvent]] = {}
+        for event in events:
+            by_number.setdefault(event.tracking_number, []).append(event)
+        changed = 0
+        for number, told in sorted(by_number.items()):
+            found = self._read(partial(_by_number, number=number))
+            for shipment in found:
+                if shipment.carrier == chosen.name and self._apply(shipment.id, told, "carrier"):
+                    changed += 1
+        return changed
