@@ -5,15 +5,33 @@ from __future__ import annotations
 
 import pytest
 
-from commercekit import Money, Product, StockLocation, Variant
+from commercekit import (
+    FreeShipping,
+    ItemFilter,
+    Money,
+    PercentOffLines,
+    Product,
+    Promotion,
+    StockLocation,
+    Variant,
+)
+from commercekit.adapters.clock import FixedClock
 from commercekit.domain.errors import (
     AlreadyExists,
     NotFound,
     PriceChanged,
+    RateExpired,
     ShippingUnavailable,
     Unservable,
 )
-from commercekit.domain.shipping import ByWeight, DeliveryMethod, Flat, FreeOver, ShippingZone
+from commercekit.domain.shipping import (
+    RATE_VALID_FOR,
+    ByWeight,
+    DeliveryMethod,
+    Flat,
+    FreeOver,
+    ShippingZone,
+)
 from commercekit.store import Store
 from tests.services.conftest import ADDRESS
 
@@ -151,3 +169,62 @@ def test_stock_missing_everywhere_is_a_stock_problem_not_a_shipping_one(store: S
     stored_shipping(store)
     token = cart_to(store, {"LAMP": 101}, ADDRESS)
     assert store.checkout.summary(token).unservable == ()
+
+
+def test_an_expired_rate_is_refused_at_place_order_until_chosen_again(
+    store: Store, clock: FixedClock
+) -> None:
+    stored_shipping(store)
+    token = cart_to(store, {"LAMP": 1}, ADDRESS)
+    store.checkout.choose_shipping(token, {"method_id": "dhl"})
+    store.checkout.set_payment_method(token, {"gateway": "test", "token": "tok_success"})
+    store.checkout.summary(token)
+    clock.advance(RATE_VALID_FOR)
+
+    with pytest.raises(RateExpired) as raised:
+        store.checkout.place_order(token, idempotency_key="late")
+    assert (raised.value.field, raised.value.method_id) == ("shipping", "dhl")
+    assert store.inventory.available("LAMP") == 100  # nothing held
+
+    store.checkout.choose_shipping(token, {"method_id": "dhl"})
+    assert store.checkout.place_order(token, idempotency_key="again").status.value == "open"
+
+
+def free_shipping_promotion(store: Store) -> None:
+    store.catalog.add_promotion(
+        Promotion(id="ship-free", name="Free shipping", benefit=FreeShipping())
+    )
+
+
+@pytest.mark.parametrize("lamps", [1, 4], ids=["charged", "over the threshold"])
+def test_a_free_shipping_promotion_and_a_free_over_method_never_double(
+    store: Store, lamps: int
+) -> None:
+    stored_shipping(store)
+    free_shipping_promotion(store)
+    token = cart_to(store, {"LAMP": lamps}, {**ADDRESS, "postal_code": "80331"})
+    store.checkout.choose_shipping(token, {"method_id": "dhl"})
+
+    breakdown = store.checkout.summary(token).breakdown
+
+    goods = sum(line.total_units for line in breakdown.lines)
+    assert breakdown.shipping_units - breakdown.shipping_discount_units == 0
+    assert breakdown.shipping_discount_units == breakdown.shipping_units  # never beyond it
+    assert breakdown.shipping_tax_units == 0
+    assert breakdown.grand_total_units == goods
+    assert breakdown.shipping_units == (490 if lamps == 1 else 0)
+
+
+def test_the_free_over_threshold_counts_goods_after_their_discounts(store: Store) -> None:
+    stored_shipping(store)
+    store.catalog.add_promotion(
+        Promotion(
+            id="lamps-half",
+            name="Half-price lamps",
+            target=ItemFilter(skus=["LAMP"]),
+            benefit=PercentOffLines(50),
+        )
+    )
+    # Four lamps are 120.00 of goods, 60.00 once halved: under the 100.00 threshold.
+    token = cart_to(store, {"LAMP": 4}, {**ADDRESS, "postal_code": "80331"})
+    assert [(r.method_id, r.price_units) for r in store.checkout.rates(token)] == [("dhl", 990)]

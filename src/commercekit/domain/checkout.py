@@ -7,6 +7,7 @@ before it becomes these values; here they are plain, already-checked facts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 import attrs
 import moneyed
@@ -83,6 +84,13 @@ class ShippingChoice:
     name: str
     price_units: int
     currency: str
+    expires_at: datetime | None = None
+    """When a stored delivery method's quote runs out (``None``: a flat price of the
+    configuration, which does not)."""
+
+    def expired(self, now: datetime) -> bool:
+        """Whether an order may no longer be placed on this quote."""
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def price(self) -> Money:

@@ -58,6 +58,7 @@ __all__ = [
     "PluginError",
     "PriceChanged",
     "ProviderError",
+    "RateExpired",
     "RequestInProgress",
     "SchemaOutOfDate",
     "StateError",
@@ -434,6 +435,20 @@ class ShippingUnavailable(StateError):
     def __init__(self, method_id: str) -> None:
         super().__init__(
             f"delivery method {shown(method_id)} does not serve this cart at this address",
+            field="shipping",
+        )
+        self.method_id = method_id
+
+
+class RateExpired(StateError):
+    """The shipping rate was quoted too long ago to be placed on: choose shipping
+    again for a fresh quote."""
+
+    code: ClassVar[str] = "rate_expired"
+
+    def __init__(self, method_id: str) -> None:
+        super().__init__(
+            f"the rate of {shown(method_id)} has expired: choose shipping again",
             field="shipping",
         )
         self.method_id = method_id

@@ -32,6 +32,7 @@ from commercekit.domain.errors import (
     InvalidInput,
     NotFound,
     PriceChanged,
+    RateExpired,
     TooManyUnpaidOrders,
     Unservable,
 )
@@ -460,6 +461,8 @@ class CheckoutService(Service):
         missing = checkout.missing(requires_shipping=requires_shipping)
         if missing:
             raise CheckoutIncomplete(missing)
+        if requires_shipping and checkout.shipping and checkout.shipping.expired(self.now):
+            raise RateExpired(checkout.shipping.method_id)
         live = uow.orders.live_for_cart(cart.id)
         if live is not None:
             raise CartAlreadyOrdered(live.id)

@@ -80,6 +80,7 @@ def current_choice(
                 name=rate.name,
                 price_units=rate.price_units,
                 currency=rate.currency,
+                expires_at=rate.expires_at,
             )
         raise ShippingUnavailable(method_id)
     for method in flat:

@@ -183,6 +183,7 @@ def encode_shipping_choice(value: ShippingChoice) -> Json:
         "name": value.name,
         "price_units": value.price_units,
         "currency": value.currency,
+        "expires_at": encode_datetime(value.expires_at),
     }
 
 
@@ -195,6 +196,7 @@ def decode_shipping_choice(data: Mapping[str, Any]) -> ShippingChoice:
             name=d["name"],
             price_units=int(d["price_units"]),
             currency=d["currency"],
+            expires_at=decode_datetime(d.get("expires_at")),
         ),
         data,
     )
