@@ -1,12 +1,16 @@
 """A full order lifecycle on the embedded default storage (SQLite).
 
-Seeds a catalogue with prices, German VAT and a promotion, stocks two locations,
-fills a cart as a guest, checks out, places the order (reserving its stock),
-captures the payment, ships, refunds part of it, and prints each step.
+Seeds a catalogue with prices, German VAT, a promotion and delivery methods, stocks
+two locations, fills a cart as a guest, checks out at a quoted shipping rate, places
+the order (reserving its stock), captures the payment, ships from both locations
+with the sandbox carrier, follows the parcels to the door as the clock moves,
+refunds part of it, and prints each step. The e-mails the customer would get are
+written to a folder the output names.
 
-Run it with ``python examples/order_lifecycle.py [URL]``. Without a URL it uses a
-fresh SQLite file in a temporary folder; ``memory://`` or a
-``postgresql+psycopg://`` URL work too.
+Run it with ``python examples/order_lifecycle.py [URL [MAIL_FOLDER]]``. Without a
+URL it uses a fresh SQLite file in a temporary folder; ``memory://`` or a
+``postgresql+psycopg://`` URL work too. The e-mails go to MAIL_FOLDER, or to a new
+folder the output names.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from commercekit import (
     Category,
@@ -33,6 +39,8 @@ from commercekit import (
     format_money,
     from_minor_units,
 )
+from commercekit.adapters.clock import FixedClock
+from commercekit.domain.shipping import ByWeight, DeliveryMethod, Flat, FreeOver, ShippingZone
 from commercekit.store import Store
 
 LOCALE = "de_DE"
@@ -40,13 +48,13 @@ CONFIG = {
     "prices_include_tax": True,
     "shipping_tax_category": "standard",
     "tax_origin_country": "DE",
-    "shipping_methods": [
-        {"id": "dhl", "name": "DHL Paket", "prices": {"EUR": "4.90"}},
-        {"id": "express", "name": "Express", "prices": {"EUR": "12.90"}},
-    ],
-    # A demo's own secret: a real store reads it from its environment or a vault.
+    # A demo's own secrets: a real store reads them from its environment or a vault.
     "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_demo"}}},
+    "carriers": {"sandbox": {"plugin": "sandbox", "secrets": {"webhook_secret": "whsec_parcel"}}},
+    "store_name": "Teehaus Kyoto",
 }
+#: How far the demo's clock moves between two looks at the parcels.
+STEP = timedelta(hours=12)
 
 
 def money(amount: Money) -> str:
@@ -113,8 +121,25 @@ def seed(store: Store) -> None:
     )
     store.inventory.receive("SENCHA-100G", "berlin", 40)
     store.inventory.receive("KETTLE-BLACK", "hamburg", 3)
+    store.catalog.add_shipping_zone(ShippingZone(id="de", countries=["DE"]))
+    store.catalog.add_delivery_method(
+        DeliveryMethod(
+            id="dhl",
+            name="DHL Paket",
+            zone_ids=["de"],
+            rules={"EUR": FreeOver(15_000, ByWeight([(2_000, 490), (31_500, 690)]))},
+            min_days=2,
+            max_days=4,
+        )
+    )
+    store.catalog.add_delivery_method(
+        DeliveryMethod(
+            id="express", name="Express", zone_ids=["de"], rules={"EUR": Flat(1_290)}, max_days=1
+        )
+    )
     print("catalogue: 3 products, EUR prices, German VAT (7% on food), coupon TEAWEEK")
     print("stock: sencha in Berlin, kettles in the Hamburg shop; the e-book needs none")
+    print("shipping: DHL by weight (free from 150.00), express at a flat 12.90")
 
 
 def show_stock(store: Store) -> None:
@@ -140,7 +165,28 @@ def show(breakdown: PriceBreakdown) -> None:
         row(f"    incl. {tax.name}", tax.amount)
 
 
-def lifecycle(store: Store) -> None:
+def follow(store: Store, clock: FixedClock, order_id: str) -> None:
+    """Move the clock half a day at a time and ask the carrier for news, until every
+    parcel has arrived."""
+    told: set[str] = set()
+    for _ in range(10):
+        clock.advance(STEP)
+        store.fulfilment.refresh_tracking()
+        for shipment in store.fulfilment.for_order(order_id):
+            for event in shipment.timeline:
+                if event.id not in told:
+                    told.add(event.id)
+                    print(
+                        f"  {event.at:%d.%m. %H:%M}  {shipment.location_id:<8}"
+                        f" {event.status.value:<17} {event.detail}"
+                    )
+        order = store.orders.get(order_id)
+        if order.fulfilment_status.value == "delivered":
+            break
+    print(f"  order: {order.fulfilment_status.value}")
+
+
+def lifecycle(store: Store, clock: FixedClock) -> None:
     step("A guest fills a cart")
     cart = store.carts.create("EUR")
     store.carts.add(cart.token, "SENCHA-100G", 2)
@@ -161,9 +207,14 @@ def lifecycle(store: Store) -> None:
             "country": "DE",
         },
     )
-    methods = store.checkout.shipping_methods(cart.token)
-    print("  shipping offered:", ", ".join(m.name for m in methods))
-    store.checkout.choose_shipping(cart.token, {"method_id": "dhl"})
+    rates = store.checkout.rates(cart.token)
+    for rate in rates:
+        price = money(from_minor_units(rate.price_units, rate.currency))
+        print(
+            f"  {rate.name:<10} {price:>10}  arrives {rate.earliest:%d.%m.} to {rate.latest:%d.%m.}"
+        )
+    store.checkout.choose_shipping(cart.token, {"method_id": rates[0].method_id})
+    print(f"  chosen: {rates[0].name}, the cheapest")
     store.checkout.set_payment_method(cart.token, {"gateway": "test", "token": "tok_success"})
     summary = store.checkout.summary(cart.token)
     print("  missing:", ", ".join(summary.missing) or "nothing")
@@ -187,10 +238,17 @@ def lifecycle(store: Store) -> None:
     order = store.orders.get(order.id)
     print(f"  order: {order.status.value}, payment {order.payment_status.value}")
 
-    step("Ship")
-    store.inventory.consume(order.id)
-    store.orders.record_fulfilment(order.id, {line.sku: line.quantity for line in order.lines})
+    step("Ship from both locations")
+    for shipment in store.fulfilment.create_shipments(order.id):
+        labelled = store.fulfilment.buy_label(shipment.id, carrier="sandbox")
+        store.fulfilment.dispatch(shipment.id)
+        units = ", ".join(f"{n} x {sku}" for sku, n in shipment.lines.items())
+        print(f"  from {shipment.location_id:<8} {units:<16} tracking {labelled.tracking_number}")
     show_stock(store)
+    print(f"  order: {store.orders.get(order.id).fulfilment_status.value}")
+
+    step("Follow the parcels as the clock moves")
+    follow(store, clock, order.id)
 
     step("Refund the kettle")
     kettle = next(line for line in order.lines if line.sku == "KETTLE-BLACK")
@@ -203,28 +261,39 @@ def lifecycle(store: Store) -> None:
     print(f"  order: {order.status.value}, payment {order.payment_status.value}")
 
     step("History")
-    for entry in order.history:
-        print(f"  {entry.at:%H:%M:%S} {entry.actor:<9} {entry.action:<10} {entry.detail}")
+    for entry in store.orders.get(order.id).history:
+        print(f"  {entry.at:%d.%m. %H:%M} {entry.actor:<9} {entry.action:<19} {entry.detail}")
 
 
 @contextmanager
-def opened(url: str | None) -> Iterator[Store]:
+def opened(url: str | None, clock: FixedClock, mail: Path) -> Iterator[Store]:
+    config: dict[str, Any] = {
+        **CONFIG,
+        "notifier": {"plugin": "file", "options": {"directory": str(mail)}},
+    }
     if url is not None:
-        with Store.open(url, config=CONFIG) as store:
+        with Store.open(url, config=config, clock=clock) as store:
             yield store
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "shop.db"
-        with Store.open(f"sqlite:///{path}", config=CONFIG) as store:
+        with Store.open(f"sqlite:///{path}", config=config, clock=clock) as store:
             print(f"storage: SQLite file {path.name} in a temporary folder")
             yield store
 
 
-def main(url: str | None = None) -> None:
-    with opened(url) as store:
+def main(url: str | None = None, mail: str | None = None) -> None:
+    """Run the lifecycle; the e-mails go to ``mail`` (a new folder by default)."""
+    folder = Path(mail) if mail is not None else Path(tempfile.mkdtemp(prefix="commercekit-mail-"))
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    with opened(url, clock, folder) as store:
         seed(store)
-        lifecycle(store)
+        lifecycle(store, clock)
+    step("E-mails to the customer")
+    for sent in sorted(folder.glob("*.eml")):
+        print(f"  {sent.name}")
+    print(f"  written to {folder}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    main(*sys.argv[1:3])

@@ -325,12 +325,12 @@ class Store:
         self.carts = CartService(self.runtime)
         self.payments = PaymentService(self.runtime)
         self.checkout = CheckoutService(self.runtime, self.payments)
-        self.fulfilment = FulfilmentService(self.runtime)
+        templates = JinjaTemplates(config.notification_templates, store_name=config.store_name)
+        self.fulfilment = FulfilmentService(self.runtime, templates)
         self.orders = OrderService(self.runtime, self.payments, self.fulfilment)
         self.inventory = InventoryService(self.runtime, self.payments, self.fulfilment)
         self.customers = CustomerService(self.runtime)
         self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
-        templates = JinjaTemplates(config.notification_templates, store_name=config.store_name)
         self.notifications = NotificationService(self.runtime, templates, notifier)
 
     @classmethod

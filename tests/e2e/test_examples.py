@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,24 @@ def test_order_lifecycle_runs_on_sqlite_by_default():
     assert "SENCHA-100G   berlin   on hand  40  reserved  2  available  38" in output
     assert "KETTLE-BLACK  hamburg  on hand   2  reserved  0  available   2" in output
     assert "KETTLE-BLACK  hamburg  on hand   3  reserved  0  available   3" in output
+    # a quoted rate chosen, a shipment from each location, followed to the door
+    assert "chosen: DHL Paket, the cheapest" in output
+    assert "from berlin   2 x SENCHA-100G" in output
+    assert "from hamburg  1 x KETTLE-BLACK" in output
+    assert output.count("delivered         delivered") == 2
+    assert "order: delivered" in output
+    # the customer's e-mails, one per notice, in the folder the output names
+    folder = Path(output.split("written to ")[-1].strip())
+    names = sorted(path.name.split("-")[0] for path in folder.glob("*.eml"))
+    shutil.rmtree(folder)
+    assert names == [
+        "order_confirmation",
+        "refund_issued",
+        "shipment_delivered",
+        "shipment_delivered",
+        "shipment_dispatched",
+        "shipment_dispatched",
+    ]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

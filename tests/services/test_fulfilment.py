@@ -12,7 +12,12 @@ import pytest
 from commercekit import StockLocation
 from commercekit.adapters.carriers.sandbox import webhook
 from commercekit.adapters.clock import FixedClock
-from commercekit.domain.errors import InvalidInput, InvalidTransition, WebhookRejected
+from commercekit.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    WebhookRejected,
+)
 from commercekit.domain.events import ShipmentDelivered, ShipmentDispatched, ShipmentException
 from commercekit.domain.fulfilment import ShipmentStatus
 from commercekit.domain.orders import FulfilmentStatus, OrderPaymentStatus, OrderStatus
@@ -362,3 +367,42 @@ def test_a_cancelled_shipment_frees_its_units_for_another(store: Store) -> None:
     assert again.items == {"RETRO-MUG": 2}
     with pytest.raises(InvalidTransition):
         store.fulfilment.dispatch(shipment_id)
+
+
+# --- documents -----------------------------------------------------------------------
+
+
+def test_a_pick_list_gathers_what_waits_at_a_location(store: Store) -> None:
+    store.inventory.receive("RETRO-MUG", "berlin", 10)
+    store.inventory.receive("RETRO-CLOCK", "berlin", 10)
+    first = order_of(store, {"RETRO-MUG": 2, "RETRO-CLOCK": 1}, key="a")
+    second = order_of(store, {"RETRO-MUG": 3}, key="b")
+    store.fulfilment.create_shipments(first)
+    store.fulfilment.create_shipments(second)
+
+    pick = store.fulfilment.pick_list("berlin")
+
+    assert pick.subject == "Pick list: Berlin"
+    assert "5 \u00d7 RETRO-MUG  Retro mug" in pick.text
+    assert "1 \u00d7 RETRO-CLOCK  Retro clock" in pick.text
+    assert pick.text.count("Shipment shp_") == 2
+    assert "<td>RETRO-MUG</td><td>Retro mug</td>" in pick.html
+    assert "Nothing waits to leave." in store.fulfilment.pick_list("hamburg").text
+    with pytest.raises(NotFound):
+        store.fulfilment.pick_list("paris")
+
+
+def test_a_packing_slip_says_where_the_parcel_goes_and_what_it_holds(store: Store) -> None:
+    store.inventory.receive("RETRO-MUG", "berlin", 10)
+    order_id = order_of(store, {"RETRO-MUG": 2})
+    shipment_id = labelled(store, order_id)
+
+    slip = store.fulfilment.packing_slip(shipment_id)
+
+    number = store.fulfilment.get(shipment_id).tracking_number
+    assert slip.subject == f"Packing slip: order {order_id}"
+    assert "2 \u00d7 Retro mug (RETRO-MUG)" in slip.text
+    assert ADDRESS["line1"] in slip.text
+    assert "10119 Berlin" in slip.text
+    assert f"sandbox tracking number: {number}" in slip.text
+    assert "Zo&#235; &#220;nal" in slip.html or "Zoë Ünal" in slip.html

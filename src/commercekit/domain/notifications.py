@@ -76,6 +76,15 @@ class Notice:
         self.last_error = ""
         self.version += 1
 
+    def refused(self, error: str) -> None:
+        """The notifier can never send it (no address it can deliver to): given up at
+        once."""
+        if self.status is not NoticeStatus.SENDING:
+            raise InvalidTransition("notice", self.status.value, "mark refused")
+        self.last_error = error[:500]
+        self.status = NoticeStatus.ABANDONED
+        self.version += 1
+
     def failed(self, error: str) -> None:
         """The notifier could not hand it over: tried again later, or given up."""
         if self.status is not NoticeStatus.SENDING:

@@ -438,10 +438,12 @@ class Order:
             raise InvalidTransition("order", self.status.value, "ship")
 
     def left_to_ship(self, planned: Mapping[str, int]) -> dict[str, int]:
-        """Units per SKU that no shipment carries yet, given the units ``planned``
-        (carried by its shipments that are not cancelled)."""
+        """Units per SKU of goods that ship that no shipment carries yet, given the
+        units ``planned`` (carried by its shipments that are not cancelled)."""
         left: dict[str, int] = {}
         for line in self.lines:
+            if not line.requires_shipping:
+                continue
             units = line.quantity - planned.get(line.sku, 0)
             if units > 0:
                 left[line.sku] = units
@@ -455,12 +457,13 @@ class Order:
         at: datetime,
         actor: str,
     ) -> bool:
-        """Follow its shipments: units shipped and delivered per SKU decide its
-        fulfilment status; the first dispatch means it can no longer be cancelled.
+        """Follow its shipments: units shipped and delivered per SKU of goods that ship
+        decide its fulfilment status (what does not ship, a download, is no part of
+        it); the first dispatch means it can no longer be cancelled.
 
         :returns: whether anything changed.
         """
-        ordered = {line.sku: line.quantity for line in self.lines}
+        ordered = {line.sku: line.quantity for line in self.lines if line.requires_shipping}
         done = {sku: min(units, ordered.get(sku, 0)) for sku, units in shipped.items() if units}
         arrived = sum(min(units, ordered.get(sku, 0)) for sku, units in delivered.items())
         total = sum(ordered.values())
@@ -521,7 +524,7 @@ class Order:
         settled = self.payment_status in (_P.CAPTURED, _P.PARTIALLY_REFUNDED, _P.REFUNDED)
         if (
             self.status is not OrderStatus.OPEN
-            or not self.fulfilment_status.all_shipped
+            or (self.requires_shipping and not self.fulfilment_status.all_shipped)
             or not settled
         ):
             raise InvalidTransition("order", self.status.value, "complete")

@@ -141,6 +141,11 @@ class ShipmentRepository(Protocol):
         """The shipments whose label has this tracking number."""
         ...
 
+    def waiting_at(self, location_id: str, *, limit: int = 500) -> list[Shipment]:
+        """Shipments waiting to leave a location (pending or labelled), oldest first
+        (by creation, then id)."""
+        ...
+
     def tracked(self, *, after: str = "", limit: int = 100) -> list[Shipment]:
         """Dispatched shipments with a label whose carrier may still report news
         (shipped, in transit, exception), by id, from after ``after``."""

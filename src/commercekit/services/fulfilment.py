@@ -16,12 +16,15 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
+from commercekit.domain.catalog import Catalog
+from commercekit.domain.checkout import Address
 from commercekit.domain.errors import (
     CarrierError,
     InvalidInput,
     InvalidTransition,
+    NotFound,
     WebhookRejected,
     shown,
 )
@@ -41,6 +44,7 @@ from commercekit.domain.shipping import (
     pack,
 )
 from commercekit.ports.carriers import LabelRequest
+from commercekit.ports.notifications import Rendered, Templates
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
 
@@ -90,6 +94,21 @@ def _follow(order: Order, shipments: Sequence[Shipment], *, at: datetime, actor:
     order.follow_shipments(shipped, delivered, at=at, actor=actor)
 
 
+def _name(catalog: Catalog, sku: str) -> str:
+    """What a SKU is called: its product's name (the SKU, for one since removed)."""
+    variant = catalog.find_variant(sku)
+    if variant is None or variant.product_id is None:
+        return sku
+    return catalog.product(variant.product_id).name
+
+
+def _address_lines(address: Address) -> list[str]:
+    place = " ".join(part for part in (address.postal_code, address.city) if part)
+    lines = [address.name, address.company, address.line1, address.line2, place]
+    lines += [address.region, address.country]
+    return [line for line in lines if line]
+
+
 def _units_to_ship(quantities: object) -> dict[str, int] | None:
     """``quantities`` as SKU to units, each at least 1; ``None`` for everything left.
 
@@ -126,8 +145,9 @@ def _by_number(uow: UnitOfWork, *, number: str) -> list[Shipment]:
 class FulfilmentService(Service):
     """Shipments of placed orders: plan, label, dispatch, track, cancel."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, templates: Templates) -> None:
         super().__init__(runtime)
+        self._templates = templates
 
     # --- reading -------------------------------------------------------------------
 
@@ -155,8 +175,11 @@ class FulfilmentService(Service):
         existing = uow.shipments.for_order(order.id)
         left = order.left_to_ship(_planned(existing))
         wanted = dict(left) if quantities is None else dict(quantities)
+        ships = {line.sku for line in order.lines if line.requires_shipping}
         for sku, units in wanted.items():
-            if units > left.get(sku, 0) and any(line.sku == sku for line in order.lines):
+            if sku not in ships and any(line.sku == sku for line in order.lines):
+                raise InvalidInput(f"{shown(sku)} does not ship", field="quantities")
+            if units > left.get(sku, 0) and sku in ships:
                 raise InvalidInput(
                     f"only {left.get(sku, 0)} of {shown(sku)} left to ship", field="quantities"
                 )
@@ -178,7 +201,11 @@ class FulfilmentService(Service):
         }
         planned = plan_shipments(
             order.id,
-            [LineToShip(line.sku, line.quantity, line.track_stock) for line in order.lines],
+            [
+                LineToShip(line.sku, line.quantity, line.track_stock)
+                for line in order.lines
+                if line.requires_shipping
+            ],
             wanted,
             held=held,
             locations=[place.id for place in snapshot.locations],
@@ -527,3 +554,86 @@ class FulfilmentService(Service):
                 if shipment.carrier == chosen.name and self._apply(shipment.id, told, "carrier"):
                     changed += 1
         return changed
+
+    # --- documents -----------------------------------------------------------------
+
+    def _locale(self, order: Order | None = None) -> str:
+        channel = None if order is None else self._rt.settings.channels.get(order.channel or "")
+        return "en" if channel is None else channel.locale
+
+    def pick_list(self, location_id: str) -> Rendered:
+        """What to take from a location's shelves for the shipments waiting to leave
+        it, per SKU and per shipment, as text and HTML (templates ``pick_list``).
+
+        :raises NotFound: naming ``location_id``, for a location the store has not.
+        """
+        check_key(location_id, "location_id")
+
+        def read(uow: UnitOfWork) -> dict[str, Any]:
+            place = next((p for p in uow.inventory.locations() if p.id == location_id), None)
+            if place is None:
+                raise NotFound("stock location", location_id, field="location_id")
+            waiting = uow.shipments.waiting_at(location_id)
+            skus = sorted({sku for s in waiting for sku in s.items})
+            catalog = self._rt.catalog.get(uow).catalog(uow, skus)
+            names = {sku: _name(catalog, sku) for sku in skus}
+            totals: dict[str, int] = {}
+            for shipment in waiting:
+                for sku, units in shipment.items.items():
+                    totals[sku] = totals.get(sku, 0) + units
+            return {
+                "location_id": place.id,
+                "location_name": place.name,
+                "generated_at": self.now,
+                "totals": [
+                    {"sku": sku, "name": names[sku], "quantity": totals[sku]} for sku in skus
+                ],
+                "shipments": [
+                    {
+                        "shipment_id": s.id,
+                        "order_id": s.order_id,
+                        "units": [
+                            {"sku": sku, "name": names[sku], "quantity": n}
+                            for sku, n in sorted(s.items.items())
+                        ],
+                    }
+                    for s in waiting
+                ],
+            }
+
+        return self._templates.render("pick_list", self._read(read), locale=self._locale())
+
+    def packing_slip(self, shipment_id: str) -> Rendered:
+        """The slip that goes in a shipment's parcel: where it goes, what it holds
+        (the order's lines), its parcels and tracking number, as text and HTML
+        (templates ``packing_slip``).
+
+        :raises NotFound: for an unknown shipment.
+        """
+        check_key(shipment_id, "shipment_id")
+
+        def read(uow: UnitOfWork) -> tuple[Order, Shipment]:
+            shipment = uow.shipments.get(shipment_id)
+            return uow.orders.get(shipment.order_id), shipment
+
+        order, shipment = self._read(read)
+        names = {line.sku: line.name for line in order.lines}
+        address = order.shipping_address
+        ship_to = [] if address is None else _address_lines(address)
+        data = {
+            "order_id": order.id,
+            "shipment_id": shipment.id,
+            "placed_at": order.placed_at,
+            "ship_to": ship_to,
+            "lines": [
+                {"sku": sku, "name": names.get(sku, sku), "quantity": n}
+                for sku, n in shipment.lines.items()
+            ],
+            "parcels": [
+                {"weight_grams": parcel.weight_grams, "units": len(parcel.units)}
+                for parcel in shipment.parcels
+            ],
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+        }
+        return self._templates.render("packing_slip", data, locale=self._locale(order))

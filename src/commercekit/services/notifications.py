@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import attrs
 
-from commercekit.domain.errors import CommerceError, NotFound
+from commercekit.domain.errors import CommerceError, InvalidInput, NotFound
 from commercekit.domain.events import (
     DomainEvent,
     OrderPaid,
@@ -177,32 +177,39 @@ class NotificationService(Service):
 
     def on_events(self, events: Sequence[DomainEvent]) -> int:
         """Record the notices these committed events call for (each once), then hand
-        what is due to the notifier. Never raises: a failure is logged and the notice
-        is tried again later.
+        those to the notifier. Never raises: a failure is logged, and the notice is
+        tried again by :meth:`send_due` (run it from a worker, every few minutes).
 
         :returns: how many new notices were recorded.
         """
         if self._notifier is None:
             return 0
-        recorded = 0
+        recorded: list[str] = []
         for event in events:
             build = self._build.get(type(event))
             if build is None:
                 continue
             try:
-                recorded += self._record(build, event)
+                key = self._record(build, event)
             except Exception:  # a notice must never undo or block the change
                 log.exception("could not record the notice for %s", event.name)
-        self.send_due()
-        return recorded
+                continue
+            if key is not None:
+                recorded.append(key)
+        # Only what was just recorded: notices that failed before wait for send_due.
+        for key in recorded:
+            self._send(key)
+        return len(recorded)
 
-    def _record(self, build: Callable[[UnitOfWork, Any], Wanted | None], event: Any) -> int:
+    def _record(self, build: Callable[[UnitOfWork, Any], Wanted | None], event: Any) -> str | None:
+        """The key of the notice ``event`` calls for, if it was recorded now (``None``
+        when it calls for none, or it was recorded before)."""
         wanted, order = self._read(lambda uow: self._wanted(uow, build, event))
         if wanted is None or order is None or not order.email:
-            return 0
+            return None
         key = f"{wanted.key}:{order.email_key or order.email}"
         if self._read(lambda uow: uow.notices.find(key)) is not None:
-            return 0
+            return None
         channel = self._rt.settings.channels.get(order.channel or "")
         locale = channel.locale if channel is not None else "en"
         data = {
@@ -222,11 +229,11 @@ class NotificationService(Service):
             created_at=self.now,
         )
 
-        def add(uow: UnitOfWork) -> int:
+        def add(uow: UnitOfWork) -> str | None:
             if uow.notices.find(key) is not None:
-                return 0
+                return None
             uow.notices.add(notice)
-            return 1
+            return key
 
         return self._run(add)
 
@@ -289,6 +296,11 @@ class NotificationService(Service):
         )
         try:
             self._notifier.send(message)
+        except InvalidInput as error:  # an address it can never deliver to
+            log.warning("notice %s refused: %s", key, error)
+            refusal = str(error)
+            self._settle(key, lambda notice: notice.refused(refusal))
+            return 0
         except CommerceError as error:
             log.warning("notice %s not sent: %s", key, error)
             reason = str(error)

@@ -21,8 +21,10 @@ import sys
 import tempfile
 from collections.abc import Callable, Collection, Mapping
 from contextlib import suppress
+from email.errors import NonASCIILocalPartDefect
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import SMTPUTF8, default
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Final, TextIO, TypeVar, final
@@ -66,7 +68,9 @@ def _address(value: str) -> Address | None:
         header = _HEADERS("to", value)
     except Exception:  # the email package's parser fails on some malformed input
         return None
-    if header.defects or not isinstance(header, AddressHeader) or len(header.addresses) != 1:
+    # A local part in any script is an address (RFC 6531): sent with SMTPUTF8.
+    defects = [d for d in header.defects if not isinstance(d, NonASCIILocalPartDefect)]
+    if defects or not isinstance(header, AddressHeader) or len(header.addresses) != 1:
         return None
     address = header.addresses[0]
     return address if address.username and address.domain else None
@@ -103,9 +107,11 @@ def email_message(message: Message, *, sender: str, now: dt.datetime | None = No
     :raises InvalidInput: naming ``to`` or ``sender``, for anything but one address.
     """
     sender = checked_address(sender, field="sender")
-    email = EmailMessage()
+    recipient = checked_address(message.to, field="to")
+    international = not (sender.isascii() and recipient.isascii())
+    email = EmailMessage(policy=SMTPUTF8 if international else default)
     email["From"] = sender
-    email["To"] = checked_address(message.to, field="to")
+    email["To"] = recipient
     # Templates give a subject on one line; a hand-built message may not.
     email["Subject"] = " ".join(message.subject.split())
     email["Date"] = format_datetime(now or dt.datetime.now(dt.UTC))

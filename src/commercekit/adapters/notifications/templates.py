@@ -30,7 +30,7 @@ from commercekit.domain.errors import InvalidInput, NotFound, shown
 from commercekit.domain.money import format_money, from_minor_units
 from commercekit.ports.notifications import Rendered
 
-__all__ = ["DEFAULT_LOCALE", "TEMPLATE_NAMES", "JinjaTemplates"]
+__all__ = ["DEFAULT_LOCALE", "DOCUMENT_NAMES", "TEMPLATE_NAMES", "JinjaTemplates"]
 
 #: The templates that ship with commercekit, one per notice the core sends.
 TEMPLATE_NAMES: Final = (
@@ -41,6 +41,9 @@ TEMPLATE_NAMES: Final = (
     "shipment_exception",
     "refund_issued",
 )
+
+#: The documents a warehouse prints, rendered through the same templates.
+DOCUMENT_NAMES: Final = ("pick_list", "packing_slip")
 
 #: The locale a recipient's unknown locale falls back to: a message formatted in
 #: English beats a message not sent.

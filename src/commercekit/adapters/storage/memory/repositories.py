@@ -9,7 +9,7 @@ from commercekit.adapters.storage.memory.tables import Repository
 from commercekit.domain.cart import Cart
 from commercekit.domain.checkout import Checkout
 from commercekit.domain.customers import Customer
-from commercekit.domain.fulfilment import Shipment
+from commercekit.domain.fulfilment import Shipment, ShipmentStatus
 from commercekit.domain.notifications import Notice
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment
@@ -222,6 +222,15 @@ class MemoryShipmentRepository(Repository):
             return []
         found = (s for s in self._t.rows(self.table) if s.tracking_number == tracking_number)
         return sorted(found, key=lambda s: s.id)
+
+    def waiting_at(self, location_id: str, *, limit: int = 500) -> list[Shipment]:
+        waiting = (ShipmentStatus.PENDING, ShipmentStatus.LABEL_BOUGHT)
+        found = (
+            s
+            for s in self._t.rows(self.table)
+            if s.location_id == location_id and s.status in waiting
+        )
+        return sorted(found, key=lambda s: (s.created_at, s.id))[:limit]
 
     def tracked(self, *, after: str = "", limit: int = 100) -> list[Shipment]:
         found = (

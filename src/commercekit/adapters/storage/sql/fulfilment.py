@@ -139,6 +139,15 @@ _S = t.shipments.c
 _OF_ORDER: Final = _S.order_id == sa.bindparam("order_id")
 _BY_NUMBER: Final = _S.tracking_number == sa.bindparam("number")
 # Literals, not parameters: the statement is prepared once and run with ``after``.
+_WAITING: Final = sa.and_(
+    _S.location_id == sa.bindparam("location_id"),
+    _S.status.in_(
+        [
+            sa.literal_column(f"'{s.value}'")
+            for s in (ShipmentStatus.PENDING, ShipmentStatus.LABEL_BOUGHT)
+        ]
+    ),
+)
 _TRACKED: Final = sa.and_(
     _S.status.in_([sa.literal_column(f"'{s.value}'") for s in ShipmentStatus if s.tracked]),
     _S.tracking_number != sa.literal_column("''"),
@@ -172,6 +181,11 @@ class SqlShipmentRepository:
         if not tracking_number:
             return []
         return self._session.load(SHIPMENTS, _BY_NUMBER, params={"number": tracking_number})
+
+    def waiting_at(self, location_id: str, *, limit: int = 500) -> list[Shipment]:
+        # A location's queue, read whole and put in creation order (ids are random).
+        found = self._session.load(SHIPMENTS, _WAITING, params={"location_id": location_id})
+        return sorted(found, key=lambda s: (s.created_at, s.id))[:limit]
 
     def tracked(self, *, after: str = "", limit: int = 100) -> list[Shipment]:
         return self._session.load(SHIPMENTS, _TRACKED, params={"after": after}, limit=limit)

@@ -656,6 +656,7 @@ shipments: Final = sa.Table(
     sa.Column("dispatched_at", UtcDateTime, nullable=True),
     sa.Column("delivered_at", UtcDateTime, nullable=True),
     *_version(),
+    sa.Index("ix_shipments_location_id_status", "location_id", "status"),
 )
 """A shipment: its units, label and tracking; the label's document is kept base64."""
 

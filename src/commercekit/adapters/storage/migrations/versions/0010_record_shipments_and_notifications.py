@@ -47,6 +47,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_shipments_order_id"), "shipments", ["order_id"])
     op.create_index(op.f("ix_shipments_tracking_number"), "shipments", ["tracking_number"])
+    op.create_index("ix_shipments_location_id_status", "shipments", ["location_id", "status"])
     op.create_table(
         "notifications",
         sa.Column("id", sa.String(), nullable=False),
@@ -85,6 +86,7 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_notifications_status"), table_name="notifications")
     op.drop_table("notifications")
+    op.drop_index("ix_shipments_location_id_status", table_name="shipments")
     op.drop_index(op.f("ix_shipments_tracking_number"), table_name="shipments")
     op.drop_index(op.f("ix_shipments_order_id"), table_name="shipments")
     op.drop_table("shipments")
