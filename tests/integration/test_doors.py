@@ -44,14 +44,22 @@ from commercekit import (
     Variant,
     errors,
 )
+from commercekit.adapters.carriers.sandbox import webhook
 from commercekit.adapters.clock import FixedClock
 from commercekit.adapters.storage.memory.unit_of_work import MemoryStorage
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.domain.cart import Cart
+from commercekit.domain.fulfilment import Shipment
 from commercekit.domain.inventory import PurchaseOrder, ReorderPolicy, StockItem, StockRule
 from commercekit.domain.orders import Order
 from commercekit.domain.payments import TransactionKind, authorization_key
-from commercekit.domain.shipping import DeliveryMethod, Flat, ShippingZone
+from commercekit.domain.shipping import (
+    DeliveryMethod,
+    Flat,
+    ShippingZone,
+    TrackingEvent,
+    TrackingStatus,
+)
 from commercekit.services.access import POLICY, View
 from commercekit.store import Store
 from tests.conftest import POSTGRES_URL_VARIABLE, fresh_postgres_schema
@@ -62,6 +70,11 @@ MUG, CLOCK = "RETRO-MUG", "RETRO-CLOCK"
 BERLIN, HAMBURG = "berlin", "hamburg"
 #: The longest message an error may have, whatever it was handed.
 MESSAGE_LIMIT: Final = 500
+CARRIER_SECRET: Final = "whsec_doors"
+DOORS: Final = {
+    **CONFIG,
+    "carriers": {"sandbox": {"plugin": "sandbox", "secrets": {"webhook_secret": CARRIER_SECRET}}},
+}
 
 
 # --- a shop to call --------------------------------------------------------------------
@@ -134,6 +147,31 @@ class World:
         order = self.captured()
         self.store.inventory.consume(order.id)
         return order
+
+    def shipment(self) -> Shipment:
+        """A pending shipment of a new paid order."""
+        (planned,) = self.store.fulfilment.create_shipments(self.placed().id)
+        return planned
+
+    def labelled(self) -> Shipment:
+        """A shipment with a sandbox label."""
+        return self.store.fulfilment.buy_label(self.shipment().id, carrier="sandbox")
+
+    def dispatched(self) -> Shipment:
+        """A shipment that left, with a sandbox label."""
+        return self.store.fulfilment.dispatch(self.labelled().id)
+
+    def carrier_webhook(self) -> dict[str, Any]:
+        """A signed sandbox webhook telling of a dispatched shipment's pick-up."""
+        number = self.dispatched().tracking_number
+        event = TrackingEvent(
+            id=self.unique("event"),
+            tracking_number=number,
+            status=TrackingStatus.PICKED_UP,
+            at=START,
+        )
+        body, headers = webhook([event], CARRIER_SECRET, now=START)
+        return {"carrier": "sandbox", "body": body, "headers": headers}
 
     def purchase_order(self, *, sent: bool = False) -> str:
         """The id of a new purchase order for clocks, sent to the supplier if asked."""
@@ -353,6 +391,45 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "purchase_order_id": w.purchase_order(sent=True),
         "quantities": {CLOCK: 2},
     },
+    # fulfilment
+    ("fulfilment", "get"): lambda w: {"shipment_id": w.shipment().id},
+    ("fulfilment", "for_order"): lambda w: {"order_id": w.order.id},
+    ("fulfilment", "create_shipments"): lambda w: {
+        "order_id": w.placed().id,
+        "quantities": {MUG: 1},
+    },
+    ("fulfilment", "ship"): lambda w: {
+        "order_id": w.placed().id,
+        "quantities": {MUG: 1},
+        "actor": "staff",
+    },
+    ("fulfilment", "buy_label"): lambda w: {
+        "shipment_id": w.shipment().id,
+        "carrier": "sandbox",
+        "service": "standard",
+        "tracking_number": "",
+    },
+    ("fulfilment", "void_label"): lambda w: {"shipment_id": w.labelled().id},
+    ("fulfilment", "dispatch"): lambda w: {"shipment_id": w.shipment().id, "actor": "staff"},
+    ("fulfilment", "cancel_shipment"): lambda w: {"shipment_id": w.shipment().id},
+    ("fulfilment", "release_for_cancellation"): lambda w: {"order_id": w.placed().id},
+    ("fulfilment", "record_tracking"): lambda w: {
+        "shipment_id": w.dispatched().id,
+        "events": [
+            TrackingEvent(
+                id="typed", tracking_number="x", status=TrackingStatus.IN_TRANSIT, at=START
+            )
+        ],
+        "actor": "staff",
+    },
+    ("fulfilment", "refresh_tracking"): lambda w: {"limit": 10},
+    ("fulfilment", "handle_carrier_webhook"): lambda w: w.carrier_webhook(),
+    ("fulfilment", "pick_list"): lambda w: {"location_id": BERLIN},
+    ("fulfilment", "packing_slip"): lambda w: {"shipment_id": w.labelled().id},
+    # notifications
+    ("notifications", "on_events"): lambda w: {"events": []},
+    ("notifications", "send_due"): lambda w: {"limit": 10},
+    ("notifications", "find"): lambda w: {"key": "order_confirmation:order-none:a@example.com"},
     # customers
     ("customers", "register"): lambda w: {
         "customer_id": CUSTOMER,
@@ -409,7 +486,7 @@ ARGUMENTS: Final = [(call, name) for call in CALLS for name in parameters(*call)
 def test_the_table_holds_every_public_method_and_every_parameter() -> None:
     public = {(service, method) for service, rules in POLICY.items() for method in rules}
     assert set(BASELINE) == public
-    with Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as store:
+    with Store.open("memory://", config=DOORS, clock=FixedClock(START)) as store:
         world = World(store)
         for call in CALLS:
             assert set(BASELINE[call](world)) == set(parameters(*call)), call
@@ -436,7 +513,7 @@ def opened(backend: str, directory: Path) -> Iterator[World]:
             url = f"sqlite:///{directory / 'doors.db'}"
         else:
             url = stack.enter_context(fresh_postgres_schema())
-        store = stack.enter_context(Store.open(url, config=CONFIG, clock=FixedClock(START)))
+        store = stack.enter_context(Store.open(url, config=DOORS, clock=FixedClock(START)))
         yield World(store)
 
 
@@ -693,7 +770,7 @@ def test_every_door_refuses_a_hostile_value_alike_on_every_backend(
 @pytest.mark.parametrize("method", ["sweep", "recover_pending_checkouts"])
 def test_the_sweep_refuses_an_age_that_is_not_a_timedelta(method: str) -> None:
     with (
-        Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as store,
+        Store.open("memory://", config=DOORS, clock=FixedClock(START)) as store,
         pytest.raises(errors.InvalidInput) as caught,
     ):
         getattr(store.recovery, method)(older_than=3600)
@@ -710,7 +787,7 @@ def test_the_sweep_refuses_an_age_that_is_not_a_timedelta(method: str) -> None:
     ids=lambda case: ".".join(case.call),
 )
 def test_an_unknown_id_is_not_found_naming_its_argument(case: Case) -> None:
-    with Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as store:
+    with Store.open("memory://", config=DOORS, clock=FixedClock(START)) as store:
         outcome, _ = call_with(World(store), case)
     assert outcome == Outcome("NotFound", case.parameter)
 
@@ -771,8 +848,8 @@ def called(world: World, case: Case) -> object:
 def test_a_number_sent_as_its_digits_does_what_the_number_does(case: Case) -> None:
     digits = spelt(case, str(case.hostile.value))
     with (
-        Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as one,
-        Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as other,
+        Store.open("memory://", config=DOORS, clock=FixedClock(START)) as one,
+        Store.open("memory://", config=DOORS, clock=FixedClock(START)) as other,
     ):
         assert called(World(one), case) == called(World(other), digits)
 

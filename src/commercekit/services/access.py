@@ -32,7 +32,9 @@ from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.checkout import CheckoutService
 from commercekit.services.customers import CustomerService
+from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.inventory import InventoryService
+from commercekit.services.notifications import NotificationService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.recovery import RecoveryService
@@ -235,6 +237,28 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "join_group": staff(CUSTOMERS),
         "leave_group": staff(CUSTOMERS),
     },
+    "fulfilment": {
+        "for_order": own_order("order_id", ORDERS),
+        "handle_carrier_webhook": anyone,  # the carrier's signature is its permission
+        "refresh_tracking": system,
+        "release_for_cancellation": system,
+        **{
+            name: staff(ORDERS)
+            for name in (
+                "get",
+                "create_shipments",
+                "ship",
+                "buy_label",
+                "void_label",
+                "dispatch",
+                "cancel_shipment",
+                "record_tracking",
+                "pick_list",
+                "packing_slip",
+            )
+        },
+    },
+    "notifications": {"on_events": system, "send_due": system, "find": staff(ORDERS)},
     "recovery": {"sweep": system, "recover_pending_checkouts": system},
 }
 
@@ -314,6 +338,8 @@ class View:
     payments: PaymentService
     inventory: InventoryService
     customers: CustomerService
+    fulfilment: FulfilmentService
+    notifications: NotificationService
     recovery: RecoveryService
 
     def __init__(self, principal: Principal, runtime: Runtime, services: Mapping[str, object]):
