@@ -3,6 +3,8 @@ store has."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from commercekit import (
@@ -18,10 +20,12 @@ from commercekit import (
 from commercekit.adapters.clock import FixedClock
 from commercekit.domain.errors import (
     AlreadyExists,
+    InvalidInput,
     NotFound,
     PriceChanged,
     RateExpired,
     ShippingUnavailable,
+    UnknownCarrier,
     Unservable,
 )
 from commercekit.domain.shipping import (
@@ -33,7 +37,7 @@ from commercekit.domain.shipping import (
     ShippingZone,
 )
 from commercekit.store import Store
-from tests.services.conftest import ADDRESS
+from tests.services.conftest import ADDRESS, CONFIG, seed
 
 
 def test_a_method_names_only_zones_and_locations_the_store_has(store: Store) -> None:
@@ -228,3 +232,47 @@ def test_the_free_over_threshold_counts_goods_after_their_discounts(store: Store
     # Four lamps are 120.00 of goods, 60.00 once halved: under the 100.00 threshold.
     token = cart_to(store, {"LAMP": 4}, {**ADDRESS, "postal_code": "80331"})
     assert [(r.method_id, r.price_units) for r in store.checkout.rates(token)] == [("dhl", 990)]
+
+
+def test_a_carrier_quoted_method_is_priced_by_the_carriers_parcels(
+    store_url: str, clock: FixedClock
+) -> None:
+    config = {**CONFIG, "carriers": {"sandbox": {"plugin": "sandbox"}}}
+    with Store.open(store_url, config=config, clock=clock) as shop:
+        seed(shop)
+        stored_shipping(shop)
+        shop.catalog.add_delivery_method(
+            DeliveryMethod(
+                id="sandbox-express",
+                name="Sandbox express",
+                zone_ids=["de"],
+                carrier="sandbox",
+                service="express",
+            )
+        )
+        with pytest.raises(UnknownCarrier):
+            shop.catalog.add_delivery_method(
+                DeliveryMethod(id="ghost", name="Ghost", zone_ids=["de"], carrier="ghost")
+            )
+        # Two lamps (8 kg): one sandbox parcel, 9.90 and 1.50 per started kg past the first.
+        token = cart_to(shop, {"LAMP": 2}, {**ADDRESS, "postal_code": "80331"})
+        rates = {r.method_id: r for r in shop.checkout.rates(token)}
+        express = rates["sandbox-express"]
+        assert express.price_units == 990 + 150 * 7
+        assert (express.earliest, express.latest) == (
+            clock.now().date() + timedelta(days=1),
+            clock.now().date() + timedelta(days=2),
+        )
+        shop.checkout.choose_shipping(token, {"method_id": "sandbox-express"})
+        summary = shop.checkout.summary(token)
+        assert summary.breakdown.shipping_units == express.price_units
+        # Nine lamps weigh 36 kg: two parcels under the sandbox's 30 kg limit.
+        shop.carts.change_quantity(token, "LAMP", 9)
+        two = {r.method_id: r for r in shop.checkout.rates(token)}["sandbox-express"]
+        assert two.price_units > express.price_units
+
+
+def test_a_method_needs_rules_or_a_carrier() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        DeliveryMethod(id="none", name="Nothing", zone_ids=["de"])
+    assert raised.value.field == "rules"

@@ -122,6 +122,7 @@ class CatalogService(Service):
         :raises AlreadyExists: for a taken id.
         :raises NotFound: naming ``zone_ids`` or ``location_ids``, for a zone or stock
             location the store does not have.
+        :raises UnknownCarrier: naming ``carrier``, for a carrier the store has not.
         """
         require_instance(method, DeliveryMethod, "a DeliveryMethod", field="method")
 
@@ -132,6 +133,8 @@ class CatalogService(Service):
             locations = {location.id for location in uow.inventory.locations()}
             for location_id in sorted(method.location_ids - locations):
                 raise NotFound("stock location", location_id, field="location_ids")
+            if method.carrier is not None:
+                self._rt.carrier(method.carrier)
             uow.catalog.add_delivery_method(method)
 
         self._run(work)

@@ -277,6 +277,7 @@ class CheckoutService(Service):
             cart,
             checkout.shipping_address,
             now=self.now,
+            carriers=self._rt.carriers,
         )
 
     def rates(self, token: str) -> list[Rate]:
@@ -300,6 +301,7 @@ class CheckoutService(Service):
                 cart,
                 checkout.shipping_address,
                 now=self.now,
+                carriers=self._rt.carriers,
             )
 
         return self._read(work)

@@ -396,6 +396,8 @@ def encode_delivery_method(method: DeliveryMethod) -> Json:
         "pickup_location": method.pickup_location,
         "min_days": method.min_days,
         "max_days": method.max_days,
+        "carrier": method.carrier,
+        "service": method.service,
     }
 
 
@@ -412,6 +414,8 @@ def decode_delivery_method(data: Mapping[str, Any]) -> DeliveryMethod:
             pickup_location=d["pickup_location"],
             min_days=d["min_days"],
             max_days=d["max_days"],
+            carrier=d.get("carrier"),
+            service=d.get("service", ""),
         ),
         data,
     )

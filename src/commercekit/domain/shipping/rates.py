@@ -115,8 +115,8 @@ class FreeOver:
 
 
 def _rules(value: Mapping[str, RateRule]) -> Mapping[str, RateRule]:
-    if not isinstance(value, Mapping) or not value:
-        raise InvalidInput("must price at least one currency", field="rules")
+    if not isinstance(value, Mapping):
+        raise InvalidInput("must map currencies to rate rules", field="rules")
     rules: dict[str, RateRule] = {}
     for currency, rule in value.items():
         if not callable(getattr(rule, "price_units", None)):
@@ -147,18 +147,26 @@ class Rate:
 class DeliveryMethod:
     """A way to ship, as data: the zones it serves (none: a pickup at
     ``pickup_location``, for any address), the stock locations it ships from (none:
-    any), a rate rule per currency, and a delivery estimate in days."""
+    any), a rate rule per currency, and a delivery estimate in days.
+
+    A method with a ``carrier`` is priced by that carrier's quote for the cart's
+    parcels (its ``service``, or its cheapest), and takes its estimate from the quote;
+    it needs no rules."""
 
     id: str = attrs.field(validator=text(64))
     name: str = attrs.field(validator=text(200))
-    rules: Mapping[str, RateRule] = attrs.field(converter=_rules)
+    rules: Mapping[str, RateRule] = attrs.field(factory=dict, converter=_rules)
     zone_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_zone_ids)
     location_ids: frozenset[str] = attrs.field(factory=frozenset, converter=_location_ids)
     pickup_location: str | None = None
     min_days: int = attrs.field(default=1, validator=whole_number(0, 365))
     max_days: int = attrs.field(default=5, validator=whole_number(0, 365))
+    carrier: str | None = attrs.field(default=None, validator=attrs.validators.optional(text(64)))
+    service: str = attrs.field(default="", validator=text(64, blank=True))
 
     def __attrs_post_init__(self) -> None:
+        if not self.rules and self.carrier is None:
+            raise InvalidInput("must price at least one currency, or name a carrier", field="rules")
         if self.max_days < self.min_days:
             raise InvalidInput("must not be before min_days", field="max_days")
         if not self.zone_ids and self.pickup_location is None:
