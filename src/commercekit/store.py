@@ -113,7 +113,13 @@ class NotifierConfig(GatewayConfig):
     a folder of ``.eml`` files; ``console``; ``smtp``), its options and secrets."""
 
     plugin: str = Field(default="file", min_length=1, max_length=64)
-    options: dict[str, Any] = Field(default_factory=lambda: {"directory": "outbox"})
+
+    @model_validator(mode="after")
+    def _outbox(self) -> NotifierConfig:
+        # The file notifier writes to ./outbox unless told otherwise.
+        if self.plugin == "file" and "directory" not in self.options:
+            self.options["directory"] = "outbox"
+        return self
 
 
 class ShippingMethodConfig(_Config):

@@ -464,7 +464,11 @@ class Order:
         :returns: whether anything changed.
         """
         ordered = {line.sku: line.quantity for line in self.lines if line.requires_shipping}
-        done = {sku: min(units, ordered.get(sku, 0)) for sku, units in shipped.items() if units}
+        done = {
+            sku: min(units, ordered[sku])
+            for sku, units in shipped.items()
+            if units > 0 and sku in ordered
+        }
         arrived = sum(min(units, ordered.get(sku, 0)) for sku, units in delivered.items())
         total = sum(ordered.values())
         if arrived and arrived >= total:
