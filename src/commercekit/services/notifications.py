@@ -55,13 +55,18 @@ class Wanted:
 
 
 def _lines(order: Order, units: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+    """Each line (or the ``units`` of it shipped) at its unit price, before discounts
+    and any tax added on top: those the message shows beneath, and the lines add up to
+    the subtotal."""
     return [
         {
             "name": line.name,
             "sku": line.sku,
             "quantity": line.quantity if units is None else units[line.sku],
             "unit_units": line.unit_price_units,
-            "total_units": line.total_units,
+            "total_units": line.subtotal_units
+            if units is None
+            else line.unit_price_units * units[line.sku],
         }
         for line in order.lines
         if units is None or units.get(line.sku)
@@ -198,7 +203,10 @@ class NotificationService(Service):
                 recorded.append(key)
         # Only what was just recorded: notices that failed before wait for send_due.
         for key in recorded:
-            self._send(key)
+            try:
+                self._send(key)
+            except Exception:  # claiming or settling it failed: the change stands
+                log.exception("could not send the notice %s", key)
         return len(recorded)
 
     def _record(self, build: Callable[[UnitOfWork, Any], Wanted | None], event: Any) -> str | None:
@@ -262,7 +270,9 @@ class NotificationService(Service):
         while len(tried) < most:
             due = [
                 n
-                for n in self._read(lambda uow: uow.notices.due(limit=_BATCH))
+                # Past the ones tried in this pass (failed, still due), or a page of
+                # notices that keep failing would hide every notice behind them.
+                for n in self._read(lambda uow: uow.notices.due(limit=len(tried) + _BATCH))
                 if n.id not in tried
             ]
             if not due:
