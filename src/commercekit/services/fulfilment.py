@@ -22,6 +22,7 @@ from commercekit.domain.catalog import Catalog
 from commercekit.domain.checkout import Address
 from commercekit.domain.errors import (
     CarrierError,
+    ConcurrencyConflict,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -414,7 +415,9 @@ class FulfilmentService(Service):
                 )
                 units -= taken
             if units:
-                raise InvalidTransition("shipment", f"short of {sku} at its location", "dispatch")
+                # Another shipment of the order took these holds after they were read:
+                # plan and dispatch again from what is held now.
+                raise ConcurrencyConflict(f"the order's holds of {sku} changed meanwhile")
 
     def dispatch(self, shipment_id: str, *, actor: str = "staff") -> Shipment:
         """The shipment left: its units are consumed from its location's stock (a

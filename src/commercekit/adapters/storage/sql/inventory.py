@@ -352,6 +352,14 @@ def _decide_locked(connection: Connection, change: StockChange) -> list[DomainEv
     return events
 
 
+def _consumed(after: Reservation) -> dict[str, Any]:
+    """What consuming part of a hold writes: what it holds after, and its status only
+    when that is nothing (closed as consumed)."""
+    if after.status is ReservationStatus.CONSUMED:
+        return {"quantity": after.quantity, "status": after.status.value}
+    return {"quantity": after.quantity}
+
+
 def _claim(change: StockChange) -> Claim:
     return Claim(
         order=(STOCK_CLAIMS, change.key),
@@ -598,7 +606,9 @@ class SqlInventoryRepository:
                     holds.c.quantity == reservation.quantity,
                     _IS_HOLDING,
                 )
-                .values(quantity=after.quantity, status=after.status.value)
+                # Its status as stored (active or allocated meanwhile), unless this
+                # takes its last unit: the domain's consume on the current hold.
+                .values(**_consumed(after))
             ).rowcount
         if updated != 1:
             raise ConcurrencyConflict(f"reservation {reservation.id} changed since it was read")
