@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import pluggy
 
@@ -52,6 +52,23 @@ BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.storage.backends",
     "commercekit.adapters.storage.promotion_types",
 )
+
+
+T = TypeVar("T")
+
+
+def _built(kind: str, what: str, build: Callable[[], T]) -> T:
+    """What a plugin's factory built; its failure other than a typed refusal (of its
+    options, say) named as the plugin's.
+
+    :raises PluginError: naming ``kind``.
+    """
+    try:
+        return build()
+    except CommerceError:
+        raise
+    except Exception as error:
+        raise PluginError(kind, f"could not build {what}: {error!r}") from error
 
 
 class Plugins:
@@ -101,15 +118,7 @@ class Plugins:
     def gateway_kinds(self) -> Mapping[str, GatewayFactory]:
         """Every gateway kind the plugins offer, by kind name."""
         if self._gateway_kinds is None:
-            kinds: dict[str, GatewayFactory] = {}
-
-            def register(kind: str, factory: GatewayFactory) -> None:
-                if kind in kinds:
-                    raise PluginError(kind, "two plugins register the same gateway kind")
-                kinds[kind] = factory
-
-            self.manager.hook.register_payment_gateways(register=register)
-            self._gateway_kinds = kinds
+            self._gateway_kinds = self._kinds("register_payment_gateways", "gateway")
         return self._gateway_kinds
 
     def _kinds(self, hook: str, what: str) -> dict[str, Any]:
@@ -137,12 +146,7 @@ class Plugins:
         factory = kinds.get(kind)
         if factory is None:
             raise UnknownCarrier(kind, kinds, field="carriers")
-        try:
-            return factory(name, options)
-        except CommerceError:
-            raise
-        except Exception as error:
-            raise PluginError(kind, f"could not build carrier {name!r}: {error!r}") from error
+        return _built(kind, f"carrier {name!r}", lambda: factory(name, options))
 
     def make_notifier(self, kind: str, options: Mapping[str, Any]) -> Notifier:
         """Build the notifier of plugin ``kind``.
@@ -155,12 +159,7 @@ class Plugins:
         if factory is None:
             known = ", ".join(sorted(kinds)) or "none"
             raise InvalidInput(f"no notifier {shown(kind)} (known: {known})", field="notifier")
-        try:
-            return factory(options)
-        except CommerceError:
-            raise
-        except Exception as error:
-            raise PluginError(kind, f"could not build notifier: {error!r}") from error
+        return _built(kind, "notifier", lambda: factory(options))
 
     def allocation_strategy(self, name: str) -> AllocationStrategy:
         """The stock allocation strategy a plugin offers as ``name``.
@@ -243,12 +242,7 @@ class Plugins:
         factory = kinds.get(kind)
         if factory is None:
             raise UnknownGateway(kind, kinds, field="gateways")
-        try:
-            return factory(name, options)
-        except CommerceError:
-            raise
-        except Exception as error:
-            raise PluginError(kind, f"could not build gateway {name!r}: {error!r}") from error
+        return _built(kind, f"gateway {name!r}", lambda: factory(name, options))
 
     def coupon_attempt(self, principal: Principal, code: str) -> None:
         """Tell every plugin listening of a shopper's coupon attempt; the first that
