@@ -456,7 +456,7 @@ def test_saving_a_shipment_changed_meanwhile_is_a_conflict(storage: Storage) -> 
             shipment.cancel()
             canceller.shipments.save(shipment)
             canceller.commit()
-        stale.buy_label("sandbox", "standard", a_label("SBXN9"), [])
+        stale.begin_label("sandbox", "standard", [])
         labeller.shipments.save(stale)
         with pytest.raises(ConcurrencyConflict):
             labeller.commit()
@@ -477,7 +477,8 @@ def test_a_shipment_saved_from_a_fresh_read_is_stored(storage: Storage) -> None:
         with storage.unit_of_work() as uow:
             shipment = uow.shipments.get("shp_1")
             if step == 0:
-                shipment.buy_label("sandbox", "standard", a_label("SBXN7"), [])
+                shipment.begin_label("sandbox", "standard", [])
+                shipment.label_bought(a_label("SBXN7"))
             else:
                 shipment.dispatch(at=START + timedelta(hours=1))
             uow.shipments.save(shipment)
@@ -487,7 +488,7 @@ def test_a_shipment_saved_from_a_fresh_read_is_stored(storage: Storage) -> None:
         stored = uow.shipments.get("shp_1")
     assert (stored.status, stored.version, stored.tracking_number) == (
         ShipmentStatus.SHIPPED,
-        2,
+        3,  # a label asked for, the label, the dispatch
         "SBXN7",
     )
     assert stored.dispatched_at == START + timedelta(hours=1)

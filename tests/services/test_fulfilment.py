@@ -4,15 +4,17 @@ tracked to the door, and cancelled while they still can be."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
-from commercekit import StockLocation
-from commercekit.adapters.carriers.sandbox import webhook
+from commercekit import Money, Product, StockLocation, Variant
+from commercekit.adapters.carriers.sandbox import SandboxCarrier, webhook
 from commercekit.adapters.clock import FixedClock
 from commercekit.domain.errors import (
+    CarrierError,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -21,7 +23,15 @@ from commercekit.domain.errors import (
 from commercekit.domain.events import ShipmentDelivered, ShipmentDispatched, ShipmentException
 from commercekit.domain.fulfilment import ShipmentStatus
 from commercekit.domain.orders import FulfilmentStatus, OrderPaymentStatus, OrderStatus
-from commercekit.domain.shipping import TrackingEvent, TrackingStatus
+from commercekit.domain.shipping import (
+    CarrierQuote,
+    Label,
+    ParcelLimits,
+    TrackingEvent,
+    TrackingStatus,
+)
+from commercekit.hookspecs import hookimpl
+from commercekit.ports.carriers import LabelRequest, QuoteRequest
 from commercekit.store import Store
 from tests.services.conftest import ADDRESS, CONFIG, seed
 
@@ -406,3 +416,244 @@ def test_a_packing_slip_says_where_the_parcel_goes_and_what_it_holds(store: Stor
     assert "10119 Berlin" in slip.text
     assert f"sandbox tracking number: {number}" in slip.text
     assert "Zo&#235; &#220;nal" in slip.html or "Zoë Ünal" in slip.html
+
+
+# --- bundles whose parts are held apart ------------------------------------------------
+
+
+def gift_sets(store: Store) -> str:
+    """An order for one gift set (a clock and two mugs): the mugs held in Berlin,
+    the clock in Hamburg."""
+    store.catalog.add_product(
+        Product(
+            id="gift",
+            name="Gift set",
+            variants=[Variant(sku="GIFT-SET", components={"RETRO-CLOCK": 1, "RETRO-MUG": 2})],
+        )
+    )
+    store.catalog.publish("gift")
+    store.catalog.set_price("eu", "GIFT-SET", Money("55.00", "EUR"))
+    store.inventory.receive("RETRO-MUG", "berlin", 5)
+    store.inventory.receive("RETRO-CLOCK", "hamburg", 5)
+    return order_of(store, {"GIFT-SET": 1})
+
+
+def test_a_bundle_held_apart_ships_once_every_part_has_left(store: Store) -> None:
+    order_id = gift_sets(store)
+    shipments = store.fulfilment.create_shipments(order_id)
+    (home,) = [s for s in shipments if s.lines]
+    (parts,) = [s for s in shipments if not s.lines]
+    assert home.lines == {"GIFT-SET": 1}
+    assert parts.parts_of == {"GIFT-SET": 1}
+    assert {home.location_id, parts.location_id} == {"berlin", "hamburg"}
+
+    store.fulfilment.dispatch(parts.id)
+    order = store.orders.get(order_id)
+    assert order.shipped  # goods left: no cancelling now
+    assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
+    with pytest.raises(InvalidTransition):
+        store.orders.cancel(order_id, "too late")
+
+    store.fulfilment.dispatch(home.id)
+    assert store.orders.get(order_id).fulfilment_status is FulfilmentStatus.SHIPPED
+    held = [i.reserved for s in ("RETRO-MUG", "RETRO-CLOCK") for i in store.inventory.stock(s)]
+    assert held == [0, 0]
+
+
+def test_a_bundles_parts_are_cancelled_with_the_shipment_carrying_it(store: Store) -> None:
+    order_id = gift_sets(store)
+    shipments = store.fulfilment.create_shipments(order_id)
+    (home,) = [s for s in shipments if s.lines]
+    (parts,) = [s for s in shipments if not s.lines]
+
+    with pytest.raises(InvalidTransition):
+        store.fulfilment.cancel_shipment(parts.id)
+    store.fulfilment.cancel_shipment(home.id)
+
+    assert store.fulfilment.get(parts.id).status is ShipmentStatus.CANCELLED
+    again = store.fulfilment.create_shipments(order_id)
+    assert sorted(
+        dict(s.items) == dict(o.items)
+        for s, o in zip(
+            sorted(again, key=lambda s: str(s.location_id)),
+            sorted(shipments, key=lambda s: str(s.location_id)),
+            strict=True,
+        )
+    ) == [True, True]
+
+
+# --- a carrier that is slow, fails, or forgets -----------------------------------------
+
+
+class Unreliable:
+    """The sandbox carrier, with a hook run while a call is under way and failures
+    on demand."""
+
+    def __init__(self, name: str) -> None:
+        self.inner = SandboxCarrier(name)
+        self.during: Callable[[], None] | None = None
+        self.lose_answer = False
+        self.broken: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def limits(self) -> ParcelLimits:
+        return self.inner.limits
+
+    def quote(self, request: QuoteRequest) -> Sequence[CarrierQuote]:
+        return self.inner.quote(request)
+
+    def _meanwhile(self) -> None:
+        during, self.during = self.during, None
+        if during is not None:
+            during()
+
+    def buy_label(self, request: LabelRequest) -> Label:
+        label = self.inner.buy_label(request)
+        self._meanwhile()
+        if self.lose_answer:
+            self.lose_answer = False
+            raise CarrierError("the answer was lost", retryable=True)
+        return label
+
+    def cancel_label(self, label: Label, *, idempotency_key: str, now: datetime) -> None:
+        self._meanwhile()
+        self.inner.cancel_label(label, idempotency_key=idempotency_key, now=now)
+
+    def track(self, label: Label, *, now: datetime) -> Sequence[TrackingEvent]:
+        if label.tracking_number in self.broken:
+            raise OSError("connection reset")
+        return self.inner.track(label, now=now)
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: datetime
+    ) -> Sequence[TrackingEvent]:
+        return self.inner.verify_webhook(body, headers, now=now)
+
+
+class UnreliablePlugin:
+    def __init__(self) -> None:
+        self.carrier: Unreliable | None = None
+
+    @hookimpl
+    def register_carriers(self, register: Callable[[str, Any], None]) -> None:
+        def build(name: str, options: Mapping[str, Any]) -> Unreliable:
+            self.carrier = Unreliable(name)
+            return self.carrier
+
+        register("unreliable", build)
+
+
+@pytest.fixture
+def unreliable(store_url: str, clock: FixedClock) -> Iterator[tuple[Store, Unreliable]]:
+    plugin = UnreliablePlugin()
+    config = {**CONFIG, "carriers": {"flaky": {"plugin": "unreliable"}}}
+    with Store.open(store_url, config=config, clock=clock, plugins=[plugin]) as opened:
+        seed(opened)
+        opened.inventory.add_location(StockLocation(id="berlin", name="Berlin"))
+        opened.inventory.receive("RETRO-MUG", "berlin", 10)
+        assert plugin.carrier is not None
+        yield opened, plugin.carrier
+
+
+def test_a_label_being_bought_is_neither_dispatched_nor_given_back_and_a_cancel_finishes_it(
+    unreliable: tuple[Store, Unreliable],
+) -> None:
+    store, carrier = unreliable
+    order_id = order_of(store, {"RETRO-MUG": 1})
+    (shipment,) = store.fulfilment.create_shipments(order_id)
+    refused: list[str] = []
+
+    def meanwhile() -> None:
+        for attempt in (
+            lambda: store.fulfilment.dispatch(shipment.id),
+            lambda: store.fulfilment.void_label(shipment.id),
+            lambda: store.fulfilment.cancel_shipment(shipment.id),
+        ):
+            try:
+                attempt()
+            except InvalidTransition as error:
+                refused.append(error.state)
+        # The order's cancellation finishes the purchase (same key, same label), gives
+        # the label back, then cancels.
+        store.orders.cancel(order_id, "changed their mind")
+
+    carrier.during = meanwhile
+    with pytest.raises(InvalidTransition):
+        store.fulfilment.buy_label(shipment.id, carrier="flaky")
+
+    assert refused == ["buying_label", "buying_label", "buying_label"]
+    assert store.orders.get(order_id).status is OrderStatus.CANCELLED
+    stored = store.fulfilment.get(shipment.id)
+    assert stored.status is ShipmentStatus.CANCELLED
+    assert stored.label is None
+    assert len(stored.voided_labels) == 1
+    assert sales(store, "RETRO-MUG", "berlin") == []
+
+
+def test_a_parcel_never_leaves_on_a_label_being_given_back(
+    unreliable: tuple[Store, Unreliable],
+) -> None:
+    store, carrier = unreliable
+    order_id = order_of(store, {"RETRO-MUG": 1})
+    (shipment,) = store.fulfilment.create_shipments(order_id)
+    store.fulfilment.buy_label(shipment.id, carrier="flaky")
+    refused: list[Exception] = []
+
+    def meanwhile() -> None:
+        try:
+            store.fulfilment.dispatch(shipment.id)
+        except InvalidTransition as error:
+            refused.append(error)
+
+    carrier.during = meanwhile
+    voided = store.fulfilment.void_label(shipment.id)
+
+    assert len(refused) == 1
+    assert voided.status is ShipmentStatus.PENDING
+    assert sales(store, "RETRO-MUG", "berlin") == []
+
+
+def test_a_label_sold_but_not_heard_of_is_found_again_and_given_back(
+    unreliable: tuple[Store, Unreliable],
+) -> None:
+    store, carrier = unreliable
+    order_id = order_of(store, {"RETRO-MUG": 1})
+    (shipment,) = store.fulfilment.create_shipments(order_id)
+    carrier.lose_answer = True
+    with pytest.raises(CarrierError) as lost:
+        store.fulfilment.buy_label(shipment.id, carrier="flaky")
+    assert lost.value.retryable
+    assert store.fulfilment.get(shipment.id).status is ShipmentStatus.BUYING_LABEL
+
+    order = store.orders.cancel(order_id, "changed their mind")
+
+    assert order.status is OrderStatus.CANCELLED
+    stored = store.fulfilment.get(shipment.id)
+    assert stored.status is ShipmentStatus.CANCELLED
+    (given_back,) = stored.voided_labels
+    assert carrier.inner.track(given_back, now=given_back.created_at + 10 * STEP)[-1].status is (
+        TrackingStatus.LABEL_CREATED  # cancelled at the carrier: its journey ends there
+    )
+
+
+def test_one_carrier_failing_stops_no_other_shipments_tracking(
+    unreliable: tuple[Store, Unreliable], clock: FixedClock
+) -> None:
+    store, carrier = unreliable
+    first, second = (order_of(store, {"RETRO-MUG": 1}, key=k) for k in ("a", "b"))
+    shipped = []
+    for order_id in (first, second):
+        (shipment,) = store.fulfilment.create_shipments(order_id)
+        store.fulfilment.buy_label(shipment.id, carrier="flaky")
+        shipped.append(store.fulfilment.dispatch(shipment.id))
+    carrier.broken.add(shipped[0].tracking_number)
+    clock.advance(4 * STEP)
+
+    assert store.fulfilment.refresh_tracking() == 1
+
+    statuses = [store.fulfilment.get(s.id).status for s in shipped]
+    assert statuses == [ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED]

@@ -43,7 +43,12 @@ class ShipmentStatus(enum.Enum):
 
     PENDING = "pending"
     """Planned: its units are earmarked at its location, nothing has left."""
+    BUYING_LABEL = "buying_label"
+    """A label is being bought from its carrier: asked again, by the same key, until
+    the answer is recorded."""
     LABEL_BOUGHT = "label_bought"
+    VOIDING_LABEL = "voiding_label"
+    """Its label is being given back: it cannot leave meanwhile."""
     SHIPPED = "shipped"
     IN_TRANSIT = "in_transit"
     DELIVERED = "delivered"
@@ -97,6 +102,9 @@ class Shipment:
     """Where it leaves from; ``None`` for goods no stock location keeps."""
     lines: Mapping[str, int] = attrs.field(converter=_units)
     """Units per order-line SKU."""
+    parts_of: Mapping[str, int] = attrs.field(factory=dict, converter=_units)
+    """Units of order lines (bundles) it carries only some parts of: the shipment
+    carrying the line has them shipped once this one has left too."""
     items: Mapping[str, int] = attrs.field(factory=dict, converter=_units)
     """Units per stocked SKU it takes from its location's shelf."""
     created_at: datetime
@@ -119,6 +127,12 @@ class Shipment:
             raise InvalidInput("a shipment carries at least one unit", field="quantities")
 
     @property
+    def label_key(self) -> str:
+        """The idempotency key its next (or current) label is bought with: the same
+        until that label is given back."""
+        return f"label:{self.id}:{len(self.voided_labels)}"
+
+    @property
     def tracking_number(self) -> str:
         return "" if self.label is None else self.label.tracking_number
 
@@ -129,27 +143,58 @@ class Shipment:
     def _refuse(self, action: str) -> InvalidTransition:
         return InvalidTransition("shipment", self.status.value, action)
 
-    def buy_label(
-        self, carrier: str, service: str, label: Label, parcels: Sequence[Parcel]
-    ) -> None:
-        """Record the label a carrier sold for it.
+    def begin_label(self, carrier: str, service: str, parcels: Sequence[Parcel]) -> None:
+        """A label is about to be bought from ``carrier`` for these parcels: recorded
+        first, so that a label the carrier sold is never lost (asked again by
+        :attr:`label_key`, it is the same label).
 
-        :raises InvalidTransition: unless it is pending: a shipment that has a label
-            gives it back first, so that no label is ever overwritten.
+        :raises InvalidTransition: unless it is pending (a label it has is given back
+            first, so that none is ever overwritten).
         """
         if self.status is not ShipmentStatus.PENDING:
             raise self._refuse("buy a label")
-        self.carrier, self.service, self.label = carrier, service, label
+        self.carrier, self.service = carrier, service
         self.parcels = tuple(parcels)
+        self.status = ShipmentStatus.BUYING_LABEL
+        self.version += 1
+
+    def label_bought(self, label: Label) -> None:
+        """Record the label its carrier sold.
+
+        :raises InvalidTransition: unless a label is being bought.
+        """
+        if self.status is not ShipmentStatus.BUYING_LABEL:
+            raise self._refuse("record a label")
+        self.label = label
         self.status = ShipmentStatus.LABEL_BOUGHT
         self.version += 1
+
+    def label_refused(self) -> None:
+        """Its carrier sold no label: it is pending again."""
+        if self.status is not ShipmentStatus.BUYING_LABEL:
+            raise self._refuse("give up a label")
+        self.status = ShipmentStatus.PENDING
+        self.version += 1
+
+    def begin_void(self) -> Label:
+        """Its label is about to be given back: it cannot leave meanwhile.
+
+        :raises InvalidTransition: unless it has a label and has not left.
+        """
+        if self.status is ShipmentStatus.VOIDING_LABEL and self.label is not None:
+            return self.label  # given back before, and not yet recorded
+        if self.status is not ShipmentStatus.LABEL_BOUGHT or self.label is None:
+            raise self._refuse("give back its label")
+        self.status = ShipmentStatus.VOIDING_LABEL
+        self.version += 1
+        return self.label
 
     def label_voided(self) -> Label:
         """The carrier took its label back: it is pending again, the label kept.
 
-        :raises InvalidTransition: unless it has a label and has not left.
+        :raises InvalidTransition: unless its label is being given back.
         """
-        if self.status is not ShipmentStatus.LABEL_BOUGHT or self.label is None:
+        if self.status is not ShipmentStatus.VOIDING_LABEL or self.label is None:
             raise self._refuse("give back its label")
         voided, self.label = self.label, None
         self.voided_labels = (*self.voided_labels, voided)
@@ -157,9 +202,16 @@ class Shipment:
         self.version += 1
         return voided
 
+    def void_refused(self) -> None:
+        """The carrier kept its label (the parcel was picked up): it has it again."""
+        if self.status is not ShipmentStatus.VOIDING_LABEL:
+            raise self._refuse("keep its label")
+        self.status = ShipmentStatus.LABEL_BOUGHT
+        self.version += 1
+
     def dispatch(self, *, at: datetime, carrier: str = "") -> None:
         """Its goods left the shelf (the caller consumes its items in the same unit of
-        work); tracking received before now applies from here.
+        work); its carrier's tracking applies from here.
 
         :raises InvalidTransition: unless it is pending or has its label.
         """
@@ -180,7 +232,6 @@ class Shipment:
                 tracking_url=self.tracking_url,
             )
         )
-        self._follow_timeline(at)
 
     def cancel(self) -> None:
         """Nothing of it will leave: its units are free for another shipment (or the
@@ -198,7 +249,10 @@ class Shipment:
         of another tracking number are ignored.
 
         :returns: whether anything new was learnt.
+        :raises InvalidTransition: unless it has left (its stock was consumed).
         """
+        if not self.status.dispatched:
+            raise self._refuse("track")
         known = {event.id for event in self.timeline}
         mine = self.tracking_number
         new = {
@@ -273,7 +327,8 @@ def plan_shipments(
 
     A line's units go whole where a location holds every part of them; a bundle
     whose parts are held in several places goes with the location holding its first
-    part, and the other locations send their parts in shipments of their own. Units
+    part, and the other locations send their parts in shipments of their own, which
+    say whose parts they carry (:attr:`Shipment.parts_of`). Units
     of goods that keep no stock (or that no location holds for the order: stock was
     not in use when it was placed) leave from no location, taking nothing.
 
@@ -284,6 +339,7 @@ def plan_shipments(
     order = [*locations, *sorted({loc for _, loc in held} - set(locations))]
     line_units: dict[str | None, dict[str, int]] = {}
     item_units: dict[str | None, dict[str, int]] = {}
+    part_units: dict[str | None, dict[str, int]] = {}
 
     def put(place: str | None, table: dict[str | None, dict[str, int]], sku: str, n: int) -> None:
         if n:
@@ -309,8 +365,10 @@ def plan_shipments(
                 remaining -= taken
         if not remaining:
             continue
-        # Parts spread over locations: each location sends what it holds.
+        # Parts spread over locations: each location sends what it holds, and the
+        # line goes with the first; the others carry parts of it.
         home: str | None = None
+        senders: set[str] = set()
         for sku, per in parts.items():
             need = remaining * per
             for place in order:
@@ -320,7 +378,10 @@ def plan_shipments(
                     put(place, item_units, sku, taken)
                     need -= taken
                     home = place if home is None else home
+                    senders.add(place)
         put(home, line_units, line.sku, remaining)
+        for place in senders - {home}:
+            put(place, part_units, line.sku, remaining)
     places: list[str | None] = [p for p in order if p in line_units or p in item_units]
     if None in line_units or None in item_units:
         places.append(None)
@@ -331,6 +392,7 @@ def plan_shipments(
             location_id=place,
             lines=line_units.get(place, {}),
             items=item_units.get(place, {}),
+            parts_of=part_units.get(place, {}),
             created_at=at,
         )
         for place in places

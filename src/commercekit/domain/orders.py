@@ -456,11 +456,15 @@ class Order:
         *,
         at: datetime,
         actor: str,
+        left: bool = False,
     ) -> bool:
         """Follow its shipments: units shipped and delivered per SKU of goods that ship
         decide its fulfilment status (what does not ship, a download, is no part of
-        it); the first dispatch means it can no longer be cancelled.
+        it); the first dispatch means it can no longer be cancelled. Until every unit
+        has shipped it is partially shipped, whatever has arrived.
 
+        :param left: whether any of its goods left the shelf (parts of a bundle may
+            leave before the bundle counts as shipped).
         :returns: whether anything changed.
         """
         ordered = {line.sku: line.quantity for line in self.lines if line.requires_shipping}
@@ -471,20 +475,21 @@ class Order:
         }
         arrived = sum(min(units, ordered.get(sku, 0)) for sku, units in delivered.items())
         total = sum(ordered.values())
-        if arrived and arrived >= total:
+        if not done:
+            status = FulfilmentStatus.UNFULFILLED
+        elif sum(done.values()) < total:
+            status = FulfilmentStatus.PARTIALLY_SHIPPED
+        elif arrived >= total:
             status = FulfilmentStatus.DELIVERED
         elif arrived:
             status = FulfilmentStatus.PARTIALLY_DELIVERED
-        elif done and sum(done.values()) >= total:
-            status = FulfilmentStatus.SHIPPED
-        elif done:
-            status = FulfilmentStatus.PARTIALLY_SHIPPED
         else:
-            status = FulfilmentStatus.UNFULFILLED
-        if done == dict(self.fulfilled) and status is self.fulfilment_status:
+            status = FulfilmentStatus.SHIPPED
+        gone = self.shipped or left or bool(done)
+        unchanged = done == dict(self.fulfilled) and status is self.fulfilment_status
+        if unchanged and gone == self.shipped:
             return False
-        if done and not self.shipped:
-            self.shipped = True
+        self.shipped = gone
         self.fulfilled = done
         if status is not self.fulfilment_status:
             self.fulfilment_status = status

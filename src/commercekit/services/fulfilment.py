@@ -13,7 +13,7 @@ shipment, and the answer is recorded only if the shipment still waits for it
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, Final
@@ -22,6 +22,7 @@ from commercekit.domain.catalog import Catalog
 from commercekit.domain.checkout import Address
 from commercekit.domain.errors import (
     CarrierError,
+    CommerceError,
     ConcurrencyConflict,
     InvalidInput,
     InvalidTransition,
@@ -83,16 +84,32 @@ def _planned(shipments: Iterable[Shipment]) -> dict[str, int]:
 
 
 def _follow(order: Order, shipments: Sequence[Shipment], *, at: datetime, actor: str) -> None:
+    """The order follows its shipments: a line's units count as shipped (delivered)
+    once the shipment carrying them has, and every shipment carrying parts of them
+    too."""
     shipped: dict[str, int] = {}
     delivered: dict[str, int] = {}
     for shipment in shipments:
-        if shipment.status.dispatched:
-            for sku, n in shipment.lines.items():
-                shipped[sku] = shipped.get(sku, 0) + n
-        if shipment.status is ShipmentStatus.DELIVERED:
-            for sku, n in shipment.lines.items():
-                delivered[sku] = delivered.get(sku, 0) + n
-    order.follow_shipments(shipped, delivered, at=at, actor=actor)
+        if shipment.status is ShipmentStatus.CANCELLED:
+            continue
+        gone = shipment.status.dispatched
+        arrived = shipment.status is ShipmentStatus.DELIVERED
+        for sku, n in shipment.lines.items():
+            shipped[sku] = shipped.get(sku, 0) + (n if gone else 0)
+            delivered[sku] = delivered.get(sku, 0) + (n if arrived else 0)
+        for sku, n in shipment.parts_of.items():
+            if not gone:
+                shipped[sku] = shipped.get(sku, 0) - n
+            if not arrived:
+                delivered[sku] = delivered.get(sku, 0) - n
+    left = any(shipment.status.dispatched for shipment in shipments)
+    order.follow_shipments(
+        {sku: max(n, 0) for sku, n in shipped.items()},
+        {sku: max(n, 0) for sku, n in delivered.items()},
+        at=at,
+        actor=actor,
+        left=left,
+    )
 
 
 def _name(catalog: Catalog, sku: str) -> str:
@@ -283,64 +300,89 @@ class FulfilmentService(Service):
         and document kept with it. A label is never overwritten: give it back first
         (:meth:`void_label`) to buy another.
 
+        Three steps, as a payment is taken: the purchase is recorded (the shipment is
+        *buying a label*, and cannot be cancelled meanwhile), the carrier is asked by
+        a key derived from the shipment, and its label is recorded. A purchase whose
+        answer was lost (a crash, an unreachable carrier) is finished by calling this
+        again: the same key gets the same label.
+
         :param tracking_number: for the manual carrier, the number the merchant typed.
-        :raises InvalidTransition: unless the shipment is pending and its order open.
-        :raises CarrierError: when the carrier sold no label (or cannot say whether).
+        :raises InvalidTransition: unless the shipment is pending (or its purchase
+            from this carrier unfinished) and its order open.
+        :raises CarrierError: when the carrier sold no label (or cannot say whether:
+            ``retryable``, and the purchase stays open to be finished).
         """
         check_key(shipment_id, "shipment_id")
         chosen = self._rt.carrier(carrier)
         check_text(service, "service", max_length=64, blank=True)
         check_text(tracking_number, "tracking_number", max_length=128, blank=True)
 
-        def read(uow: UnitOfWork) -> LabelRequest:
+        def begin(uow: UnitOfWork) -> LabelRequest:
             shipment = uow.shipments.get(shipment_id)
             order = uow.orders.get(shipment.order_id)
             order.check_can_ship()
-            if shipment.status is not ShipmentStatus.PENDING:
-                raise InvalidTransition("shipment", shipment.status.value, "buy a label")
+            resuming = shipment.status is ShipmentStatus.BUYING_LABEL
+            if resuming and shipment.carrier != chosen.name:
+                raise InvalidTransition("shipment", "buying a label elsewhere", "buy a label")
             if order.shipping_address is None:
                 raise InvalidInput("the order has no shipping address", field="shipping_address")
             snapshot = self._rt.catalog.get(uow)
-            origin = next(
-                (p for p in snapshot.locations if p.id == shipment.location_id),
-                None,
-            )
+            origin = next((p for p in snapshot.locations if p.id == shipment.location_id), None)
             if origin is None:
                 raise InvalidInput("the shipment leaves from no stock location", field="location")
-            parcels = self._parcels(uow, shipment, chosen.limits)
+            if not resuming:
+                chosen_service = service or (order.shipping.method_id if order.shipping else "")
+                parcels = self._parcels(uow, shipment, chosen.limits)
+                shipment.begin_label(chosen.name, chosen_service, parcels)
+                uow.shipments.save(shipment)
             return LabelRequest(
                 shipment_id=shipment.id,
                 order_id=order.id,
                 origin=origin,
                 destination=order.shipping_address,
-                parcels=tuple(parcels),
-                service=service or (order.shipping.method_id if order.shipping else ""),
+                parcels=shipment.parcels,
+                service=shipment.service,
                 currency=order.currency,
-                idempotency_key=f"label:{shipment.id}:{len(shipment.voided_labels)}",
+                idempotency_key=shipment.label_key,
                 now=self.now,
                 tracking_number=tracking_number,
             )
 
-        request = self._read(read)
-        label = chosen.buy_label(request)
-
-        def record(uow: UnitOfWork) -> Shipment | None:
-            shipment = uow.shipments.get(shipment_id)
-            order = uow.orders.get(shipment.order_id)
-            if shipment.label is not None and shipment.label == label:
-                return shipment  # a retry of this very purchase
-            if shipment.status is not ShipmentStatus.PENDING or order.status.value != "open":
-                return None
-            shipment.buy_label(chosen.name, request.service, label, request.parcels)
-            uow.shipments.save(shipment)
-            return shipment
-
-        recorded = self._run(record)
+        request = self._run(begin)
+        try:
+            label = chosen.buy_label(request)
+        except CommerceError as error:
+            if not error.retryable:  # no label was sold: the shipment is pending again
+                self._settle_label(shipment_id, request.idempotency_key, None)
+            raise
+        except Exception as error:  # a carrier plugin's own failure: not known to be sold
+            raise CarrierError(f"carrier {chosen.name!r} failed: {error!r}") from error
+        recorded = self._settle_label(shipment_id, request.idempotency_key, label)
         if recorded is None:
-            # Cancelled, dispatched or labelled meanwhile: the label is not wanted.
+            # Given back or changed meanwhile: the label is not wanted.
             self._give_back(chosen.name, label, request.idempotency_key)
             raise InvalidTransition("shipment", "changed meanwhile", "buy a label")
         return recorded
+
+    def _settle_label(self, shipment_id: str, key: str, label: Label | None) -> Shipment | None:
+        """Record the answer to the label purchase made by ``key``: the label, or
+        (``None``) that none was sold. ``None`` when the shipment no longer waits for
+        that purchase."""
+
+        def work(uow: UnitOfWork) -> Shipment | None:
+            shipment = uow.shipments.get(shipment_id)
+            if label is not None and shipment.label == label:
+                return shipment  # recorded by a retry of this very purchase
+            if shipment.status is not ShipmentStatus.BUYING_LABEL or shipment.label_key != key:
+                return None
+            if label is None:
+                shipment.label_refused()
+            else:
+                shipment.label_bought(label)
+            uow.shipments.save(shipment)
+            return shipment
+
+        return self._run(work)
 
     def _parcels(self, uow: UnitOfWork, shipment: Shipment, limits: ParcelLimits) -> list[Parcel]:
         snapshot = self._rt.catalog.get(uow)
@@ -352,42 +394,55 @@ class FulfilmentService(Service):
             grams = 0 if variant is None else variant.weight_grams or 0
             size = None if variant is None else variant.dimensions
             sides = None if size is None else (size.length_mm, size.width_mm, size.height_mm)
-            units.extend(
-                PackedUnit(sku=sku, weight_grams=grams, sides_mm=sides) for _ in range(count)
-            )
+            unit = PackedUnit(sku=sku, weight_grams=grams, sides_mm=sides)
+            units.extend(unit for _ in range(count))
         return pack(units, limits)
 
     def _give_back(self, carrier: str, label: Label, key: str) -> None:
         try:
-            self._rt.carrier(carrier).cancel_label(
-                label, idempotency_key=f"void:{key}", now=self.now
-            )
-        except CarrierError:
-            log.warning("could not give back label %s of %s", label.tracking_number, carrier)
+            chosen = self._rt.carrier(carrier)
+            chosen.cancel_label(label, idempotency_key=f"void:{key}", now=self.now)
+        except Exception:  # logged for staff: the label stays sold at the carrier
+            log.exception("could not give back label %s of %s", label.tracking_number, carrier)
 
     def void_label(self, shipment_id: str) -> Shipment:
         """Give a shipment's label back to its carrier: the shipment is pending again,
-        and the label is kept in its record.
+        and the label is kept in its record. Recorded first (the shipment is *voiding
+        its label* and cannot leave meanwhile), then the carrier is asked; a carrier
+        that refuses leaves the label in place.
 
         :raises InvalidTransition: unless it has a label and has not left.
         :raises CarrierError: when the carrier refuses (the parcel was picked up).
         """
         check_key(shipment_id, "shipment_id")
-        shipment = self.get(shipment_id)
-        if shipment.status is not ShipmentStatus.LABEL_BOUGHT or shipment.label is None:
-            raise InvalidTransition("shipment", shipment.status.value, "give back its label")
-        label = shipment.label
-        key = f"void:label:{shipment.id}:{len(shipment.voided_labels)}"
-        self._rt.carrier(shipment.carrier).cancel_label(label, idempotency_key=key, now=self.now)
 
-        def record(uow: UnitOfWork) -> Shipment:
-            current = uow.shipments.get(shipment_id)
-            if current.label == label:
-                current.label_voided()
-                uow.shipments.save(current)
-            return current
+        def begin(uow: UnitOfWork) -> tuple[str, Label, str]:
+            shipment = uow.shipments.get(shipment_id)
+            label = shipment.begin_void()
+            uow.shipments.save(shipment)
+            return shipment.carrier, label, f"void:{shipment.label_key}"
 
-        return self._run(record)
+        carrier, label, key = self._run(begin)
+
+        def settle(change: Callable[[Shipment], object]) -> Shipment:
+            def work(uow: UnitOfWork) -> Shipment:
+                shipment = uow.shipments.get(shipment_id)
+                if shipment.status is ShipmentStatus.VOIDING_LABEL and shipment.label == label:
+                    change(shipment)
+                    uow.shipments.save(shipment)
+                return shipment
+
+            return self._run(work)
+
+        try:
+            self._rt.carrier(carrier).cancel_label(label, idempotency_key=key, now=self.now)
+        except CommerceError as error:
+            if not error.retryable:
+                settle(Shipment.void_refused)
+            raise
+        except Exception as error:  # a carrier plugin's own failure
+            raise CarrierError(f"carrier {carrier!r} failed: {error!r}") from error
+        return settle(Shipment.label_voided)
 
     # --- dispatch ------------------------------------------------------------------
 
@@ -445,19 +500,30 @@ class FulfilmentService(Service):
 
     def cancel_shipment(self, shipment_id: str) -> Shipment:
         """Nothing of a shipment will leave: its label (if any) is given back first,
-        and its units are free again for another shipment.
+        and its units are free again for another shipment. The shipments carrying
+        parts of its lines (a bundle's, from other locations) are cancelled with it; a
+        shipment of parts only is cancelled with the one carrying its line.
 
-        :raises InvalidTransition: once it has left.
+        :raises InvalidTransition: once it (or a shipment of parts with it) has left,
+            or for a shipment of parts only.
         :raises CarrierError: when its carrier will not take the label back.
         """
         shipment = self.get(shipment_id)
-        if shipment.status is ShipmentStatus.LABEL_BOUGHT:
+        if shipment.parts_of and not shipment.lines:
+            raise InvalidTransition("shipment", "parts of another's lines", "cancel")
+        if shipment.status in (ShipmentStatus.LABEL_BOUGHT, ShipmentStatus.VOIDING_LABEL):
             shipment = self.void_label(shipment_id)
+        for part in self._parts_with(shipment):
+            if part.status in (ShipmentStatus.LABEL_BOUGHT, ShipmentStatus.VOIDING_LABEL):
+                self.void_label(part.id)
 
         def work(uow: UnitOfWork) -> Shipment:
             current = uow.shipments.get(shipment_id)
             current.cancel()
             uow.shipments.save(current)
+            for part in self._parts_with(current, uow.shipments.for_order(current.order_id)):
+                part.cancel()
+                uow.shipments.save(part)
             order = uow.orders.get(current.order_id)
             order.touch()
             uow.orders.save(order)
@@ -465,21 +531,52 @@ class FulfilmentService(Service):
 
         return self._run(work)
 
-    def release_for_cancellation(self, order_id: str) -> None:
-        """Before an order is cancelled: give back every label of its shipments not
-        yet gone (through their carriers), so that the cancellation can cancel them.
+    def _parts_with(
+        self, shipment: Shipment, others: Sequence[Shipment] | None = None
+    ) -> list[Shipment]:
+        """The order's shipments, not cancelled, that carry parts of ``shipment``'s
+        lines."""
+        if others is None:
+            others = self.for_order(shipment.order_id)
+        return [
+            other
+            for other in others
+            if other.id != shipment.id
+            and other.status is not ShipmentStatus.CANCELLED
+            and set(other.parts_of) & set(shipment.lines)
+        ]
 
-        :raises CarrierError: when a carrier will not take a label back.
+    def release_for_cancellation(self, order_id: str) -> None:
+        """Before an order is cancelled: finish any label purchase of its shipments
+        and give back every label of those not yet gone (through their carriers), so
+        that the cancellation can cancel them.
+
+        :raises CarrierError: when a carrier will not take a label back, or cannot be
+            reached to finish a purchase.
         """
+        check_key(order_id, "order_id")
         for shipment in self.for_order(order_id):
-            if shipment.status is ShipmentStatus.LABEL_BOUGHT:
+            if shipment.status is ShipmentStatus.BUYING_LABEL:
+                shipment = self.buy_label(shipment.id, carrier=shipment.carrier)
+            if shipment.status in (ShipmentStatus.LABEL_BOUGHT, ShipmentStatus.VOIDING_LABEL):
                 self.void_label(shipment.id)
 
     # --- tracking ------------------------------------------------------------------
 
-    def _apply(self, shipment_id: str, events: Sequence[TrackingEvent], actor: str) -> bool:
+    def _apply(
+        self, shipment_id: str, events: Sequence[TrackingEvent], actor: str, *, told: bool = False
+    ) -> bool:
+        """Apply tracking events to a shipment and its order.
+
+        :param told: the carrier told them unasked (a webhook): a shipment not yet
+            dispatched ignores them (its next refresh hears them again), rather than
+            refusing.
+        """
+
         def work(uow: UnitOfWork) -> bool:
             shipment = uow.shipments.get(shipment_id)
+            if told and not shipment.status.dispatched:
+                return False
             if not shipment.track(events, at=self.now):
                 return False
             uow.shipments.save(shipment)
@@ -498,6 +595,7 @@ class FulfilmentService(Service):
 
         :raises InvalidInput: naming ``events``, for anything but a list of
             :class:`TrackingEvent`.
+        :raises InvalidTransition: for a shipment that has not left.
         """
         check_key(shipment_id, "shipment_id")
         check_key(actor, "actor")
@@ -522,11 +620,10 @@ class FulfilmentService(Service):
                     continue
                 try:
                     events = list(carrier.track(shipment.label, now=self.now))
-                except CarrierError as error:
-                    log.warning("tracking %s failed: %s", shipment.id, error)
-                    continue
-                if events and self._apply(shipment.id, events[:MOST_EVENTS], "carrier"):
-                    changed += 1
+                    if events and self._apply(shipment.id, events[:MOST_EVENTS], "carrier"):
+                        changed += 1
+                except Exception:  # one carrier or shipment failing stops no other
+                    log.exception("tracking %s failed", shipment.id)
             seen += len(page)
             if len(page) < _PAGE:
                 break
@@ -554,7 +651,9 @@ class FulfilmentService(Service):
         for number, told in sorted(by_number.items()):
             found = self._read(partial(_by_number, number=number))
             for shipment in found:
-                if shipment.carrier == chosen.name and self._apply(shipment.id, told, "carrier"):
+                if shipment.carrier != chosen.name:
+                    continue
+                if self._apply(shipment.id, told, "carrier", told=True):
                     changed += 1
         return changed
 

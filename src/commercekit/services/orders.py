@@ -34,6 +34,12 @@ from commercekit.services.payments import PaymentService
 
 __all__ = ["OrderService"]
 
+#: Shipment states a cancellation waits out: a label bought, or being bought or given
+#: back, is settled with its carrier first.
+_LABELLING: Final = frozenset(
+    {ShipmentStatus.BUYING_LABEL, ShipmentStatus.LABEL_BOUGHT, ShipmentStatus.VOIDING_LABEL}
+)
+
 #: The longest reason an order's history keeps.
 MAX_REASON_LENGTH: Final = 2000
 
@@ -114,7 +120,7 @@ class OrderService(Service):
         def begin(uow: UnitOfWork) -> bool:
             order = uow.orders.get(order_id)
             for shipment in uow.shipments.for_order(order_id):
-                if shipment.status is ShipmentStatus.LABEL_BOUGHT:
+                if shipment.status in _LABELLING:
                     raise OperationInProgress("order's shipment", "a label purchase")
                 if shipment.status is ShipmentStatus.PENDING:
                     shipment.cancel()

@@ -65,6 +65,9 @@ def _carrier_rate(
     except (CarrierError, InvalidInput) as error:
         log.warning("carrier %s gave no quote for %s: %s", carrier.name, method.id, error)
         return None
+    except Exception:  # a carrier plugin's own failure: the method is not offered
+        log.exception("carrier %s failed to quote %s", carrier.name, method.id)
+        return None
     usable = [q for q in quotes if q.currency == currency]
     if method.service:
         usable = [q for q in usable if q.service == method.service]

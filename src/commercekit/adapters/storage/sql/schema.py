@@ -645,6 +645,7 @@ shipments: Final = sa.Table(
     sa.Column("status", sa.String, nullable=False),
     _json("lines"),
     _json("items"),
+    _json("parts_of"),
     _json("parcels"),
     sa.Column("carrier", sa.String, nullable=False),
     sa.Column("service", sa.String, nullable=False),
