@@ -724,3 +724,31 @@ def test_staff_see_each_concern_once_and_a_shorter_one_is_not_taken_for_a_longer
         "the gateway refused to refund: card closed",
         "the gateway refused to refund: card",
     ]
+
+
+def test_an_order_stays_partially_shipped_until_every_unit_left_whatever_arrived():
+    order = order_with_payment(_P.CAPTURED)
+    clock, lamp = order.lines
+    arrived = {clock.sku: clock.quantity}
+
+    order.follow_shipments(arrived, arrived, at=LATER, actor="carrier")
+
+    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_SHIPPED
+    with pytest.raises(InvalidTransition):
+        order.complete(at=LATER, actor="staff")
+    ship(order, {lamp.sku: lamp.quantity})
+    assert order.fulfilment_status is FulfilmentStatus.SHIPPED
+    order.follow_shipments(order.fulfilled, arrived, at=LATER, actor="carrier")
+    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_DELIVERED
+    order.complete(at=LATER, actor="staff")
+    assert order.status is OrderStatus.COMPLETED
+
+
+def test_goods_leaving_before_any_line_counts_as_shipped_end_cancelling():
+    order = open_order()
+
+    order.follow_shipments({}, {}, at=LATER, actor="warehouse", left=True)
+
+    assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
+    with pytest.raises(InvalidTransition):
+        order.cancel("too late", at=LATER, actor="customer")
