@@ -18,8 +18,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Final
 
-from commercekit.domain.catalog import Catalog
-from commercekit.domain.checkout import Address
 from commercekit.domain.errors import (
     CarrierError,
     CommerceError,
@@ -49,6 +47,7 @@ from commercekit.ports.carriers import LabelRequest
 from commercekit.ports.notifications import Rendered, Templates
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.documents import packing_slip_data, pick_list_data
 
 __all__ = ["FulfilmentService"]
 
@@ -110,21 +109,6 @@ def _follow(order: Order, shipments: Sequence[Shipment], *, at: datetime, actor:
         actor=actor,
         left=left,
     )
-
-
-def _name(catalog: Catalog, sku: str) -> str:
-    """What a SKU is called: its product's name (the SKU, for one since removed)."""
-    variant = catalog.find_variant(sku)
-    if variant is None or variant.product_id is None:
-        return sku
-    return catalog.product(variant.product_id).name
-
-
-def _address_lines(address: Address) -> list[str]:
-    place = " ".join(part for part in (address.postal_code, address.city) if part)
-    lines = [address.name, address.company, address.line1, address.line2, place]
-    lines += [address.region, address.country]
-    return [line for line in lines if line]
 
 
 def _units_to_ship(quantities: object) -> dict[str, int] | None:
@@ -676,32 +660,9 @@ class FulfilmentService(Service):
             if place is None:
                 raise NotFound("stock location", location_id, field="location_id")
             waiting = uow.shipments.waiting_at(location_id)
-            skus = sorted({sku for s in waiting for sku in s.items})
+            skus = sorted({sku for shipment in waiting for sku in shipment.items})
             catalog = self._rt.catalog.get(uow).catalog(uow, skus)
-            names = {sku: _name(catalog, sku) for sku in skus}
-            totals: dict[str, int] = {}
-            for shipment in waiting:
-                for sku, units in shipment.items.items():
-                    totals[sku] = totals.get(sku, 0) + units
-            return {
-                "location_id": place.id,
-                "location_name": place.name,
-                "generated_at": self.now,
-                "totals": [
-                    {"sku": sku, "name": names[sku], "quantity": totals[sku]} for sku in skus
-                ],
-                "shipments": [
-                    {
-                        "shipment_id": s.id,
-                        "order_id": s.order_id,
-                        "units": [
-                            {"sku": sku, "name": names[sku], "quantity": n}
-                            for sku, n in sorted(s.items.items())
-                        ],
-                    }
-                    for s in waiting
-                ],
-            }
+            return pick_list_data(place, waiting, catalog, now=self.now)
 
         return self._templates.render("pick_list", self._read(read), locale=self._locale())
 
@@ -719,23 +680,5 @@ class FulfilmentService(Service):
             return uow.orders.get(shipment.order_id), shipment
 
         order, shipment = self._read(read)
-        names = {line.sku: line.name for line in order.lines}
-        address = order.shipping_address
-        ship_to = [] if address is None else _address_lines(address)
-        data = {
-            "order_id": order.id,
-            "shipment_id": shipment.id,
-            "placed_at": order.placed_at,
-            "ship_to": ship_to,
-            "lines": [
-                {"sku": sku, "name": names.get(sku, sku), "quantity": n}
-                for sku, n in shipment.lines.items()
-            ],
-            "parcels": [
-                {"weight_grams": parcel.weight_grams, "units": len(parcel.units)}
-                for parcel in shipment.parcels
-            ],
-            "carrier": shipment.carrier,
-            "tracking_number": shipment.tracking_number,
-        }
+        data = packing_slip_data(order, shipment)
         return self._templates.render("packing_slip", data, locale=self._locale(order))
