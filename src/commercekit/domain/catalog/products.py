@@ -1,0 +1,188 @@
+"""Products and their variants: what a customer browses and what they buy."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from commercekit.domain._validators import aware_or_none, text, whole_number
+from commercekit.domain.catalog.slugs import slugify
+from commercekit.domain.errors import InvalidInput, shown
+from commercekit.domain.window import Window
+
+__all__ = ["Dimensions", "Product", "PublicationState", "Variant"]
+
+_ALWAYS: Final = Window()
+_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+
+
+def _check_sku(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _SKU.fullmatch(value):
+        raise InvalidInput(
+            "a SKU is 1 to 64 letters, digits, '.', '_', '/' or '-', starting with a letter "
+            f"or digit; got {shown(value)}",
+            field=attribute.name,
+        )
+
+
+# Millimetres or grams, in whole numbers up to 10 km or 10 t.
+_MEASURE: Final = whole_number(1, 10_000_000)
+_MEASURE_OR_NONE: Final = attrs.validators.optional(_MEASURE)
+
+
+def _mapping(value: Mapping[str, str] | None, field: str) -> Mapping[str, str]:
+    if value is not None and not isinstance(value, Mapping):
+        raise InvalidInput(
+            f"expected a mapping of names to values, got {type(value).__name__}", field=field
+        )
+    return dict(value or {})
+
+
+def _options(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return _mapping(value, "options")
+
+
+def _attributes(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return _mapping(value, "attributes")
+
+
+def _components(value: Mapping[str, int] | None) -> Mapping[str, int]:
+    parts = dict(value or {})
+    for sku, quantity in parts.items():
+        if not isinstance(sku, str) or not _SKU.fullmatch(sku):
+            raise InvalidInput(f"{shown(sku)} is not a SKU", field="components")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 1000:
+            raise InvalidInput("a bundle takes 1 to 1000 units of a component", field="components")
+    return parts
+
+
+def _ids(value: Iterable[str] | str) -> tuple[str, ...]:
+    # A bare string is one id, not a sequence of one-letter ids.
+    if isinstance(value, str):
+        return (value,)
+    ids = tuple(value)
+    for item in ids:
+        if not isinstance(item, str):
+            raise InvalidInput(f"expected ids as strings, got {shown(item)}", field="category_ids")
+    return ids
+
+
+@attrs.frozen(kw_only=True)
+class Dimensions:
+    """Outer dimensions of one unit as shipped, in millimetres."""
+
+    length_mm: int = attrs.field(validator=_MEASURE)
+    width_mm: int = attrs.field(validator=_MEASURE)
+    height_mm: int = attrs.field(validator=_MEASURE)
+
+
+class PublicationState(enum.Enum):
+    """Whether a product can be seen and bought."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+@attrs.define(kw_only=True, eq=False)
+class Variant:
+    """One buyable thing: a product in a given size, colour, edition."""
+
+    sku: str = attrs.field(validator=_check_sku)
+    """Stock keeping unit, unique across the catalogue."""
+    product_id: str = ""
+    """Set by the catalogue when the product is added."""
+    options: Mapping[str, str] = attrs.field(factory=dict, converter=_options)
+    """Option values that tell this variant from its siblings, such as ``{"size": "M"}``."""
+    weight_grams: int | None = attrs.field(default=None, validator=_MEASURE_OR_NONE)
+    dimensions: Dimensions | None = None
+    tax_category: str | None = None
+    """Overrides the product's tax category when set."""
+    track_stock: bool = True
+    """False for goods that never run out (services, made to order)."""
+    digital: bool = False
+    """Digital goods need no shipping."""
+    components: Mapping[str, int] = attrs.field(factory=dict, converter=_components)
+    """For a bundle: the SKUs (and how many of each) one unit is made of. A bundle
+    keeps no stock of its own; selling one takes its components' stock."""
+
+    @property
+    def requires_shipping(self) -> bool:
+        """Whether this variant is a physical good that must be shipped."""
+        return not self.digital
+
+
+def _availability(
+    available_from: datetime | None, available_until: datetime | None
+) -> Window | None:
+    window = Window.between(
+        available_from, available_until, fields=("available_from", "available_until")
+    )
+    # Most products are on sale for good, and pricing asks about every line: for them
+    # is_available skips the call.
+    return None if window == _ALWAYS else window
+
+
+def _move_window(product: Product, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    if attribute.name == "available_from":
+        product._window = _availability(value, product.available_until)
+    else:
+        product._window = _availability(product.available_from, value)
+    return value
+
+
+_RESCHEDULE: Final = attrs.setters.pipe(attrs.setters.validate, _move_window)
+
+
+@attrs.define(kw_only=True, eq=False)
+class Product:
+    """What a customer browses: a name, a description, and one or more variants."""
+
+    id: str = attrs.field(validator=text(64))
+    name: str = attrs.field(validator=text(200))
+    slug: str = ""
+    """URL slug; built from ``name`` when not given."""
+    description: str = ""
+    category_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+    """A product may sit in several categories; a single string is one category."""
+    attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_attributes)
+    """Free-form facts such as ``{"material": "cotton"}``."""
+    tax_category: str = "standard"
+    state: PublicationState = PublicationState.DRAFT
+    available_from: datetime | None = attrs.field(
+        default=None, validator=aware_or_none, on_setattr=_RESCHEDULE
+    )
+    available_until: datetime | None = attrs.field(
+        default=None, validator=aware_or_none, on_setattr=_RESCHEDULE
+    )
+    """On sale from ``available_from`` until (not at) ``available_until``; setting
+    either moves the window, and one that would end before it starts is refused."""
+    variants: list[Variant] = attrs.field(factory=list)
+    _window: Window | None = attrs.field(init=False, repr=False)
+    """The availability window; ``None`` when open at both ends."""
+
+    def __attrs_post_init__(self) -> None:
+        self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)
+        self._window = _availability(self.available_from, self.available_until)
+
+    def publish(self) -> None:
+        """Make the product visible and buyable (within its availability window)."""
+        if not self.variants:
+            raise InvalidInput(
+                "a product needs at least one variant to be published", field="variants"
+            )
+        self.state = PublicationState.ACTIVE
+
+    def archive(self) -> None:
+        """Withdraw the product from sale; it stays for orders that reference it."""
+        self.state = PublicationState.ARCHIVED
+
+    def is_available(self, now: datetime) -> bool:
+        """Active and inside its availability window at ``now``."""
+        window = self._window
+        return self.state is PublicationState.ACTIVE and (window is None or window.contains(now))
