@@ -28,13 +28,15 @@ from commercekit.domain.inventory import AllocationStrategy
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.notifications import Notifier
 from commercekit.ports.payments import PaymentGateway
-from commercekit.ports.storage import PromotionType, StorageFactory
+from commercekit.ports.search import SearchBackend
+from commercekit.ports.storage import PromotionType, Storage, StorageFactory
 
 __all__ = [
     "PROJECT",
     "CarrierFactory",
     "GatewayFactory",
     "NotifierFactory",
+    "SearchBackendFactory",
     "hookimpl",
     "hookspec",
 ]
@@ -54,6 +56,12 @@ class CarrierFactory(Protocol):
     """Builds a carrier from the name a store gives it and that store's options."""
 
     def __call__(self, name: str, options: Mapping[str, Any]) -> Carrier: ...
+
+
+class SearchBackendFactory(Protocol):
+    """Builds a search backend over a store's storage, from its options."""
+
+    def __call__(self, storage: Storage, options: Mapping[str, Any]) -> SearchBackend: ...
 
 
 class NotifierFactory(Protocol):
@@ -161,4 +169,17 @@ def register_notifiers(register: Callable[[str, NotifierFactory], None]) -> None
     wrong.
 
     Added in 0.4.
+    """
+
+
+@hookspec
+def register_search_backends(register: Callable[[str, SearchBackendFactory], None]) -> None:
+    """Offer catalogue search engines.
+
+    Call ``register(kind, factory)`` once per kind. A store whose configuration sets
+    ``search.plugin = kind`` gets ``factory(storage, options)``: the store's storage
+    (an SQL backend searches the store's own database) and its options. ``sql``
+    (SQLite FTS5, PostgreSQL full text) and ``memory`` are built in.
+
+    Added in 0.5.
     """

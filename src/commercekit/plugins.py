@@ -28,10 +28,17 @@ from commercekit.domain.errors import (
 )
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
-from commercekit.hookspecs import PROJECT, CarrierFactory, GatewayFactory, NotifierFactory
+from commercekit.hookspecs import (
+    PROJECT,
+    CarrierFactory,
+    GatewayFactory,
+    NotifierFactory,
+    SearchBackendFactory,
+)
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.notifications import Notifier
 from commercekit.ports.payments import PaymentGateway
+from commercekit.ports.search import SearchBackend
 from commercekit.ports.storage import PromotionType, Storage, StorageFactory
 
 __all__ = [
@@ -51,6 +58,7 @@ BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.allocation",
     "commercekit.adapters.storage.backends",
     "commercekit.adapters.storage.promotion_types",
+    "commercekit.adapters.search",
 )
 
 
@@ -160,6 +168,23 @@ class Plugins:
             known = ", ".join(sorted(kinds)) or "none"
             raise InvalidInput(f"no notifier {shown(kind)} (known: {known})", field="notifier")
         return _built(kind, "notifier", lambda: factory(options))
+
+    def make_search_backend(
+        self, kind: str, storage: Storage, options: Mapping[str, Any]
+    ) -> SearchBackend:
+        """Build the search backend of plugin ``kind`` over ``storage``.
+
+        :raises InvalidInput: naming ``search``, if no plugin offers ``kind``.
+        :raises PluginError: if the plugin's factory fails other than on its options.
+        """
+        kinds: Mapping[str, SearchBackendFactory] = self._kinds(
+            "register_search_backends", "search backend"
+        )
+        factory = kinds.get(kind)
+        if factory is None:
+            known = ", ".join(sorted(kinds)) or "none"
+            raise InvalidInput(f"no search backend {shown(kind)} (known: {known})", field="search")
+        return _built(kind, "search backend", lambda: factory(storage, options))
 
     def allocation_strategy(self, name: str) -> AllocationStrategy:
         """The stock allocation strategy a plugin offers as ``name``.

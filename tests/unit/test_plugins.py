@@ -136,6 +136,7 @@ def test_every_hook_is_documented_and_exercised() -> None:
         "register_promotion_types",
         "register_carriers",
         "register_notifiers",
+        "register_search_backends",
         "on_domain_event",
     }
     for name in names:
