@@ -36,7 +36,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import IO, TYPE_CHECKING, Final, Literal, NoReturn
 
 from commercekit.adapters.storage.urls import shown_url, without_password
 from commercekit.domain.errors import (
@@ -121,6 +121,19 @@ def _parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--once", action="store_true", help="relay the events waiting now, then exit"
     )
+    catalog = commands.add_parser("catalog", help="import or export the catalogue")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    for name, what in (("import", "read products from"), ("export", "write products to")):
+        command = catalog_commands.add_parser(
+            name, help=f"{what} a CSV or JSON Lines file (one row per variant)"
+        )
+        command.add_argument("file", help="the file; its suffix (.csv, .jsonl) tells the format")
+        command.add_argument(
+            "--url",
+            default="sqlite:///commercekit.db",
+            help="the store's database (default: sqlite:///commercekit.db)",
+        )
+        command.add_argument("--format", choices=("csv", "jsonl"), help="override the suffix")
     return parser
 
 
@@ -145,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "db":
             print(_upgrade(arguments.url))
+        elif arguments.command == "catalog":
+            url = arguments.url
+            return _catalog(arguments.catalog_command, arguments.file, url, arguments.format)
         elif arguments.command == "relay":
             _relay(
                 arguments.url,
@@ -348,6 +364,69 @@ def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for number, handler in before.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+# --- catalog import / export ------------------------------------------------------------
+
+
+def _format_of(path: str, given: str | None) -> Literal["csv", "jsonl"]:
+    chosen = given or ("jsonl" if path.endswith((".jsonl", ".ndjson")) else "csv")
+    return "jsonl" if chosen == "jsonl" else "csv"
+
+
+class _Progress:
+    """Rows read so far, on one line of standard error that redraws itself (only on a
+    terminal: a log gets the total at the end)."""
+
+    def __init__(self, total_bytes: int, handle: IO[str]) -> None:
+        self._total = total_bytes
+        self._handle = handle
+        self._live = sys.stderr.isatty()
+
+    def __call__(self, rows: int) -> None:
+        if not self._live:
+            return
+        with suppress(OSError, ValueError):
+            done = self._handle.buffer.tell() if hasattr(self._handle, "buffer") else 0
+            share = min(done / self._total, 1.0) if self._total else 1.0
+            bar = "#" * int(share * 30)
+            print(f"\r[{bar:<30}] {share:4.0%} {rows:,} rows", end="", file=sys.stderr)
+
+    def done(self, rows: int) -> None:
+        if self._live:
+            print(file=sys.stderr)
+
+
+def _catalog(command: str, path: str, url: str, given: str | None) -> int:
+    """Import or export the catalogue of the store at ``url``; an import prints its
+    report (every bad row with its line and field) and fails when a row was bad."""
+    from commercekit.store import Store
+
+    format = _format_of(path, given)
+    with Store.open(url, config={"entry_point_plugins": False}) as store:
+        if command == "export":
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                rows = store.transfer.export_file(handle, format)
+            print(f"{path}: {rows:,} rows written")
+            return 0
+        try:
+            handle = open(path, encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as error:
+            raise InvalidInput(f"cannot read {path}: {error.strerror}", field="file") from None
+        with handle:
+            progress = _Progress(os.path.getsize(path), handle)
+            report = store.transfer.import_file(handle, format, progress=progress)
+            progress.done(report.rows)
+    print(
+        f"{path}: {report.rows:,} rows, {report.products:,} products written, "
+        f"{report.prices:,} prices, {report.stock_counts:,} stock levels changed, "
+        f"{len(report.errors):,} bad rows"
+    )
+    for bad in report.errors[:1000]:
+        print(f"line {bad.line}: {bad.field}: {bad.message}")
+    if len(report.errors) > 1000:
+        print(f"... and {len(report.errors) - 1000:,} more")
+    return 0 if report.ok else FAILED
 
 
 # --- demo -----------------------------------------------------------------------------

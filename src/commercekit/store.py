@@ -49,6 +49,7 @@ from commercekit.services.access import POLICY, View
 from commercekit.services.base import Runtime, Settings
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
+from commercekit.services.catalog_io import CatalogTransfer
 from commercekit.services.checkout import CheckoutService
 from commercekit.services.customers import CustomerService
 from commercekit.services.fulfilment import FulfilmentService
@@ -58,6 +59,7 @@ from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.recovery import RecoveryService
 from commercekit.services.schemas import parse
+from commercekit.services.search import SearchService
 
 __all__ = [
     "ChannelConfig",
@@ -182,6 +184,9 @@ class StoreConfig(_Config):
     and secrets; ``manual`` (the merchant types the tracking number) is always there."""
     notifier: NotifierConfig | None = None
     """None by default: a store sends no message until one is configured."""
+    search: GatewayConfig | None = None
+    """A catalogue search backend (``{"plugin": "sql"}``: SQLite FTS5 or PostgreSQL
+    full text in the store's own database; ``memory``); none by default."""
     notification_templates: str | None = Field(default=None, max_length=4096)
     """A folder whose templates replace the built-in ones, file by file."""
     store_name: str = Field(default="", max_length=200)
@@ -312,6 +317,11 @@ class Store:
             notifier = self.plugins.make_notifier(
                 config.notifier.plugin, config.notifier.factory_options()
             )
+        search = None
+        if config.search is not None:
+            search = self.plugins.make_search_backend(
+                config.search.plugin, storage, config.search.factory_options()
+            )
         self.runtime = Runtime(
             storage=storage,
             clock=clock or SystemClock(),
@@ -323,7 +333,9 @@ class Store:
                 allocation=self.plugins.allocation_strategy(config.allocation_strategy),
             ),
             subscribers=self._publish,
-            has_subscribers=lambda: notifier is not None or self.plugins.has_subscribers(),
+            has_subscribers=lambda: (
+                notifier is not None or search is not None or self.plugins.has_subscribers()
+            ),
             promotion_types=frozenset(kind.cls for kind in self.plugins.promotion_types()),
             coupon_attempts=self.plugins.coupon_attempt,
         )
@@ -337,6 +349,8 @@ class Store:
         self.inventory = InventoryService(self.runtime, self.payments, self.fulfilment)
         self.customers = CustomerService(self.runtime)
         self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
+        self.transfer = CatalogTransfer(self.runtime)
+        self.search = SearchService(self.runtime, search)
         self.notifications = NotificationService(self.runtime, templates, notifier)
 
     @classmethod
@@ -400,6 +414,7 @@ class Store:
 
     def _publish(self, events: Sequence[DomainEvent]) -> None:
         self.plugins.publish(events)
+        self.search.on_events(events)
         self.notifications.on_events(events)
 
     def deliver_events(self) -> int:

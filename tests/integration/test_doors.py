@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import io
 import itertools
 import math
 import os
@@ -49,6 +50,7 @@ from commercekit.adapters.clock import FixedClock
 from commercekit.adapters.storage.memory.unit_of_work import MemoryStorage
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.domain.cart import Cart
+from commercekit.domain.catalog import AttributeSpec, Collection, ProductType
 from commercekit.domain.fulfilment import Shipment
 from commercekit.domain.inventory import PurchaseOrder, ReorderPolicy, StockItem, StockRule
 from commercekit.domain.orders import Order
@@ -60,6 +62,7 @@ from commercekit.domain.shipping import (
     TrackingEvent,
     TrackingStatus,
 )
+from commercekit.ports.search import SearchQuery
 from commercekit.services.access import POLICY, View
 from commercekit.store import Store
 from tests.conftest import POSTGRES_URL_VARIABLE, fresh_postgres_schema
@@ -71,10 +74,13 @@ BERLIN, HAMBURG = "berlin", "hamburg"
 #: The longest message an error may have, whatever it was handed.
 MESSAGE_LIMIT: Final = 500
 CARRIER_SECRET: Final = "whsec_doors"
+#: One product row of a catalogue import.
+CATALOG_ROWS: Final = "product_id,name,sku,price:eu\n{sku},Imported,{sku},4.00\n"
 DOORS: Final = {
     **CONFIG,
     "carriers": {"sandbox": {"plugin": "sandbox", "secrets": {"webhook_secret": CARRIER_SECRET}}},
 }
+SEARCHING: Final = {**DOORS, "search": {"plugin": "memory"}}
 
 
 # --- a shop to call --------------------------------------------------------------------
@@ -105,6 +111,7 @@ class World:
         )
         store.catalog.add_product(Product(id="poster", name="Poster", variants=[Variant(sku="P")]))
         store.catalog.add_price_list("b2b", "EUR", customer_group="b2b")
+        store.catalog.add_collection(Collection(id="mugs", name="Mugs", product_ids=("mug",)))
         store.customers.register(CUSTOMER, {"email": "ada@example.com", "name": "Ada"})
         store.customers.save_address(CUSTOMER, "home", ADDRESS)
         self.order = self.placed(customer_id=CUSTOMER)
@@ -172,6 +179,17 @@ class World:
         )
         body, headers = webhook([event], CARRIER_SECRET, now=START)
         return {"carrier": "sandbox", "body": body, "headers": headers}
+
+    def variant(self) -> str:
+        """The SKU of a new second variant of the poster."""
+        sku = self.unique("P-B")
+        self.store.catalog.put_variant("poster", Variant(sku=sku))
+        return sku
+
+    def priced(self) -> str:
+        """A SKU priced in the list ``eu``."""
+        self.store.catalog.set_price("eu", "P", Money("5.00", "EUR"))
+        return "P"
 
     def purchase_order(self, *, sent: bool = False) -> str:
         """The id of a new purchase order for clocks, sent to the supplier if asked."""
@@ -302,10 +320,11 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "category": Category(id=w.unique("category"), name="Garden")
     },
     ("catalog", "add_product"): lambda w: {
-        "product": Product(id=w.unique("p"), name="Lamp", variants=[Variant(sku=w.unique("L"))])
+        "product": Product(id=w.unique("p"), name="Lamp", variants=[Variant(sku=w.unique("L"))]),
+        "actor": "staff",
     },
-    ("catalog", "publish"): lambda w: {"product_id": "poster"},
-    ("catalog", "archive"): lambda w: {"product_id": "poster"},
+    ("catalog", "publish"): lambda w: {"product_id": "poster", "actor": "staff"},
+    ("catalog", "archive"): lambda w: {"product_id": "poster", "actor": "staff"},
     ("catalog", "add_price_list"): lambda w: {
         "price_list_id": w.unique("list"),
         "currency": "EUR",
@@ -318,6 +337,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "unit_price": Money("10.00", "EUR"),
         "tiers": (),
         "sale": None,
+        "actor": "staff",
     },
     ("catalog", "add_tax_zone"): lambda w: {
         "zone": TaxZone(id=w.unique("zone"), country="FR", rates=[TaxRate(name="TVA", rate="0.2")])
@@ -345,6 +365,73 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("catalog", "add_coupon"): lambda w: {
         "coupon": Coupon(code=w.unique("SPRING"), promotion_id="kitchen-10")
     },
+    ("catalog", "update_product"): lambda w: {
+        "product_id": "poster",
+        "changes": {"description": "A poster of a mug."},
+        "actor": "staff",
+    },
+    ("catalog", "put_variant"): lambda w: {
+        "product_id": "poster",
+        "variant": Variant(sku=w.unique("P-A")),
+        "actor": "staff",
+    },
+    ("catalog", "remove_variant"): lambda w: {"sku": w.variant(), "actor": "staff"},
+    ("catalog", "remove_price"): lambda w: {
+        "price_list_id": "eu",
+        "sku": w.priced(),
+        "actor": "staff",
+    },
+    ("catalog", "add_product_type"): lambda w: {
+        "product_type": ProductType(
+            id=w.unique("type"),
+            name="Poster",
+            attributes=(AttributeSpec(name="width", kind="number", unit="cm"),),
+        ),
+        "actor": "staff",
+    },
+    ("catalog", "product_types"): lambda w: {},
+    ("catalog", "add_collection"): lambda w: {
+        "collection": Collection(id=w.unique("collection"), name="Mugs", product_ids=("mug",)),
+        "actor": "staff",
+    },
+    ("catalog", "save_collection"): lambda w: {
+        "collection": Collection(id="mugs", name="Mugs and clocks", product_ids=("mug",)),
+        "actor": "staff",
+    },
+    ("catalog", "collection_products"): lambda w: {
+        "collection_id": "mugs",
+        "currency": "EUR",
+        "channel": None,
+        "limit": 10,
+    },
+    ("catalog", "by_slug"): lambda w: {"slug": "retro-mug", "locale": "de", "channel": None},
+    ("catalog", "list_products"): lambda w: {
+        "category_id": "kitchen",
+        "state": "active",
+        "type_id": None,
+        "tag": None,
+        "after": None,
+        "limit": 10,
+    },
+    ("catalog", "history"): lambda w: {"kind": "product", "key": "mug", "limit": 10},
+    # search
+    ("search", "search"): lambda w: {"query": SearchQuery(text="mug", prefix=True)},
+    ("search", "on_events"): lambda w: {"events": []},
+    ("search", "index_products"): lambda w: {"product_ids": ["mug", "clock"]},
+    ("search", "reindex"): lambda w: {},
+    # transfer
+    ("transfer", "import_file"): lambda w: {
+        "handle": io.StringIO(CATALOG_ROWS.format(sku=w.unique("IMP"))),
+        "format": "csv",
+        "actor": "staff",
+        "progress": None,
+    },
+    ("transfer", "import_text"): lambda w: {
+        "text": CATALOG_ROWS.format(sku=w.unique("IMP")),
+        "format": "csv",
+        "actor": "staff",
+    },
+    ("transfer", "export_file"): lambda w: {"handle": io.StringIO(), "format": "jsonl"},
     # inventory
     ("inventory", "available"): lambda w: {"sku": MUG},
     ("inventory", "consume"): lambda w: {"order_id": w.placed().id, "actor": "staff"},
@@ -486,7 +573,7 @@ ARGUMENTS: Final = [(call, name) for call in CALLS for name in parameters(*call)
 def test_the_table_holds_every_public_method_and_every_parameter() -> None:
     public = {(service, method) for service, rules in POLICY.items() for method in rules}
     assert set(BASELINE) == public
-    with Store.open("memory://", config=DOORS, clock=FixedClock(START)) as store:
+    with Store.open("memory://", config=SEARCHING, clock=FixedClock(START)) as store:
         world = World(store)
         for call in CALLS:
             assert set(BASELINE[call](world)) == set(parameters(*call)), call
@@ -513,7 +600,9 @@ def opened(backend: str, directory: Path) -> Iterator[World]:
             url = f"sqlite:///{directory / 'doors.db'}"
         else:
             url = stack.enter_context(fresh_postgres_schema())
-        store = stack.enter_context(Store.open(url, config=DOORS, clock=FixedClock(START)))
+        search = {"plugin": "memory" if backend == "memory" else "sql"}
+        config = {**DOORS, "search": search}
+        store = stack.enter_context(Store.open(url, config=config, clock=FixedClock(START)))
         yield World(store)
 
 
@@ -726,6 +815,9 @@ def check_refusal(case: Case, error: errors.CommerceError) -> None:
 @example(case=Case(("inventory", "receive"), "quantity", Hostile(10**30)))
 @example(case=Case(("catalog", "add_category"), "category", Hostile(None)))
 @example(case=Case(("catalog", "set_price"), "tiers", Hostile(5)))
+@example(case=Case(("catalog", "collection_products"), "channel", Hostile([])))
+@example(case=Case(("transfer", "import_file"), "progress", Hostile([])))
+@example(case=Case(("transfer", "import_file"), "handle", Hostile(b"rows")))
 @example(case=Case(("customers", "register"), "customer_id", Hostile(["ada"])))
 @example(case=Case(("customers", "get"), "customer_id", Hostile("ada\x00")))
 @example(case=Case(("inventory", "configure"), "item", Hostile({})))
@@ -787,7 +879,7 @@ def test_the_sweep_refuses_an_age_that_is_not_a_timedelta(method: str) -> None:
     ids=lambda case: ".".join(case.call),
 )
 def test_an_unknown_id_is_not_found_naming_its_argument(case: Case) -> None:
-    with Store.open("memory://", config=DOORS, clock=FixedClock(START)) as store:
+    with Store.open("memory://", config=SEARCHING, clock=FixedClock(START)) as store:
         outcome, _ = call_with(World(store), case)
     assert outcome == Outcome("NotFound", case.parameter)
 

@@ -18,6 +18,7 @@ from commercekit.domain.errors import InvalidInput, shown
 
 __all__ = [
     "EVENT_TYPES",
+    "CatalogUpdated",
     "DomainEvent",
     "NeedsAttention",
     "OrderCancelled",
@@ -32,6 +33,7 @@ __all__ = [
     "ShipmentDelivered",
     "ShipmentDispatched",
     "ShipmentException",
+    "StockChanged",
     "StockLow",
     "event_from_dict",
     "event_to_dict",
@@ -194,6 +196,27 @@ class ShipmentException(_ShipmentEvent):
     detail: str
 
 
+def _keys(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class CatalogUpdated(DomainEvent):
+    """Products were added or changed (their fields, variants, prices): what shows
+    them (a search index) takes them again."""
+
+    name: ClassVar[str] = "CatalogUpdated"
+    product_ids: tuple[str, ...] = attrs.field(converter=_keys)
+
+
+@attrs.frozen(kw_only=True)
+class StockChanged(DomainEvent):
+    """Stock of these SKUs was received, counted, adjusted, moved or returned."""
+
+    name: ClassVar[str] = "StockChanged"
+    skus: tuple[str, ...] = attrs.field(converter=_keys)
+
+
 EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
     cls.name: cls
     for cls in (
@@ -211,6 +234,8 @@ EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
         ShipmentDispatched,
         ShipmentDelivered,
         ShipmentException,
+        CatalogUpdated,
+        StockChanged,
     )
 }
 

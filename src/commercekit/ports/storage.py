@@ -17,7 +17,15 @@ from typing import Any, Protocol, Self
 import attrs
 
 from commercekit.domain.cart import Cart
-from commercekit.domain.catalog import Category, Product
+from commercekit.domain.catalog import (
+    CatalogChange,
+    Category,
+    Product,
+    ProductFilter,
+    ProductType,
+    SlugRecord,
+)
+from commercekit.domain.catalog import Collection as ProductCollection
 from commercekit.domain.checkout import Checkout
 from commercekit.domain.customers import Customer
 from commercekit.domain.events import DomainEvent
@@ -35,7 +43,7 @@ from commercekit.domain.inventory import (
 from commercekit.domain.notifications import Notice
 from commercekit.domain.orders import Order
 from commercekit.domain.payments import Payment
-from commercekit.domain.pricing import PriceList, TaxZone
+from commercekit.domain.pricing import PriceEntry, PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
 from commercekit.domain.shipping import DeliveryMethod, ShippingZone
 
@@ -317,12 +325,108 @@ class CatalogRepository(Protocol):
         """The products (with all their variants) that own these SKUs."""
         ...
 
+    def products(self, product_ids: Collection[str]) -> list[Product]:
+        """The products with these ids that exist, in no particular order."""
+        ...
+
+    def list_products(
+        self, where: ProductFilter, *, after: str | None = None, limit: int = 50
+    ) -> list[Product]:
+        """Products meeting ``where`` (:meth:`ProductFilter.matches` decides), by id,
+        the first ``limit`` after the id ``after`` (keyset pagination)."""
+        ...
+
+    def put_products(self, products: Sequence[Product]) -> None:
+        """Store many products at once, each added or, when its id is stored,
+        replaced whole (fields, categories, variants), for a bulk import.
+
+        :raises DuplicateSku: for a SKU another product has (nothing is written).
+        :raises NotFound: for a category that does not exist.
+        """
+        ...
+
+    # Product types, collections, slugs and the change record.
+
+    def add_product_type(self, product_type: ProductType) -> None:
+        """:raises AlreadyExists: for a taken id."""
+        ...
+
+    def save_product_type(self, product_type: ProductType) -> None:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def product_type(self, type_id: str) -> ProductType:
+        """:raises NotFound: naming ``type_id``, for an unknown id."""
+        ...
+
+    def product_types(self) -> list[ProductType]: ...
+
+    def add_collection(self, collection: ProductCollection) -> None:
+        """:raises AlreadyExists: for a taken id."""
+        ...
+
+    def save_collection(self, collection: ProductCollection) -> None:
+        """:raises NotFound: for an unknown id."""
+        ...
+
+    def collection(self, collection_id: str) -> ProductCollection:
+        """:raises NotFound: naming ``collection_id``, for an unknown id."""
+        ...
+
+    def collections(self) -> list[ProductCollection]: ...
+
+    def slug_owner(self, locale: str, slug: str, *, channel: str = "") -> SlugRecord | None:
+        """Who ``slug`` leads to in ``locale`` (``""``: the product's own slug) and
+        ``channel`` (``""``: every channel)."""
+        ...
+
+    def slug_owners(
+        self, locale: str, slugs: Collection[str], *, channel: str = ""
+    ) -> dict[str, SlugRecord]:
+        """:meth:`slug_owner` of many slugs at once: those that lead somewhere."""
+        ...
+
+    def put_slugs(self, slugs: Mapping[str, Mapping[str, str]], *, channel: str = "") -> None:
+        """:meth:`set_slugs` of many products at once (product id to its slugs per
+        locale), for a bulk import."""
+        ...
+
+    def set_slugs(self, product_id: str, slugs: Mapping[str, str], *, channel: str = "") -> None:
+        """Make ``slugs`` (per locale) the product's current ones; each earlier slug of
+        it in the same locale stays as a redirect to it, and a redirect of another
+        product's under one of them is taken over."""
+        ...
+
+    def record_changes(self, changes: Sequence[CatalogChange]) -> None:
+        """Append changes to the catalogue's record (not stamped: nothing a cache
+        holds changed)."""
+        ...
+
+    def changes(self, kind: str, key: str, *, limit: int = 100) -> list[CatalogChange]:
+        """The recorded changes of one thing, oldest first."""
+        ...
+
     def add_price_list(self, price_list: PriceList) -> None:
         """Store a price list with its prices."""
         ...
 
     def save_price_list(self, price_list: PriceList) -> None:
         """Store a price list's prices (replacing the stored ones)."""
+        ...
+
+    def put_prices(self, price_list_id: str, entries: Mapping[str, PriceEntry]) -> None:
+        """Set many prices of a list at once (each SKU's replaced), for a bulk import.
+
+        :raises NotFound: for an unknown price list.
+        """
+        ...
+
+    def price_list_currencies(self) -> list[tuple[str, str]]:
+        """Every price list's id and currency, by id (without its prices)."""
+        ...
+
+    def remove_prices(self, price_list_id: str, skus: Collection[str]) -> None:
+        """Take these SKUs' prices out of a list (those it has)."""
         ...
 
     def price_lists(self, currency: str, skus: Collection[str]) -> list[PriceList]:

@@ -30,6 +30,7 @@ from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
+from commercekit.services.catalog_io import CatalogTransfer
 from commercekit.services.checkout import CheckoutService
 from commercekit.services.customers import CustomerService
 from commercekit.services.fulfilment import FulfilmentService
@@ -38,6 +39,7 @@ from commercekit.services.notifications import NotificationService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.recovery import RecoveryService
+from commercekit.services.search import SearchService
 
 __all__ = ["POLICY", "CouponAttempts", "View"]
 
@@ -185,22 +187,46 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
     },
     "catalog": {
         "product": anyone,
+        "by_slug": anyone,
+        "collection_products": anyone,
         **{
             name: staff(CATALOGUE)
             for name in (
                 "add_category",
                 "add_product",
+                "update_product",
+                "put_variant",
+                "remove_variant",
                 "publish",
                 "archive",
                 "add_price_list",
                 "set_price",
+                "remove_price",
                 "add_tax_zone",
                 "add_shipping_zone",
                 "add_delivery_method",
                 "add_promotion",
                 "add_coupon",
+                "add_product_type",
+                "product_types",
+                "add_collection",
+                "save_collection",
+                "list_products",
+                "history",
             )
         },
+    },
+    "search": {
+        "search": anyone,
+        "on_events": system,
+        "index_products": staff(CATALOGUE),
+        "reindex": staff(CATALOGUE),
+    },
+    "transfer": {
+        # An import counts stock as well as writing the catalogue.
+        "import_file": both(staff(CATALOGUE), staff(STOCK)),
+        "import_text": both(staff(CATALOGUE), staff(STOCK)),
+        "export_file": staff(CATALOGUE),
     },
     "inventory": {
         "available": anyone,
@@ -339,6 +365,8 @@ class View:
     inventory: InventoryService
     customers: CustomerService
     fulfilment: FulfilmentService
+    transfer: CatalogTransfer
+    search: SearchService
     notifications: NotificationService
     recovery: RecoveryService
 

@@ -15,6 +15,7 @@ from commercekit.domain.errors import (
     RequestInProgress,
     shown,
 )
+from commercekit.domain.events import StockChanged
 from commercekit.domain.identifiers import (
     check_key,
     check_keys,
@@ -132,6 +133,8 @@ class InventoryService(Service):
             for location_id in dict.fromkeys(change.location_id for change in changes):
                 _known_location(uow, location_id)
             uow.inventory.apply(changes)
+            skus = tuple(dict.fromkeys(change.sku for change in changes))
+            uow.record_events([StockChanged(occurred_at=self.now, skus=skus)])
 
         self._run(work)
 

@@ -114,6 +114,11 @@ class CatalogSnapshot:
     _catalog: Catalog = attrs.field(init=False)
     """Every category and every product read so far, shared by every call."""
 
+    @property
+    def category_tree(self) -> CategoryTree:
+        """Every category as a tree (shared: read it, never change it)."""
+        return self._tree
+
     @_tree.default
     def _build_tree(self) -> CategoryTree:
         return CategoryTree(self.categories)

@@ -6,7 +6,8 @@ the process run code. Numbers that must stay exact travel as strings: ``Decimal`
 its string, ``Money`` as ``{"amount": "12.50", "currency": "EUR"}``; times as ISO-8601
 with their offset.
 
-The shapes of addresses, shipping choices, tax rates and reorder policies are fixed;
+The shapes of addresses, shipping choices, tax rates, reorder policies and the
+catalogue's product types, collections, media and translations are fixed;
 promotion benefits and conditions are whatever types the store's plugins offer
 (:class:`~commercekit.ports.storage.PromotionType`), so a :class:`Codec` is built
 per storage from them: nothing here is process-global.
@@ -22,6 +23,14 @@ from typing import Any, Final, TypeVar, final
 import attrs
 import moneyed
 
+from commercekit.domain.catalog import (
+    AttributeSpec,
+    Collection,
+    CollectionRule,
+    Media,
+    ProductText,
+    ProductType,
+)
 from commercekit.domain.checkout import Address, ShippingChoice
 from commercekit.domain.errors import CommerceError, InvalidInput
 from commercekit.domain.events import DomainEvent, event_from_dict, event_to_dict
@@ -44,21 +53,29 @@ __all__ = [
     "Codec",
     "Json",
     "decode_address",
+    "decode_collection",
     "decode_datetime",
     "decode_delivery_method",
     "decode_event",
     "decode_item_filter",
+    "decode_media",
     "decode_money",
+    "decode_product_text",
+    "decode_product_type",
     "decode_reorder_policy",
     "decode_shipping_choice",
     "decode_shipping_zone",
     "decode_tax_rate",
     "encode_address",
+    "encode_collection",
     "encode_datetime",
     "encode_delivery_method",
     "encode_event",
     "encode_item_filter",
+    "encode_media",
     "encode_money",
+    "encode_product_text",
+    "encode_product_type",
     "encode_reorder_policy",
     "encode_shipping_choice",
     "encode_shipping_zone",
@@ -416,6 +433,155 @@ def decode_delivery_method(data: Mapping[str, Any]) -> DeliveryMethod:
             max_days=d["max_days"],
             carrier=d.get("carrier"),
             service=d.get("service", ""),
+        ),
+        data,
+    )
+
+
+# --- the catalogue -----------------------------------------------------------------
+
+_TEXT_FIELDS: Final = tuple(field.name for field in attrs.fields(ProductText))
+
+
+def encode_product_text(value: ProductText) -> Json:
+    """A product's words in one locale."""
+    return {"type": "ProductText", **{name: getattr(value, name) for name in _TEXT_FIELDS}}
+
+
+def decode_product_text(data: Mapping[str, Any]) -> ProductText:
+    """What :func:`encode_product_text` wrote."""
+    return _reading(
+        "ProductText", lambda d: ProductText(**{name: str(d[name]) for name in _TEXT_FIELDS}), data
+    )
+
+
+def encode_media(value: Media) -> Json:
+    """An image or file of a product, with the variants it shows."""
+    return {
+        "type": "Media",
+        "url": value.url,
+        "alt": value.alt,
+        "kind": value.kind.value,
+        "variant_skus": list(value.variant_skus),
+    }
+
+
+def decode_media(data: Mapping[str, Any]) -> Media:
+    """What :func:`encode_media` wrote."""
+    return _reading(
+        "Media",
+        lambda d: Media(url=d["url"], alt=d["alt"], kind=d["kind"], variant_skus=d["variant_skus"]),
+        data,
+    )
+
+
+def _encode_attribute_spec(spec: AttributeSpec) -> Json:
+    return {
+        "type": "AttributeSpec",
+        "name": spec.name,
+        "kind": spec.kind.value,
+        "unit": spec.unit,
+        "choices": list(spec.choices),
+        "required": spec.required,
+    }
+
+
+def _decode_attribute_spec(data: Mapping[str, Any]) -> AttributeSpec:
+    return _reading(
+        "AttributeSpec",
+        lambda d: AttributeSpec(
+            name=d["name"],
+            kind=d["kind"],
+            unit=d["unit"],
+            choices=tuple(d["choices"]),
+            required=bool(d["required"]),
+        ),
+        data,
+    )
+
+
+def encode_product_type(value: ProductType) -> Json:
+    """A product type with the attributes of its products and of their variants."""
+    return {
+        "type": "ProductType",
+        "id": value.id,
+        "name": value.name,
+        "attributes": [_encode_attribute_spec(spec) for spec in value.attributes],
+        "variant_attributes": [_encode_attribute_spec(spec) for spec in value.variant_attributes],
+    }
+
+
+def decode_product_type(data: Mapping[str, Any]) -> ProductType:
+    """What :func:`encode_product_type` wrote."""
+    return _reading(
+        "ProductType",
+        lambda d: ProductType(
+            id=d["id"],
+            name=d["name"],
+            attributes=tuple(_decode_attribute_spec(spec) for spec in d["attributes"]),
+            variant_attributes=tuple(
+                _decode_attribute_spec(spec) for spec in d["variant_attributes"]
+            ),
+        ),
+        data,
+    )
+
+
+def _encode_collection_rule(rule: CollectionRule) -> Json:
+    return {
+        "type": "CollectionRule",
+        "category_ids": sorted(rule.category_ids),
+        "attributes": {name: sorted(values) for name, values in rule.attributes.items()},
+        "tags": sorted(rule.tags),
+        "currency": rule.currency,
+        "price_min_units": rule.price_min_units,
+        "price_max_units": rule.price_max_units,
+        "new_since": encode_datetime(rule.new_since),
+    }
+
+
+def _decode_collection_rule(data: Mapping[str, Any]) -> CollectionRule:
+    return _reading(
+        "CollectionRule",
+        lambda d: CollectionRule(
+            category_ids=d["category_ids"],
+            attributes=d["attributes"],
+            tags=d["tags"],
+            currency=d["currency"],
+            price_min_units=d["price_min_units"],
+            price_max_units=d["price_max_units"],
+            new_since=decode_datetime(d["new_since"]),
+        ),
+        data,
+    )
+
+
+def encode_collection(value: Collection) -> Json:
+    """A collection: the products picked by hand, in order, and its rule."""
+    return {
+        "type": "Collection",
+        "id": value.id,
+        "name": value.name,
+        "slug": value.slug,
+        "product_ids": list(value.product_ids),
+        "rule": None if value.rule is None else _encode_collection_rule(value.rule),
+        "sort": value.sort.value,
+        "description": value.description,
+    }
+
+
+def decode_collection(data: Mapping[str, Any]) -> Collection:
+    """What :func:`encode_collection` wrote."""
+    return _reading(
+        "Collection",
+        lambda d: Collection(
+            id=d["id"],
+            name=d["name"],
+            slug=d["slug"],
+            product_ids=tuple(d["product_ids"]),
+            rule=None if d["rule"] is None else _decode_collection_rule(d["rule"]),
+            sort=d["sort"],
+            description=d["description"],
         ),
         data,
     )

@@ -11,7 +11,9 @@ from typing import Any, Final
 import attrs
 
 from commercekit.domain._validators import aware_or_none, text, whole_number
+from commercekit.domain.catalog.media import Media, check_media
 from commercekit.domain.catalog.slugs import slugify
+from commercekit.domain.catalog.translations import ProductText, check_translations, resolve_text
 from commercekit.domain.errors import InvalidInput, shown
 from commercekit.domain.window import Window
 
@@ -49,6 +51,20 @@ def _options(value: Mapping[str, str] | None) -> Mapping[str, str]:
 
 def _attributes(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return _mapping(value, "attributes")
+
+
+def _axes(value: Iterable[str] | str) -> tuple[str, ...]:
+    axes = (value,) if isinstance(value, str) else tuple(value)
+    if len(set(axes)) != len(axes) or not all(isinstance(a, str) and a for a in axes):
+        raise InvalidInput("each axis a name, once", field="option_axes")
+    return axes
+
+
+def _tags(value: Iterable[str] | str) -> tuple[str, ...]:
+    tags = (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(tag, str) for tag in tags):
+        raise InvalidInput("expected tags as strings", field="tags")
+    return tuple(dict.fromkeys(tag.strip().casefold() for tag in tags if tag.strip()))
 
 
 def _components(value: Mapping[str, int] | None) -> Mapping[str, int]:
@@ -110,6 +126,9 @@ class Variant:
     components: Mapping[str, int] = attrs.field(factory=dict, converter=_components)
     """For a bundle: the SKUs (and how many of each) one unit is made of. A bundle
     keeps no stock of its own; selling one takes its components' stock."""
+    attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_attributes)
+    """Facts of this variant alone, checked against its product type's
+    ``variant_attributes``."""
 
     @property
     def requires_shipping(self) -> bool:
@@ -151,7 +170,24 @@ class Product:
     category_ids: tuple[str, ...] = attrs.field(default=(), converter=_ids)
     """A product may sit in several categories; a single string is one category."""
     attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_attributes)
-    """Free-form facts such as ``{"material": "cotton"}``."""
+    """Facts such as ``{"material": "cotton"}``: checked against the product type's
+    attributes when it has one (see :meth:`ProductType.check_attributes`)."""
+    type_id: str | None = None
+    """Its :class:`ProductType`, if it has one."""
+    option_axes: tuple[str, ...] = attrs.field(default=(), converter=_axes)
+    """The options its variants differ by (``("size", "colour")``): each variant
+    names a value for every axis, and no two the same combination."""
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)
+    """Words a merchant groups products by (``"summer"``), lower case."""
+    translations: Mapping[str, ProductText] = attrs.field(
+        factory=dict, converter=check_translations
+    )
+    """Its words per locale; see :meth:`text`."""
+    media: tuple[Media, ...] = ()
+    seo_title: str = attrs.field(default="", validator=text(200, blank=True))
+    seo_description: str = attrs.field(default="", validator=text(500, blank=True))
+    created_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
+    """When it was added to the store (set by the store)."""
     tax_category: str = "standard"
     state: PublicationState = PublicationState.DRAFT
     available_from: datetime | None = attrs.field(
@@ -169,6 +205,48 @@ class Product:
     def __attrs_post_init__(self) -> None:
         self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)
         self._window = _availability(self.available_from, self.available_until)
+        self.check_variants()
+
+    def check_variants(self) -> None:
+        """Each variant a combination of option values of its own, naming every axis
+        the product declares (and only those), and its media naming only its
+        variants.
+
+        :raises InvalidInput: naming ``variants`` (or ``media``).
+        """
+        self.media = check_media(self.media, (v.sku for v in self.variants))
+        axes = set(self.option_axes)
+        seen: dict[tuple[tuple[str, str], ...], str] = {}
+        for variant in self.variants:
+            if axes and set(variant.options) != axes:
+                wanted = ", ".join(self.option_axes)
+                raise InvalidInput(
+                    f"variant {shown(variant.sku)} must name a value for each of {wanted}",
+                    field="variants",
+                )
+            if not variant.options and not axes:
+                continue
+            combination = tuple(sorted(variant.options.items()))
+            if combination in seen:
+                shown_values = ", ".join(f"{k}={v}" for k, v in combination)
+                raise InvalidInput(
+                    f"variants {shown(seen[combination])} and {shown(variant.sku)} are both "
+                    f"{shown_values}",
+                    field="variants",
+                )
+            seen[combination] = variant.sku
+
+    def text(self, locale: str | None = None) -> ProductText:
+        """Its words in ``locale``: each field from the most particular translation
+        that has it (``de_AT``, then ``de``), else its own."""
+        own = ProductText(
+            name=self.name,
+            description=self.description,
+            slug=self.slug,
+            seo_title=self.seo_title,
+            seo_description=self.seo_description,
+        )
+        return resolve_text(own, self.translations, locale)
 
     def publish(self) -> None:
         """Make the product visible and buyable (within its availability window)."""

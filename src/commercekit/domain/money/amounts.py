@@ -23,7 +23,12 @@ from typing import Final
 
 import moneyed
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    list_currencies,
+)
 
 from commercekit.domain.errors import CurrencyMismatch, InvalidInput, UnknownCurrency, shown
 
@@ -33,6 +38,7 @@ __all__ = [
     "Money",
     "Rounding",
     "currency_precision",
+    "format_measure",
     "format_money",
     "from_minor_units",
     "is_rounded",
@@ -359,3 +365,19 @@ def format_money(amount: moneyed.Money, locale: str = "en_US") -> str:
     except (UnknownLocaleError, ValueError, TypeError):
         raise InvalidInput(f"unknown locale {shown(locale)}", field="locale") from None
     return str(format_currency(amount.amount, _code(amount), locale=parsed, currency_digits=True))
+
+
+def format_measure(value: object, unit: str, locale: str = "en_US") -> str:
+    """A number with its unit for a locale: ``"12.5 cm"`` in ``en_US``, ``"12,5 cm"``
+    in ``de_DE``; a number attribute's value (:class:`AttributeSpec` keeps it as
+    text) is accepted as it is kept.
+
+    :raises InvalidInput: for something that is not a number, or an unknown locale.
+    """
+    number = to_decimal(value, field="value")
+    try:
+        parsed = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise InvalidInput(f"unknown locale {shown(locale)}", field="locale") from None
+    shown_number = format_decimal(number, locale=parsed, decimal_quantization=False)
+    return f"{shown_number}\u00a0{unit}" if unit else str(shown_number)

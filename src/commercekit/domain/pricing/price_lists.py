@@ -15,7 +15,7 @@ import attrs
 import moneyed
 
 from commercekit.domain._validators import aware_or_none, instance_of, require_instance
-from commercekit.domain.errors import CurrencyMismatch, InvalidInput, shown
+from commercekit.domain.errors import CurrencyMismatch, InvalidInput, NotFound, shown
 from commercekit.domain.identifiers import check_text
 from commercekit.domain.money import Money, currency_precision, minor_units, normalize_currency
 from commercekit.domain.promotions import normalize_customer_groups
@@ -190,6 +190,15 @@ class PriceList:
                 Decimal(units).scaleb(-currency_precision(self.currency)), self.currency
             )
         )
+
+    def remove_price(self, sku: str) -> None:
+        """Take a SKU's price out of the list (it is no longer sold in it).
+
+        :raises NotFound: naming ``sku``, for a SKU the list has no price for.
+        """
+        if sku not in self._entries:
+            raise NotFound("price", sku, field="sku")
+        del self._entries[sku]
 
     def __contains__(self, sku: object) -> bool:
         return sku in self._entries

@@ -21,6 +21,10 @@ TABLES: Final = (
     "customers",
     "categories",
     "products",
+    "product_types",
+    "collections",
+    "product_slugs",
+    "catalog_changes",
     "price_lists",
     "tax_zones",
     "shipping_zones",
@@ -38,10 +42,14 @@ TABLES: Final = (
     "notices",
 )
 DELETED: Final = object()
-#: The catalogue-wide tables: a commit that writes one of them changes the stamp.
+#: The catalogue-wide tables: a commit that writes one of them changes the stamp (not
+#: the change record: nothing a cache holds changes with it).
 STAMPED: Final = (
     "categories",
     "products",
+    "product_types",
+    "collections",
+    "product_slugs",
     "price_lists",
     "tax_zones",
     "shipping_zones",
@@ -156,12 +164,18 @@ class Tables:
         return self.storage.tables[table].get(key)
 
     def rows(self, table: str) -> Iterator[Any]:
+        for _, value in self.items(table):
+            yield value
+
+    def items(self, table: str) -> Iterator[tuple[Any, Any]]:
+        """Each row with its key: committed ones first, then those only staged."""
         with self.storage.lock:
             keys = list(self.storage.tables[table])
-        for key in [*keys, *(k for k in self.staged[table] if k not in keys)]:
+        known = set(keys)
+        for key in [*keys, *(k for k in self.staged[table] if k not in known)]:
             value = self.get(table, key)
             if value is not None:
-                yield value
+                yield key, value
 
     def _expect(self, table: str, key: Any, value: Any) -> None:
         loaded = self.loaded.get(id(value))

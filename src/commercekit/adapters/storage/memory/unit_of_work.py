@@ -100,7 +100,7 @@ class MemoryUnitOfWork(RollsBackOnExit):
             if key in committed[table]:
                 raise ConcurrencyConflict(f"{table} {key!r} was added meanwhile")
         for table, rows in tables.staged.items():
-            for key, value in rows.items():
+            for key in rows:
                 loaded = tables.expected.get((table, key))
                 current = committed[table].get(key)
                 if table in _AGGREGATES:
@@ -109,18 +109,24 @@ class MemoryUnitOfWork(RollsBackOnExit):
                         raise ConcurrencyConflict(f"{table[:-1]} {key!r} already exists")
                     if loaded is not None and (current is None or current.version != loaded):
                         raise ConcurrencyConflict(f"{table[:-1]} {key!r} was changed meanwhile")
-                unique = _UNIQUE.get(table)
-                if unique is None or value is DELETED:
-                    continue
-                wanted = set(unique(value))
-                # What the table will hold once this commits: committed rows under the
-                # staged ones, as a database's unique index sees them.
-                others = {**committed[table], **rows}
-                for other_key, other in others.items():
-                    if other_key == key or other is DELETED:
-                        continue
-                    if wanted & set(unique(other)):
-                        raise ConcurrencyConflict(f"a {table[:-1]} key is already taken")
+            self._check_unique(table, rows)
+
+    def _check_unique(self, table: str, rows: dict[Any, Any]) -> None:
+        """No two rows of what the table will hold once this commits (committed rows
+        under the staged ones) share a unique key, as a database's index sees it."""
+        unique = _UNIQUE.get(table)
+        if unique is None or not rows:
+            return
+        owners: dict[Any, set[Any]] = {}
+        for key, value in {**self._storage.tables[table], **rows}.items():
+            if value is not DELETED:
+                for each in unique(value):
+                    owners.setdefault(each, set()).add(key)
+        for key, value in rows.items():
+            if value is DELETED:
+                continue
+            if any(owners[each] - {key} for each in unique(value)):
+                raise ConcurrencyConflict(f"a {table[:-1]} key is already taken")
 
     def commit(self) -> Sequence[DomainEvent]:
         """Apply every staged change at once, or raise and apply none."""

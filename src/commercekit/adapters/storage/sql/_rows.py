@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,7 +17,10 @@ __all__ = ["IN_CHUNK", "chunks", "group", "insert", "inserting"]
 IN_CHUNK: Final = 5000
 
 
-def chunks(values: Iterable[str]) -> list[list[str]]:
+T = TypeVar("T", bound=Hashable)
+
+
+def chunks(values: Iterable[T]) -> list[list[T]]:
     """``values`` without repeats, in slices small enough for one ``IN (...)``."""
     unique = list(dict.fromkeys(values))
     return [unique[i : i + IN_CHUNK] for i in range(0, len(unique), IN_CHUNK)]

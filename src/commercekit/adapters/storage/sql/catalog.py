@@ -1,37 +1,51 @@
-"""The catalogue in SQL: categories, products, prices, tax zones, promotions, coupons,
-and the coupon uses every checkout shares.
+"""The catalogue in SQL: categories, products and their types, collections, slugs,
+the change record, prices, tax zones, shipping, promotions, coupons, and the coupon
+uses every checkout shares.
 
 Checks that can fail (a taken id or SKU, a missing parent) are decided by the domain
 (:func:`~commercekit.domain.catalog.require_new`,
 :func:`~commercekit.domain.catalog.check_product_refs`) from what is looked up here,
 when called, so that the error comes from the call that caused it; the writes are
-staged like any other and land on commit.
+staged like any other and land on commit. Listing, loading and writing products or
+prices by the thousand is :mod:`._catalog_bulk`'s; slugs and the change record are
+:mod:`._catalog_records`'.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
 from typing import Any, Final, final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from commercekit.adapters.storage import codec
+from commercekit.adapters.storage.sql import _catalog_bulk as bulk
+from commercekit.adapters.storage.sql import _catalog_records as records
 from commercekit.adapters.storage.sql import schema as t
-from commercekit.adapters.storage.sql._driver import Prepared
+from commercekit.adapters.storage.sql._catalog_rows import (
+    BY_IDS,
+    BY_SKUS,
+    load_products,
+    price_entry,
+    price_row,
+    product_rows,
+)
 from commercekit.adapters.storage.sql._rows import chunks, group, insert
+from commercekit.adapters.storage.sql._stamp import READ_STAMP, bump_stamp
 from commercekit.adapters.storage.sql.mapping import Row
 from commercekit.adapters.storage.sql.session import Claim, Session
 from commercekit.domain.catalog import (
+    CatalogChange,
     Category,
-    Dimensions,
     Product,
-    PublicationState,
-    Variant,
+    ProductFilter,
+    ProductType,
+    SlugRecord,
     check_product_refs,
     require_new,
 )
+from commercekit.domain.catalog import Collection as ProductCollection
 from commercekit.domain.errors import NotFound
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.pricing import PriceEntry, PriceList, TaxZone
@@ -45,106 +59,6 @@ COUPON_CLAIMS: Final = 0
 
 
 # --- rows ------------------------------------------------------------------------------
-
-
-def _product_rows(product: Product) -> tuple[dict[str, Any], list[Any], list[Any]]:
-    row = {
-        "id": product.id,
-        "name": product.name,
-        "slug": product.slug,
-        "description": product.description,
-        "tax_category": product.tax_category,
-        "state": product.state.value,
-        "available_from": product.available_from,
-        "available_until": product.available_until,
-        "attributes": dict(product.attributes),
-    }
-    links = [
-        {"product_id": product.id, "category_id": category_id, "position": position}
-        for position, category_id in enumerate(product.category_ids)
-    ]
-    variants = [
-        {
-            "sku": v.sku,
-            # The catalogue owns this link: a variant belongs to the product it is saved with.
-            "product_id": product.id,
-            "position": position,
-            "options": dict(v.options),
-            "weight_grams": v.weight_grams,
-            "length_mm": None if v.dimensions is None else v.dimensions.length_mm,
-            "width_mm": None if v.dimensions is None else v.dimensions.width_mm,
-            "height_mm": None if v.dimensions is None else v.dimensions.height_mm,
-            "tax_category": v.tax_category,
-            "track_stock": v.track_stock,
-            "digital": v.digital,
-            "components": dict(v.components) or None,
-        }
-        for position, v in enumerate(product.variants)
-    ]
-    return row, links, variants
-
-
-def _variant(row: Row) -> Variant:
-    dimensions = (
-        None
-        if row["length_mm"] is None
-        else Dimensions(
-            length_mm=row["length_mm"], width_mm=row["width_mm"], height_mm=row["height_mm"]
-        )
-    )
-    return Variant(
-        sku=row["sku"],
-        product_id=row["product_id"],
-        options=row["options"],
-        weight_grams=row["weight_grams"],
-        dimensions=dimensions,
-        tax_category=row["tax_category"],
-        track_stock=row["track_stock"],
-        digital=row["digital"],
-        components=row["components"] or {},
-    )
-
-
-def _product(row: Row, category_ids: Sequence[str], variants: Sequence[Row]) -> Product:
-    return Product(
-        id=row["id"],
-        name=row["name"],
-        slug=row["slug"],
-        description=row["description"],
-        category_ids=tuple(category_ids),
-        attributes=row["attributes"],
-        tax_category=row["tax_category"],
-        state=PublicationState(row["state"]),
-        available_from=row["available_from"],
-        available_until=row["available_until"],
-        variants=[_variant(v) for v in variants],
-    )
-
-
-def _price_rows(price_list: PriceList) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for sku, entry in price_list.entries().items():
-        sale_units, starts_at, ends_at = entry.sale or (None, None, None)
-        rows.append(
-            {
-                "price_list_id": price_list.id,
-                "sku": sku,
-                "unit_units": entry.unit,
-                "tiers": [list(tier) for tier in entry.tiers],
-                "sale_units": sale_units,
-                "sale_starts_at": starts_at,
-                "sale_ends_at": ends_at,
-            }
-        )
-    return rows
-
-
-def _price_entry(row: Row) -> PriceEntry:
-    sale: tuple[int, datetime | None, datetime | None] | None = None
-    if row["sale_units"] is not None:
-        sale = (row["sale_units"], row["sale_starts_at"], row["sale_ends_at"])
-    tiers = tuple((int(quantity), int(units)) for quantity, units in row["tiers"])
-    return PriceEntry(row["unit_units"], tiers, sale)
 
 
 def _price_list(row: Row) -> PriceList:
@@ -166,29 +80,6 @@ def _coupon(row: Row) -> Coupon:
 
 # --- reads built once, executed with their values bound -------------------------------
 
-_ProductReads = tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]
-
-
-def _product_reads(ids: sa.ColumnElement[Any] | sa.BindParameter[Any]) -> _ProductReads:
-    """The products whose ids are in ``ids``, their category links and variants."""
-    links, variants = t.product_categories, t.variants
-    return (
-        sa.select(t.products).where(t.products.c.id.in_(ids)).order_by(t.products.c.id),
-        sa.select(links.c.product_id, links.c.category_id)
-        .where(links.c.product_id.in_(ids))
-        .order_by(links.c.product_id, links.c.position),
-        sa.select(variants)
-        .where(variants.c.product_id.in_(ids))
-        .order_by(variants.c.product_id, variants.c.position),
-    )
-
-
-_BY_IDS: Final = _product_reads(sa.bindparam("ids", expanding=True))
-_BY_SKUS: Final = _product_reads(
-    sa.select(t.variants.c.product_id)
-    .where(t.variants.c.sku.in_(sa.bindparam("skus", expanding=True)))
-    .scalar_subquery()
-)
 _LISTS_IN: Final = (
     sa.select(t.price_lists)
     .where(t.price_lists.c.currency == sa.bindparam("currency"))
@@ -203,26 +94,6 @@ _PRICES_IN: Final = (
     )
     .order_by(t.prices.c.price_list_id, t.prices.c.sku)
 )
-
-
-# --- the stamp -------------------------------------------------------------------------
-
-_STAMP: Final = "catalog"
-_READ_STAMP: Final = Prepared(sa.select(t.stamps.c.value).where(t.stamps.c.name == _STAMP))
-_BUMP_STAMP: Final = (
-    t.stamps.update().where(t.stamps.c.name == _STAMP).values(value=t.stamps.c.value + 1)
-)
-
-
-def bump_stamp(session: Session) -> None:
-    """Stage a change of the catalogue's stamp, written with the catalogue-wide write
-    staged beside it."""
-    session.queue(lambda connection: _bump(connection))
-
-
-def _bump(connection: Connection) -> None:
-    connection.execute(_BUMP_STAMP)
-
 
 # --- coupon uses -----------------------------------------------------------------------
 
@@ -270,7 +141,7 @@ def _use_coupon(
 
 @final
 class SqlCatalogRepository:
-    """The catalogue, prices, tax zones, promotions and coupons."""
+    """The catalogue, prices, tax zones, shipping, promotions and coupons."""
 
     def __init__(self, session: Session, promotions: codec.Codec) -> None:
         self._session = session
@@ -288,7 +159,7 @@ class SqlCatalogRepository:
     def stamp(self) -> int:
         """The catalogue's version stamp (see the port): one primary-key read."""
         with self._session.reading() as connection:
-            return int(_READ_STAMP.rows(connection, {})[0]["value"])
+            return int(READ_STAMP.rows(connection, {})[0]["value"])
 
     # --- categories ------------------------------------------------------------
 
@@ -365,7 +236,7 @@ class SqlCatalogRepository:
 
     def _queue_product(self, product: Product, *, replace: bool) -> None:
         product_id = product.id
-        row, links, variants = _product_rows(product)
+        row, links, variants = product_rows(product)
 
         def write(connection: Connection) -> None:
             if replace:
@@ -385,7 +256,7 @@ class SqlCatalogRepository:
     def product(self, product_id: str) -> Product:
         """:raises NotFound: for an unknown id."""
         with self._session.reading() as connection:
-            found = self._products(connection, _BY_IDS, {"ids": [product_id]})
+            found = load_products(connection, BY_IDS, {"ids": [product_id]})
         if not found:
             raise NotFound("product", product_id, field="product_id")
         return found[0]
@@ -396,28 +267,136 @@ class SqlCatalogRepository:
         found: dict[str, Product] = {}
         with self._session.reading() as connection:
             for chunk in chunks(skus):
-                for product in self._products(connection, _BY_SKUS, {"skus": chunk}):
+                for product in load_products(connection, BY_SKUS, {"skus": chunk}):
                     found.setdefault(product.id, product)
         return list(found.values())
 
-    @staticmethod
-    def _products(
-        connection: Connection, statements: _ProductReads, params: Mapping[str, Any]
+    def products(self, product_ids: Collection[str]) -> list[Product]:
+        """The stored products among these ids, by id: three statements for each
+        5,000 ids."""
+        return bulk.load_many(self._session, product_ids)
+
+    def list_products(
+        self, where: ProductFilter, *, after: str | None = None, limit: int = 50
     ) -> list[Product]:
-        products, links, variants = statements
-        rows = connection.execute(products, params).mappings().all()
-        if not rows:
-            return []
-        categories = group(connection.execute(links, params).mappings(), "product_id")
-        parts = group(connection.execute(variants, params).mappings(), "product_id")
-        return [
-            _product(
-                row,
-                [link["category_id"] for link in categories.get(row["id"], [])],
-                parts.get(row["id"], []),
-            )
-            for row in rows
-        ]
+        """Products meeting ``where``, by id, the first ``limit`` after ``after``
+        (keyset pagination, filtered in the database): three statements."""
+        return bulk.list_products(self._session, where, after=after, limit=limit)
+
+    def put_products(self, products: Sequence[Product]) -> None:
+        """Stage many products, each added or replaced whole, written in chunks of
+        executemany statements, with one change of the stamp.
+
+        :raises DuplicateSku: for a SKU another product has (nothing is staged).
+        :raises NotFound: for a category that does not exist.
+        """
+        bulk.put_products(self._session, products)
+
+    # --- product types and collections -----------------------------------------
+
+    def add_product_type(self, product_type: ProductType) -> None:
+        """Stage a product type. :raises AlreadyExists: for a taken id."""
+        taken = self._taken(t.product_types.c.id, product_type.id)
+        require_new("product type", product_type.id, taken=taken)
+        definition = codec.encode_product_type(product_type)
+        self._add_row(t.product_types, {"id": product_type.id, "definition": definition})
+
+    def save_product_type(self, product_type: ProductType) -> None:
+        """Stage a product type's new definition. :raises NotFound: for an unknown id."""
+        if not self._taken(t.product_types.c.id, product_type.id):
+            raise NotFound("product type", product_type.id, field="type_id")
+        self._replace(t.product_types, product_type.id, codec.encode_product_type(product_type))
+
+    def product_type(self, type_id: str) -> ProductType:
+        """:raises NotFound: naming ``type_id``, for an unknown id."""
+        definition = self._definition(t.product_types, type_id)
+        if definition is None:
+            raise NotFound("product type", type_id, field="type_id")
+        return codec.decode_product_type(definition)
+
+    def product_types(self) -> list[ProductType]:
+        """Every product type, by id."""
+        return [codec.decode_product_type(d) for d in self._definitions(t.product_types)]
+
+    def add_collection(self, collection: ProductCollection) -> None:
+        """Stage a collection. :raises AlreadyExists: for a taken id."""
+        taken = self._taken(t.collections.c.id, collection.id)
+        require_new("collection", collection.id, taken=taken)
+        definition = codec.encode_collection(collection)
+        self._add_row(t.collections, {"id": collection.id, "definition": definition})
+
+    def save_collection(self, collection: ProductCollection) -> None:
+        """Stage a collection's new definition. :raises NotFound: for an unknown id."""
+        if not self._taken(t.collections.c.id, collection.id):
+            raise NotFound("collection", collection.id, field="collection_id")
+        self._replace(t.collections, collection.id, codec.encode_collection(collection))
+
+    def collection(self, collection_id: str) -> ProductCollection:
+        """:raises NotFound: naming ``collection_id``, for an unknown id."""
+        definition = self._definition(t.collections, collection_id)
+        if definition is None:
+            raise NotFound("collection", collection_id, field="collection_id")
+        return codec.decode_collection(definition)
+
+    def collections(self) -> list[ProductCollection]:
+        """Every collection, by id."""
+        return [codec.decode_collection(d) for d in self._definitions(t.collections)]
+
+    def _replace(self, table: sa.Table, key: str, definition: codec.Json) -> None:
+        statement = table.update().where(table.c.id == key).values(definition=definition)
+
+        def write(connection: Connection) -> None:
+            connection.execute(statement)
+
+        self._session.queue(write)
+        bump_stamp(self._session)
+
+    def _definition(self, table: sa.Table, key: str) -> Any:
+        with self._session.reading() as connection:
+            query = sa.select(table.c.definition).where(table.c.id == key)
+            return connection.execute(query).scalar()
+
+    def _definitions(self, table: sa.Table) -> list[Any]:
+        with self._session.reading() as connection:
+            query = sa.select(table.c.definition).order_by(table.c.id)
+            return list(connection.execute(query).scalars())
+
+    # --- slugs and the change record -------------------------------------------
+
+    def slug_owner(self, locale: str, slug: str, *, channel: str = "") -> SlugRecord | None:
+        """Who ``slug`` leads to in ``locale`` and ``channel``: one primary-key read."""
+        return records.slug_owner(self._session, locale, slug, channel)
+
+    def set_slugs(self, product_id: str, slugs: Mapping[str, str], *, channel: str = "") -> None:
+        """Stage ``slugs`` (per locale) as the product's current ones: its earlier
+        current slugs in those locales become redirects, and each new slug's row is
+        written afresh, whoever's redirect it was.
+
+        :raises NotFound: for an unknown product.
+        :raises AlreadyExists: naming ``slug``, for one that is another product's
+            current slug (:func:`~commercekit.domain.catalog.claim_slug` decides);
+            another writer taking it first is a ``ConcurrencyConflict`` on commit.
+        """
+        records.put_slugs(self._session, {product_id: slugs}, channel)
+
+    def slug_owners(
+        self, locale: str, slugs: Collection[str], *, channel: str = ""
+    ) -> dict[str, SlugRecord]:
+        """Who each of ``slugs`` leads to: one read per thousand slugs."""
+        return records.slug_owners(self._session, locale, slugs, channel)
+
+    def put_slugs(self, slugs: Mapping[str, Mapping[str, str]], *, channel: str = "") -> None:
+        """:meth:`set_slugs` of many products at once, a few statements per thousand
+        slugs."""
+        records.put_slugs(self._session, slugs, channel)
+
+    def record_changes(self, changes: Sequence[CatalogChange]) -> None:
+        """Stage changes for the record, in one executemany (not stamped)."""
+        records.record_changes(self._session, changes)
+
+    def changes(self, kind: str, key: str, *, limit: int = 100) -> list[CatalogChange]:
+        """The recorded changes of one thing, oldest first: one statement."""
+        return records.changes(self._session, kind, key, limit)
 
     # --- prices ----------------------------------------------------------------
 
@@ -444,7 +423,7 @@ class SqlCatalogRepository:
             "channel": price_list.channel,
             "customer_group": price_list.customer_group,
         }
-        price_rows = _price_rows(price_list)
+        price_rows = [price_row(list_id, sku, entry) for sku, entry in price_list.entries().items()]
 
         def write(connection: Connection) -> None:
             if replace:
@@ -458,6 +437,20 @@ class SqlCatalogRepository:
 
         self._session.queue(write)
         bump_stamp(self._session)
+
+    def put_prices(self, price_list_id: str, entries: Mapping[str, PriceEntry]) -> None:
+        """Stage many prices of a list (each SKU's replaced), in chunks, without
+        reading or rewriting the rest of it.
+
+        :raises NotFound: for an unknown price list.
+        """
+        if not self._taken(t.price_lists.c.id, price_list_id):
+            raise NotFound("price list", price_list_id, field="price_list_id")
+        bulk.put_prices(self._session, price_list_id, entries)
+
+    def remove_prices(self, price_list_id: str, skus: Collection[str]) -> None:
+        """Stage taking these SKUs' prices out of a list (those it has)."""
+        bulk.remove_prices(self._session, price_list_id, skus)
 
     def price_list(self, price_list_id: str) -> PriceList:
         """A whole price list. :raises NotFound: for an unknown id."""
@@ -476,8 +469,15 @@ class SqlCatalogRepository:
                 .where(prices.c.price_list_id == price_list_id)
                 .order_by(prices.c.sku)
             ).mappings():
-                found.load(price["sku"], _price_entry(price))
+                found.load(price["sku"], price_entry(price))
             return found
+
+    def price_list_currencies(self) -> list[tuple[str, str]]:
+        """Every price list's id and currency, by id (without its prices)."""
+        lists = t.price_lists.c
+        with self._session.reading() as connection:
+            rows = connection.execute(sa.select(lists.id, lists.currency).order_by(lists.id))
+            return [(found_id, currency) for found_id, currency in rows]
 
     def price_lists(self, currency: str, skus: Collection[str]) -> list[PriceList]:
         """The lists in ``currency``, each holding only the prices of ``skus``: two
@@ -492,7 +492,7 @@ class SqlCatalogRepository:
                     _PRICES_IN, {"currency": currency, "skus": chunk}
                 ).mappings()
                 for price in found:
-                    by_id[price["price_list_id"]].load(price["sku"], _price_entry(price))
+                    by_id[price["price_list_id"]].load(price["sku"], price_entry(price))
             return list(by_id.values())
 
     # --- tax zones, promotions, coupons ----------------------------------------

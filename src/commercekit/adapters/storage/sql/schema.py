@@ -26,8 +26,10 @@ __all__ = [
     "UtcDateTime",
     "cart_lines",
     "carts",
+    "catalog_changes",
     "categories",
     "checkouts",
+    "collections",
     "coupon_uses",
     "coupons",
     "customers",
@@ -42,6 +44,8 @@ __all__ = [
     "price_lists",
     "prices",
     "product_categories",
+    "product_slugs",
+    "product_types",
     "products",
     "promotions",
     "purchase_order_lines",
@@ -141,6 +145,14 @@ products: Final = sa.Table(
     sa.Column("available_from", UtcDateTime, nullable=True),
     sa.Column("available_until", UtcDateTime, nullable=True),
     _json("attributes"),
+    sa.Column("type_id", sa.String, nullable=True),
+    _json("option_axes"),
+    _json("tags"),
+    _json("translations"),
+    _json("media"),
+    sa.Column("seo_title", sa.String, nullable=False),
+    sa.Column("seo_description", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=True),
     sa.CheckConstraint(
         "available_from IS NULL OR available_until IS NULL OR available_until > available_from",
         name="window_ordered",
@@ -182,6 +194,7 @@ variants: Final = sa.Table(
     sa.Column("track_stock", sa.Boolean, nullable=False),
     sa.Column("digital", sa.Boolean, nullable=False),
     _json("components", nullable=True),
+    _json("attributes"),
     sa.CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
     sa.CheckConstraint(
         "(length_mm IS NULL AND width_mm IS NULL AND height_mm IS NULL)"
@@ -189,6 +202,59 @@ variants: Final = sa.Table(
         name="dimensions_complete",
     ),
 )
+
+product_types: Final = sa.Table(
+    "product_types",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    _json("definition"),
+)
+
+collections: Final = sa.Table(
+    "collections",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    _json("definition"),
+)
+
+product_slugs: Final = sa.Table(
+    "product_slugs",
+    metadata,
+    # "": every channel; "": the product's own words rather than a translation's.
+    sa.Column("channel", sa.String, primary_key=True),
+    sa.Column("locale", sa.String, primary_key=True),
+    sa.Column("slug", sa.String, primary_key=True),
+    sa.Column(
+        "product_id",
+        sa.String,
+        sa.ForeignKey("products.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # False: an earlier slug of the product, kept to redirect to its current one.
+    sa.Column("current", sa.Boolean, nullable=False),
+)
+"""The slugs products are reached by, per channel and locale."""
+
+catalog_changes: Final = sa.Table(
+    "catalog_changes",
+    metadata,
+    # The record's own order: rows are only ever appended, never changed.
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("key", sa.String, nullable=False),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Index(None, "kind", "key", "id"),
+)
+"""Every change of the catalogue, with its time and actor."""
 
 price_lists: Final = sa.Table(
     "price_lists",
