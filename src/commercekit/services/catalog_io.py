@@ -224,50 +224,17 @@ def _strings(row: Mapping[str, Any], name: str) -> list[str]:
     return value
 
 
-def _parse(line: int, row: Mapping[str, Any]) -> _Row:
-    """One row as a product's fields, a variant, its prices and its stock.
+def _parse(line: int, row: Mapping[str, Any], product: dict[str, Any] | None) -> _Row:
+    """One row as a product's fields (read from the product's first row: ``product``
+    is what that row gave, for the others), a variant, its prices and its stock.
 
     :raises _Bad: naming the field.
     """
     if "__error__" in row:
         raise _Bad("row", str(row["__error__"]))
     try:
-        product_id = check_key(_text(row, "product_id", required=True), "product_id")
-        state = _text(row, "state") or None
-        if state is not None and state not in {s.value for s in PublicationState}:
-            raise _Bad("state", "expected draft, active or archived")
-        fields: dict[str, Any] = {
-            "id": product_id,
-            "name": _text(row, "name", required=True),
-            "slug": _text(row, "slug"),
-            "description": _text(row, "description"),
-            "type_id": _text(row, "type_id") or None,
-            "state": state,
-            "category_ids": tuple(_strings(row, "category_ids")),
-            "tags": tuple(_strings(row, "tags")),
-            "option_axes": tuple(_strings(row, "option_axes")),
-            "tax_category": _text(row, "tax_category") or "standard",
-            "seo_title": _text(row, "seo_title"),
-            "seo_description": _text(row, "seo_description"),
-            "attributes": _map(row, "attributes"),
-        }
-        sides = [_whole(row, name) for name in ("length_mm", "width_mm", "height_mm")]
-        dimensions = None
-        if any(side is not None for side in sides):
-            if any(side is None for side in sides):
-                raise _Bad("length_mm", "give all three dimensions, or none")
-            length, width, height = (int(side or 0) for side in sides)
-            dimensions = Dimensions(length_mm=length, width_mm=width, height_mm=height)
-        variant = Variant(
-            sku=_text(row, "sku", required=True),
-            options={k: str(v) for k, v in _map(row, "options").items()},
-            attributes=_map(row, "variant_attributes"),
-            weight_grams=_whole(row, "weight_grams"),
-            dimensions=dimensions,
-            tax_category=_text(row, "variant_tax_category") or None,
-            track_stock=_flag(row, "track_stock", True),
-            digital=_flag(row, "digital", False),
-        )
+        fields = _product_fields(row) if product is None else product
+        variant = _variant(row)
         prices = {
             name: to_decimal(value, field=f"prices.{name}")
             for name, value in _map(row, "prices").items()
@@ -281,6 +248,57 @@ def _parse(line: int, row: Mapping[str, Any]) -> _Row:
     except CommerceError as error:
         raise _Bad(error.field or "row", error.message) from None
     return _Row(line, fields, variant, prices, stock)
+
+
+def _product_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The product's fields of a row.
+
+    :raises _Bad: naming the field.
+    """
+    product_id = check_key(_text(row, "product_id", required=True), "product_id")
+    state = _text(row, "state") or None
+    if state is not None and state not in {s.value for s in PublicationState}:
+        raise _Bad("state", "expected draft, active or archived")
+    fields: dict[str, Any] = {
+        "id": product_id,
+        "name": _text(row, "name", required=True),
+        "slug": _text(row, "slug"),
+        "description": _text(row, "description"),
+        "type_id": _text(row, "type_id") or None,
+        "state": state,
+        "category_ids": tuple(_strings(row, "category_ids")),
+        "tags": tuple(_strings(row, "tags")),
+        "option_axes": tuple(_strings(row, "option_axes")),
+        "tax_category": _text(row, "tax_category") or "standard",
+        "seo_title": _text(row, "seo_title"),
+        "seo_description": _text(row, "seo_description"),
+        "attributes": _map(row, "attributes"),
+    }
+    return fields
+
+
+def _variant(row: Mapping[str, Any]) -> Variant:
+    """The variant of a row.
+
+    :raises _Bad: naming the field.
+    """
+    sides = [_whole(row, name) for name in ("length_mm", "width_mm", "height_mm")]
+    dimensions = None
+    if any(side is not None for side in sides):
+        if any(side is None for side in sides):
+            raise _Bad("length_mm", "give all three dimensions, or none")
+        length, width, height = (int(side or 0) for side in sides)
+        dimensions = Dimensions(length_mm=length, width_mm=width, height_mm=height)
+    return Variant(
+        sku=_text(row, "sku", required=True),
+        options={k: str(v) for k, v in _map(row, "options").items()},
+        attributes=_map(row, "variant_attributes"),
+        weight_grams=_whole(row, "weight_grams"),
+        dimensions=dimensions,
+        tax_category=_text(row, "variant_tax_category") or None,
+        track_stock=_flag(row, "track_stock", True),
+        digital=_flag(row, "digital", False),
+    )
 
 
 def _grouped(
@@ -299,7 +317,7 @@ def _grouped(
             good, bad = [], []
         current = key
         try:
-            good.append(_parse(line, row))
+            good.append(_parse(line, row, good[0].product if good else None))
         except _Bad as error:
             bad.append(RowError(line, error.field, error.message))
     if current is not None:
