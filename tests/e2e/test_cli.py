@@ -538,3 +538,24 @@ def test_relay_refuses_what_it_cannot_use_in_one_line(
     status, out, err = run(capsys, "relay", sqlite_url(tmp_path / "new.db"), *args, "--once")
     assert_one_line_failure(status, out, err, code=code)
     assert says in err
+
+
+def test_catalog_import_reports_bad_rows_and_export_writes_the_rest(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    rows = tmp_path / "products.csv"
+    rows.write_text(
+        "product_id,name,sku,weight_grams\n"
+        "mug,Mug,MUG,350\n"
+        "lamp,Lamp,LAMP,heavy\n",
+        encoding="utf-8",
+    )
+    imported = run_cli("catalog", "import", str(rows), "--url", url)
+    assert imported.returncode == 2, imported.stderr
+    assert "2 rows, 1 products written" in imported.stdout
+    assert "line 3: weight_grams: expected a whole number" in imported.stdout
+
+    out = tmp_path / "products.jsonl"
+    exported = run_cli("catalog", "export", str(out), "--url", url)
+    assert exported.returncode == 0, exported.stderr
+    (line,) = out.read_text(encoding="utf-8").splitlines()
+    assert '"sku": "MUG"' in line
