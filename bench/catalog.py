@@ -9,6 +9,8 @@ them, captured during the import) replayed through ``sqlite3`` or ``psycopg`` on
 fresh database with the same schema. Peak memory (the process's maximum resident
 size) is printed after importing and after exporting: it stays flat as N grows.
 
+Each phase runs in a process of its own, so that its peak is its own.
+
 Search: the catalogue indexed by the ``sql`` search backend (SQLite FTS5, PostgreSQL
 full text), then median and 99th percentile latency of one-word, two-word,
 as-you-type (prefix) and faceted queries (a word, a category filter, category, price
@@ -22,9 +24,12 @@ set, in a schema of its own dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import io
+import multiprocessing
 import os
+import pickle
 import random
 import resource
 import secrets
@@ -117,17 +122,18 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def import_timed(url: str, path: Path) -> tuple[float, int, list[tuple[str, Any, bool]]]:
-    """Import the file; returns the seconds, the rows, and the writes it ran."""
+def import_timed(url: str, path: Path, writes_to: Path) -> tuple[float, int, float]:
+    """Import the file, writing down every write it ran (to replay them bare);
+    returns the seconds, the rows and the process's peak MB."""
     store = prepared(url)
     seed(store)
     engine = store.storage.engine  # type: ignore[attr-defined]
-    writes: list[tuple[str, Any, bool]] = []
+    log = writes_to.open("wb")
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         verb = statement.lstrip().split(None, 1)[0].upper()
         if verb in ("INSERT", "UPDATE", "DELETE"):
-            writes.append((statement, parameters, executemany))
+            pickle.dump((statement, parameters, executemany), log)
 
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
@@ -138,11 +144,21 @@ def import_timed(url: str, path: Path) -> tuple[float, int, list[tuple[str, Any,
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
         store.close()
+        log.close()
     assert report.ok, report.errors[:3]
-    return seconds, report.rows, writes
+    return seconds, report.rows, peak_mb()
 
 
-def replay(url: str, writes: list[tuple[str, Any, bool]]) -> float:
+def _writes(path: Path) -> Iterator[tuple[str, Any, bool]]:
+    with path.open("rb") as log:
+        while True:
+            try:
+                yield pickle.load(log)
+            except EOFError:
+                return
+
+
+def replay(url: str, writes_from: Path) -> float:
     """The same writes through the bare driver, on a fresh database; seconds."""
     store = prepared(url)
     seed(store)
@@ -154,7 +170,7 @@ def replay(url: str, writes: list[tuple[str, Any, bool]]) -> float:
         started = time.perf_counter()
         if engine.dialect.name == "sqlite":
             cursor.execute("BEGIN")  # the pool's connection leaves transactions to us
-        for statement, parameters, many in writes:
+        for statement, parameters, many in _writes(writes_from):
             if many:
                 cursor.executemany(statement, parameters)
             else:
@@ -166,13 +182,22 @@ def replay(url: str, writes: list[tuple[str, Any, bool]]) -> float:
         engine.dispose()
 
 
-def export_peak(url: str) -> float:
+def export_peak(url: str) -> tuple[float, int, float]:
+    """Export the catalogue (to nowhere); the seconds, the rows, the peak MB."""
     store = prepared(url)
-    sink = io.StringIO()
-    store.transfer.export_file(_Discard(), "csv")
+    started = time.perf_counter()
+    rows = store.transfer.export_file(_Discard(), "csv")
+    seconds = time.perf_counter() - started
     store.close()
-    del sink
-    return peak_mb()
+    return seconds, rows, peak_mb()
+
+
+def alone(function: Any, *arguments: Any) -> Any:
+    """``function(*arguments)`` in a process of its own."""
+    with concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        return pool.submit(function, *arguments).result()
 
 
 class _Discard(io.StringIO):
@@ -239,16 +264,17 @@ def main(products: int, queries: int) -> None:
         print("{:<11} {:>9} {:>9} {:>9} {:>12} {:>6} {:>8}".format(*header))
         for backend in backends:
             with database(backend, Path(folder)) as url, database(backend, Path(folder)) as bare:
-                seconds, rows, writes = import_timed(url, path)
-                peak = peak_mb()
-                bare_seconds = replay(bare, writes)
+                writes = Path(folder) / "writes.pickle"
+                seconds, rows, peak = alone(import_timed, url, path, writes)
+                bare_seconds = alone(replay, bare, writes)
                 print(
                     f"{backend:<11} {rows:>9,} {seconds:>9.1f} {rows / seconds:>9,.0f}"
                     f" {rows / bare_seconds:>12,.0f} {bare_seconds / seconds:>6.0%} {peak:>8.0f}"
                 )
-                export_mb = export_peak(url)
-                print(f"{'':<11} export: peak {export_mb:.0f} MB")
-                for name, median, p99 in search_table(url, products, queries):
+                out_seconds, out_rows, out_peak = alone(export_peak, url)
+                line = f"export: {out_rows:,} rows in {out_seconds:.1f} s, peak {out_peak:.0f} MB"
+                print(f"{'':<11} {line}")
+                for name, median, p99 in alone(search_table, url, products, queries):
                     if name.startswith("index"):
                         print(f"{'':<11} search {name}: {median:,.0f}")
                     else:
