@@ -544,9 +544,7 @@ def test_catalog_import_reports_bad_rows_and_export_writes_the_rest(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     rows = tmp_path / "products.csv"
     rows.write_text(
-        "product_id,name,sku,weight_grams\n"
-        "mug,Mug,MUG,350\n"
-        "lamp,Lamp,LAMP,heavy\n",
+        "product_id,name,sku,weight_grams\nmug,Mug,MUG,350\nlamp,Lamp,LAMP,heavy\n",
         encoding="utf-8",
     )
     imported = run_cli("catalog", "import", str(rows), "--url", url)
