@@ -13,9 +13,10 @@ the catalogue, so they are no part of the store's schema or its migrations.
   count and filters test, a row per value.
 
 Words reach both databases already folded (see ``_text``): FTS5 re-reads them with
-its ``unicode61`` tokenizer (which finds the same words), and PostgreSQL takes them
-as lexemes as they are, with no text search configuration between, so that neither
-the server's locale nor a language's stemming changes what matches.
+its ``unicode61`` tokenizer, which finds the same words (but for 21 New Tai Lue and
+Vedic signs that its older Unicode tables call marks, not letters), and PostgreSQL
+takes them as lexemes as they are, with no text search configuration between, so
+that neither the server's locale nor a language's stemming changes what matches.
 
 A search is one statement, so that its hits, total and facets come from one
 snapshot of the index: the documents found are a common table expression, which
@@ -544,7 +545,15 @@ class SqlSearchBackend:
         no_count = sa.cast(sa.null(), sa.BigInteger)
         no_score = sa.cast(sa.null(), sa.Float)
         count = sa.func.count()
-        found_ids = sa.select(found.c.doc_id)
+
+        def of_found(select: sa.Select[Any], part: sa.Table) -> sa.Select[Any]:
+            """``select`` over the rows of ``part`` that belong to documents found."""
+            if self._postgres:
+                # A join: PostgreSQL then knows how many documents were found (of a
+                # list it would guess 200) and hashes rather than look up each one.
+                return select.select_from(part.join(found, found.c.doc_id == part.c.doc_id))
+            # A list: SQLite looks up each document's rows rather than read them all.
+            return select.where(part.c.doc_id.in_(sa.select(found.c.doc_id)))
 
         def what(name: str) -> sa.ColumnElement[str]:
             return sa.literal_column(f"'{name}'", sa.Text)
@@ -556,17 +565,17 @@ class SqlSearchBackend:
         wanted = query.facets
         if wanted.categories:
             categories = self._categories
-            parts.append(
-                sa.select(what(CATEGORY_FACET), categories.c.category_id, no_text, count, no_score)
-                .where(categories.c.doc_id.in_(found_ids))
-                .group_by(categories.c.category_id)
+            counted = sa.select(
+                what(CATEGORY_FACET), categories.c.category_id, no_text, count, no_score
             )
+            parts.append(of_found(counted, categories).group_by(categories.c.category_id))
         if wanted.attributes:
             attributes = self._attributes
+            counted = sa.select(
+                what("attribute"), attributes.c.name, attributes.c.value, count, no_score
+            ).where(attributes.c.name.in_(wanted.attributes))
             parts.append(
-                sa.select(what("attribute"), attributes.c.name, attributes.c.value, count, no_score)
-                .where(attributes.c.doc_id.in_(found_ids), attributes.c.name.in_(wanted.attributes))
-                .group_by(attributes.c.name, attributes.c.value)
+                of_found(counted, attributes).group_by(attributes.c.name, attributes.c.value)
             )
         if wanted.prices is not None:
             prices, buckets = self._prices, wanted.prices
@@ -578,11 +587,10 @@ class SqlSearchBackend:
                 ),
                 else_=_inline(labels[-1]),
             )
-            parts.append(
-                sa.select(what(PRICE_FACET), bucket, no_text, count, no_score)
-                .where(prices.c.doc_id.in_(found_ids), prices.c.currency == buckets.currency)
-                .group_by(bucket)
+            counted = sa.select(what(PRICE_FACET), bucket, no_text, count, no_score).where(
+                prices.c.currency == buckets.currency
             )
+            parts.append(of_found(counted, prices).group_by(bucket))
         if wanted.in_stock:
             stocked = sa.case((found.c.in_stock, _inline("true")), else_=_inline("false"))
             parts.append(
