@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -37,7 +37,7 @@ from commercekit.domain.money import normalize_currency
 from commercekit.domain.pricing import PriceList, SalePrice, TaxZone, VolumeTier
 from commercekit.domain.promotions import Coupon, Promotion
 from commercekit.domain.shipping import DeliveryMethod, ShippingZone
-from commercekit.ports.storage import UnitOfWork
+from commercekit.ports.storage import CatalogRepository, UnitOfWork
 from commercekit.services.base import Service, check_page_size
 
 __all__ = ["PRODUCT_FIELDS", "CatalogService", "ProductPage", "SlugMatch"]
@@ -376,12 +376,28 @@ class CatalogService(Service):
         :raises AlreadyExists: for a taken id.
         """
         require_instance(product_type, ProductType, "a ProductType", field="product_type")
+        self._recorded(
+            "product_type",
+            product_type.id,
+            "added",
+            actor,
+            lambda catalog: catalog.add_product_type(product_type),
+        )
+
+    def _recorded(
+        self,
+        kind: str,
+        key: str,
+        action: str,
+        actor: str,
+        write: Callable[[CatalogRepository], None],
+    ) -> None:
+        """``write`` to the catalogue and record the change, in one transaction."""
         check_key(actor, "actor")
 
         def work(uow: UnitOfWork) -> None:
-            uow.catalog.add_product_type(product_type)
-            change = self._change("product_type", product_type.id, "added", actor)
-            uow.catalog.record_changes([change])
+            write(uow.catalog)
+            uow.catalog.record_changes([self._change(kind, key, action, actor)])
 
         self._run(work)
 
@@ -395,14 +411,13 @@ class CatalogService(Service):
         :raises AlreadyExists: for a taken id.
         """
         require_instance(collection, Collection, "a Collection", field="collection")
-        check_key(actor, "actor")
-
-        def work(uow: UnitOfWork) -> None:
-            uow.catalog.add_collection(collection)
-            change = self._change("collection", collection.id, "added", actor)
-            uow.catalog.record_changes([change])
-
-        self._run(work)
+        self._recorded(
+            "collection",
+            collection.id,
+            "added",
+            actor,
+            lambda catalog: catalog.add_collection(collection),
+        )
 
     def save_collection(self, collection: Collection, *, actor: str = "staff") -> None:
         """Replace a collection (its picks, rule or order).
@@ -410,14 +425,13 @@ class CatalogService(Service):
         :raises NotFound: for an unknown id.
         """
         require_instance(collection, Collection, "a Collection", field="collection")
-        check_key(actor, "actor")
-
-        def work(uow: UnitOfWork) -> None:
-            uow.catalog.save_collection(collection)
-            change = self._change("collection", collection.id, "updated", actor)
-            uow.catalog.record_changes([change])
-
-        self._run(work)
+        self._recorded(
+            "collection",
+            collection.id,
+            "updated",
+            actor,
+            lambda catalog: catalog.save_collection(collection),
+        )
 
     def collection_products(
         self,
