@@ -58,12 +58,7 @@ class CatalogService(Service):
         their one spelling each) and claim its slugs; returns them by locale
         (``""``: its own)."""
         if product.type_id is not None:
-            kind = uow.catalog.product_type(product.type_id)
-            product.attributes = kind.check_attributes(product.attributes)
-            for n, variant in enumerate(product.variants):
-                variant.attributes = kind.check_attributes(
-                    variant.attributes, variant=True, field=f"variants.{n}.attributes"
-                )
+            uow.catalog.product_type(product.type_id).apply_to(product)
         product.check_variants()
         slugs: dict[str, str] = {}
         wanted = {"": product.slug} | {

@@ -24,15 +24,12 @@ import csv
 import functools
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any, Final, Literal
 
-import attrs
-
 from commercekit.domain.catalog import (
     CatalogChange,
-    Dimensions,
     Product,
     ProductFilter,
     ProductType,
@@ -46,283 +43,29 @@ from commercekit.domain.errors import CommerceError, InvalidInput, NotFound
 from commercekit.domain.events import CatalogUpdated, StockChanged
 from commercekit.domain.identifiers import check_key
 from commercekit.domain.inventory import MovementKind, StockChange, StockMovement
-from commercekit.domain.money import Money, from_minor_units, minor_units, to_decimal
+from commercekit.domain.money import Money, from_minor_units, minor_units
 from commercekit.domain.pricing import PriceEntry
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
+from commercekit.services.catalog_rows import (
+    PRODUCT_COLUMNS,
+    ROW_LISTS,
+    ROW_MAPS,
+    VARIANT_COLUMNS,
+    BadRow,
+    ImportReport,
+    ParsedRow,
+    RowError,
+    csv_rows,
+    grouped,
+    jsonl_rows,
+)
 
 __all__ = ["BATCH", "CatalogTransfer", "Format", "ImportReport", "RowError"]
 
 Format = Literal["csv", "jsonl"]
 #: How many products go into storage at once.
 BATCH: Final = 500
-#: The longest line a file may have: a row of a few hundred columns fits.
-_MOST_LINE: Final = 1_000_000
-_LISTS: Final = ("category_ids", "tags", "option_axes")
-_MAPS: Final = {
-    "attr": "attributes",
-    "option": "options",
-    "vattr": "variant_attributes",
-    "price": "prices",
-    "stock": "stock",
-}
-_PRODUCT_COLUMNS: Final = (
-    "product_id",
-    "name",
-    "slug",
-    "description",
-    "type_id",
-    "state",
-    "category_ids",
-    "tags",
-    "option_axes",
-    "tax_category",
-    "seo_title",
-    "seo_description",
-)
-_VARIANT_COLUMNS: Final = (
-    "sku",
-    "weight_grams",
-    "length_mm",
-    "width_mm",
-    "height_mm",
-    "variant_tax_category",
-    "track_stock",
-    "digital",
-)
-
-
-@attrs.frozen
-class RowError:
-    """A row that did not go in: its line in the file, the field, and why."""
-
-    line: int
-    field: str
-    message: str
-
-
-@attrs.define
-class ImportReport:
-    """What an import did."""
-
-    rows: int = 0
-    products: int = 0
-    """Products written (added or replaced)."""
-    prices: int = 0
-    stock_counts: int = 0
-    """Stock levels that changed."""
-    errors: list[RowError] = attrs.field(factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-@attrs.frozen
-class _Row:
-    line: int
-    product: dict[str, Any]
-    variant: Variant
-    prices: dict[str, Decimal]
-    stock: dict[str, int]
-
-
-class _Bad(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-# --- reading rows ---------------------------------------------------------------------
-
-
-def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.DictReader(handle, strict=True)
-    for record in reader:
-        row: dict[str, Any] = {}
-        for key, value in record.items():
-            if key is None:
-                raise _Bad("row", "more values than columns")
-            if value is None or value == "":
-                continue
-            prefix, _, name = key.partition(":")
-            if name and prefix in _MAPS:
-                row.setdefault(_MAPS[prefix], {})[name] = value
-            elif key in _LISTS:
-                row[key] = [part.strip() for part in value.split(";") if part.strip()]
-            else:
-                row[key] = value
-        yield reader.line_num, row
-
-
-def _jsonl_rows(handle: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, text in enumerate(handle, 1):
-        if not text.strip():
-            continue
-        if len(text) > _MOST_LINE:
-            yield number, {"__error__": "the line is too long"}
-            continue
-        try:
-            row = json.loads(text, parse_float=Decimal)
-        except ValueError:
-            yield number, {"__error__": "not JSON"}
-            continue
-        yield number, row if isinstance(row, dict) else {"__error__": "not a JSON object"}
-
-
-def _text(row: Mapping[str, Any], name: str, *, required: bool = False) -> str:
-    value = row.get(name)
-    if value is None:
-        if required:
-            raise _Bad(name, "is required")
-        return ""
-    if not isinstance(value, str):
-        raise _Bad(name, f"expected text, got {type(value).__name__}")
-    return value
-
-
-def _whole(row: Mapping[str, Any], name: str) -> int | None:
-    value = row.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise _Bad(name, "expected a whole number")
-    try:
-        number = Decimal(str(value).strip())
-    except ArithmeticError:
-        raise _Bad(name, "expected a whole number") from None
-    if not number.is_finite() or number != number.to_integral() or abs(number) > 10**12:
-        raise _Bad(name, "expected a whole number")
-    return int(number)
-
-
-def _flag(row: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = row.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
-        return value.strip().lower() in ("true", "yes", "1")
-    raise _Bad(name, "expected true or false")
-
-
-def _map(row: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = row.get(name) or {}
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise _Bad(name, "expected names to values")
-    return dict(value)
-
-
-def _strings(row: Mapping[str, Any], name: str) -> list[str]:
-    value = row.get(name) or []
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(";") if part.strip()]
-    if not isinstance(value, list) or not all(isinstance(each, str) for each in value):
-        raise _Bad(name, "expected a list of text")
-    return value
-
-
-def _parse(line: int, row: Mapping[str, Any], product: dict[str, Any] | None) -> _Row:
-    """One row as a product's fields (read from the product's first row: ``product``
-    is what that row gave, for the others), a variant, its prices and its stock.
-
-    :raises _Bad: naming the field.
-    """
-    if "__error__" in row:
-        raise _Bad("row", str(row["__error__"]))
-    try:
-        fields = _product_fields(row) if product is None else product
-        variant = _variant(row)
-        prices = {
-            name: to_decimal(value, field=f"prices.{name}")
-            for name, value in _map(row, "prices").items()
-        }
-        stock: dict[str, int] = {}
-        for location, value in _map(row, "stock").items():
-            units = _whole({"units": value}, "units")
-            if units is None or units < 0:
-                raise _Bad(f"stock.{location}", "expected units on hand, 0 or more")
-            stock[location] = units
-    except CommerceError as error:
-        raise _Bad(error.field or "row", error.message) from None
-    return _Row(line, fields, variant, prices, stock)
-
-
-def _product_fields(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The product's fields of a row.
-
-    :raises _Bad: naming the field.
-    """
-    product_id = check_key(_text(row, "product_id", required=True), "product_id")
-    state = _text(row, "state") or None
-    if state is not None and state not in {s.value for s in PublicationState}:
-        raise _Bad("state", "expected draft, active or archived")
-    fields: dict[str, Any] = {
-        "id": product_id,
-        "name": _text(row, "name", required=True),
-        "slug": _text(row, "slug"),
-        "description": _text(row, "description"),
-        "type_id": _text(row, "type_id") or None,
-        "state": state,
-        "category_ids": tuple(_strings(row, "category_ids")),
-        "tags": tuple(_strings(row, "tags")),
-        "option_axes": tuple(_strings(row, "option_axes")),
-        "tax_category": _text(row, "tax_category") or "standard",
-        "seo_title": _text(row, "seo_title"),
-        "seo_description": _text(row, "seo_description"),
-        "attributes": _map(row, "attributes"),
-    }
-    return fields
-
-
-def _variant(row: Mapping[str, Any]) -> Variant:
-    """The variant of a row.
-
-    :raises _Bad: naming the field.
-    """
-    sides = [_whole(row, name) for name in ("length_mm", "width_mm", "height_mm")]
-    dimensions = None
-    if any(side is not None for side in sides):
-        if any(side is None for side in sides):
-            raise _Bad("length_mm", "give all three dimensions, or none")
-        length, width, height = (int(side or 0) for side in sides)
-        dimensions = Dimensions(length_mm=length, width_mm=width, height_mm=height)
-    return Variant(
-        sku=_text(row, "sku", required=True),
-        options={k: str(v) for k, v in _map(row, "options").items()},
-        attributes=_map(row, "variant_attributes"),
-        weight_grams=_whole(row, "weight_grams"),
-        dimensions=dimensions,
-        tax_category=_text(row, "variant_tax_category") or None,
-        track_stock=_flag(row, "track_stock", True),
-        digital=_flag(row, "digital", False),
-    )
-
-
-def _grouped(
-    rows: Iterable[tuple[int, Mapping[str, Any]]], report: ImportReport
-) -> Iterator[tuple[str, list[_Row], list[RowError]]]:
-    """Consecutive rows of one product, parsed, with the errors of its bad rows."""
-    current: str | None = None
-    good: list[_Row] = []
-    bad: list[RowError] = []
-    for line, row in rows:
-        report.rows += 1
-        product_id = row.get("product_id") if isinstance(row, Mapping) else None
-        key = product_id if isinstance(product_id, str) else f"\0line {line}"
-        if key != current and current is not None:
-            yield current, good, bad
-            good, bad = [], []
-        current = key
-        try:
-            good.append(_parse(line, row, good[0].product if good else None))
-        except _Bad as error:
-            bad.append(RowError(line, error.field, error.message))
-    if current is not None:
-        yield current, good, bad
-
 
 # --- the service ----------------------------------------------------------------------
 
@@ -353,15 +96,15 @@ class CatalogTransfer(Service):
         if progress is not None and not callable(progress):
             raise InvalidInput("expected a function of the rows read", field="progress")
         if format == "csv":
-            rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(handle)
+            rows: Iterable[tuple[int, Mapping[str, Any]]] = csv_rows(handle)
         elif format == "jsonl":
-            rows = _jsonl_rows(handle)
+            rows = jsonl_rows(handle)
         else:
             raise InvalidInput("expected csv or jsonl", field="format")
         report = ImportReport()
-        batch: list[tuple[str, list[_Row]]] = []
+        batch: list[tuple[str, list[ParsedRow]]] = []
         try:
-            for product_id, good, bad in _grouped(rows, report):
+            for product_id, good, bad in grouped(rows, report):
                 if bad:
                     report.errors.extend(bad)
                     report.errors.extend(
@@ -377,7 +120,7 @@ class CatalogTransfer(Service):
                     batch = []
                     if progress is not None:
                         progress(report.rows)
-        except (csv.Error, _Bad) as error:
+        except (csv.Error, BadRow) as error:
             report.errors.append(RowError(report.rows + 1, "row", str(error)))
         if batch:
             self._write(batch, report, actor)
@@ -395,7 +138,9 @@ class CatalogTransfer(Service):
 
     # --- writing a batch ----------------------------------------------------------
 
-    def _write(self, batch: list[tuple[str, list[_Row]]], report: ImportReport, actor: str) -> None:
+    def _write(
+        self, batch: list[tuple[str, list[ParsedRow]]], report: ImportReport, actor: str
+    ) -> None:
         """Write a batch in one unit of work; when storage refuses it (a SKU another
         product has), write its products one by one to find and report the one."""
         try:
@@ -415,7 +160,7 @@ class CatalogTransfer(Service):
         self,
         uow: UnitOfWork,
         *,
-        batch: Sequence[tuple[str, list[_Row]]],
+        batch: Sequence[tuple[str, list[ParsedRow]]],
         report: ImportReport,
         actor: str,
     ) -> None:
@@ -442,11 +187,7 @@ class CatalogTransfer(Service):
             if type_id is not None:
                 kind = types.get(type_id) or uow.catalog.product_type(type_id)
                 types[type_id] = kind
-                product.attributes = kind.check_attributes(product.attributes)
-                for n, variant in enumerate(product.variants):
-                    variant.attributes = kind.check_attributes(
-                        variant.attributes, variant=True, field=f"variants.{n}.attributes"
-                    )
+                kind.apply_to(product)
             products.append(product)
         self._claim_slugs(uow, products)
         uow.catalog.put_products(products)
@@ -487,7 +228,7 @@ class CatalogTransfer(Service):
             owners[product.slug] = SlugRecord(product.id, True)
 
     def _put_prices(
-        self, uow: UnitOfWork, batch: Sequence[tuple[str, list[_Row]]], report: ImportReport
+        self, uow: UnitOfWork, batch: Sequence[tuple[str, list[ParsedRow]]], report: ImportReport
     ) -> None:
         wanted: dict[str, dict[str, Decimal]] = {}
         for _, rows in batch:
@@ -526,7 +267,7 @@ class CatalogTransfer(Service):
     def _count_stock(
         self,
         uow: UnitOfWork,
-        batch: Sequence[tuple[str, list[_Row]]],
+        batch: Sequence[tuple[str, list[ParsedRow]]],
         report: ImportReport,
         now: Any,
     ) -> None:
@@ -674,7 +415,7 @@ def _row(
     }
 
 
-_PREFIXES: Final = {name: prefix for prefix, name in _MAPS.items()}
+_PREFIXES: Final = {name: prefix for prefix, name in ROW_MAPS.items()}
 
 
 def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -683,7 +424,7 @@ def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
         if key in _PREFIXES:
             for name, item in value.items():
                 flat[f"{_PREFIXES[key]}:{name}"] = item
-        elif key in _LISTS:
+        elif key in ROW_LISTS:
             flat[key] = ";".join(value)
         elif isinstance(value, bool):
             flat[key] = "true" if value else "false"
@@ -698,9 +439,9 @@ def _csv_columns(
     """The columns of an export: every product and variant field, and a column per
     attribute, option, price list and location."""
     return [
-        *_PRODUCT_COLUMNS,
+        *PRODUCT_COLUMNS,
         *sorted(n for n in names if n.startswith("attr:")),
-        *_VARIANT_COLUMNS,
+        *VARIANT_COLUMNS,
         *sorted(n for n in names if not n.startswith("attr:")),
         *(f"price:{list_id}" for list_id, _ in lists),
         *(f"stock:{location}" for location in locations),

@@ -17,6 +17,7 @@ from typing import Final
 import attrs
 
 from commercekit.domain._validators import text
+from commercekit.domain.catalog.products import Product
 from commercekit.domain.errors import InvalidInput, shown
 from commercekit.domain.identifiers import check_text
 
@@ -176,3 +177,16 @@ class ProductType:
             if spec.required and spec.name not in checked:
                 raise InvalidInput("is required", field=f"{field}.{spec.name}")
         return checked
+
+    def apply_to(self, product: Product) -> None:
+        """Check a product of this type and its variants, keeping their values in
+        their one spelling each.
+
+        :raises InvalidInput: naming ``attributes.<name>`` or
+            ``variants.<n>.attributes.<name>``.
+        """
+        product.attributes = self.check_attributes(product.attributes)
+        for n, variant in enumerate(product.variants):
+            variant.attributes = self.check_attributes(
+                variant.attributes, variant=True, field=f"variants.{n}.attributes"
+            )
