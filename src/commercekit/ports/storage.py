@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import attrs
 
@@ -30,6 +30,7 @@ from commercekit.domain.checkout import Checkout
 from commercekit.domain.customers import Customer
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.fulfilment import Shipment
+from commercekit.domain.indexed import Indexed
 from commercekit.domain.inventory import (
     PurchaseOrder,
     Reservation,
@@ -57,6 +58,7 @@ __all__ = [
     "OrderRepository",
     "PaymentRepository",
     "PromotionType",
+    "RecordRepository",
     "ShipmentRepository",
     "Storage",
     "StorageFactory",
@@ -604,6 +606,41 @@ class InventoryRepository(Protocol):
         ...
 
 
+R = TypeVar("R", bound=Indexed)
+
+
+class RecordRepository(Protocol[R]):
+    """The aggregates of one :class:`~commercekit.domain.indexed.Indexed` class, each
+    one record, found by id or by the keys of its ``index()``."""
+
+    def get(self, record_id: str) -> R:
+        """:raises NotFound: naming the record's kind."""
+        ...
+
+    def find(self, record_id: str) -> R | None: ...
+
+    def add(self, record: R) -> None:
+        """Stage a new record; one stored meanwhile under its id is a conflict."""
+        ...
+
+    def save(self, record: R) -> None:
+        """Stage a changed record (version-checked)."""
+        ...
+
+    def where(
+        self,
+        *,
+        ref: str | None = None,
+        owner: str | None = None,
+        state: str | None = None,
+        due_before: datetime | None = None,
+        limit: int = 100,
+    ) -> list[R]:
+        """The records whose keys match every key given, oldest (``index().at``)
+        first; ``due_before`` takes those due before that time."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic set of changes. Use it as a context manager; leaving it without
     :meth:`commit` rolls everything back."""
@@ -634,6 +671,10 @@ class UnitOfWork(Protocol):
 
     @property
     def notices(self) -> NoticeRepository: ...
+
+    def records(self, kind: type[R]) -> RecordRepository[R]:
+        """The records of an :class:`~commercekit.domain.indexed.Indexed` class."""
+        ...
 
     def __enter__(self) -> Self: ...
 

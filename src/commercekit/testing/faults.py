@@ -44,6 +44,7 @@ import attrs
 
 from commercekit.domain.errors import GatewayError
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.indexed import Indexed
 from commercekit.domain.payments import GatewayEvent
 from commercekit.ports.payments import PaymentGateway, PaymentRequest
 from commercekit.ports.storage import (
@@ -55,6 +56,7 @@ from commercekit.ports.storage import (
     NoticeRepository,
     OrderRepository,
     PaymentRepository,
+    RecordRepository,
     ShipmentRepository,
     Storage,
     UnitOfWork,
@@ -64,6 +66,7 @@ from commercekit.store import Store
 __all__ = ["GATEWAY_OPERATIONS", "Armed", "Crash", "Fault", "InjectedTimeout", "Point", "inject"]
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Indexed)
 
 #: The gateway calls a fault can be aimed at (``parse_webhook`` is local work, not a
 #: call, and is never failed).
@@ -342,6 +345,9 @@ class _FaultyUnitOfWork:
     @property
     def notices(self) -> NoticeRepository:
         return self._inner.notices
+
+    def records(self, kind: type[R]) -> RecordRepository[R]:
+        return self._inner.records(kind)
 
     def __enter__(self) -> Self:
         self._inner.__enter__()

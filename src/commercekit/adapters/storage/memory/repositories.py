@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from commercekit.adapters.storage.memory.tables import Repository
+from commercekit.adapters.storage.memory.tables import Repository, Tables
 from commercekit.domain.cart import Cart
 from commercekit.domain.checkout import Checkout
 from commercekit.domain.customers import Customer
+from commercekit.domain.errors import NotFound
 from commercekit.domain.fulfilment import Shipment, ShipmentStatus
+from commercekit.domain.indexed import Indexed
 from commercekit.domain.notifications import Notice
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment
@@ -21,8 +24,11 @@ __all__ = [
     "MemoryNoticeRepository",
     "MemoryOrderRepository",
     "MemoryPaymentRepository",
+    "MemoryRecordRepository",
     "MemoryShipmentRepository",
 ]
+
+R = TypeVar("R", bound=Indexed)
 
 
 class MemoryCartRepository(Repository):
@@ -257,3 +263,54 @@ class MemoryNoticeRepository(Repository):
     def due(self, *, limit: int = 100) -> list[Notice]:
         found = (n for n in self._t.rows(self.table) if n.due)
         return sorted(found, key=lambda n: (n.created_at, n.id))[:limit]
+
+
+class MemoryRecordRepository(Repository, Generic[R]):
+    """The records of one :class:`Indexed` class, in the table every such class
+    shares (ids are unique across them, as in SQL storage)."""
+
+    table = "records"
+
+    def __init__(self, tables: Tables, cls: type[R]) -> None:
+        super().__init__(tables)
+        self._cls = cls
+
+    def get(self, record_id: str) -> R:
+        found = self.find(record_id)
+        if found is None:
+            raise NotFound(self._cls.KIND, record_id, field=f"{self._cls.KIND}_id")
+        return found
+
+    def find(self, record_id: str) -> R | None:
+        found = self._t.get(self.table, record_id)
+        return found if isinstance(found, self._cls) else None
+
+    def add(self, record: R) -> None:
+        self._t.put(self.table, record.id, record)
+
+    def save(self, record: R) -> None:
+        self._t.put(self.table, record.id, record)
+
+    def where(
+        self,
+        *,
+        ref: str | None = None,
+        owner: str | None = None,
+        state: str | None = None,
+        due_before: datetime | None = None,
+        limit: int = 100,
+    ) -> list[R]:
+        found: list[tuple[datetime, str, R]] = []
+        for record in self._t.rows(self.table):
+            if not isinstance(record, self._cls):
+                continue
+            index = record.index()
+            if (
+                (ref is None or index.ref == ref)
+                and (owner is None or index.owner == owner)
+                and (state is None or index.state == state)
+                and (due_before is None or (index.due is not None and index.due < due_before))
+            ):
+                found.append((index.at, record.id, record))
+        found.sort(key=lambda entry: (entry[0], entry[1]))
+        return [record for _, _, record in found[:limit]]

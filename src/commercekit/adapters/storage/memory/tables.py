@@ -40,6 +40,7 @@ TABLES: Final = (
     "purchase_orders",
     "shipments",
     "notices",
+    "records",
 )
 DELETED: Final = object()
 #: The catalogue-wide tables: a commit that writes one of them changes the stamp (not

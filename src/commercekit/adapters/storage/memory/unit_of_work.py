@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import Any, Final, final
+from typing import Any, Final, TypeVar, final
 
 from commercekit.adapters.storage._context import RollsBackOnExit
 from commercekit.adapters.storage.memory.catalog import MemoryCatalogRepository, check_coupon_uses
@@ -23,6 +23,7 @@ from commercekit.adapters.storage.memory.repositories import (
     MemoryNoticeRepository,
     MemoryOrderRepository,
     MemoryPaymentRepository,
+    MemoryRecordRepository,
     MemoryShipmentRepository,
 )
 from commercekit.adapters.storage.memory.tables import (
@@ -36,9 +37,12 @@ from commercekit.domain.errors import (
     ConcurrencyConflict,
 )
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.indexed import Indexed
 from commercekit.domain.orders import OrderStatus
 
 __all__ = ["MemoryStorage", "MemoryUnitOfWork"]
+
+R = TypeVar("R", bound=Indexed)
 
 #: The keys each table holds unique besides its own key, as SQL storage's unique
 #: constraints do.
@@ -63,6 +67,7 @@ _AGGREGATES: Final = frozenset(
         "purchase_orders",
         "shipments",
         "notices",
+        "records",
     }
 )
 
@@ -92,6 +97,7 @@ class MemoryUnitOfWork(RollsBackOnExit):
         self.inventory = MemoryInventoryRepository(self._tables)
         self.shipments = MemoryShipmentRepository(self._tables)
         self.notices = MemoryNoticeRepository(self._tables)
+        self._records: dict[type[Any], MemoryRecordRepository[Any]] = {}
 
     def _check(self) -> None:
         committed = self._storage.tables
@@ -160,6 +166,13 @@ class MemoryUnitOfWork(RollsBackOnExit):
         self._start_afresh()
         return events
 
+    def records(self, kind: type[R]) -> MemoryRecordRepository[R]:
+        """The records of an ``Indexed`` class."""
+        repository = self._records.get(kind)
+        if repository is None:
+            repository = self._records[kind] = MemoryRecordRepository(self._tables, kind)
+        return repository
+
     def record_events(self, events: Sequence[DomainEvent]) -> None:
         """Events to commit with this unit of work, after every other."""
         self._tables.loose_events.extend(events)
@@ -180,6 +193,7 @@ class MemoryUnitOfWork(RollsBackOnExit):
             self.inventory,
             self.shipments,
             self.notices,
+            *self._records.values(),
         )
         for repository in repositories:
             repository.rebind(self._tables)

@@ -50,6 +50,7 @@ __all__ = [
     "promotions",
     "purchase_order_lines",
     "purchase_orders",
+    "records",
     "relay_leases",
     "reservations",
     "shipping_zones",
@@ -744,3 +745,23 @@ notifications: Final = sa.Table(
     *_version(),
 )
 """Each message a store means to send, once per key (notice and recipient)."""
+
+
+records: Final = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("ref", sa.String, nullable=False),
+    sa.Column("owner", sa.String, nullable=False),
+    sa.Column("state", sa.String, nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    _json("data"),
+    *_version(),
+    sa.Index("ix_records_kind_ref", "kind", "ref"),
+    sa.Index("ix_records_kind_owner", "kind", "owner"),
+    sa.Index("ix_records_kind_state_due_at", "kind", "state", "due_at"),
+)
+"""The aggregates kept whole as one record each (returns, ledgers, gift cards,
+invoices, cases), by the keys their ``index()`` names."""

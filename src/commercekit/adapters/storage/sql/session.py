@@ -414,7 +414,7 @@ class Session:
                 else:
                     self._events.extend(many(connection, [claim.payload for claim in batch]))
             self._claims.clear()
-            ranked = sorted(self._staged.items(), key=lambda item: self._rank[item[0][0]])
+            ranked = sorted(self._staged.items(), key=self._write_order)
             for _, staged in ranked:
                 self._write(connection, staged)
             self._staged = {k: s for k, s in self._staged.items() if not s.removed}
@@ -423,6 +423,13 @@ class Session:
             if raised is error:
                 raise
             raise raised from error
+
+    def _write_order(self, item: tuple[tuple[str, str], _Staged]) -> tuple[int, str, str]:
+        """Aggregates by their mapping's rank; records (after them) by kind and id, so
+        that two writers lock the same rows in the same order."""
+        kind, key = item[0]
+        rank = self._rank.get(kind)
+        return (rank, "", "") if rank is not None else (len(self._rank), kind, key)
 
     def _write(self, connection: Connection, staged: _Staged) -> None:
         mapping, aggregate = staged.mapping, staged.aggregate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, final
+from typing import Any, Final, TypeVar, final
 
 from sqlalchemy.engine import Engine
 
@@ -27,10 +27,14 @@ from commercekit.adapters.storage.sql.inventory import PURCHASE_ORDERS, SqlInven
 from commercekit.adapters.storage.sql.mapping import AggregateMapping
 from commercekit.adapters.storage.sql.orders import ORDERS, SqlOrderRepository
 from commercekit.adapters.storage.sql.payments import PAYMENTS, SqlPaymentRepository
+from commercekit.adapters.storage.sql.records import SqlRecordRepository
 from commercekit.adapters.storage.sql.session import Session
 from commercekit.domain.events import DomainEvent
+from commercekit.domain.indexed import Indexed
 
 __all__ = ["MAPPINGS", "SqlUnitOfWork"]
+
+R = TypeVar("R", bound=Indexed)
 
 #: Every aggregate's mapping, in the order aggregates are written: the same order in
 #: every unit of work takes row locks in the same order, so two writers on PostgreSQL
@@ -70,6 +74,14 @@ class SqlUnitOfWork(RollsBackOnExit):
         self.inventory = SqlInventoryRepository(self._session)
         self.shipments = SqlShipmentRepository(self._session)
         self.notices = SqlNoticeRepository(self._session)
+        self._records: dict[type[Any], SqlRecordRepository[Any]] = {}
+
+    def records(self, kind: type[R]) -> SqlRecordRepository[R]:
+        """The records of an ``Indexed`` class."""
+        repository = self._records.get(kind)
+        if repository is None:
+            repository = self._records[kind] = SqlRecordRepository(self._session, kind)
+        return repository
 
     def commit(self) -> list[DomainEvent]:
         """Write everything staged, and the events the saved aggregates recorded and
