@@ -1,11 +1,15 @@
 """A full order lifecycle on the embedded default storage (SQLite).
 
 Seeds a catalogue with prices, German VAT, a promotion and delivery methods, stocks
-two locations, fills a cart as a guest, checks out at a quoted shipping rate, places
-the order (reserving its stock), captures the payment, ships from both locations
-with the sandbox carrier, follows the parcels to the door as the clock moves,
-refunds part of it, and prints each step. The e-mails the customer would get are
-written to a folder the output names.
+two locations, fills a customer's cart, checks out at a quoted shipping rate, places
+the order (reserving its stock), captures the payment (issuing the invoice), ships
+from both locations with the sandbox carrier, follows the parcels to the door as the
+clock moves, looks the order up by its number and e-mail, takes one line back as a
+return (label, receipt, inspection, restock) with its refund computed from what was
+paid, part to the card and part as store credit, answers a support case with a
+goodwill credit, and prints each step, the payment, stock and store-credit ledgers,
+the invoice and the credit notes. The e-mails the customer would get are written to
+a folder the output names.
 
 Run it with ``python examples/order_lifecycle.py [URL [MAIL_FOLDER]]``. Without a
 URL it uses a fresh SQLite file in a temporary folder; ``memory://`` or a
@@ -52,9 +56,22 @@ CONFIG = {
     "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_demo"}}},
     "carriers": {"sandbox": {"plugin": "sandbox", "secrets": {"webhook_secret": "whsec_parcel"}}},
     "store_name": "Teehaus Kyoto",
+    # Invoices and credit notes are issued as payments are captured and refunds made.
+    "seller": {
+        "name": "Teehaus Kyoto GmbH",
+        "address": ["Weinbergsweg 1", "10119 Berlin"],
+        "tax_id": "DE123456789",
+    },
+    "returns": {"window_days": 30, "restocking_fee_percent": "5"},
 }
+CUSTOMER = "zoe"
+EMAIL = "zoë@example.com"
 #: How far the demo's clock moves between two looks at the parcels.
 STEP = timedelta(hours=12)
+
+
+def indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.strip().splitlines())
 
 
 def money(amount: Money) -> str:
@@ -187,8 +204,9 @@ def follow(store: Store, clock: FixedClock, order_id: str) -> None:
 
 
 def lifecycle(store: Store, clock: FixedClock) -> None:
-    step("A guest fills a cart")
-    cart = store.carts.create("EUR")
+    step("A customer fills a cart")
+    store.customers.register(CUSTOMER, {"email": EMAIL, "name": "Zoë Ünal"})
+    cart = store.carts.create("EUR", customer_id=CUSTOMER)
     store.carts.add(cart.token, "SENCHA-100G", 2)
     store.carts.add(cart.token, "KETTLE-BLACK")
     store.carts.add(cart.token, "GUIDE-EPUB")
@@ -196,7 +214,7 @@ def lifecycle(store: Store, clock: FixedClock) -> None:
     show(store.carts.price(cart.token))
 
     step("Checkout")
-    store.checkout.set_contact(cart.token, {"email": "zoë@example.com"})
+    store.checkout.set_contact(cart.token, {"email": EMAIL})
     store.checkout.set_shipping_address(
         cart.token,
         {
@@ -226,7 +244,7 @@ def lifecycle(store: Store, clock: FixedClock) -> None:
     step("Place the order (and, by accident, once more with the same key)")
     order = store.checkout.place_order(cart.token, idempotency_key="checkout-7f3a")
     again = store.checkout.place_order(cart.token, idempotency_key="checkout-7f3a")
-    print(f"  order {order.id[:14]}...: {order.status.value}, payment {order.payment_status.value}")
+    print(f"  order {order.number}: {order.status.value}, payment {order.payment_status.value}")
     print(f"  the retry returned the same order: {again.id == order.id}")
     print(f"  gateway calls: {len(store.gateway('test').calls)}")  # type: ignore[attr-defined]
     print("  stock reserved at checkout, before the payment was asked for:")
@@ -250,15 +268,81 @@ def lifecycle(store: Store, clock: FixedClock) -> None:
     step("Follow the parcels as the clock moves")
     follow(store, clock, order.id)
 
-    step("Refund the kettle")
-    kettle = next(line for line in order.lines if line.sku == "KETTLE-BLACK")
-    payment = store.payments.refund(order.id, from_minor_units(kettle.total_units, order.currency))
-    order = store.orders.get(order.id)
-    print(f"  refunded {money(payment.refunded)} of {money(payment.captured)}")
-    store.inventory.record_return("KETTLE-BLACK", "hamburg", 1, order_id=order.id)
-    print("  the kettle is back on the Hamburg shelf:")
+    step("Where is my order? (order number and e-mail, no sign-in)")
+    tracking = store.orders.where_is_my_order(order.number, EMAIL)
+    for parcel in tracking.shipments:
+        print(f"  {parcel.carrier} {parcel.tracking_number}: {parcel.status.value}")
+
+    step("The kettle does not fit the stove: a return")
+    asked = store.returns.request(
+        order.id, [{"sku": "KETTLE-BLACK", "quantity": 1, "reason": "does_not_fit"}]
+    )
+    store.returns.approve(asked.id)
+    labelled = store.returns.issue_label(asked.id, carrier="sandbox")
+    print(f"  return label {labelled.label.tracking_number if labelled.label else ''}")
+    store.returns.receive(asked.id)
+    store.returns.inspect(asked.id, [{"sku": "KETTLE-BLACK", "quantity": 1, "outcome": "restock"}])
+    print("  received, inspected, and back on the Hamburg shelf it left from:")
     show_stock(store)
+    plan = store.returns.plan_refund(asked.id)
+    print(
+        f"  the kettle was paid {money(from_minor_units(plan.lines[0].paid_units, order.currency))}"
+    )
+    fee = money(from_minor_units(plan.fee_units, order.currency))
+    print(f"  less the 5% restocking fee and the return label: {fee}")
+    refund = store.returns.refund(asked.id, to_store_credit=Money("10.00", "EUR"))
+    print(
+        f"  refunded {money(from_minor_units(refund.plan.total_units, order.currency))}:"
+        f" {money(from_minor_units(refund.to_gateway_units, order.currency))} to the card,"
+        f" {money(from_minor_units(refund.store_credit_units, order.currency))} as store credit"
+    )
+    store.returns.close(asked.id)
+    order = store.orders.get(order.id)
     print(f"  order: {order.status.value}, payment {order.payment_status.value}")
+
+    step("A support case")
+    case = store.support.open_case(
+        "Dented lid",
+        "The tea tin arrived with a dented lid.",
+        customer_id=CUSTOMER,
+        order_id=order.id,
+        channel="email",
+    )
+    print(
+        f"  case {case.id[:14]}...: {case.status.value}, reply due {case.response_due:%d.%m. %H:%M}"
+    )
+    store.support.reply(case.id, "Sorry about that: we have added 2.00 to your store credit.")
+    store.support.refund(case.id, Money("2.00", "EUR"), reason="dented lid", to_store_credit=True)
+    case = store.support.set_status(case.id, "resolved")
+    for action in case.actions:
+        print(f"  {action.kind.value}: {action.detail}")
+    print(f"  case: {case.status.value}")
+
+    step("The payment's ledger")
+    payment = store.payments.for_order(order.id)
+    for transaction in payment.transactions:
+        amount = money(from_minor_units(transaction.amount_units, order.currency))
+        print(f"  {transaction.kind.value:<10} {transaction.status.value:<10} {amount:>10}")
+    print(f"  captured {money(payment.captured)}, refunded {money(payment.refunded)}")
+
+    step("The store-credit ledger")
+    account = store.credit.store_credit(CUSTOMER, "EUR")
+    for entry in account.entries:
+        amount = money(from_minor_units(entry.units, order.currency))
+        print(f"  {entry.at:%d.%m. %H:%M} {entry.reason.value:<8} {amount:>10}")
+    print(f"  balance {money(account.balance)}")
+
+    step("The stock ledger of the kettle in Hamburg")
+    for movement in store.inventory.movements("KETTLE-BLACK", "hamburg"):
+        print(f"  {movement.at:%d.%m. %H:%M} {movement.kind.value:<8} {movement.quantity:>3}")
+
+    step("The invoice")
+    invoice = store.invoicing.invoice_for(order.id)
+    if invoice is not None:
+        print(indent(store.invoicing.render(invoice.id, "text")))
+    for note in store.invoicing.credit_notes_for(order.id):
+        step(f"Credit note {note.number}")
+        print(indent(store.invoicing.render(note.id, "text")))
 
     step("History")
     for entry in store.orders.get(order.id).history:

@@ -22,9 +22,10 @@ A store takes no payment until its configuration names a gateway:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import attrs
 from babel import Locale, UnknownLocaleError
@@ -38,8 +39,11 @@ from commercekit.domain.channels import Channel
 from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.events import DomainEvent
-from commercekit.domain.money import Money, Rounding
+from commercekit.domain.invoicing import Seller
+from commercekit.domain.money import Money, Rounding, minor_units
 from commercekit.domain.pricing import TaxAddress, TaxRounding, TaxSettings
+from commercekit.domain.returns import ReturnPolicy, ReturnReason, ReturnShippingPaidBy
+from commercekit.domain.support import CasePriority
 from commercekit.plugins import Plugins
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.clock import Clock, IdGenerator
@@ -51,20 +55,26 @@ from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.catalog_io import CatalogTransfer
 from commercekit.services.checkout import CheckoutService
+from commercekit.services.credit import CreditService
 from commercekit.services.customers import CustomerService
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.inventory import InventoryService
+from commercekit.services.invoicing import InvoicingService
 from commercekit.services.notifications import NotificationService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.recovery import RecoveryService
+from commercekit.services.refunds import RefundService
+from commercekit.services.returns import ReturnService
 from commercekit.services.schemas import parse
 from commercekit.services.search import SearchService
+from commercekit.services.support import SupportService
 
 __all__ = [
     "ChannelConfig",
     "GatewayConfig",
     "NotifierConfig",
+    "SellerConfig",
     "ShippingMethodConfig",
     "Store",
     "StoreConfig",
@@ -159,6 +169,76 @@ class ChannelConfig(_Config):
         return value
 
 
+class ReturnsConfig(_Config):
+    """The return policy (see :class:`~commercekit.domain.returns.ReturnPolicy`)."""
+
+    window_days: int = Field(default=30, ge=0, le=3650)
+    """Days from delivery within which a return may be asked for."""
+    non_returnable_products: list[str] = Field(default_factory=list, max_length=10_000)
+    non_returnable_categories: list[str] = Field(default_factory=list, max_length=10_000)
+    restocking_fee_percent: Decimal | None = Field(default=None, ge=0, le=100)
+    restocking_fee: dict[str, Decimal] = Field(default_factory=dict)
+    """A fixed fee per return, by currency (``{"EUR": "2.50"}``)."""
+    return_shipping_paid_by: Literal["customer", "store"] = "customer"
+    fee_waived_for: list[ReturnReason] = Field(
+        default_factory=lambda: [
+            ReturnReason.DAMAGED,
+            ReturnReason.WRONG_ITEM,
+            ReturnReason.LOST_IN_TRANSIT,
+        ]
+    )
+    """Reasons that are the store's fault: no fee, and the store pays the label."""
+
+    def policy(self) -> ReturnPolicy:
+        """The policy the services apply."""
+        return ReturnPolicy(
+            window_days=self.window_days,
+            non_returnable_products=frozenset(self.non_returnable_products),
+            non_returnable_categories=frozenset(self.non_returnable_categories),
+            restocking_fee_percent=self.restocking_fee_percent,
+            restocking_fees={
+                currency: minor_units(Money(amount, currency), field="restocking_fee")
+                for currency, amount in self.restocking_fee.items()
+            },
+            return_shipping_paid_by=ReturnShippingPaidBy(self.return_shipping_paid_by),
+            fee_waived_for=frozenset(self.fee_waived_for),
+        )
+
+
+_AddressLine = Annotated[str, Field(min_length=1, max_length=200)]
+_Prefix = Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9_./-]*$")]
+
+
+class SellerConfig(_Config):
+    """Who issues the store's invoices and credit notes, and how they are numbered:
+    ``<prefix>-<CHANNEL>-<number>``, the number padded with zeros to ``number_digits``
+    (``INV-WEB-000042``; without a channel ``INV-000042``)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    address: list[_AddressLine] = Field(default_factory=list, max_length=8)
+    """The postal address, a line each."""
+    tax_id: str = Field(default="", max_length=64)
+    """The seller's VAT or other tax registration number."""
+    invoice_prefix: _Prefix = "INV"
+    credit_note_prefix: _Prefix = "CN"
+    number_digits: int = Field(default=6, ge=1, le=15)
+    automatic: bool = True
+    """Issue an order's invoice once its payment is captured, and a refund's credit
+    note once it is done; ``False`` leaves both to ``store.invoicing`` calls."""
+
+    def seller(self) -> Seller:
+        """The seller the services name on documents."""
+        return Seller(
+            name=self.name,
+            address=tuple(self.address),
+            tax_id=self.tax_id,
+            invoice_prefix=self.invoice_prefix,
+            credit_note_prefix=self.credit_note_prefix,
+            number_digits=self.number_digits,
+            automatic=self.automatic,
+        )
+
+
 class StoreConfig(_Config):
     """How a store runs. Unknown keys are refused, so a typo cannot pass unnoticed.
 
@@ -191,6 +271,9 @@ class StoreConfig(_Config):
     """A folder whose templates replace the built-in ones, file by file."""
     store_name: str = Field(default="", max_length=200)
     """How messages to customers sign."""
+    seller: SellerConfig | None = None
+    """Who issues invoices and credit notes; with it, they are issued automatically
+    (see ``docs/invoices.md``)."""
     max_quantity_per_line: int = Field(default=999, ge=1, le=1_000_000)
     pending_payment_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
     action_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
@@ -215,9 +298,31 @@ class StoreConfig(_Config):
     max_unpaid_orders: int | None = Field(default=None, ge=1, le=1000)
     """How many orders one customer (or one email) may have awaiting payment at once;
     none for no cap."""
+    returns: ReturnsConfig = Field(default_factory=ReturnsConfig)
+    """What the store takes back, and on what terms."""
     email_subaddressing: bool = True
     """Read ``zoe+news@example.com`` as ``zoe@example.com`` when a coupon's limit per
     customer is counted for a guest."""
+    support_response_hours: dict[Literal["low", "normal", "high", "urgent"], int] = Field(
+        default_factory=dict
+    )
+    """How many hours after a customer's message a support reply is owed, by the
+    case's priority (``{"urgent": 2}``); those not given keep their defaults: urgent
+    1, high 4, normal 24, low 72."""
+
+    @field_validator("support_response_hours")
+    @classmethod
+    def _response_hours(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(not 1 <= hours <= 8760 for hours in value.values()):
+            raise ValueError("each target is a whole number of hours from 1 to 8760")
+        return value
+
+    def response_targets(self) -> dict[CasePriority, timedelta]:
+        """When a support reply is owed, by priority, where the configuration says."""
+        return {
+            CasePriority(name): timedelta(hours=hours)
+            for name, hours in self.support_response_hours.items()
+        }
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         yield "url", shown_url(self.url)
@@ -285,6 +390,8 @@ class StoreConfig(_Config):
             idempotency_retention_seconds=self.idempotency_retention_seconds,
             max_unpaid_orders=self.max_unpaid_orders,
             email_subaddressing=self.email_subaddressing,
+            seller=None if self.seller is None else self.seller.seller(),
+            returns=self.returns.policy(),
         )
 
 
@@ -334,7 +441,10 @@ class Store:
             ),
             subscribers=self._publish,
             has_subscribers=lambda: (
-                notifier is not None or search is not None or self.plugins.has_subscribers()
+                notifier is not None
+                or search is not None
+                or self.invoicing.automatic
+                or self.plugins.has_subscribers()
             ),
             promotion_types=frozenset(kind.cls for kind in self.plugins.promotion_types()),
             coupon_attempts=self.plugins.coupon_attempt,
@@ -343,15 +453,26 @@ class Store:
         self.carts = CartService(self.runtime)
         self.payments = PaymentService(self.runtime)
         self.checkout = CheckoutService(self.runtime, self.payments)
+        self.credit = CreditService(self.runtime)
         templates = JinjaTemplates(config.notification_templates, store_name=config.store_name)
         self.fulfilment = FulfilmentService(self.runtime, templates)
         self.orders = OrderService(self.runtime, self.payments, self.fulfilment)
         self.inventory = InventoryService(self.runtime, self.payments, self.fulfilment)
         self.customers = CustomerService(self.runtime)
         self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
+        self.refunds = RefundService(self.runtime, self.payments)
+        self.returns = ReturnService(self.runtime, self.refunds, self.fulfilment)
         self.transfer = CatalogTransfer(self.runtime)
         self.search = SearchService(self.runtime, search)
         self.notifications = NotificationService(self.runtime, templates, notifier)
+        self.invoicing = InvoicingService(self.runtime, templates)
+        self.support = SupportService(
+            self.runtime,
+            self.notifications,
+            refunds=self.refunds,
+            returns=self.returns,
+            targets=config.response_targets(),
+        )
 
     @classmethod
     def open(
@@ -416,6 +537,7 @@ class Store:
         self.plugins.publish(events)
         self.search.on_events(events)
         self.notifications.on_events(events)
+        self.invoicing.on_events(events)
 
     def deliver_events(self) -> int:
         """Deliver outbox events left undelivered (after a crash, say)."""

@@ -41,8 +41,15 @@ def test_order_lifecycle_runs_on_sqlite_by_default():
     # 2 x 8.90 less 10%, 64.00, 9.99 and 4.90 shipping, all with VAT inside
     assert "94,91\xa0€" in output
     assert "order: open, payment captured" in output
-    assert "refunded 64,00\xa0€ of 94,91\xa0€" in output
+    # The kettle back: 64.00 paid, less 5% (3.20) and the 5.90 label it came back with.
+    assert "refunded 54,90\xa0€: 44,90\xa0€ to the card, 10,00\xa0€ as store credit" in output
     assert "order: open, payment partially_refunded" in output
+    assert "captured 94,91\xa0€, refunded 44,90\xa0€" in output
+    assert "balance 12,00\xa0€" in output  # 10.00 of the refund, 2.00 from the case
+    assert "case: resolved" in output
+    assert "INVOICE INV-000001" in output
+    assert "Total credited: €54.90" in output
+    assert "CREDIT NOTE CN-000002" in output
     # stock reserved at checkout, consumed on shipping, the kettle returned
     assert "SENCHA-100G   berlin   on hand  40  reserved  2  available  38" in output
     assert "KETTLE-BLACK  hamburg  on hand   2  reserved  0  available   2" in output
@@ -58,8 +65,13 @@ def test_order_lifecycle_runs_on_sqlite_by_default():
     names = sorted(path.name.split("-")[0] for path in folder.glob("*.eml"))
     shutil.rmtree(folder)
     assert names == [
+        "case_opened",
+        "case_resolved",
         "order_confirmation",
         "refund_issued",
+        "refund_issued",
+        "return_received",
+        "return_requested",
         "shipment_delivered",
         "shipment_delivered",
         "shipment_dispatched",

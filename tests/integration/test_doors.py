@@ -53,8 +53,10 @@ from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import AttributeSpec, Collection, ProductType
 from commercekit.domain.fulfilment import Shipment
 from commercekit.domain.inventory import PurchaseOrder, ReorderPolicy, StockItem, StockRule
+from commercekit.domain.notifications import Notice, NoticeStatus
 from commercekit.domain.orders import Order
 from commercekit.domain.payments import TransactionKind, authorization_key
+from commercekit.domain.returns.refunds import RefundKind, RefundLedger
 from commercekit.domain.shipping import (
     DeliveryMethod,
     Flat,
@@ -198,6 +200,116 @@ class World:
             self.store.inventory.send_purchase_order(created.id)
         return created.id
 
+    def delivered(self) -> str:
+        """The id of a new order, captured, shipped by the manual carrier and
+        delivered now."""
+        order = self.captured()
+        (shipment,) = self.store.fulfilment.create_shipments(order.id)
+        number = self.unique("JJD")
+        self.store.fulfilment.buy_label(shipment.id, carrier="manual", tracking_number=number)
+        self.store.fulfilment.dispatch(shipment.id)
+        event = TrackingEvent(
+            id=self.unique("arrived"),
+            tracking_number=number,
+            status=TrackingStatus.DELIVERED,
+            at=START,
+        )
+        self.store.fulfilment.record_tracking(shipment.id, [event])
+        return order.id
+
+    def returned(self, status: str = "requested") -> str:
+        """The id of a return of one mug of a delivered order, taken to ``status``
+        (requested, approved, received or inspected)."""
+        returns = self.store.returns
+        made = returns.request(self.delivered(), [{"sku": MUG, "quantity": 1, "reason": "damaged"}])
+        steps = ["approved", "received", "inspected"]
+        for step in steps[: steps.index(status) + 1] if status in steps else []:
+            if step == "approved":
+                returns.approve(made.id)
+            elif step == "received":
+                returns.receive(made.id)
+            else:
+                returns.inspect(made.id, [{"sku": MUG, "quantity": 1, "outcome": "write_off"}])
+        return made.id
+
+    def case(self) -> str:
+        """The id of a new support case of the customer's, about the shared order."""
+        return self.store.support.open_case(
+            "Late", "Where is my mug?", customer_id=CUSTOMER, order_id=self.order.id
+        ).id
+
+    def case_about(self, order_id: str) -> str:
+        """The id of a new case a guest (zoe@example.com) opened about their order."""
+        return self.store.support.open_case(
+            "Help", "About my order", email="zoe@example.com", order_id=order_id
+        ).id
+
+    def reship_arguments(self) -> dict[str, Any]:
+        """A case about an order whose shipment left, and that shipment."""
+        shipment = self.dispatched()
+        return {
+            "case_id": self.case_about(shipment.order_id),
+            "shipment_id": shipment.id,
+            "kind": "lost",
+            "location_id": BERLIN,
+            "actor": "staff",
+        }
+
+    def sent_notice(self) -> str:
+        """The key of a notice sent to the customer (ada@example.com)."""
+        key = self.unique("order_confirmation:doors:ada@example.com")
+        notice = Notice(
+            id=key,
+            recipient="ada@example.com",
+            template="order_confirmation",
+            subject="Your order",
+            text="Thank you.",
+            html="<p>Thank you.</p>",
+            created_at=START,
+            status=NoticeStatus.SENT,
+        )
+        with self.store.storage.unit_of_work() as uow:
+            uow.notices.add(notice)
+            uow.commit()
+        return key
+
+    def gift_card(self) -> tuple[str, str]:
+        """The id and the code of a new gift card of 50.00 EUR."""
+        card, code = self.store.credit.issue_gift_card(Money("50.00", "EUR"))
+        return card.id, code
+
+    def credited_cart(self) -> str:
+        """The token of a new cart of the customer's, who has store credit to pay it."""
+        self.store.credit.issue_store_credit(CUSTOMER, Money("20.00", "EUR"))
+        return self.new_cart(CUSTOMER)
+
+    def invoiced(self) -> str:
+        """The id of the invoice of a new captured order."""
+        return self.store.invoicing.issue_invoice(self.captured().id).id
+
+    def refunded(self) -> dict[str, str]:
+        """The order and refund ids of a goodwill refund of a new captured order, done
+        (as store credit)."""
+        order, refund_id = self.captured(), self.unique("refund")
+        paid = order.totals.grand_total_units
+        with self.store.storage.unit_of_work() as uow:
+            ledger = RefundLedger.open(order, at=START)
+            plan = ledger.plan(
+                order, {}, paid_units=paid, goodwill_units=100, kind=RefundKind.GOODWILL
+            )
+            ledger.record(
+                plan,
+                refund_id=refund_id,
+                to_gateway_units=0,
+                reason="late",
+                at=START,
+                actor="staff",
+                paid_units=paid,
+            )
+            uow.records(RefundLedger).add(ledger)
+            uow.commit()
+        return {"order_id": order.id, "refund_id": refund_id}
+
     def address_label(self) -> str:
         """The label of an address in the customer's book."""
         self.store.customers.save_address(CUSTOMER, "spare", ADDRESS)
@@ -246,6 +358,42 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "idempotency_key": w.unique("key"),
         "accept_price_change": False,
     },
+    ("checkout", "apply_gift_card"): lambda w: {"token": w.new_cart(), "code": w.gift_card()[1]},
+    ("checkout", "remove_gift_card"): lambda w: {
+        "token": w.new_cart(),
+        "gift_card_id": w.gift_card()[0],
+    },
+    ("checkout", "use_store_credit"): lambda w: {
+        "token": w.credited_cart(),
+        "amount": Money("5.00", "EUR"),
+    },
+    ("checkout", "remove_store_credit"): lambda w: {"token": w.new_cart()},
+    # credit
+    ("credit", "issue_store_credit"): lambda w: {
+        "customer_id": CUSTOMER,
+        "amount": Money("5.00", "EUR"),
+        "reason": "issued",
+        "reference": "a late parcel",
+        "actor": "staff",
+    },
+    ("credit", "adjust_store_credit"): lambda w: {
+        "customer_id": CUSTOMER,
+        "amount": Money("1.00", "EUR"),
+        "reference": "correction",
+        "actor": "staff",
+    },
+    ("credit", "store_credit"): lambda w: {"customer_id": CUSTOMER, "currency": "EUR"},
+    ("credit", "issue_gift_card"): lambda w: {
+        "amount": Money("25.00", "EUR"),
+        "expires_at": START + timedelta(days=365),
+        "reference": "raffle",
+        "actor": "staff",
+    },
+    ("credit", "gift_card_balance"): lambda w: {"code": w.gift_card()[1]},
+    ("credit", "gift_card"): lambda w: {"gift_card_id": w.gift_card()[0]},
+    ("credit", "disable_gift_card"): lambda w: {"gift_card_id": w.gift_card()[0], "actor": "staff"},
+    ("credit", "enable_gift_card"): lambda w: {"gift_card_id": w.gift_card()[0], "actor": "staff"},
+    ("credit", "expire_gift_cards"): lambda w: {"limit": 10},
     # orders
     ("orders", "get"): lambda w: {"order_id": w.order.id},
     ("orders", "by_token"): lambda w: {"token": w.order.token},
@@ -266,6 +414,11 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "actor": "staff",
     },
     ("orders", "complete"): lambda w: {"order_id": w.fulfilled().id, "actor": "staff"},
+    ("orders", "by_number"): lambda w: {"number": w.order.number},
+    ("orders", "where_is_my_order"): lambda w: {
+        "number": w.order.number,
+        "email": "zoe@example.com",
+    },
     # payments
     ("payments", "for_order"): lambda w: {"order_id": w.order.id},
     ("payments", "find_for_order"): lambda w: {"order_id": w.order.id},
@@ -461,7 +614,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "sku": MUG,
         "location_id": BERLIN,
         "quantity": 1,
-        "order_id": w.order.id,
+        "order_id": w.delivered(),
     },
     ("inventory", "transfer"): lambda w: {
         "sku": MUG,
@@ -517,6 +670,61 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("notifications", "on_events"): lambda w: {"events": []},
     ("notifications", "send_due"): lambda w: {"limit": 10},
     ("notifications", "find"): lambda w: {"key": "order_confirmation:order-none:a@example.com"},
+    ("notifications", "resend"): lambda w: {"key": w.sent_notice(), "reference": w.unique("ref")},
+    # support
+    ("support", "open_case"): lambda w: {
+        "subject": "Late",
+        "body": "Where is my mug?",
+        "customer_id": CUSTOMER,
+        "email": None,
+        "channel": "web",
+        "order_id": w.order.id,
+        "shipment_id": None,
+        "return_id": None,
+        "priority": "normal",
+        "actor": "staff",
+    },
+    ("support", "customer_message"): lambda w: {
+        "case_id": w.case(),
+        "body": "Any news?",
+        "customer_id": CUSTOMER,
+        "email": None,
+        "actor": "customer",
+    },
+    ("support", "reply"): lambda w: {"case_id": w.case(), "body": "On its way.", "actor": "staff"},
+    ("support", "set_status"): lambda w: {"case_id": w.case(), "status": "resolved"},
+    ("support", "set_priority"): lambda w: {"case_id": w.case(), "priority": "high"},
+    ("support", "assign"): lambda w: {"case_id": w.case(), "agent_id": "grace"},
+    ("support", "get"): lambda w: {"case_id": w.case()},
+    ("support", "for_customer"): lambda w: {"customer_id": CUSTOMER, "limit": 10},
+    ("support", "for_email"): lambda w: {"email": "zoe@example.com", "limit": 10},
+    ("support", "for_order"): lambda w: {"order_id": w.order.id, "limit": 10},
+    ("support", "overdue"): lambda w: {"limit": 10},
+    ("support", "refund"): lambda w: {
+        "case_id": w.case_about(w.captured().id),
+        "amount": Money("1.00", "EUR"),
+        "reason": "late",
+        "to_store_credit": False,
+        "actor": "staff",
+    },
+    ("support", "start_return"): lambda w: {
+        "case_id": w.case_about(w.delivered()),
+        "lines": [{"sku": MUG, "quantity": 1, "reason": "damaged"}],
+        "note": "cracked",
+        "actor": "staff",
+    },
+    ("support", "reship"): lambda w: w.reship_arguments(),
+    ("support", "record_action"): lambda w: {
+        "case_id": w.case(),
+        "kind": "refund",
+        "detail": "12.00 EUR",
+        "actor": "staff",
+    },
+    ("support", "resend_notification"): lambda w: {
+        "case_id": w.case(),
+        "key": w.sent_notice(),
+        "actor": "staff",
+    },
     # customers
     ("customers", "register"): lambda w: {
         "customer_id": CUSTOMER,
@@ -544,6 +752,94 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     # recovery
     ("recovery", "sweep"): lambda w: {"older_than": timedelta(hours=1)},
     ("recovery", "recover_pending_checkouts"): lambda w: {"older_than": None},
+    # invoicing
+    ("invoicing", "issue_invoice"): lambda w: {"order_id": w.captured().id, "actor": "staff"},
+    ("invoicing", "credit_note_for_refund"): lambda w: {**w.refunded(), "actor": "staff"},
+    ("invoicing", "invoice_for"): lambda w: {"order_id": w.order.id},
+    ("invoicing", "credit_notes_for"): lambda w: {"order_id": w.order.id},
+    ("invoicing", "render"): lambda w: {"document_id": w.invoiced(), "format": "text"},
+    ("invoicing", "on_events"): lambda w: {"events": []},
+    ("invoicing", "issue_due"): lambda w: {"limit": 10},
+    ("fulfilment", "reship"): lambda w: {
+        "shipment_id": w.dispatched().id,
+        "location_id": BERLIN,
+        "actor": "staff",
+    },
+    # refunds
+    ("refunds", "for_order"): lambda w: {"order_id": w.order.id},
+    ("refunds", "plan"): lambda w: {
+        "order_id": w.delivered(),
+        "units": {MUG: 1},
+        "shipping": True,
+    },
+    ("refunds", "refund_units"): lambda w: {
+        "order_id": w.delivered(),
+        "units": {MUG: 1},
+        "reason": "lost in transit",
+        "shipping": False,
+        "to_store_credit": False,
+        "actor": "staff",
+    },
+    ("refunds", "goodwill"): lambda w: {
+        "order_id": w.captured().id,
+        "amount": Money("1.00", "EUR"),
+        "reason": "late",
+        "to_store_credit": False,
+        "actor": "staff",
+    },
+    ("refunds", "retry"): lambda w: {"order_id": w.order.id, "actor": "staff"},
+    # returns
+    ("returns", "request"): lambda w: {
+        "order_id": w.delivered(),
+        "lines": [{"sku": MUG, "quantity": 1, "reason": "does_not_fit", "note": "big"}],
+        "note": "thanks",
+        "actor": "customer",
+    },
+    ("returns", "for_order"): lambda w: {"order_id": w.order.id, "limit": 10},
+    ("returns", "get"): lambda w: {"return_id": w.returned()},
+    ("returns", "approve"): lambda w: {"return_id": w.returned(), "actor": "staff"},
+    ("returns", "reject"): lambda w: {
+        "return_id": w.returned(),
+        "reason": "worn",
+        "actor": "staff",
+    },
+    ("returns", "cancel"): lambda w: {"return_id": w.returned(), "actor": "staff"},
+    ("returns", "issue_label"): lambda w: {
+        "return_id": w.returned("approved"),
+        "carrier": "sandbox",
+        "actor": "staff",
+    },
+    ("returns", "receive"): lambda w: {
+        "return_id": w.returned("approved"),
+        "units": {MUG: 1},
+        "actor": "staff",
+    },
+    ("returns", "inspect"): lambda w: {
+        "return_id": w.returned("received"),
+        "decisions": [{"sku": MUG, "quantity": 1, "outcome": "restock", "location_id": BERLIN}],
+        "actor": "staff",
+    },
+    ("returns", "close"): lambda w: {"return_id": w.returned("inspected"), "actor": "staff"},
+    ("returns", "claim"): lambda w: {
+        "shipment_id": w.dispatched().id,
+        "kind": "lost",
+        "resolution": "reship",
+        "note": "never arrived",
+        "location_id": BERLIN,
+        "actor": "staff",
+        "order_id": None,
+    },
+    ("returns", "claims_for"): lambda w: {"order_id": w.order.id},
+    ("returns", "plan_refund"): lambda w: {
+        "return_id": w.returned("approved"),
+        "shipping": True,
+    },
+    ("returns", "refund"): lambda w: {
+        "return_id": w.returned("approved"),
+        "shipping": False,
+        "to_store_credit": False,
+        "actor": "staff",
+    },
 }
 
 #: Parameters the property leaves alone: what the application's own code hands in,
@@ -892,13 +1188,18 @@ NUMBERS: Final = [
     Case(("carts", "change_quantity"), "quantity", Hostile(2)),
     Case(("inventory", "receive"), "quantity", Hostile(2)),
     Case(("inventory", "adjust"), "change", Hostile(-2)),
-    Case(("inventory", "record_return"), "quantity", Hostile(2)),
+    Case(("inventory", "record_return"), "quantity", Hostile(1)),
     Case(("inventory", "transfer"), "quantity", Hostile(2)),
     Case(("inventory", "count"), "counted", Hostile(2)),
     Case(("inventory", "receive_purchase_order"), "quantities", Hostile(2, CLOCK)),
     Case(("orders", "record_fulfilment"), "quantities", Hostile(1, MUG)),
     Case(("orders", "for_customer"), "limit", Hostile(2)),
     Case(("customers", "orders"), "limit", Hostile(2)),
+    Case(("credit", "expire_gift_cards"), "limit", Hostile(2)),
+    Case(("support", "for_customer"), "limit", Hostile(2)),
+    Case(("support", "for_email"), "limit", Hostile(2)),
+    Case(("support", "for_order"), "limit", Hostile(2)),
+    Case(("support", "overdue"), "limit", Hostile(2)),
 ]
 #: Spellings that look like a number to someone, and are refused.
 NOT_NUMBERS: Final = ["2.0", " 2 ", "+2", "two", "1e3", "٢", "", 2.0, True, None]

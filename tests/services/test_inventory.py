@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from commercekit.domain.errors import InvalidInput, InvalidTransition
+from commercekit.domain.errors import InvalidInput, InvalidQuantity, InvalidTransition, NotFound
 from commercekit.domain.inventory import (
     MovementKind,
     PurchaseOrderStatus,
@@ -15,6 +15,7 @@ from commercekit.errors import (
 )
 from commercekit.hookspecs import hookimpl
 from commercekit.store import Store
+from tests.services.conftest import ready_cart
 
 
 @pytest.fixture
@@ -32,8 +33,11 @@ def on_hand(store: Store, sku: str) -> dict[str, int]:
 def test_on_hand_is_always_the_sum_of_the_ledger(stocked: Store) -> None:
     stocked.inventory.adjust("RETRO-CLOCK", "berlin", -2, reason="dropped in the warehouse")
     stocked.inventory.transfer("RETRO-CLOCK", "berlin", "hamburg", 5)
-    stocked.inventory.record_return("RETRO-CLOCK", "hamburg", 1, order_id="order-7")
-    assert on_hand(stocked, "RETRO-CLOCK") == {"berlin": 13, "hamburg": 6}
+    cart = ready_cart(stocked, lines={"RETRO-CLOCK": 1})
+    order = stocked.checkout.place_order(cart.token, idempotency_key="ledger")
+    stocked.fulfilment.ship(order.id)  # from Berlin, the first by priority
+    stocked.inventory.record_return("RETRO-CLOCK", "hamburg", 1, order_id=order.id)
+    assert on_hand(stocked, "RETRO-CLOCK") == {"berlin": 12, "hamburg": 6}
     for location in ("berlin", "hamburg"):
         ledger = stocked.inventory.movements("RETRO-CLOCK", location)
         assert sum(m.quantity for m in ledger) == on_hand(stocked, "RETRO-CLOCK")[location]
@@ -118,3 +122,19 @@ def test_low_stock_is_announced_once_when_the_threshold_is_crossed(store_url: st
         shop.inventory.adjust("RETRO-CLOCK", "berlin", -1, reason="breakage")
         shop.inventory.adjust("RETRO-CLOCK", "berlin", -1, reason="breakage")
         assert seen == [("RETRO-CLOCK", 3)]
+
+
+def test_a_return_to_the_shelf_is_for_units_an_order_shipped(stocked: Store) -> None:
+    with pytest.raises(NotFound):
+        stocked.inventory.record_return("RETRO-CLOCK", "berlin", 1, order_id="order-7")
+    cart = ready_cart(stocked, lines={"RETRO-CLOCK": 2})
+    order = stocked.checkout.place_order(cart.token, idempotency_key="shipped")
+    # Not shipped yet: nothing of it can come back.
+    with pytest.raises(InvalidQuantity):
+        stocked.inventory.record_return("RETRO-CLOCK", "berlin", 1, order_id=order.id)
+    stocked.fulfilment.ship(order.id)
+    stocked.inventory.record_return("RETRO-CLOCK", "berlin", 1, order_id=order.id)
+    stocked.inventory.record_return("RETRO-CLOCK", "hamburg", 1, order_id=order.id)
+    with pytest.raises(InvalidQuantity):
+        stocked.inventory.record_return("RETRO-CLOCK", "berlin", 1, order_id=order.id)
+    assert on_hand(stocked, "RETRO-CLOCK") == {"berlin": 19, "hamburg": 1}

@@ -90,7 +90,34 @@ DATA: dict[str, dict[str, Any]] = {
         "order_id": "ord_1",
         "currency": "EUR",
         "amount_units": 1234,
+        "gateway_units": 1000,
+        "credit_units": 234,
         "refunded_at": PLACED_AT,
+    },
+    "return_requested": {
+        "order_id": "ord_1",
+        "return_id": "ret_1",
+        "units": 2,
+        "lines": [{"sku": "RETRO-CLOCK", "quantity": 2, "reason": "does_not_fit"}],
+    },
+    "return_received": {"order_id": "ord_1", "return_id": "ret_1", "received_at": PLACED_AT},
+    "case_opened": {
+        "order_id": "ord_1",
+        "email": "zoe@example.com",
+        "currency": "EUR",
+        "case_id": "case_1",
+        "subject": "Broken handle",
+        "order_number": "WEB-4K7Q2M9X",
+        "at": PLACED_AT,
+    },
+    "case_resolved": {
+        "order_id": "",
+        "email": "zoe@example.com",
+        "currency": "",
+        "case_id": "case_1",
+        "subject": "Broken handle",
+        "order_number": "",
+        "at": PLACED_AT,
     },
 }
 
@@ -102,6 +129,10 @@ FORMATTED: dict[str, dict[str, str]] = {
     "shipment_delivered": {"en": "Mar 5, 2025", "de": "05.03.2025"},
     "shipment_exception": {"en": "failed attempt", "de": "failed attempt"},
     "refund_issued": {"en": "€12.34", "de": "12,34\xa0€"},
+    "case_opened": {"en": "March 5, 2025", "de": "5. März 2025"},
+    "case_resolved": {"en": "March 5, 2025", "de": "5. März 2025"},
+    "return_requested": {"en": "does_not_fit", "de": "does_not_fit"},
+    "return_received": {"en": "March 5, 2025", "de": "5. März 2025"},
 }
 
 

@@ -38,6 +38,9 @@ class Permission(enum.Enum):
     """See and move stock; locations, rules and purchase orders."""
     CUSTOMERS = "customers"
     """See and change any customer's record, carts and orders list."""
+    SUPPORT = "support"
+    """Answer support cases: see any case, reply, change its status, priority and
+    agent, record what was done from it, resend a customer's notices."""
 
 
 def _optional_customer(value: object) -> str | None:

@@ -114,6 +114,9 @@ class Checkout:
     quoted_total_units: int | None = None
     """The grand total the customer was last shown; an order at another total is
     refused as a price change unless the caller accepts it."""
+    with_tenders: bool = False
+    """Whether gift cards or store credit are to pay part of it (which ones is kept
+    beside it, as a :class:`~commercekit.domain.credit.CheckoutTenders`)."""
     version: int = 0
 
     @property
@@ -121,8 +124,12 @@ class Checkout:
         """Where to bill: the billing address, or else the shipping address."""
         return self.billing_address or self.shipping_address
 
-    def missing(self, *, requires_shipping: bool) -> list[str]:
-        """The fields still needed before an order can be placed, in form order."""
+    def missing(self, *, requires_shipping: bool, requires_payment: bool = True) -> list[str]:
+        """The fields still needed before an order can be placed, in form order.
+
+        :param requires_payment: whether the gateway is to be paid anything (gift
+            cards and store credit may pay it all).
+        """
         needed: list[str] = []
         if not self.email:
             needed.append("email")
@@ -132,6 +139,6 @@ class Checkout:
             needed.append("billing_address")
         if requires_shipping and self.shipping is None:
             needed.append("shipping_method")
-        if not self.payment_gateway or not self.payment_token:
+        if requires_payment and (not self.payment_gateway or not self.payment_token):
             needed.append("payment_method")
         return needed

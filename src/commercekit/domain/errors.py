@@ -44,7 +44,9 @@ __all__ = [
     "DuplicateSku",
     "EventOutOfOrder",
     "GatewayError",
+    "GiftCardRefused",
     "IdempotencyConflict",
+    "InsufficientBalance",
     "InsufficientStock",
     "InvalidInput",
     "InvalidQuantity",
@@ -59,7 +61,9 @@ __all__ = [
     "PriceChanged",
     "ProviderError",
     "RateExpired",
+    "RefundRefused",
     "RequestInProgress",
+    "ReturnRefused",
     "SchemaOutOfDate",
     "StateError",
     "StorageUnavailable",
@@ -426,6 +430,50 @@ class CouponRejected(StateError):
         self.reason = reason
 
 
+class InsufficientBalance(StateError):
+    """A gift card or a store-credit account holds less than is asked of it (another
+    order spent it meanwhile, say). Nothing was taken.
+
+    ``requested`` and ``available`` are minor units; ``field`` names what fell short
+    (``gift_card``, ``store_credit``, ``amount``).
+    """
+
+    code: ClassVar[str] = "insufficient_balance"
+
+    def __init__(
+        self, requested: int, available: int, currency: str, *, places: int, field: str
+    ) -> None:
+        super().__init__(
+            f"only {_amount(max(available, 0), places)} {currency} is left, "
+            f"{_amount(requested, places)} {currency} asked",
+            field=field,
+        )
+        self.requested = requested
+        self.available = available
+        self.currency = currency
+
+
+class GiftCardRefused(StateError):
+    """A gift card code that cannot pay now.
+
+    ``reason`` is one of :attr:`REASONS` and is as stable as ``code``. A shopper (see
+    :class:`~commercekit.domain.access.Shopper`) is told ``not_valid`` for a code that
+    is unknown or disabled alike: whether a code exists is not theirs to learn.
+    """
+
+    code: ClassVar[str] = "gift_card_refused"
+
+    REASONS: ClassVar[frozenset[str]] = frozenset(
+        {"unknown", "disabled", "expired", "currency", "used_up", "not_valid"}
+    )
+
+    def __init__(self, reason: str, *, field: str = "code") -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown gift card refusal {shown(reason)}")
+        super().__init__(f"gift card refused: {reason.replace('_', ' ')}", field=field)
+        self.reason = reason
+
+
 class ShippingUnavailable(StateError):
     """The chosen delivery method does not (or no longer) serve this cart at this
     address: choose another (``rates`` lists those that do)."""
@@ -502,6 +550,35 @@ class PriceChanged(StateError):
 
 
 # --- the payment provider --------------------------------------------------------------
+
+
+class RefundRefused(StateError):
+    """A refund the order cannot give: its units or its money have gone back already,
+    or a plan was made before another refund landed."""
+
+    code: ClassVar[str] = "refund_refused"
+
+    def __init__(self, message: str, *, field: str = "order_id") -> None:
+        super().__init__(message, field=field)
+
+
+class ReturnRefused(StateError):
+    """A return the store's policy or the order does not allow.
+
+    ``reason`` is one of :attr:`REASONS`, as stable as ``code``.
+    """
+
+    code: ClassVar[str] = "return_refused"
+
+    REASONS: ClassVar[frozenset[str]] = frozenset(
+        {"outside_window", "not_returnable", "not_delivered", "too_many", "not_shipped"}
+    )
+
+    def __init__(self, reason: str, detail: str, *, field: str = "lines") -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown return refusal {shown(reason)}")
+        super().__init__(f"{reason.replace('_', ' ')}: {detail}", field=field)
+        self.reason = reason
 
 
 class GatewayError(CommerceError):

@@ -18,8 +18,11 @@ from commercekit.domain.errors import InvalidInput, shown
 
 __all__ = [
     "EVENT_TYPES",
+    "CaseOpened",
+    "CaseResolved",
     "CatalogUpdated",
     "DomainEvent",
+    "GiftCardIssued",
     "NeedsAttention",
     "OrderCancelled",
     "OrderPaid",
@@ -30,11 +33,15 @@ __all__ = [
     "PaymentRefunded",
     "PaymentRequiresAction",
     "PaymentVoided",
+    "RefundIssued",
+    "ReturnReceived",
+    "ReturnRequested",
     "ShipmentDelivered",
     "ShipmentDispatched",
     "ShipmentException",
     "StockChanged",
     "StockLow",
+    "StoreCreditIssued",
     "event_from_dict",
     "event_to_dict",
     "with_note",
@@ -196,6 +203,32 @@ class ShipmentException(_ShipmentEvent):
     detail: str
 
 
+@attrs.frozen(kw_only=True)
+class _CaseEvent(DomainEvent):
+    case_id: str
+    customer_id: str
+    """The customer's id; empty for a guest, known by ``email``."""
+    email: str
+    """Where the customer is written to; empty when the store knows no address."""
+    order_id: str
+    """The order it is about; empty for none."""
+    subject: str
+
+
+@attrs.frozen(kw_only=True)
+class CaseOpened(_CaseEvent):
+    """A customer's support case was opened."""
+
+    name: ClassVar[str] = "CaseOpened"
+
+
+@attrs.frozen(kw_only=True)
+class CaseResolved(_CaseEvent):
+    """A support case was marked resolved."""
+
+    name: ClassVar[str] = "CaseResolved"
+
+
 def _keys(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
@@ -217,6 +250,66 @@ class StockChanged(DomainEvent):
     skus: tuple[str, ...] = attrs.field(converter=_keys)
 
 
+@attrs.frozen(kw_only=True)
+class ReturnRequested(DomainEvent):
+    """A customer asked to send units of an order back."""
+
+    name: ClassVar[str] = "ReturnRequested"
+    return_id: str
+    order_id: str
+    units: int
+    """How many units, all lines together."""
+
+
+@attrs.frozen(kw_only=True)
+class ReturnReceived(DomainEvent):
+    """A return's parcel arrived at the store."""
+
+    name: ClassVar[str] = "ReturnReceived"
+    return_id: str
+    order_id: str
+
+
+@attrs.frozen(kw_only=True)
+class RefundIssued(DomainEvent):
+    """Money went back to a customer: through the gateway, as store credit, or both
+    (``total_units`` is the sum)."""
+
+    name: ClassVar[str] = "RefundIssued"
+    order_id: str
+    refund_id: str
+    currency: str
+    total_units: int
+    to_gateway_units: int = 0
+    to_credit_units: int = 0
+    return_id: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class GiftCardIssued(DomainEvent):
+    """A gift card was issued (its code is never in an event: it was handed out
+    once, to whoever issued it)."""
+
+    name: ClassVar[str] = "GiftCardIssued"
+    gift_card_id: str
+    currency: str
+    amount_units: int
+    reference: str = ""
+    """What it was issued for (an order that bought it), if anything."""
+
+
+@attrs.frozen(kw_only=True)
+class StoreCreditIssued(DomainEvent):
+    """Store credit was given to a customer (issued by the merchant, or a refund)."""
+
+    name: ClassVar[str] = "StoreCreditIssued"
+    customer_id: str
+    currency: str
+    amount_units: int
+    reason: str
+    reference: str = ""
+
+
 EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
     cls.name: cls
     for cls in (
@@ -234,8 +327,15 @@ EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
         ShipmentDispatched,
         ShipmentDelivered,
         ShipmentException,
+        CaseOpened,
+        CaseResolved,
         CatalogUpdated,
         StockChanged,
+        GiftCardIssued,
+        StoreCreditIssued,
+        ReturnRequested,
+        ReturnReceived,
+        RefundIssued,
     )
 }
 

@@ -13,6 +13,7 @@ actor; an illegal one raises :class:`InvalidTransition`.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
@@ -21,6 +22,7 @@ import attrs
 
 from commercekit.domain._validators import ACTOR, text
 from commercekit.domain.checkout import Address, ShippingChoice
+from commercekit.domain.credit import Tender, TenderKind
 from commercekit.domain.customers import canonical_email
 from commercekit.domain.errors import InvalidInput, InvalidTransition
 from commercekit.domain.events import (
@@ -45,6 +47,7 @@ __all__ = [
     "OrderPaymentStatus",
     "OrderStatus",
     "OrderTotals",
+    "order_number",
 ]
 
 
@@ -94,6 +97,37 @@ class FulfilmentStatus(enum.Enum):
             FulfilmentStatus.PARTIALLY_DELIVERED,
             FulfilmentStatus.DELIVERED,
         )
+
+
+#: The characters of an order number's code: digits and capitals, without those
+#: that are read as one another (0 and O; 1, I and L), so that a number read out on
+#: the phone or typed from a printed slip is the number meant.
+NUMBER_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: 31**8 codes (about 8.5 * 10**11) per channel: two orders of a store drawing the
+#: same one is rare, and the unique index makes the second draw again.
+NUMBER_LENGTH: Final = 8
+
+
+def order_number(channel: str | None, seed: str) -> str:
+    """The number a customer knows an order by: its channel's id in capitals (``ORD``
+    without a channel), a dash, and a code of :data:`NUMBER_LENGTH` characters of
+    :data:`NUMBER_ALPHABET` drawn from ``seed`` (``WEB-4K7Q2M9X``).
+
+    Drawn rather than counted, so that orders placed at once never wait on one
+    shared counter; the same seed always gives the same number.
+    """
+    prefix = channel.upper() if channel else "ORD"
+    digest = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).digest()
+    value = int.from_bytes(digest[:8], "big")
+    code = []
+    for _ in range(NUMBER_LENGTH):
+        value, digit = divmod(value, len(NUMBER_ALPHABET))
+        code.append(NUMBER_ALPHABET[digit])
+    return f"{prefix}-{''.join(code)}"
+
+
+def _number_from_id(order: Order) -> str:
+    return order_number(order.channel, order.id)
 
 
 _P = OrderPaymentStatus
@@ -181,6 +215,9 @@ class Order:
     cart_id: str
     customer_id: str | None = None
     channel: str | None = None
+    number: str = attrs.field(default=attrs.Factory(_number_from_id, takes_self=True))
+    """What the customer knows it by (``WEB-4K7Q2M9X``, see :func:`order_number`),
+    unique in the store; drawn at placement, or derived from the id when not given."""
     email: str
     email_key: str = ""
     """The email as one spelling (:func:`canonical_email`): how a guest is told apart."""
@@ -192,6 +229,9 @@ class Order:
     shipping: ShippingChoice | None = None
     coupon_codes: tuple[str, ...] = ()
     promotion_ids: tuple[str, ...] = ()
+    tenders: tuple[Tender, ...] = ()
+    """What gift cards and store credit paid of it (taken as it was placed); the
+    payment is for the rest (:attr:`due_units`)."""
     payment_gateway: str
     idempotency_key: str
     fingerprint: str
@@ -229,6 +269,7 @@ class Order:
         email_key: str | None = None,
         breakdown: PriceBreakdown,
         channel: str | None = None,
+        number: str | None = None,
         tax_address: TaxAddress | None = None,
         names: Mapping[str, tuple[str, str, bool, bool]],
         shipping_address: Address | None,
@@ -247,6 +288,8 @@ class Order:
             tracks stock)``.
         :param email_key: the email as one spelling, as the store reads addresses
             (``canonical_email`` with sub-addressing folded, if not given).
+        :param number: its order number (see :func:`order_number`); derived from
+            ``id`` if not given.
         """
         if not breakdown.lines:
             raise InvalidInput("an order needs at least one line", field="cart")
@@ -300,6 +343,8 @@ class Order:
             fingerprint=fingerprint,
             placed_at=at,
         )
+        if number is not None:
+            order.number = number
         order._log(at, actor, "placed", f"total {order.grand_total.amount} {order.currency}")
         order.events.append(
             OrderPlaced(
@@ -318,6 +363,42 @@ class Order:
         return from_minor_units(self.totals.grand_total_units, self.currency)
 
     @property
+    def tendered_units(self) -> int:
+        """What gift cards and store credit paid of it, in minor units."""
+        return sum(tender.units for tender in self.tenders)
+
+    @property
+    def due_units(self) -> int:
+        """What its payment through the gateway is for: the total less its tenders."""
+        return self.totals.grand_total_units - self.tendered_units
+
+    def pay_with(self, tenders: Sequence[Tender], *, at: datetime, actor: str) -> None:
+        """Record what gift cards and store credit pay of the order, as it is placed
+        (the caller takes it from their balances in the same unit of work).
+
+        :raises InvalidTransition: unless it awaits payment and has no tenders yet.
+        :raises InvalidInput: naming ``tenders``, for a part that is not positive or
+            parts beyond the total.
+        """
+        if self.status is not OrderStatus.PENDING_PAYMENT or self.tenders:
+            raise InvalidTransition("order", self.status.value, "record tenders of")
+        found = tuple(tenders)
+        if any(t.units <= 0 for t in found) or sum(t.units for t in found) > (
+            self.totals.grand_total_units
+        ):
+            raise InvalidInput("each part positive, all within the total", field="tenders")
+        if not found:
+            return
+        self.tenders = found
+        words = {TenderKind.GIFT_CARD: "gift card", TenderKind.STORE_CREDIT: "store credit"}
+        detail = "; ".join(
+            f"{from_minor_units(t.units, self.currency).amount} {self.currency} "
+            f"by {words[t.kind]} {t.reference}"
+            for t in found
+        )
+        self._log(at, actor, "tendered", detail)
+
+    @property
     def requires_shipping(self) -> bool:
         """Whether any line is a physical good."""
         return any(line.requires_shipping for line in self.lines)
@@ -329,6 +410,15 @@ class Order:
     def _log(self, at: datetime, actor: str, action: str, detail: str = "") -> None:
         self.history.append(HistoryEntry(at=at, actor=actor, action=action, detail=detail))
         self.version += 1
+
+    def note(self, action: str, detail: str, *, at: datetime, actor: str) -> None:
+        """Record in its history something done about the order elsewhere (an action
+        taken from a support case), whatever state it is in.
+
+        :raises InvalidInput: naming ``action`` (at most 64 characters), ``detail``
+            (at most 2,000) or ``actor``.
+        """
+        self._log(at, actor, action, detail)
 
     # --- payment ---------------------------------------------------------------------
 
@@ -377,16 +467,17 @@ class Order:
         return True
 
     def settle_free(self, *, at: datetime, actor: str) -> None:
-        """Open an order that costs nothing (a 100% promotion): there is nothing to pay,
-        so nothing is outstanding.
+        """Open an order that leaves nothing for the gateway: it costs nothing (a 100%
+        promotion), or its tenders (gift cards, store credit) paid all of it.
 
-        :raises InvalidTransition: for an order that costs something, or is not pending.
+        :raises InvalidTransition: for an order that leaves something due, or is not
+            pending.
         """
-        if self.totals.grand_total_units != 0 or self.status is not OrderStatus.PENDING_PAYMENT:
+        if self.due_units != 0 or self.status is not OrderStatus.PENDING_PAYMENT:
             raise InvalidTransition("order", self.status.value, "settle as free")
         self.payment_status = OrderPaymentStatus.CAPTURED
         self.status = OrderStatus.OPEN
-        self._log(at, actor, "opened", "nothing to pay")
+        self._log(at, actor, "opened", "paid by its tenders" if self.tenders else "nothing to pay")
         self.events.append(OrderPaid(occurred_at=at, order_id=self.id))
 
     # --- the order's life ------------------------------------------------------------

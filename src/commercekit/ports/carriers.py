@@ -49,6 +49,8 @@ class LabelRequest:
     now: datetime
     tracking_number: str = ""
     """For a carrier whose labels the merchant makes elsewhere: the number they typed."""
+    inbound: bool = False
+    """A return: the parcel travels from ``destination`` back to ``origin``."""
 
 
 class Carrier(Protocol):

@@ -197,6 +197,11 @@ class OrderRepository(Protocol):
         """The order placed with this idempotency key, if any."""
         ...
 
+    def find_by_number(self, number: str) -> Order | None:
+        """The order with this number (:attr:`Order.number`), if any; storage holds
+        each number once: adding a second is a ``ConcurrencyConflict``."""
+        ...
+
     def for_customer(
         self, customer_id: str, *, placed_before: datetime | None = None, limit: int = 50
     ) -> list[Order]:

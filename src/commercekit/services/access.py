@@ -24,22 +24,29 @@ from typing import Any, Final, cast
 import attrs
 
 from commercekit.domain.access import Permission, Principal, Shopper, Staff
-from commercekit.domain.errors import AccessDenied, CouponRejected, NotFound
+from commercekit.domain.errors import AccessDenied, CouponRejected, GiftCardRefused, NotFound
 from commercekit.domain.identifiers import check_key
+from commercekit.domain.returns import Return
+from commercekit.domain.support import SupportCase
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.catalog_io import CatalogTransfer
 from commercekit.services.checkout import CheckoutService
+from commercekit.services.credit import CreditService
 from commercekit.services.customers import CustomerService
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.inventory import InventoryService
+from commercekit.services.invoicing import InvoicingService, document_order
 from commercekit.services.notifications import NotificationService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
 from commercekit.services.recovery import RecoveryService
+from commercekit.services.refunds import RefundService
+from commercekit.services.returns import ReturnService
 from commercekit.services.search import SearchService
+from commercekit.services.support import SupportService
 
 __all__ = ["POLICY", "CouponAttempts", "View"]
 
@@ -69,6 +76,40 @@ class _Door:
         key = check_key(order_id, "order_id")
         with self.runtime.storage.unit_of_work() as uow:
             return self.principal.owns(_owner(uow, key))
+
+    def owns_document(self, document_id: object) -> bool:
+        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+            return False
+        key = check_key(document_id, "document_id")
+        with self.runtime.storage.unit_of_work() as uow:
+            order_id = document_order(uow, key)
+            return order_id is not None and self.principal.owns(_owner(uow, order_id))
+
+    def owns_return(self, return_id: object) -> bool:
+        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+            return False
+        key = check_key(return_id, "return_id")
+        with self.runtime.storage.unit_of_work() as uow:
+            found = uow.records(Return).find(key)
+            return found is not None and self.principal.owns(_owner(uow, found.order_id))
+
+    def owns_case(self, case_id: object) -> bool:
+        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+            return False
+        key = check_key(case_id, "case_id")
+        with self.runtime.storage.unit_of_work() as uow:
+            found = uow.records(SupportCase).find(key)
+            return found is not None and self.principal.owns(found.customer_id)
+
+
+def _cart_owner(door: _Door, token: object) -> bool:
+    """Whether the shopper is signed in as the customer whose cart ``token`` opens."""
+    if not isinstance(door.principal, Shopper) or door.principal.customer_id is None:
+        return False
+    key = check_key(token, "token")
+    with door.runtime.storage.unit_of_work() as uow:
+        cart = uow.carts.find_by_token(key) if key else None
+        return cart is not None and door.principal.owns(cart.customer_id)
 
 
 def _owner(uow: UnitOfWork, order_id: str) -> str | None:
@@ -126,6 +167,58 @@ def own_order(argument: str, *permissions: Permission) -> Rule:
     return rule
 
 
+def own_return(argument: str, *permissions: Permission) -> Rule:
+    """Open to the shopper whose order the return ``argument`` names is for, and to
+    staff with ``permissions``."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or door.owns_return(arguments.get(argument))
+
+    return rule
+
+
+def own_case(argument: str, *permissions: Permission) -> Rule:
+    """Open to the signed-in shopper whose support case ``argument`` names, and to
+    staff with ``permissions``."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or door.owns_case(arguments.get(argument))
+
+    return rule
+
+
+def unless_given(names: tuple[str, ...], *permissions: Permission) -> Rule:
+    """Open when none of the arguments ``names`` is given (they keep their
+    defaults), and to staff with ``permissions`` whatever is given: what only staff
+    may choose (a support case's priority)."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or not any(name in arguments for name in names)
+
+    return rule
+
+
+def own_cart(argument: str, *permissions: Permission) -> Rule:
+    """Open to the shopper signed in as the customer whose cart the token ``argument``
+    opens (what spends the customer's own money, not the cart's), and to staff with
+    ``permissions``."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or _cart_owner(door, arguments.get(argument))
+
+    return rule
+
+
+def own_document(argument: str, *permissions: Permission) -> Rule:
+    """Open to the shopper whose order the invoice or credit note ``argument`` names
+    is of, and to staff with ``permissions``."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or door.owns_document(arguments.get(argument))
+
+    return rule
+
+
 def both(first: Rule, second: Rule) -> Rule:
     """Open when both are."""
     return lambda door, arguments: first(door, arguments) and second(door, arguments)
@@ -133,6 +226,7 @@ def both(first: Rule, second: Rule) -> Rule:
 
 ORDERS, PAYMENTS, REFUNDS = Permission.ORDERS, Permission.PAYMENTS, Permission.REFUNDS
 CATALOGUE, STOCK, CUSTOMERS = Permission.CATALOGUE, Permission.STOCK, Permission.CUSTOMERS
+SUPPORT = Permission.SUPPORT
 
 POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
     "carts": {
@@ -158,10 +252,16 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "summary": anyone,
         "rates": anyone,
         "place_order": anyone,
+        "apply_gift_card": anyone,  # the code is its permission
+        "remove_gift_card": anyone,
+        "use_store_credit": own_cart("token", CUSTOMERS),
+        "remove_store_credit": anyone,
     },
     "orders": {
         "get": own_order("order_id", ORDERS),
         "by_token": anyone,
+        "by_number": staff(ORDERS, SUPPORT),
+        "where_is_my_order": anyone,  # the number and the email together are the key
         "for_customer": own_customer("customer_id", ORDERS, CUSTOMERS),
         "cancel": staff(ORDERS),
         "finish_cancel": staff(ORDERS),
@@ -279,13 +379,99 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
                 "dispatch",
                 "cancel_shipment",
                 "record_tracking",
+                "reship",
                 "pick_list",
                 "packing_slip",
             )
         },
     },
-    "notifications": {"on_events": system, "send_due": system, "find": staff(ORDERS)},
+    "notifications": {
+        "on_events": system,
+        "send_due": system,
+        "find": staff(ORDERS, SUPPORT),
+        "resend": staff(ORDERS, SUPPORT),
+    },
+    "support": {
+        # A signed-in shopper opens and writes to their own cases; staff choose how
+        # urgent a case is.
+        "open_case": both(
+            own_customer("customer_id", SUPPORT), unless_given(("priority",), SUPPORT)
+        ),
+        "customer_message": own_customer("customer_id", SUPPORT),
+        "get": own_case("case_id", SUPPORT),
+        "for_customer": own_customer("customer_id", SUPPORT, CUSTOMERS),
+        "for_order": staff(SUPPORT, ORDERS),
+        **{
+            name: staff(SUPPORT)
+            for name in (
+                "reply",
+                "set_status",
+                "set_priority",
+                "assign",
+                "for_email",
+                "overdue",
+                "record_action",
+                "resend_notification",
+            )
+        },
+        "refund": staff(REFUNDS),
+        "start_return": staff(SUPPORT, ORDERS),
+        "reship": staff(SUPPORT, ORDERS),
+    },
+    "credit": {
+        "store_credit": own_customer("customer_id", CUSTOMERS, REFUNDS),
+        "gift_card_balance": anyone,  # the code is its permission
+        "gift_card": staff(REFUNDS, ORDERS),
+        "expire_gift_cards": system,
+        **{
+            name: staff(REFUNDS)
+            for name in (
+                "issue_store_credit",
+                "adjust_store_credit",
+                "issue_gift_card",
+                "disable_gift_card",
+                "enable_gift_card",
+            )
+        },
+    },
     "recovery": {"sweep": system, "recover_pending_checkouts": system},
+    "invoicing": {
+        "issue_invoice": staff(ORDERS),
+        "credit_note_for_refund": staff(ORDERS, REFUNDS),
+        "invoice_for": own_order("order_id", ORDERS),
+        "credit_notes_for": own_order("order_id", ORDERS),
+        "render": own_document("document_id", ORDERS),
+        "on_events": system,
+        "issue_due": system,
+    },
+    "refunds": {
+        "for_order": own_order("order_id", ORDERS, REFUNDS),
+        "plan": staff(ORDERS, REFUNDS),
+        "refund_units": staff(REFUNDS),
+        "goodwill": staff(REFUNDS),
+        "retry": staff(REFUNDS),
+    },
+    "returns": {
+        "request": own_order("order_id", ORDERS),
+        "for_order": own_order("order_id", ORDERS),
+        "get": own_return("return_id", ORDERS),
+        "cancel": own_return("return_id", ORDERS),
+        "plan_refund": staff(ORDERS, REFUNDS),
+        "refund": staff(REFUNDS),
+        **{
+            name: staff(ORDERS)
+            for name in (
+                "approve",
+                "reject",
+                "receive",
+                "issue_label",
+                "inspect",
+                "close",
+                "claim",
+                "claims_for",
+            )
+        },
+    },
 }
 
 _VAGUE: Final = frozenset({"unknown", "expired", "not_yet_valid", "limit_reached"})
@@ -351,6 +537,11 @@ def _coupon_attempt(
         if refused.reason not in _VAGUE:
             raise
         raise CouponRejected(refused.coupon_code, "not_valid") from None
+    except GiftCardRefused as refused:
+        # A disabled card reads as no card: whether a code exists is not theirs to learn.
+        if refused.reason not in ("unknown", "disabled"):
+            raise
+        raise GiftCardRefused("not_valid", field=refused.field or "code") from None
 
 
 class View:
@@ -360,6 +551,7 @@ class View:
     catalog: CatalogService
     carts: CartService
     checkout: CheckoutService
+    credit: CreditService
     orders: OrderService
     payments: PaymentService
     inventory: InventoryService
@@ -369,6 +561,10 @@ class View:
     search: SearchService
     notifications: NotificationService
     recovery: RecoveryService
+    invoicing: InvoicingService
+    support: SupportService
+    refunds: RefundService
+    returns: ReturnService
 
     def __init__(self, principal: Principal, runtime: Runtime, services: Mapping[str, object]):
         self.principal = principal

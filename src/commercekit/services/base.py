@@ -25,6 +25,7 @@ from commercekit.domain.errors import (
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.identifiers import check_key
 from commercekit.domain.inventory import AllocationStrategy, PriorityOrder
+from commercekit.domain.invoicing import Seller
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, from_minor_units
 from commercekit.domain.pricing import (
     PriceBreakdown,
@@ -33,6 +34,7 @@ from commercekit.domain.pricing import (
     TaxAddress,
     TaxSettings,
 )
+from commercekit.domain.returns import ReturnPolicy
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
@@ -98,9 +100,14 @@ class Settings:
     """Decides where an order's stock ships from."""
     retries: int = 5
     """How often a unit of work that lost a race is tried again."""
+    returns: ReturnPolicy = attrs.field(factory=ReturnPolicy)
+    """What the store takes back, and on what terms."""
     placement_retries: int = 40
     """Placing an order retries more: each lost race for stock means another order
     took some, so it ends when the stock is gone, well before this bound."""
+    seller: Seller | None = None
+    """Who issues the store's invoices and credit notes, and how they are numbered;
+    ``None``: the documents name no seller, and none is issued automatically."""
 
     def channel(self, channel_id: str | None) -> Channel | None:
         """The channel a cart opens in: the one named, else the default (``None``

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
+import moneyed
 
 from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import Product
@@ -22,12 +23,15 @@ from commercekit.domain.checkout import (
     ShippingChoice,
     ShippingMethod,
 )
+from commercekit.domain.credit import CheckoutTenders, Tender, check_quote
 from commercekit.domain.customers import canonical_email
 from commercekit.domain.errors import (
     CartAlreadyOrdered,
     CheckoutIncomplete,
     CouponRejected,
+    CurrencyMismatch,
     IdempotencyConflict,
+    InsufficientBalance,
     InsufficientStock,
     InvalidInput,
     NotFound,
@@ -39,12 +43,21 @@ from commercekit.domain.errors import (
 from commercekit.domain.identifiers import check_flag, check_key
 from commercekit.domain.inventory import StockLine, StockLocation
 from commercekit.domain.money import currency_precision
-from commercekit.domain.orders import Order, OrderStatus
+from commercekit.domain.orders import Order, OrderStatus, order_number
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown, PricingContext, PricingEngine, TaxAddress
 from commercekit.domain.shipping import Rate
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing
+from commercekit.services.credit import (
+    PlannedTenders,
+    apply_card,
+    change_tenders,
+    check_amount,
+    plan_order_tenders,
+    quote_tenders,
+    use_credit,
+)
 from commercekit.services.holds import hold_for_order, keep_until_shipped, unservable_lines
 from commercekit.services.payments import PaymentService
 from commercekit.services.schemas import (
@@ -83,6 +96,13 @@ class CheckoutSummary:
     """SKUs no stock location that ships to the address holds, although others do:
     :meth:`CheckoutService.place_order` would refuse the cart with
     :class:`~commercekit.domain.errors.Unservable`."""
+    tenders: tuple[Tender, ...] = ()
+    """What gift cards and store credit would pay of the total now."""
+
+    @property
+    def due_units(self) -> int:
+        """What the payment gateway would be asked for: the total less the tenders."""
+        return self.breakdown.grand_total_units - sum(t.units for t in self.tenders)
 
 
 def _components(products: list[Product]) -> dict[str, Mapping[str, int]]:
@@ -200,6 +220,74 @@ class CheckoutService(Service):
             checkout.payment_token = checked.token
 
         return self._update(token, change)
+
+    # --- gift cards and store credit ---------------------------------------------------
+
+    def _tenders(
+        self, token: str, change: Callable[[UnitOfWork, Cart], CheckoutTenders]
+    ) -> CheckoutSummary:
+        def work(uow: UnitOfWork) -> None:
+            cart = find_cart(uow, token)
+            used = not change(uow, cart).empty
+            checkout = uow.checkouts.find(cart.id) or Checkout(id=cart.id)
+            if checkout.with_tenders != used:
+                checkout.with_tenders = used
+                checkout.version += 1
+                uow.checkouts.save(checkout)
+
+        self._run(work)
+        return self.summary(token)
+
+    def apply_gift_card(self, token: str, code: str) -> CheckoutSummary:
+        """Pay with a gift card too: cards pay first, in the order applied, each as much
+        as it holds; the gateway is asked for what they leave. Nothing is taken from
+        the card until the order is placed.
+
+        :raises GiftCardRefused: for a code that opens no card (``unknown``), or a card
+            disabled, expired, in another currency or used up.
+        """
+        check_key(token, "token")
+        check_key(code, "code")
+        return self._tenders(token, lambda uow, cart: apply_card(uow, cart, code, at=self.now))
+
+    def remove_gift_card(self, token: str, gift_card_id: str) -> CheckoutSummary:
+        """Pay without this gift card (by its id, as the summary's tenders name it)."""
+        check_key(token, "token")
+        check_key(gift_card_id, "gift_card_id")
+        return self._tenders(
+            token,
+            lambda uow, cart: change_tenders(
+                uow, cart, lambda choice: choice.remove_card(gift_card_id), at=self.now
+            ),
+        )
+
+    def use_store_credit(self, token: str, amount: moneyed.Money | None = None) -> CheckoutSummary:
+        """Pay with the signed-in customer's store credit: at most ``amount``, or as
+        much as the order needs (``None``); it pays after gift cards.
+
+        :raises InvalidInput: naming ``token`` for a guest's cart, or ``amount``.
+        :raises InsufficientBalance: naming ``store_credit``, for less credit than
+            ``amount`` (or none).
+        """
+        check_key(token, "token")
+        checked = None if amount is None else check_amount(amount)
+
+        def change(uow: UnitOfWork, cart: Cart) -> CheckoutTenders:
+            if checked is not None and checked[0] != cart.currency:
+                raise CurrencyMismatch(cart.currency, checked[0], field="amount")
+            return use_credit(uow, cart, None if checked is None else checked[1], at=self.now)
+
+        return self._tenders(token, change)
+
+    def remove_store_credit(self, token: str) -> CheckoutSummary:
+        """Pay without store credit."""
+        check_key(token, "token")
+        return self._tenders(
+            token,
+            lambda uow, cart: change_tenders(
+                uow, cart, CheckoutTenders.stop_store_credit, at=self.now
+            ),
+        )
 
     # --- price and completeness -----------------------------------------------------------
 
@@ -343,13 +431,18 @@ class CheckoutService(Service):
                 checkout.quoted_total_units = breakdown.grand_total_units
                 checkout.version += 1
                 uow.checkouts.save(checkout)
-            missing = checkout.missing(requires_shipping=requires_shipping)
+            total = breakdown.grand_total_units
+            tenders = quote_tenders(uow, cart, total, at=self.now) if checkout.with_tenders else ()
+            missing = checkout.missing(
+                requires_shipping=requires_shipping,
+                requires_payment=total > sum(t.units for t in tenders),
+            )
             if cart.is_empty:
                 missing.insert(0, "cart")
             address = checkout.shipping_address if requires_shipping else None
             unservable = self._unservable(uow, cart, priced, address)
             return CheckoutSummary(
-                checkout, breakdown, tuple(missing), requires_shipping, unservable
+                checkout, breakdown, tuple(missing), requires_shipping, unservable, tenders
             )
 
         return self._run(work)
@@ -410,9 +503,10 @@ class CheckoutService(Service):
                     return self._write_order(
                         uow, token, idempotency_key, fingerprint, accept_price_change, holder
                     )
-                except CartAlreadyOrdered:
+                except (CartAlreadyOrdered, InsufficientBalance, NotFound):
                     # The cart's order may be this very request's, written by a caller
-                    # with the same key since this one looked.
+                    # with the same key since this one looked (it may have spent the
+                    # cart's gift card, or been paid by it and taken the cart).
                     existing = uow.orders.find_by_idempotency_key(idempotency_key)
                     if existing is None:
                         raise
@@ -460,7 +554,11 @@ class CheckoutService(Service):
         breakdown, products = priced.breakdown, priced.products
         names = _names(products)
         requires_shipping = priced.requires_shipping
-        missing = checkout.missing(requires_shipping=requires_shipping)
+        # With gift cards or store credit, whether a means of payment is needed is
+        # known once they are weighed (below).
+        missing = checkout.missing(
+            requires_shipping=requires_shipping, requires_payment=not checkout.with_tenders
+        )
         if missing:
             raise CheckoutIncomplete(missing)
         if requires_shipping and checkout.shipping and checkout.shipping.expired(self.now):
@@ -475,7 +573,20 @@ class CheckoutService(Service):
             )
             if unpaid >= cap:
                 raise TooManyUnpaidOrders(cap)
-        gateway = self._rt.gateway(str(checkout.payment_gateway))
+        # Gift cards and store credit pay first; the gateway is asked for the rest.
+        planned = (
+            plan_order_tenders(uow, cart, breakdown.grand_total_units, at=self.now)
+            if checkout.with_tenders
+            else PlannedTenders()
+        )
+        due = breakdown.grand_total_units - planned.units
+        if due and "payment_method" in checkout.missing(requires_shipping=False):
+            raise CheckoutIncomplete(["payment_method"])
+        gateway = (
+            self._rt.gateway(str(checkout.payment_gateway)).name
+            if due
+            else checkout.payment_gateway or ""
+        )
         for code, reason in breakdown.rejected_coupons:
             # A coupon that can no longer be used at all (its last use went to another
             # order meanwhile, say) is named, rather than showing as a price change.
@@ -489,6 +600,13 @@ class CheckoutService(Service):
                 breakdown.currency,
                 places=currency_precision(breakdown.currency),
             )
+        check_quote(
+            planned.choice,
+            planned.tenders,
+            breakdown.grand_total_units,
+            breakdown.currency,
+            quoted_total_units=quoted,
+        )
         now = self.now
         order = Order.place(
             id=self._rt.ids.new_id("order"),
@@ -496,6 +614,9 @@ class CheckoutService(Service):
             cart_id=cart.id,
             customer_id=cart.customer_id,
             channel=cart.channel,
+            # Drawn, not counted: orders placed at once share no counter. A number
+            # drawn twice fails the unique index on commit, and the retry draws again.
+            number=order_number(cart.channel, self._rt.ids.new_token()),
             email=str(checkout.email),
             email_key=self._email_key(checkout),
             breakdown=breakdown,
@@ -505,17 +626,20 @@ class CheckoutService(Service):
             shipping=priced.shipping if requires_shipping else None,
             coupon_codes=cart.coupon_codes,
             tax_address=priced.tax_address,
-            payment_gateway=gateway.name,
+            payment_gateway=gateway,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
             at=now,
         )
+        if planned.tenders:
+            order.pay_with(planned.tenders, at=now, actor="customer")
+            planned.spend(uow, reference=order.id, at=now, actor="customer")
         payment = Payment(
             id=self._rt.ids.new_id("payment"),
             order_id=order.id,
-            gateway=gateway.name,
+            gateway=gateway,
             currency=order.currency,
-            amount_units=order.totals.grand_total_units,
+            amount_units=order.due_units,
         )
         rejected = {code for code, _ in breakdown.rejected_coupons}
         customer = self._coupon_customer(cart, checkout)
@@ -543,6 +667,12 @@ class CheckoutService(Service):
             if unservable and address is not None:
                 raise Unservable(unservable, address.country) from None
             raise
+        if planned.tenders and not order.due_units:
+            # Paid in full by its tenders: it opens in the unit of work that took them,
+            # so no order waits for a payment no gateway will ever be asked for.
+            order.settle_free(at=now, actor="system")
+            keep_until_shipped(uow, order)
+            uow.carts.discard(cart.id)
         if payment.amount_units:
             lease = timedelta(seconds=self._rt.settings.request_lease_seconds)
             payment.ask_authorization(at=now, holder=holder, lease=lease)

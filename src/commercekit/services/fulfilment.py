@@ -34,6 +34,7 @@ from commercekit.domain.identifiers import (
     check_quantities,
     check_text,
 )
+from commercekit.domain.inventory import plan_holds
 from commercekit.domain.orders import Order
 from commercekit.domain.shipping import (
     Label,
@@ -481,6 +482,80 @@ class FulfilmentService(Service):
             return shipment
 
         return self._run(work)
+
+    def reship(
+        self, shipment_id: str, *, location_id: str | None = None, actor: str = "staff"
+    ) -> Shipment:
+        """Send again what a dispatched shipment carried (lost or damaged on the way):
+        a new pending shipment of the same units, from ``location_id`` or the location
+        the store's allocation picks, whose stock is held for the order at once (so
+        its dispatch takes it as any other shipment's). The lost one stays as it was.
+
+        :raises InvalidTransition: for a shipment that has not left, or an order not
+            open.
+        :raises InsufficientStock: when the location cannot spare the units.
+        :raises InvalidInput: naming ``location_id``, for an unknown location, or when
+            no one location holds every unit (name one).
+        """
+        check_key(shipment_id, "shipment_id")
+        chosen = None if location_id is None else check_key(location_id, "location_id")
+        check_key(actor, "actor")
+        return self._run(
+            lambda uow: self._send_again(uow, uow.shipments.get(shipment_id), chosen, actor)
+        )
+
+    def _send_again(
+        self, uow: UnitOfWork, lost: Shipment, chosen: str | None, actor: str
+    ) -> Shipment:
+        """:meth:`reship` in the caller's unit of work (a claim settled by it)."""
+        if not lost.status.dispatched:
+            raise InvalidTransition("shipment", lost.status.value, "send again")
+        order = uow.orders.get(lost.order_id)
+        order.check_can_ship()
+        snapshot = self._rt.catalog.get(uow)
+        places = [p for p in snapshot.locations if chosen is None or p.id == chosen]
+        if chosen is not None and not places:
+            raise InvalidInput("no such stock location", field="location_id")
+        wanted = dict(lost.items)
+        plan = plan_holds(
+            order.id,
+            wanted,
+            locations=places,
+            rules=uow.inventory.rules(wanted),
+            items=uow.inventory.items(wanted),
+            now=self.now,
+            expires_at=self.now,
+            new_id=lambda: self._rt.ids.new_id("reservation"),
+            country=None if order.shipping_address is None else order.shipping_address.country,
+            strategy=self._rt.settings.allocation,
+        )
+        sites = {reservation.location_id for reservation in plan.reservations}
+        if len(sites) > 1:
+            raise InvalidInput(
+                "no one location holds every unit: name the location", field="location_id"
+            )
+        if plan.reservations:
+            uow.inventory.add_reservations(plan.reservations)
+            uow.inventory.apply(plan.changes)
+            uow.inventory.allocate([r.id for r in plan.reservations])
+        replacement = Shipment(
+            id=self._rt.ids.new_id("shipment"),
+            order_id=order.id,
+            location_id=next(iter(sites), lost.location_id),
+            lines=lost.lines,
+            parts_of=lost.parts_of,
+            items=lost.items,
+            created_at=self.now,
+        )
+        uow.shipments.add(replacement)
+        order.note(
+            "reshipped",
+            f"{replacement.id} sends again what {lost.id} carried",
+            at=self.now,
+            actor=actor,
+        )
+        uow.orders.save(order)
+        return replacement
 
     def cancel_shipment(self, shipment_id: str) -> Shipment:
         """Nothing of a shipment will leave: its label (if any) is given back first,

@@ -19,6 +19,7 @@ from commercekit.domain.inventory import (
 )
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.ports.storage import UnitOfWork
+from commercekit.services.credit import restore_tenders
 
 __all__ = [
     "cancel_unpaid",
@@ -101,11 +102,13 @@ def _holding(uow: UnitOfWork, order: Order) -> list[str]:
 
 
 def release_holds(uow: UnitOfWork, order: Order, *, at: datetime) -> int:
-    """Give back what an order holds: its coupon uses and its stock.
+    """Give back what an order holds: its coupon uses, what its gift cards and store
+    credit paid (once), and its stock.
 
     :returns: how many reservations were released.
     """
     uow.catalog.release_coupon_uses(order.id)
+    restore_tenders(uow, order, at=at)
     held = _holding(uow, order)
     return uow.inventory.release(held, ReservationStatus.RELEASED, at=at) if held else 0
 

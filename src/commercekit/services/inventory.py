@@ -40,6 +40,7 @@ from commercekit.services.base import Runtime, Service
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.holds import cancel_unpaid
 from commercekit.services.payments import PaymentService
+from commercekit.services.returns import units_back
 
 __all__ = ["InventoryService"]
 
@@ -166,15 +167,36 @@ class InventoryService(Service):
         )
 
     def record_return(self, sku: str, location_id: str, quantity: int, *, order_id: str) -> None:
-        """A customer's return put back on the shelf.
+        """Units of an order put back on the shelf without a return record (see
+        :class:`~commercekit.services.returns.ReturnService` for returns with their
+        inspection): never more than the order shipped of the SKU, less what was
+        put back for it before (by either way).
 
         :param quantity: a whole number, or its digits as a form sends them (``"2"``).
+        :raises NotFound: for an unknown order.
+        :raises InvalidQuantity: beyond what the order shipped and has not had back.
         """
         quantity = _units(quantity, "quantity")
         check_key(order_id, "order_id")
-        self._record(
-            self._movement(sku, location_id, quantity, MovementKind.RETURN, reference=order_id)
-        )
+        change = self._movement(sku, location_id, quantity, MovementKind.RETURN, reference=order_id)
+
+        def work(uow: UnitOfWork) -> None:
+            order = uow.orders.get(order_id)
+            _known_location(uow, location_id)
+            back = units_back(uow, order, sku)
+            shipped = order.fulfilled.get(sku, 0)
+            if back + quantity > shipped:
+                raise InvalidQuantity(
+                    f"the order shipped {shipped} of {sku} and had {back} back", field="quantity"
+                )
+            uow.inventory.apply([change])
+            uow.record_events([StockChanged(occurred_at=self.now, skus=(sku,))])
+            # The order is written too, so that two returns of its units at once are
+            # decided one after the other.
+            order.touch()
+            uow.orders.save(order)
+
+        self._run(work)
 
     def transfer(self, sku: str, from_location: str, to_location: str, quantity: int) -> None:
         """Move stock between locations, as one transaction (out and in together).

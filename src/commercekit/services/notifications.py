@@ -3,36 +3,44 @@ notice at most once.
 
 The store hands every committed event to :meth:`NotificationService.on_events`. An
 event that concerns a customer (an order paid, a payment failed, a shipment gone,
-arrived or in trouble, a refund) becomes a notice: rendered from its template in the
-customer's locale and stored under a key made of what it says and to whom. The same
-event delivered again finds its notice stored and adds nothing. Notices are then
-handed to the notifier one at a time, marked *sending* before and *sent* after (see
-:mod:`commercekit.domain.notifications`); a notifier that fails leaves the notice to
-be tried again by :meth:`NotificationService.send_due`, and never undoes the change
-that caused it.
+arrived or in trouble, a refund, a support case opened or resolved) becomes a
+notice: rendered from its template in the customer's locale and stored under a key
+made of what it says and to whom. The same event delivered again finds its notice
+stored and adds nothing. Notices are then handed to the notifier one at a time,
+marked *sending* before and *sent* after (see :mod:`commercekit.domain.notifications`);
+a notifier that fails leaves the notice to be tried again by
+:meth:`NotificationService.send_due`, and never undoes the change that caused it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
 
-from commercekit.domain.errors import CommerceError, InvalidInput, NotFound
+from commercekit.domain.customers import canonical_email
+from commercekit.domain.errors import CommerceError, InvalidInput, InvalidTransition, NotFound
 from commercekit.domain.events import (
+    CaseOpened,
+    CaseResolved,
     DomainEvent,
     OrderPaid,
     PaymentFailed,
     PaymentRefunded,
+    RefundIssued,
+    ReturnReceived,
+    ReturnRequested,
     ShipmentDelivered,
     ShipmentDispatched,
     ShipmentException,
 )
-from commercekit.domain.identifiers import check_text
+from commercekit.domain.identifiers import check_key, check_text
 from commercekit.domain.notifications import Notice, NoticeStatus
 from commercekit.domain.orders import Order
+from commercekit.domain.returns import RefundLedger, Return
 from commercekit.ports.notifications import Message, Notifier, Templates
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
@@ -51,7 +59,10 @@ class Wanted:
     template: str
     key: str
     order_id: str
+    """The order it is about; empty for none (then it goes to ``recipient``)."""
     data: Mapping[str, Any]
+    recipient: str = ""
+    """Whom it goes to, when not to the order's email (a support case's customer)."""
 
 
 def _lines(order: Order, units: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
@@ -84,9 +95,14 @@ class NotificationService(Service):
             OrderPaid: self._order_paid,
             PaymentFailed: self._payment_failed,
             PaymentRefunded: self._refunded,
+            RefundIssued: self._refund_issued,
+            ReturnRequested: self._return_requested,
+            ReturnReceived: self._return_received,
             ShipmentDispatched: self._dispatched,
             ShipmentDelivered: self._delivered,
             ShipmentException: self._exception,
+            CaseOpened: self._case_opened,
+            CaseResolved: self._case_resolved,
         }
 
     @property
@@ -123,13 +139,60 @@ class NotificationService(Service):
             {"total_units": event.amount_units, "reason": event.reason},
         )
 
-    def _refunded(self, uow: UnitOfWork, event: PaymentRefunded) -> Wanted:
+    def _refunded(self, uow: UnitOfWork, event: PaymentRefunded) -> Wanted | None:
+        ledger = uow.records(RefundLedger).find(RefundLedger.key(event.order_id))
+        payment = uow.payments.for_order(event.order_id)
+        if (
+            ledger is not None
+            and payment is not None
+            and ledger.gateway_units >= payment.refunded_units
+        ):
+            return None  # a refund of the ledger's: ``RefundIssued`` tells of it
         which = event.transaction_id or f"{event.occurred_at.isoformat()}:{event.amount_units}"
         return Wanted(
             "refund_issued",
             f"refund_issued:{event.payment_id}:{which}",
             event.order_id,
-            {"amount_units": event.amount_units, "refunded_at": event.occurred_at},
+            {
+                "amount_units": event.amount_units,
+                "gateway_units": event.amount_units,
+                "credit_units": 0,
+                "refunded_at": event.occurred_at,
+            },
+        )
+
+    def _refund_issued(self, uow: UnitOfWork, event: RefundIssued) -> Wanted:
+        return Wanted(
+            "refund_issued",
+            f"refund_issued:{event.order_id}:{event.refund_id}",
+            event.order_id,
+            {
+                "amount_units": event.total_units,
+                "gateway_units": event.to_gateway_units,
+                "credit_units": event.to_credit_units,
+                "refunded_at": event.occurred_at,
+            },
+        )
+
+    def _return_requested(self, uow: UnitOfWork, event: ReturnRequested) -> Wanted:
+        found = uow.records(Return).get(event.return_id)
+        lines = [
+            {"sku": line.sku, "quantity": line.quantity, "reason": line.reason.value}
+            for line in found.lines
+        ]
+        return Wanted(
+            "return_requested",
+            f"return_requested:{event.return_id}",
+            event.order_id,
+            {"return_id": event.return_id, "units": event.units, "lines": lines},
+        )
+
+    def _return_received(self, uow: UnitOfWork, event: ReturnReceived) -> Wanted:
+        return Wanted(
+            "return_received",
+            f"return_received:{event.return_id}",
+            event.order_id,
+            {"return_id": event.return_id, "received_at": event.occurred_at},
         )
 
     def _dispatched(self, uow: UnitOfWork, event: ShipmentDispatched) -> Wanted:
@@ -178,6 +241,30 @@ class NotificationService(Service):
             },
         )
 
+    @staticmethod
+    def _case(uow: UnitOfWork, template: str, event: CaseOpened | CaseResolved) -> Wanted:
+        number = uow.orders.get(event.order_id).number if event.order_id else ""
+        # A case resolved, reopened and resolved again is told again.
+        when = f":{event.occurred_at.isoformat()}" if isinstance(event, CaseResolved) else ""
+        return Wanted(
+            template,
+            f"{template}:{event.case_id}{when}",
+            event.order_id,
+            {
+                "case_id": event.case_id,
+                "subject": event.subject,
+                "order_number": number,
+                "at": event.occurred_at,
+            },
+            recipient=event.email,
+        )
+
+    def _case_opened(self, uow: UnitOfWork, event: CaseOpened) -> Wanted:
+        return self._case(uow, "case_opened", event)
+
+    def _case_resolved(self, uow: UnitOfWork, event: CaseResolved) -> Wanted:
+        return self._case(uow, "case_resolved", event)
+
     # --- recording and sending -----------------------------------------------------
 
     def on_events(self, events: Sequence[DomainEvent]) -> int:
@@ -213,23 +300,30 @@ class NotificationService(Service):
         """The key of the notice ``event`` calls for, if it was recorded now (``None``
         when it calls for none, or it was recorded before)."""
         wanted, order = self._read(lambda uow: self._wanted(uow, build, event))
-        if wanted is None or order is None or not order.email:
+        if wanted is None or (order is None and not wanted.recipient):
             return None
-        key = f"{wanted.key}:{order.email_key or order.email}"
+        if wanted.recipient:
+            email = wanted.recipient
+            who = canonical_email(email, subaddressing=self._rt.settings.email_subaddressing)
+        elif order is not None and order.email:
+            email, who = order.email, order.email_key or order.email
+        else:
+            return None
+        key = f"{wanted.key}:{who}"
         if self._read(lambda uow: uow.notices.find(key)) is not None:
             return None
-        channel = self._rt.settings.channels.get(order.channel or "")
+        channel = self._rt.settings.channels.get(order.channel or "") if order else None
         locale = channel.locale if channel is not None else "en"
         data = {
-            "order_id": order.id,
-            "email": order.email,
-            "currency": order.currency,
+            "order_id": order.id if order else "",
+            "email": email,
+            "currency": order.currency if order else "",
             **wanted.data,
         }
         rendered = self._templates.render(wanted.template, data, locale=locale)
         notice = Notice(
             id=key,
-            recipient=order.email,
+            recipient=email,
             template=wanted.template,
             subject=rendered.subject,
             text=rendered.text,
@@ -251,7 +345,9 @@ class NotificationService(Service):
     ) -> tuple[Wanted | None, Order | None]:
         try:
             wanted = build(uow, event)
-            order = None if wanted is None else uow.orders.get(wanted.order_id)
+            order = (
+                None if wanted is None or not wanted.order_id else uow.orders.get(wanted.order_id)
+            )
         except NotFound:
             return None, None
         return wanted, order
@@ -336,3 +432,50 @@ class NotificationService(Service):
         """The notice stored under ``key`` (``<what>:<recipient>``), if any."""
         check_text(key, "key", max_length=400)
         return self._read(lambda uow: uow.notices.find(key))
+
+    def resend(self, key: str, *, reference: str = "") -> Notice:
+        """Send a notice that went (or was given up) once more: a copy of it, stored
+        under its own key (``<key>:resend:<reference>``), is handed to the notifier
+        as any notice is, and is tried again by :meth:`send_due` if that fails.
+
+        :param reference: what this sending is for (a support case's action): the
+            same reference again sends nothing more. A new one is made if empty.
+        :returns: the copy, as it stands after the attempt (left waiting when the
+            store has no notifier).
+        :raises NotFound: naming ``key``, for no notice stored under it.
+        :raises InvalidTransition: for a notice still waiting to be sent (it goes
+            anyway).
+        """
+        check_text(key, "key", max_length=400)
+        check_key(reference, "reference")
+        reference = reference or self._rt.ids.new_id("resend")
+        copy_key = f"{key}:resend:{reference}"
+        if len(copy_key) > 400:
+            copy_key = f"resend:{reference}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+        def add(uow: UnitOfWork) -> bool:
+            if uow.notices.find(copy_key) is not None:
+                return False
+            original = uow.notices.find(key)
+            if original is None:
+                raise NotFound("notice", key, field="key")
+            if original.status not in (NoticeStatus.SENT, NoticeStatus.ABANDONED):
+                raise InvalidTransition("notice", original.status.value, "send again")
+            uow.notices.add(
+                Notice(
+                    id=copy_key,
+                    recipient=original.recipient,
+                    template=original.template,
+                    subject=original.subject,
+                    text=original.text,
+                    html=original.html,
+                    created_at=self.now,
+                )
+            )
+            return True
+
+        if self._run(add) and self._notifier is not None:
+            self._send(copy_key)
+        copy = self._read(lambda uow: uow.notices.find(copy_key))
+        assert copy is not None  # notices are never deleted
+        return copy

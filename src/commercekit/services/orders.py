@@ -8,31 +8,42 @@ money is given back through the gateway, then the order is cancelled.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Final
 
+import attrs
+
+from commercekit.domain.customers import canonical_email
 from commercekit.domain.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
     OperationInProgress,
 )
-from commercekit.domain.fulfilment import ShipmentStatus
+from commercekit.domain.fulfilment import Shipment, ShipmentStatus
 from commercekit.domain.identifiers import (
     check_key,
     check_quantities,
     check_text,
     check_whole_number,
 )
-from commercekit.domain.orders import Order, OrderStatus
+from commercekit.domain.orders import (
+    FulfilmentStatus,
+    Order,
+    OrderPaymentStatus,
+    OrderStatus,
+)
 from commercekit.domain.payments import PaymentStatus, TransactionKind
+from commercekit.domain.shipping import TrackingEvent
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.holds import release_holds
 from commercekit.services.payments import PaymentService
 
-__all__ = ["OrderService"]
+__all__ = ["OrderService", "OrderTracking", "ShipmentTracking"]
 
 #: Shipment states a cancellation waits out: a label bought, or being bought or given
 #: back, is settled with its carrier first.
@@ -42,6 +53,51 @@ _LABELLING: Final = frozenset(
 
 #: The longest reason an order's history keeps.
 MAX_REASON_LENGTH: Final = 2000
+#: The longest email address a customer may type to find an order (RFC 5321's path).
+MAX_EMAIL_LENGTH: Final = 320
+#: What a wrong number is compared with, so that it takes as long as a wrong email.
+_NO_EMAIL: Final = "\x00" * 32
+
+
+@attrs.frozen(kw_only=True)
+class ShipmentTracking:
+    """Where one shipment of an order is, as its customer may see it."""
+
+    status: ShipmentStatus
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    timeline: tuple[TrackingEvent, ...]
+    """Its carrier's events, in the order they happened."""
+    dispatched_at: datetime | None
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, shipment: Shipment) -> ShipmentTracking:
+        """What the customer may see of ``shipment``."""
+        return cls(
+            status=shipment.status,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
+            timeline=shipment.timeline,
+            dispatched_at=shipment.dispatched_at,
+            delivered_at=shipment.delivered_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class OrderTracking:
+    """Where an order is, as anyone holding its number and email may see it: its
+    states and its shipments' journeys, and nothing of its address, lines or money."""
+
+    number: str
+    status: OrderStatus
+    payment_status: OrderPaymentStatus
+    fulfilment_status: FulfilmentStatus
+    placed_at: datetime
+    shipments: tuple[ShipmentTracking, ...]
+    """Its shipments that are not cancelled, oldest first."""
 
 
 def _check_cancellation(order_id: object, reason: object, actor: object) -> None:
@@ -83,6 +139,56 @@ class OrderService(Service):
         if order is None:
             raise NotFound("order", "for this token", field="token")
         return order
+
+    def by_number(self, number: str) -> Order:
+        """An order by the number its customer knows it by (for staff); read as the
+        customer may type it, in any case and with spaces around.
+
+        :raises NotFound: naming ``number``, for no order with that number.
+        """
+        wanted = check_text(number, "number").strip().upper()
+        order = self._read(lambda uow: uow.orders.find_by_number(wanted))
+        if order is None:
+            raise NotFound("order", number, field="number")
+        return order
+
+    def where_is_my_order(self, number: str, email: str) -> OrderTracking:
+        """Where an order is, for whoever holds its number and the email it was placed
+        with (in any spelling the store reads as the same address): the pair is the
+        permission, as a token is.
+
+        A wrong number, a wrong email and both are told apart by nobody: each is the
+        same :class:`NotFound`, and the email is compared in constant time.
+
+        :raises InvalidInput: naming ``number`` or ``email``, for one that cannot be
+            one (not text, empty, too long, a NUL or a lone surrogate).
+        :raises NotFound: naming ``number``, for a pair that is no order's.
+        """
+        wanted = check_text(number, "number").strip().upper()
+        typed = check_text(email, "email", max_length=MAX_EMAIL_LENGTH)
+        key = canonical_email(typed, subaddressing=self._rt.settings.email_subaddressing)
+
+        def read(uow: UnitOfWork) -> OrderTracking:
+            order = uow.orders.find_by_number(wanted)
+            stored = order.email_key if order is not None else _NO_EMAIL
+            same = hmac.compare_digest(stored.encode(), key.encode())
+            if order is None or not same or not stored:
+                raise NotFound("order", "for this number and email", field="number")
+            shipments = uow.shipments.for_order(order.id)
+            return OrderTracking(
+                number=order.number,
+                status=order.status,
+                payment_status=order.payment_status,
+                fulfilment_status=order.fulfilment_status,
+                placed_at=order.placed_at,
+                shipments=tuple(
+                    ShipmentTracking.of(shipment)
+                    for shipment in shipments
+                    if shipment.status is not ShipmentStatus.CANCELLED
+                ),
+            )
+
+        return self._read(read)
 
     def for_customer(self, customer_id: str, *, limit: int = 50) -> list[Order]:
         """A customer's orders, newest first (their order history).

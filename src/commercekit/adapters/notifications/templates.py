@@ -40,6 +40,10 @@ TEMPLATE_NAMES: Final = (
     "shipment_delivered",
     "shipment_exception",
     "refund_issued",
+    "case_opened",
+    "case_resolved",
+    "return_requested",
+    "return_received",
 )
 
 #: The documents a warehouse prints, rendered through the same templates.

@@ -107,6 +107,10 @@ class MemoryOrderRepository(Repository):
         order: Order | None = self._find(lambda o: o.idempotency_key == key)
         return order
 
+    def find_by_number(self, number: str) -> Order | None:
+        order: Order | None = self._find(lambda o: o.number == number)
+        return order
+
     def for_customer(
         self, customer_id: str, *, placed_before: datetime | None = None, limit: int = 50
     ) -> list[Order]:

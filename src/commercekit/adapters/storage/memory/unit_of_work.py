@@ -51,6 +51,7 @@ _UNIQUE: Final[dict[str, Callable[[Any], list[tuple[str, Any]]]]] = {
     "orders": lambda o: [
         ("token", o.token),
         ("idempotency_key", o.idempotency_key),
+        ("number", o.number),
         # One cart makes one order: only a cancelled one frees it.
         *([] if o.status is OrderStatus.CANCELLED else [("live_cart", o.cart_id)]),
     ],

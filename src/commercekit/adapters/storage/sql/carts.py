@@ -104,6 +104,7 @@ def _checkout_row(checkout: Checkout) -> dict[str, Any]:
         "payment_gateway": checkout.payment_gateway,
         "payment_token": checkout.payment_token,
         "quoted_total_units": checkout.quoted_total_units,
+        "with_tenders": checkout.with_tenders,
         "version": checkout.version,
     }
 
@@ -118,6 +119,7 @@ def _checkout(row: Row, parts: Sequence[Sequence[Row]]) -> Checkout:
         payment_gateway=row["payment_gateway"],
         payment_token=row["payment_token"],
         quoted_total_units=row["quoted_total_units"],
+        with_tenders=row["with_tenders"],
         version=row["version"],
     )
 

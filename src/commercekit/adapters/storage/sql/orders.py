@@ -17,6 +17,7 @@ from commercekit.adapters.storage.sql.carts import (
 )
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Part, Row
 from commercekit.adapters.storage.sql.session import Session
+from commercekit.domain.credit import Tender, TenderKind
 from commercekit.domain.errors import NotFound
 from commercekit.domain.orders import (
     FulfilmentStatus,
@@ -55,6 +56,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "shipping": shipping_column(order.shipping),
         "coupon_codes": list(order.coupon_codes),
         "promotion_ids": list(order.promotion_ids),
+        "tenders": [_tender_data(tender) for tender in order.tenders],
         "payment_gateway": order.payment_gateway,
         "idempotency_key": order.idempotency_key,
         "fingerprint": order.fingerprint,
@@ -69,8 +71,27 @@ def _order_row(order: Order) -> dict[str, Any]:
         "tax_address": None if order.tax_address is None else _tax_address(order.tax_address),
         "attention": order.attention,
         "email_key": order.email_key,
+        "number": order.number,
         "version": order.version,
     }
+
+
+def _tender_data(tender: Tender) -> dict[str, Any]:
+    return {
+        "kind": tender.kind.value,
+        "source_id": tender.source_id,
+        "reference": tender.reference,
+        "units": tender.units,
+    }
+
+
+def _tender(data: Mapping[str, Any]) -> Tender:
+    return Tender(
+        kind=TenderKind(data["kind"]),
+        source_id=str(data["source_id"]),
+        reference=str(data["reference"]),
+        units=int(data["units"]),
+    )
 
 
 def _tax_address(address: TaxAddress) -> dict[str, Any]:
@@ -162,6 +183,7 @@ def _order(row: Row, parts: Sequence[Sequence[Row]]) -> Order:
         shipping=to_shipping(row["shipping"]),
         coupon_codes=tuple(row["coupon_codes"]),
         promotion_ids=tuple(row["promotion_ids"]),
+        tenders=tuple(_tender(tender) for tender in row["tenders"]),
         payment_gateway=row["payment_gateway"],
         idempotency_key=row["idempotency_key"],
         fingerprint=row["fingerprint"],
@@ -176,6 +198,7 @@ def _order(row: Row, parts: Sequence[Sequence[Row]]) -> Order:
         tax_address=None if row["tax_address"] is None else TaxAddress(**row["tax_address"]),
         attention=row["attention"],
         email_key=row["email_key"],
+        number=row["number"],
         history=[
             HistoryEntry(at=h["at"], actor=h["actor"], action=h["action"], detail=h["detail"])
             for h in history
@@ -228,6 +251,10 @@ class SqlOrderRepository:
     def find_by_idempotency_key(self, key: str) -> Order | None:
         """The order placed with this idempotency key, if any."""
         return self._first(_BY_KEY, {"key": key})
+
+    def find_by_number(self, number: str) -> Order | None:
+        """The order with this number, if any."""
+        return self._first(_BY_NUMBER, {"number": number})
 
     def for_customer(
         self, customer_id: str, *, placed_before: datetime | None = None, limit: int = 50
@@ -309,6 +336,7 @@ class SqlOrderRepository:
 # Lookups built once, executed with their values bound.
 _BY_TOKEN: Final = t.orders.c.token == sa.bindparam("token")
 _BY_KEY: Final = t.orders.c.idempotency_key == sa.bindparam("key")
+_BY_NUMBER: Final = t.orders.c.number == sa.bindparam("number")
 _LIVE_FOR_CART: Final = sa.and_(
     t.orders.c.cart_id == sa.bindparam("cart_id"),
     # Written into the statement, not bound: the index of live orders by cart is a

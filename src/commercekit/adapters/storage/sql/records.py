@@ -169,7 +169,7 @@ class SqlRecordRepository(Generic[R]):
         return found
 
     def find(self, record_id: str) -> R | None:
-        staged = self._session.staged(self._mapping, record_id)
+        staged: R | None = self._session.staged(self._mapping, record_id)
         if staged is not None:
             return staged
         # By id and kind: a record of another class under this id is none of these.

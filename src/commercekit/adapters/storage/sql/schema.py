@@ -381,6 +381,8 @@ checkouts: Final = sa.Table(
     sa.Column("payment_gateway", sa.String, nullable=True),
     sa.Column("payment_token", sa.String, nullable=True),
     _units("quoted_total_units", nullable=True),
+    # Whether gift cards or store credit pay part of it: their record is read then.
+    sa.Column("with_tenders", sa.Boolean, nullable=False),
     *_version(),
     *_not_negative("quoted_total_units"),
 )
@@ -429,6 +431,8 @@ orders: Final = sa.Table(
     _json("shipping", nullable=True),
     _json("coupon_codes"),
     _json("promotion_ids"),
+    # What gift cards and store credit paid of the order.
+    _json("tenders"),
     sa.Column("payment_gateway", sa.String, nullable=False),
     sa.Column("idempotency_key", sa.String, nullable=False, unique=True),
     sa.Column("fingerprint", sa.String, nullable=False),
@@ -443,8 +447,11 @@ orders: Final = sa.Table(
     _json("tax_address", nullable=True),
     sa.Column("attention", sa.Text, nullable=False),
     sa.Column("email_key", sa.String, nullable=False),
+    sa.Column("number", sa.String, nullable=False),
     *_version(),
     *_not_negative(*_ORDER_TOTALS, "payment_capturable_units", "payment_refundable_units"),
+    # The number a customer knows the order by: unique, and how staff find it.
+    sa.Index(None, "number", unique=True),
     # pending_payment() reads by status, oldest first.
     sa.Index(None, "status", "placed_at"),
     # unpaid_count() counts a guest's orders by their email.
