@@ -32,12 +32,10 @@ import os
 import pickle
 import random
 import resource
-import secrets
 import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +44,7 @@ import sqlalchemy as sa
 from commercekit import Category
 from commercekit.ports.search import FacetRequest, PriceBuckets, SearchQuery
 from commercekit.store import Store
+from databases import database
 
 COLOURS = ("green", "blue", "red", "amber", "white")
 
@@ -84,25 +83,6 @@ def write_csv(path: Path, products: int) -> None:
                         f"{10 + n % 90}.90",
                     ]
                 )
-
-
-@contextmanager
-def database(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / secrets.token_hex(4)}.db"
-        return
-    base = os.environ["COMMERCEKIT_TEST_POSTGRES_URL"]
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def prepared(url: str, *, search: bool = False) -> Store:

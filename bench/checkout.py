@@ -25,13 +25,11 @@ import argparse
 import multiprocessing
 import os
 import re
-import secrets
 import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,7 @@ from commercekit import (
 )
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.store import Store
+from databases import database
 
 CONFIG = {
     "shipping_methods": [{"id": "post", "name": "Post", "prices": {"EUR": "4.90"}}],
@@ -70,26 +69,6 @@ Transaction = list[Write]
 
 def skus(worker: int) -> list[str]:
     return [f"SKU-{worker}-{part}" for part in "abc"]
-
-
-@contextmanager
-def database(backend: str, folder: Path, name: str) -> Iterator[str]:
-    """A URL for an empty database of ``backend``."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / name}-{secrets.token_hex(4)}.db"
-        return
-    base = os.environ["COMMERCEKIT_TEST_POSTGRES_URL"]
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def open_store(url: str) -> Store:
