@@ -57,7 +57,9 @@ from commercekit.services.catalog_io import CatalogTransfer
 from commercekit.services.checkout import CheckoutService
 from commercekit.services.credit import CreditService
 from commercekit.services.customers import CustomerService
+from commercekit.services.edits import OrderEditService
 from commercekit.services.fulfilment import FulfilmentService
+from commercekit.services.gift_card_sales import GiftCardSaleService
 from commercekit.services.inventory import InventoryService
 from commercekit.services.invoicing import InvoicingService
 from commercekit.services.notifications import NotificationService
@@ -206,6 +208,7 @@ class ReturnsConfig(_Config):
 
 
 _AddressLine = Annotated[str, Field(min_length=1, max_length=200)]
+_Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
 _Prefix = Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9_./-]*$")]
 
 
@@ -309,6 +312,12 @@ class StoreConfig(_Config):
     """How many hours after a customer's message a support reply is owed, by the
     case's priority (``{"urgent": 2}``); those not given keep their defaults: urgent
     1, high 4, normal 24, low 72."""
+    gift_card_skus: list[_Sku] = Field(default_factory=list, max_length=1000)
+    """The SKUs (digital variants that keep no stock) that sell a gift card: each
+    unit paid for issues one worth what was paid for it, its code sent to the buyer
+    by the notifier (see ``docs/store-credit-and-gift-cards.md``)."""
+    gift_card_expiry_days: int | None = Field(default=None, ge=1, le=36_500)
+    """How long a gift card sold lasts from its issue; none: it never expires."""
 
     @field_validator("support_response_hours")
     @classmethod
@@ -392,6 +401,8 @@ class StoreConfig(_Config):
             email_subaddressing=self.email_subaddressing,
             seller=None if self.seller is None else self.seller.seller(),
             returns=self.returns.policy(),
+            gift_card_skus=frozenset(self.gift_card_skus),
+            gift_card_expiry_days=self.gift_card_expiry_days,
         )
 
 
@@ -444,6 +455,7 @@ class Store:
                 notifier is not None
                 or search is not None
                 or self.invoicing.automatic
+                or self.gift_card_sales.active
                 or self.plugins.has_subscribers()
             ),
             promotion_types=frozenset(kind.cls for kind in self.plugins.promotion_types()),
@@ -456,21 +468,24 @@ class Store:
         self.credit = CreditService(self.runtime)
         templates = JinjaTemplates(config.notification_templates, store_name=config.store_name)
         self.fulfilment = FulfilmentService(self.runtime, templates)
-        self.orders = OrderService(self.runtime, self.payments, self.fulfilment)
+        self.refunds = RefundService(self.runtime, self.payments)
+        edits = OrderEditService(self.runtime, self.payments, self.refunds)
+        self.orders = OrderService(self.runtime, self.payments, self.fulfilment, edits)
         self.inventory = InventoryService(self.runtime, self.payments, self.fulfilment)
         self.customers = CustomerService(self.runtime)
         self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
-        self.refunds = RefundService(self.runtime, self.payments)
         self.returns = ReturnService(self.runtime, self.refunds, self.fulfilment)
         self.transfer = CatalogTransfer(self.runtime)
         self.search = SearchService(self.runtime, search)
         self.notifications = NotificationService(self.runtime, templates, notifier)
         self.invoicing = InvoicingService(self.runtime, templates)
+        self.gift_card_sales = GiftCardSaleService(self.runtime, templates, self.notifications)
         self.support = SupportService(
             self.runtime,
             self.notifications,
             refunds=self.refunds,
             returns=self.returns,
+            edits=edits,
             targets=config.response_targets(),
         )
 
@@ -538,6 +553,7 @@ class Store:
         self.search.on_events(events)
         self.notifications.on_events(events)
         self.invoicing.on_events(events)
+        self.gift_card_sales.on_events(events)
 
     def deliver_events(self) -> int:
         """Deliver outbox events left undelivered (after a crash, say)."""

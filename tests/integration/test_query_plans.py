@@ -92,7 +92,7 @@ def fill(store: Store) -> None:
     assert isinstance(store.storage, SqlStorage)
     engine = store.storage.engine
     copies(engine, t.promotions, 1_000, "id")
-    copies(engine, t.orders, BACKLOG, "id", "token", "idempotency_key", "cart_id")
+    copies(engine, t.orders, BACKLOG, "id", "token", "idempotency_key", "cart_id", "number")
     with engine.begin() as connection:
         first = dict(connection.execute(sa.select(t.reservations).limit(1)).mappings().one())
         rows = [

@@ -9,7 +9,14 @@ from functools import partial
 from commercekit.domain.inventory import MovementKind
 from commercekit.domain.money import from_minor_units
 from commercekit.domain.shipping import TrackingEvent, TrackingStatus
-from commercekit.errors import CommerceError, InvalidInput, InvalidTransition, RefundRefused
+from commercekit.errors import (
+    CommerceError,
+    ConcurrencyConflict,
+    InvalidInput,
+    InvalidTransition,
+    OperationInProgress,
+    RefundRefused,
+)
 from commercekit.store import Store
 from tests.integration.test_races import ROUNDS, START, at_gateway, race, ready_cart, store
 
@@ -95,3 +102,50 @@ def test_a_received_unit_is_restocked_once_whoever_puts_it_back(store: Store) ->
         assert returned_to_shelf(store) == before + 1
     on_hand = store.inventory.stock("CLOCK")[0].on_hand
     assert on_hand == sum(m.quantity for m in store.inventory.movements("CLOCK", "berlin"))
+
+
+def test_two_edits_at_once_one_lands_and_stock_and_money_follow_it(store: Store) -> None:
+    held = sum(item.reserved for item in store.inventory.stock("CLOCK"))
+    for n in range(ROUNDS):
+        order = store.checkout.place_order(ready_cart(store, 2), idempotency_key=f"edit-{n}")
+        results = race(
+            partial(store.orders.edit, order.id, {"CLOCK": 3}),
+            partial(store.orders.edit, order.id, {"CLOCK": 1}),
+        )
+        assert any(not isinstance(r, CommerceError) for r in results), results
+        for result in results:
+            if isinstance(result, CommerceError):
+                assert isinstance(result, ConcurrencyConflict | OperationInProgress), result
+        edited = store.orders.get(order.id)
+        (line,) = edited.lines
+        # The stock held is the edited count, whichever edit landed.
+        held += line.quantity
+        assert sum(item.reserved for item in store.inventory.stock("CLOCK")) == held
+        payment = store.payments.for_order(order.id)
+        assert payment.amount_units == edited.totals.grand_total_units
+        assert payment.authorized_units >= payment.amount_units
+        assert at_gateway(store, order.id)[0] == payment.authorized_units
+        # Capturing all takes exactly what the edited order is due, and releases the rest.
+        captured = store.payments.capture(order.id)
+        assert captured.captured_units == edited.totals.grand_total_units
+        assert captured.capturable_units == 0
+
+
+def test_an_edit_racing_a_shipment_plan_one_wins(store: Store) -> None:
+    for n in range(ROUNDS):
+        order = store.checkout.place_order(ready_cart(store, 2), idempotency_key=f"plan-{n}")
+        edited, planned = race(
+            partial(store.orders.edit, order.id, {"CLOCK": 1}),
+            partial(store.fulfilment.create_shipments, order.id),
+        )
+        shipments = store.fulfilment.for_order(order.id)
+        lines = store.orders.get(order.id).lines
+        if isinstance(edited, CommerceError):
+            # Planned first: the edit is refused and the order ships as placed.
+            assert isinstance(edited, InvalidTransition | ConcurrencyConflict)
+            assert lines[0].quantity == 2
+        else:
+            # Edited first: the plan carries the edited count, never the old one.
+            assert lines[0].quantity == 1
+            if not isinstance(planned, CommerceError):
+                assert sum(s.lines.get("CLOCK", 0) for s in shipments) == 1

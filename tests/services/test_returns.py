@@ -27,6 +27,7 @@ from commercekit.domain.inventory import MovementKind
 from commercekit.domain.orders import OrderPaymentStatus
 from commercekit.domain.returns import RefundStatus, ReturnStatus
 from commercekit.domain.shipping import TrackingEvent, TrackingStatus
+from commercekit.services.holds import release_holds
 from commercekit.store import Store
 from commercekit.testing.faults import Fault, inject
 from tests.services.conftest import ADDRESS, CONFIG, seed
@@ -479,3 +480,27 @@ def test_a_goodwill_refund_a_return_and_a_reshipment_from_a_case(store: Store) -
     with pytest.raises(NotFound):
         store.support.reship(case.id, elsewhere.id)
     assert store.returns.claims_for(other) == []
+
+
+def test_stock_left_held_by_a_completed_order_gives_back_no_gift_card_money(
+    store: Store,
+) -> None:
+    card, code = store.credit.issue_gift_card(Money("200.00", "EUR"))
+    cart = store.carts.create("EUR")
+    store.carts.add(cart.token, "RETRO-MUG", 1)
+    store.checkout.set_contact(cart.token, {"email": "zoe@example.com"})
+    store.checkout.set_shipping_address(cart.token, ADDRESS)
+    store.checkout.choose_shipping(cart.token, {"method_id": "post"})
+    store.checkout.apply_gift_card(cart.token, code)
+    store.checkout.summary(cart.token)
+    order = store.checkout.place_order(cart.token, idempotency_key="card-complete")
+    store.fulfilment.ship(order.id)
+    store.orders.complete(order.id)
+    spent = store.credit.gift_card(card.id).balance_units
+    assert spent == 20000 - order.totals.grand_total_units
+    # What a sweep does for an ended order still holding stock: for a completed one
+    # the stock alone is let go of, never what paid for it.
+    with store.storage.unit_of_work() as uow:
+        release_holds(uow, uow.orders.get(order.id), at=store.runtime.clock.now())
+        uow.commit()
+    assert store.credit.gift_card(card.id).balance_units == spent

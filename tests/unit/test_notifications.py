@@ -119,6 +119,27 @@ DATA: dict[str, dict[str, Any]] = {
         "order_number": "",
         "at": PLACED_AT,
     },
+    "gift_card_purchased": {
+        "order_id": "ord_1",
+        "order_number": "WEB-4K7Q2M9X",
+        "email": "zoe@example.com",
+        "currency": "EUR",
+        "cards": [
+            {
+                "code": "KX7M-2QPA-9RTV-WZ4E",
+                "display": "****-****-****-WZ4E",
+                "amount_units": 2250,
+                "expires_at": PLACED_AT,
+            },
+            {
+                "code": "HB3N-8YCD-5FGJ-QR6S",
+                "display": "****-****-****-QR6S",
+                "amount_units": 2250,
+                "expires_at": None,
+            },
+        ],
+        "total_units": 4500,
+    },
 }
 
 #: Something each template shows, formatted for ``en`` and ``de``.
@@ -133,6 +154,7 @@ FORMATTED: dict[str, dict[str, str]] = {
     "case_resolved": {"en": "March 5, 2025", "de": "5. März 2025"},
     "return_requested": {"en": "does_not_fit", "de": "does_not_fit"},
     "return_received": {"en": "March 5, 2025", "de": "5. März 2025"},
+    "gift_card_purchased": {"en": "€22.50", "de": "22,50\xa0€"},
 }
 
 

@@ -121,13 +121,56 @@ _ORDERS = st.fixed_dictionaries(
         "shipping": st.sampled_from(["0", "4.90", "9.99"]),
     }
 )
-# A step: return some units of a line (with or without the shipping), or give a
-# goodwill amount.
+# A step: return some units of a line (with or without the shipping), give a
+# goodwill amount, exchange some units of a line for a replacement at a price (its
+# payment made or failed), or have the last replacement give back part of its price.
 _STEPS = st.lists(
     st.tuples(st.sampled_from(["return", "goodwill"]), st.integers(0, 3), st.integers(1, 7))
-    | st.tuples(st.just("return"), st.integers(0, 3), st.integers(1, 7), st.booleans()),
+    | st.tuples(st.just("return"), st.integers(0, 3), st.integers(1, 7), st.booleans())
+    | st.tuples(
+        st.just("exchange"),
+        st.integers(0, 3),
+        st.integers(1, 7),
+        st.integers(0, 200_000),
+        st.booleans(),
+    )
+    | st.tuples(st.just("release"), st.integers(0, 200_000)),
     max_size=8,
 )
+
+
+def exchange(
+    ledger: RefundLedger, order: Order, units: dict[str, int], paid: int, price: int, done: bool
+) -> str | None:
+    """Exchange ``units`` for a replacement costing ``price``, recorded as a service
+    does: the units carried pending, settled as the replacement's payment went, then
+    the difference refunded. :returns: the carrying refund's id, once done."""
+    plan = ledger.plan_exchange(order, units, paid_units=paid, price_units=price)
+    # The units pay at most the price; what they were worth beyond it follows.
+    assert plan.total_units <= price
+    assert plan.total_units + plan.difference_units > 0
+    carried = ledger.record(
+        plan,
+        refund_id=f"r{next(_IDS)}",
+        to_gateway_units=0,
+        to_exchange_units=plan.total_units,
+        reason="exchange",
+        at=NOW,
+        actor="staff",
+        paid_units=paid,
+        pending=True,
+    )
+    before = ledger.refunded_units
+    ledger.settle(carried.id, done=done, at=NOW)
+    if not done:
+        # An undone exchange counts for nothing.
+        assert ledger.refunded_units == before - plan.total_units
+        return None
+    if plan.difference_units:
+        difference = ledger.plan_difference(order, plan, paid_units=paid)
+        assert difference.total_units == plan.difference_units
+        record(ledger, difference, paid)
+    return carried.id if plan.total_units else None
 
 
 def _order(spec: dict) -> Order:  # type: ignore[type-arg]
@@ -168,9 +211,25 @@ def test_never_more_than_paid_and_exactly_paid_when_everything_comes_back(
     # Paid in full, or captured short of the total.
     paid = max(0, order.totals.grand_total_units - short)
     ledger = RefundLedger.open(order, at=NOW)
-    goodwill = 0
+    goodwill = released = 0
+    exchanged: list[str] = []
     for step in steps:
+        if step[0] == "release":
+            if exchanged:
+                released += ledger.release(exchanged[-1], step[1])
+            assert ledger.refunded_units <= paid
+            continue
         kind, line_index, amount = step[0], step[1], step[2]
+        if kind == "exchange":
+            line = order.lines[line_index % len(order.lines)]
+            units = min(amount, line.quantity - ledger.returned().get(line.sku, 0))
+            try:
+                made = exchange(ledger, order, {line.sku: units}, paid, step[3], step[4])
+            except RefundRefused:
+                continue
+            exchanged.extend([made] if made else [])
+            assert ledger.refunded_units <= paid
+            continue
         try:
             if kind == "goodwill":
                 plan = ledger.plan(
@@ -196,15 +255,27 @@ def test_never_more_than_paid_and_exactly_paid_when_everything_comes_back(
         try:
             refund_all(ledger, order, paid, shipping=True)
         except RefundRefused:
-            assert ledger.refunded_units == paid
-    # Everything has come back: exactly what was paid went back, never a unit more.
+            assert ledger.refunded_units == paid or released
+    owed = paid - ledger.refunded_units
+    if owed and released:
+        # A replacement gave back after everything else had: that much is owed, and
+        # goes back as an amount.
+        assert owed <= released
+        plan = ledger.plan(
+            order, {}, paid_units=paid, goodwill_units=owed, kind=RefundKind.GOODWILL
+        )
+        record(ledger, plan, paid)
+    # Everything has come back: exactly what was paid went back (or paid for a
+    # replacement that kept it), never a unit more.
     assert ledger.refunded_units == paid
+    assert 0 <= ledger.exchanged_units <= paid
     if not goodwill and paid == order.totals.grand_total_units:
         # Without goodwill or a short capture, each line gave back its own total.
         for line in order.lines:
             given_back = sum(
                 planned.paid_units
                 for refund in ledger.refunds
+                if refund.counts
                 for planned in refund.plan.lines
                 if planned.sku == line.sku
             )
@@ -339,3 +410,42 @@ def test_a_goodwill_refund_leaves_less_for_the_last_return() -> None:
     last = ledger.plan(order, {"MUG": 1}, paid_units=paid)
     # 20.00 paid, 5.00 and 10.00 back: only 5.00 is left for the last mug.
     assert (last.total_units, last.capped_units) == (500, 500)
+
+
+def test_units_exchanged_pay_the_replacement_and_the_rest_follows() -> None:
+    # 2 x 10.00 EUR, tax-inclusive: 20.00; one unit is worth 10.00.
+    order = placed(
+        priced(
+            {"MUG": "10.00"}, {"MUG": 2}, inclusive=True, percent=0, amount_off="0", shipping="0"
+        )
+    )
+    ledger = RefundLedger.open(order, at=NOW)
+    paid = 2000
+    # A replacement at 7.50: the unit pays 7.50 of it, and 2.50 is the difference.
+    plan = ledger.plan_exchange(order, {"MUG": 1}, paid_units=paid, price_units=750)
+    assert (plan.kind, plan.total_units, plan.difference_units) == (RefundKind.EXCHANGE, 750, 250)
+    carried = ledger.record(
+        plan,
+        refund_id="carried",
+        to_gateway_units=0,
+        to_exchange_units=750,
+        reason="exchange",
+        at=NOW,
+        actor="staff",
+        paid_units=paid,
+    )
+    assert (carried.to_credit_units, ledger.exchanged_units) == (0, 750)
+    difference = ledger.plan_difference(order, plan, paid_units=paid)
+    assert (difference.total_units, difference.lines) == (250, ())
+    record(ledger, difference, paid)
+    assert ledger.returned() == {"MUG": 1}
+    assert ledger.refunded_units == 1000
+    # The replacement was cancelled: its 7.50 is owed again, once.
+    assert ledger.release("carried", 10_000) == 750
+    assert ledger.release("carried", 1) == 0
+    assert ledger.refunded_units == 250
+    # The last unit comes back: everything that is left goes back with it.
+    assert ledger.plan(order, {"MUG": 1}, paid_units=paid).total_units == 2000 - 250
+    # Only what paid for a replacement is released.
+    with pytest.raises(InvalidInput):
+        ledger.release(ledger.refunds[-1].id, 1)

@@ -74,6 +74,7 @@ __all__ = [
     "UnknownCurrency",
     "UnknownGateway",
     "UnknownSku",
+    "UnsupportedByGateway",
     "WebhookRejected",
 ]
 
@@ -635,6 +636,22 @@ class PaymentDeclined(GatewayError):
         self.field = "payment"
         self.action = action
         self.reason = reason
+
+
+class UnsupportedByGateway(GatewayError):
+    """The payment's gateway cannot do what was asked (authorize more on a standing
+    authorization, say): nothing was asked of it."""
+
+    code: ClassVar[str] = "gateway_unsupported"
+
+    def __init__(self, gateway: str, action: str) -> None:
+        super().__init__(
+            f"gateway {shown(gateway)} cannot do this: {shown(action, quote=False)}",
+            retryable=False,
+        )
+        self.field = "payment"
+        self.gateway = gateway
+        self.action = action
 
 
 # --- conflicts -------------------------------------------------------------------------

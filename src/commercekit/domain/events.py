@@ -22,6 +22,7 @@ __all__ = [
     "CaseResolved",
     "CatalogUpdated",
     "DomainEvent",
+    "ExchangeMade",
     "GiftCardIssued",
     "NeedsAttention",
     "OrderCancelled",
@@ -272,8 +273,9 @@ class ReturnReceived(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class RefundIssued(DomainEvent):
-    """Money went back to a customer: through the gateway, as store credit, or both
-    (``total_units`` is the sum)."""
+    """Money went back to a customer: through the gateway, as store credit, or both;
+    or, for units exchanged, toward a replacement order (``total_units`` is the sum
+    of the three)."""
 
     name: ClassVar[str] = "RefundIssued"
     order_id: str
@@ -283,6 +285,25 @@ class RefundIssued(DomainEvent):
     to_gateway_units: int = 0
     to_credit_units: int = 0
     return_id: str = ""
+    to_exchange_units: int = 0
+    """What paid for a replacement order: it did not reach the customer as money."""
+
+
+@attrs.frozen(kw_only=True)
+class ExchangeMade(DomainEvent):
+    """Units of an order came back and a replacement order, paid for by what they
+    were worth (and the difference, either way), is open to ship."""
+
+    name: ClassVar[str] = "ExchangeMade"
+    exchange_id: str
+    order_id: str
+    replacement_id: str
+    return_id: str
+    currency: str
+    value_units: int
+    """What the returned units were worth."""
+    price_units: int
+    """What the replacement costs."""
 
 
 @attrs.frozen(kw_only=True)
@@ -336,6 +357,7 @@ EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
         ReturnRequested,
         ReturnReceived,
         RefundIssued,
+        ExchangeMade,
     )
 }
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
 
 from commercekit.domain._validators import ACTOR, text
+from commercekit.domain.catalog import Product
 from commercekit.domain.checkout import Address, ShippingChoice
 from commercekit.domain.credit import Tender, TenderKind
 from commercekit.domain.customers import canonical_email
@@ -47,6 +48,8 @@ __all__ = [
     "OrderPaymentStatus",
     "OrderStatus",
     "OrderTotals",
+    "bundle_components",
+    "line_names",
     "order_number",
 ]
 
@@ -205,6 +208,59 @@ class HistoryEntry:
     """Why, in words (a cancellation's reason, a refusal's): at most 2,000 characters."""
 
 
+def line_names(products: Iterable[Product]) -> dict[str, tuple[str, str, bool, bool]]:
+    """Per SKU of these products: ``(product id, display name, requires shipping,
+    tracks stock)``, as :meth:`Order.place` freezes a line."""
+    names: dict[str, tuple[str, str, bool, bool]] = {}
+    for product in products:
+        for variant in product.variants:
+            options = ", ".join(variant.options.values())
+            name = f"{product.name} ({options})" if options else product.name
+            tracked = variant.track_stock and not variant.digital
+            names[variant.sku] = (product.id, name, variant.requires_shipping, tracked)
+    return names
+
+
+def bundle_components(products: Iterable[Product]) -> dict[str, Mapping[str, int]]:
+    """The bundles among these products' variants, with their components."""
+    return {v.sku: v.components for p in products for v in p.variants if v.components}
+
+
+def _frozen(
+    breakdown: PriceBreakdown, names: Mapping[str, tuple[str, str, bool, bool]]
+) -> tuple[tuple[OrderLine, ...], OrderTotals]:
+    """The lines and totals of a priced cart, frozen at the price paid."""
+    lines = tuple(
+        OrderLine(
+            sku=line.sku,
+            product_id=names[line.sku][0],
+            name=names[line.sku][1],
+            quantity=line.quantity,
+            unit_price_units=line.unit_units,
+            subtotal_units=line.subtotal_units,
+            discount_units=line.discount_units,
+            tax_units=line.tax_units,
+            total_units=line.total_units,
+            requires_shipping=names[line.sku][2],
+            track_stock=names[line.sku][3],
+            adjustments=tuple((a.promotion_id, a.units) for a in line.adjustments),
+            taxes=tuple((t.name, str(t.rate), t.units) for t in line.taxes),
+        )
+        for line in breakdown.lines
+    )
+    totals = OrderTotals(
+        subtotal_units=breakdown.subtotal_units,
+        discount_units=breakdown.discount_units,
+        shipping_units=breakdown.shipping_units,
+        shipping_discount_units=breakdown.shipping_discount_units,
+        shipping_tax_units=breakdown.shipping_tax_units,
+        tax_units=breakdown.tax_units,
+        grand_total_units=breakdown.grand_total_units,
+        prices_include_tax=breakdown.prices_include_tax,
+    )
+    return lines, totals
+
+
 @attrs.define(kw_only=True, eq=False)
 class Order:
     """A placed order."""
@@ -293,34 +349,7 @@ class Order:
         """
         if not breakdown.lines:
             raise InvalidInput("an order needs at least one line", field="cart")
-        lines = tuple(
-            OrderLine(
-                sku=line.sku,
-                product_id=names[line.sku][0],
-                name=names[line.sku][1],
-                quantity=line.quantity,
-                unit_price_units=line.unit_units,
-                subtotal_units=line.subtotal_units,
-                discount_units=line.discount_units,
-                tax_units=line.tax_units,
-                total_units=line.total_units,
-                requires_shipping=names[line.sku][2],
-                track_stock=names[line.sku][3],
-                adjustments=tuple((a.promotion_id, a.units) for a in line.adjustments),
-                taxes=tuple((t.name, str(t.rate), t.units) for t in line.taxes),
-            )
-            for line in breakdown.lines
-        )
-        totals = OrderTotals(
-            subtotal_units=breakdown.subtotal_units,
-            discount_units=breakdown.discount_units,
-            shipping_units=breakdown.shipping_units,
-            shipping_discount_units=breakdown.shipping_discount_units,
-            shipping_tax_units=breakdown.shipping_tax_units,
-            tax_units=breakdown.tax_units,
-            grand_total_units=breakdown.grand_total_units,
-            prices_include_tax=breakdown.prices_include_tax,
-        )
+        lines, totals = _frozen(breakdown, names)
         order = cls(
             id=id,
             token=token,
@@ -390,7 +419,11 @@ class Order:
         if not found:
             return
         self.tenders = found
-        words = {TenderKind.GIFT_CARD: "gift card", TenderKind.STORE_CREDIT: "store credit"}
+        words = {
+            TenderKind.GIFT_CARD: "gift card",
+            TenderKind.STORE_CREDIT: "store credit",
+            TenderKind.EXCHANGE: "units returned from order",
+        }
         detail = "; ".join(
             f"{from_minor_units(t.units, self.currency).amount} {self.currency} "
             f"by {words[t.kind]} {t.reference}"
@@ -517,6 +550,59 @@ class Order:
         self.status = OrderStatus.CANCELLED
         self._log(at, actor, "cancelled", reason)
         self.events.append(OrderCancelled(occurred_at=at, order_id=self.id, reason=reason))
+
+    @property
+    def revision(self) -> int:
+        """How many times its lines were changed after placement (see :meth:`amend`)."""
+        return sum(1 for entry in self.history if entry.action == "edited")
+
+    def check_editable(self) -> None:
+        """:raises InvalidTransition: unless it is open (paid, not being cancelled)
+        and nothing of it has been planned to ship or has left."""
+        if self.status is not OrderStatus.OPEN:
+            raise InvalidTransition("order", self.status.value, "edit")
+        if self.shipped or self.fulfilment_status is not FulfilmentStatus.UNFULFILLED:
+            raise InvalidTransition("order", "shipped", "edit")
+
+    def amend(
+        self,
+        breakdown: PriceBreakdown,
+        names: Mapping[str, tuple[str, str, bool, bool]],
+        *,
+        shipping_address: Address | None,
+        tax_address: TaxAddress | None,
+        at: datetime,
+        actor: str,
+    ) -> int:
+        """Change its lines (and where it goes) to ``breakdown``, priced by the caller
+        as the order was placed: the difference in what it costs is the caller's to
+        charge or give back, and its stock to hold or release.
+
+        :param names: per SKU, as :meth:`place` takes them.
+        :returns: the difference in its total, in minor units (positive: it costs more).
+        :raises InvalidTransition: unless :meth:`check_editable` passes.
+        :raises InvalidInput: for no lines, another currency, or a total below what
+            its gift cards and store credit paid.
+        """
+        self.check_editable()
+        if not breakdown.lines:
+            raise InvalidInput("an order needs at least one line", field="quantities")
+        if breakdown.currency != self.currency:
+            raise InvalidInput(f"the order is in {self.currency}", field="currency")
+        if breakdown.grand_total_units < self.tendered_units:
+            raise InvalidInput(
+                "the order would cost less than its gift cards and store credit paid",
+                field="quantities",
+            )
+        before = self.totals.grand_total_units
+        self.lines, self.totals = _frozen(breakdown, names)
+        self.shipping_address = shipping_address
+        self.tax_address = tax_address
+        self.promotion_ids = breakdown.applied_promotions
+        after = self.totals.grand_total_units
+        units = ", ".join(f"{line.quantity} x {line.sku}" for line in self.lines)
+        self._log(at, actor, "edited", f"{units}; total {before} -> {after} minor units"[:2000])
+        return after - before
 
     def touch(self) -> None:
         """Mark it changed (its shipments were planned or cancelled): whatever else

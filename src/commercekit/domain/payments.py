@@ -64,6 +64,8 @@ class TransactionKind(enum.Enum):
     """What a gateway operation did."""
 
     AUTHORIZE = "authorize"
+    INCREMENT = "increment"
+    """More authorized on a standing authorization (an order edited to cost more)."""
     CAPTURE = "capture"
     VOID = "void"
     REFUND = "refund"
@@ -199,8 +201,9 @@ class Payment:
 
     @property
     def authorized_units(self) -> int:
-        """Minor units authorized (at most one successful authorization counts)."""
-        return self._sum(TransactionKind.AUTHORIZE)
+        """Minor units authorized (at most one successful authorization counts), with
+        what was added to it since."""
+        return self._sum(TransactionKind.AUTHORIZE) + self._sum(TransactionKind.INCREMENT)
 
     @property
     def captured_units(self) -> int:
@@ -358,8 +361,18 @@ class Payment:
             if self._busy(TransactionKind.VOID):
                 raise OperationInProgress("payment", "a void")
             left = self.uncommitted_units
-            units = self._all_or(amount_units, left, kind)
+            # All, when nothing is named, is all that is due (an edit may have made
+            # it less than what stands authorized).
+            due = max(self.amount_units - self.captured_units - self._pending(kind), 0)
+            units = self._all_or(amount_units, min(left, due), kind)
             self.check_capture(units, left=left)
+        elif kind is TransactionKind.INCREMENT:
+            if self.voided or not self.authorized_units or self._busy(TransactionKind.VOID):
+                raise InvalidTransition("payment", self.status.value, "authorize more on")
+            if amount_units is None:
+                raise InvalidInput("an amount to add is needed", field="amount")
+            self._positive(amount_units)
+            units = amount_units
         elif kind is TransactionKind.REFUND:
             left = max(self.refundable_units - self._pending(TransactionKind.REFUND), 0)
             units = self._all_or(amount_units, left, kind)
@@ -569,6 +582,7 @@ class Payment:
         self._answering = intent_id
         handler = {
             TransactionKind.AUTHORIZE: self._apply_authorization,
+            TransactionKind.INCREMENT: self._apply_increment,
             TransactionKind.CAPTURE: self._apply_capture,
             TransactionKind.VOID: self._apply_void,
             TransactionKind.REFUND: self._apply_refund,
@@ -672,6 +686,37 @@ class Payment:
                 )
             )
         return True
+
+    def _apply_increment(self, event: GatewayEvent) -> bool:
+        if event.status is TransactionStatus.SUCCEEDED:
+            # An increment we asked for is recorded as the gateway made it (the edit that
+            # asked may have lost its race meanwhile: capturing all that is due then
+            # releases it); one nobody asked for, only within what is due.
+            asked = self.intent(self._answering) if self._answering else None
+            ours = asked is not None and asked.kind is TransactionKind.INCREMENT
+            if ours and asked is not None and event.amount_units > asked.amount_units:
+                return self._discrepancy(event, "authorized more than was asked")
+            if not ours and self.authorized_units + event.amount_units > self.amount_units:
+                return self._discrepancy(
+                    event, f"authorized {event.amount_units} more, beyond the amount due"
+                )
+            self._record(event)
+            self._event(PaymentAuthorized, event.amount_units, event.occurred_at)
+            return True
+        self._record(event)  # refused (or awaiting an action): nothing more is held
+        return True
+
+    def set_due(self, amount_units: int) -> None:
+        """The amount due changed (its order was edited): what may be authorized and
+        what "all" captures follow it.
+
+        :raises InvalidInput: for a negative amount.
+        """
+        if isinstance(amount_units, bool) or not isinstance(amount_units, int) or amount_units < 0:
+            raise InvalidInput("must be a whole number of minor units", field="amount")
+        if amount_units != self.amount_units:
+            self.amount_units = amount_units
+            self.version += 1
 
     def _apply_capture(self, event: GatewayEvent) -> bool:
         if event.status is not TransactionStatus.SUCCEEDED:

@@ -37,6 +37,7 @@ from commercekit.services.checkout import CheckoutService
 from commercekit.services.credit import CreditService
 from commercekit.services.customers import CustomerService
 from commercekit.services.fulfilment import FulfilmentService
+from commercekit.services.gift_card_sales import GiftCardSaleService
 from commercekit.services.inventory import InventoryService
 from commercekit.services.invoicing import InvoicingService, document_order
 from commercekit.services.notifications import NotificationService
@@ -264,6 +265,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "where_is_my_order": anyone,  # the number and the email together are the key
         "for_customer": own_customer("customer_id", ORDERS, CUSTOMERS),
         "cancel": staff(ORDERS),
+        "edit": staff(ORDERS),
         "finish_cancel": staff(ORDERS),
         "record_fulfilment": staff(ORDERS),
         "complete": staff(ORDERS),
@@ -416,6 +418,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         },
         "refund": staff(REFUNDS),
         "start_return": staff(SUPPORT, ORDERS),
+        "edit_order": staff(SUPPORT, ORDERS),
         "reship": staff(SUPPORT, ORDERS),
     },
     "credit": {
@@ -433,6 +436,11 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
                 "enable_gift_card",
             )
         },
+    },
+    "gift_card_sales": {
+        "on_events": system,
+        "issue_due": system,
+        "for_order": staff(ORDERS, REFUNDS),
     },
     "recovery": {"sweep": system, "recover_pending_checkouts": system},
     "invoicing": {
@@ -458,6 +466,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "cancel": own_return("return_id", ORDERS),
         "plan_refund": staff(ORDERS, REFUNDS),
         "refund": staff(REFUNDS),
+        "exchanges_for": own_order("order_id", ORDERS),
         **{
             name: staff(ORDERS)
             for name in (
@@ -469,6 +478,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
                 "close",
                 "claim",
                 "claims_for",
+                "exchange",
             )
         },
     },
@@ -562,6 +572,7 @@ class View:
     notifications: NotificationService
     recovery: RecoveryService
     invoicing: InvoicingService
+    gift_card_sales: GiftCardSaleService
     support: SupportService
     refunds: RefundService
     returns: ReturnService

@@ -108,6 +108,11 @@ class Settings:
     seller: Seller | None = None
     """Who issues the store's invoices and credit notes, and how they are numbered;
     ``None``: the documents name no seller, and none is issued automatically."""
+    gift_card_skus: frozenset[str] = frozenset()
+    """The SKUs that sell a gift card: each unit paid for issues one, worth what was
+    paid for that unit (see :mod:`commercekit.services.gift_card_sales`)."""
+    gift_card_expiry_days: int | None = None
+    """How long a gift card sold lasts, from its issue; ``None``: it never expires."""
 
     def channel(self, channel_id: str | None) -> Channel | None:
         """The channel a cart opens in: the one named, else the default (``None``
@@ -153,27 +158,41 @@ class Runtime:
     catalog: CatalogCache = attrs.field(factory=CatalogCache)
     """The catalogue-wide data, read once per catalogue stamp."""
     _delivering: threading.Lock = attrs.field(factory=threading.Lock)
+    _deliverer: int | None = attrs.field(default=None, init=False)
+    """The thread delivering now, if any."""
+    _again: bool = attrs.field(default=False, init=False)
 
     def deliver_events(self) -> int:
         """Hand committed, undelivered outbox events to subscribers, oldest first.
 
         Delivery is at least once: a crash after handing events over and before
-        marking them leaves them to be handed over again.
+        marking them leaves them to be handed over again. A subscriber may commit a
+        unit of work of its own (a gift card sold when an order is paid): the events
+        that commits are delivered by the delivery under way, once it has marked the
+        batch it is in, rather than by a delivery nested in it.
 
         :returns: how many events were delivered.
         """
+        if self._deliverer == threading.get_ident():
+            self._again = True
+            return 0
         delivered = 0
         with self._delivering:
-            while True:
-                batch = self.storage.undelivered_events(_BATCH)
-                if batch:
-                    self.subscribers([event for _, event in batch])
-                    self.storage.mark_delivered(
-                        [event_id for event_id, _ in batch], at=self.clock.now()
-                    )
-                    delivered += len(batch)
-                if len(batch) < _BATCH:
-                    return delivered
+            self._deliverer = threading.get_ident()
+            try:
+                while True:
+                    self._again = False
+                    batch = self.storage.undelivered_events(_BATCH)
+                    if batch:
+                        self.subscribers([event for _, event in batch])
+                        self.storage.mark_delivered(
+                            [event_id for event_id, _ in batch], at=self.clock.now()
+                        )
+                        delivered += len(batch)
+                    if len(batch) < _BATCH and not self._again:
+                        return delivered
+            finally:
+                self._deliverer = None
 
     def carrier(self, name: object) -> Carrier:
         """The configured carrier called ``name``.

@@ -43,7 +43,13 @@ from commercekit.domain.errors import (
 from commercekit.domain.identifiers import check_flag, check_key
 from commercekit.domain.inventory import StockLine, StockLocation
 from commercekit.domain.money import currency_precision
-from commercekit.domain.orders import Order, OrderStatus, order_number
+from commercekit.domain.orders import (
+    Order,
+    OrderStatus,
+    bundle_components,
+    line_names,
+    order_number,
+)
 from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown, PricingContext, PricingEngine, TaxAddress
 from commercekit.domain.shipping import Rate
@@ -103,22 +109,6 @@ class CheckoutSummary:
     def due_units(self) -> int:
         """What the payment gateway would be asked for: the total less the tenders."""
         return self.breakdown.grand_total_units - sum(t.units for t in self.tenders)
-
-
-def _components(products: list[Product]) -> dict[str, Mapping[str, int]]:
-    """The bundles among these products' variants, with their components."""
-    return {v.sku: v.components for p in products for v in p.variants if v.components}
-
-
-def _names(products: list[Product]) -> dict[str, tuple[str, str, bool, bool]]:
-    names: dict[str, tuple[str, str, bool, bool]] = {}
-    for product in products:
-        for variant in product.variants:
-            options = ", ".join(variant.options.values())
-            name = f"{product.name} ({options})" if options else product.name
-            tracked = variant.track_stock and not variant.digital
-            names[variant.sku] = (product.id, name, variant.requires_shipping, tracked)
-    return names
 
 
 class CheckoutService(Service):
@@ -412,7 +402,7 @@ class CheckoutService(Service):
             locations=priced.locations,
             country=address.country,
             strategy=self._rt.settings.allocation,
-            components=_components(priced.products),
+            components=bundle_components(priced.products),
         )
 
     def summary(self, token: str) -> CheckoutSummary:
@@ -435,7 +425,9 @@ class CheckoutService(Service):
             tenders = quote_tenders(uow, cart, total, at=self.now) if checkout.with_tenders else ()
             missing = checkout.missing(
                 requires_shipping=requires_shipping,
-                requires_payment=total > sum(t.units for t in tenders),
+                # Without gift cards or store credit a means of payment is always
+                # asked for; with them, only for what they leave to pay.
+                requires_payment=not tenders or total > sum(t.units for t in tenders),
             )
             if cart.is_empty:
                 missing.insert(0, "cart")
@@ -552,7 +544,7 @@ class CheckoutService(Service):
             raise CheckoutIncomplete(["cart"])
         priced = self._price(uow, cart, checkout)
         breakdown, products = priced.breakdown, priced.products
-        names = _names(products)
+        names = line_names(products)
         requires_shipping = priced.requires_shipping
         # With gift cards or store credit, whether a means of payment is needed is
         # known once they are weighed (below).
@@ -659,7 +651,7 @@ class CheckoutService(Service):
                 locations=priced.locations,
                 country=None if address is None else address.country,
                 strategy=self._rt.settings.allocation,
-                components=_components(products),
+                components=bundle_components(products),
             )
         except InsufficientStock:
             # Stock there, in the wrong place, is said as such.

@@ -11,7 +11,7 @@ spending the last of one balance at once one commits and the other is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
 import attrs
@@ -39,6 +39,7 @@ from commercekit.domain.errors import (
     InsufficientBalance,
     InvalidInput,
 )
+from commercekit.domain.gift_card_sales import CANCELLED, GiftCardPurchase, issued_any
 from commercekit.domain.identifiers import check_key, check_text, check_whole_number
 from commercekit.domain.money import (
     Money,
@@ -50,6 +51,7 @@ from commercekit.domain.money import (
 from commercekit.domain.orders import Order
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service, check_page_size
+from commercekit.services.replacements import undo_exchange
 
 __all__ = [
     "CreditService",
@@ -62,8 +64,11 @@ __all__ = [
     "find_gift_card",
     "plan_order_tenders",
     "quote_tenders",
+    "reinstate_sold_cards",
     "restore_tenders",
+    "take_back_sold_cards",
     "use_credit",
+    "withdraw_sold_cards",
 ]
 
 #: The reasons store credit is issued for at the door.
@@ -181,12 +186,19 @@ def credit_for_refund(
 def restore_tenders(uow: UnitOfWork, order: Order, *, at: datetime, actor: str = "system") -> int:
     """Give back to its gift cards and store credit what a failed or cancelled order
     took from them (reason restored, reference the order's id), in the unit of work
-    that releases the rest of what it held: once, however often it is asked.
+    that releases the rest of what it held: once, however often it is asked. What
+    returned units paid of a replacement order goes back to no balance: its exchange
+    is undone instead (see :func:`~commercekit.services.replacements.undo_exchange`).
 
     :returns: the minor units given back.
     """
     restored = 0
     for tender in order.tenders:
+        if tender.kind is TenderKind.EXCHANGE:
+            # No balance paid it: the exchange that did is undone (or, once done, what
+            # it paid is owed again on the order its units came from).
+            undo_exchange(uow, order, at=at, actor=actor)
+            continue
         if tender.kind is TenderKind.GIFT_CARD:
             cards = uow.records(GiftCard)
             card = cards.find(tender.source_id)
@@ -201,6 +213,105 @@ def restore_tenders(uow: UnitOfWork, order: Order, *, at: datetime, actor: str =
                 accounts.save(account)
         restored += units
     return restored
+
+
+def _take_back(
+    uow: UnitOfWork, purchase: GiftCardPurchase, count: int, *, by: str
+) -> list[GiftCard]:
+    records = uow.records(GiftCard)
+    cards = {
+        sold.gift_card_id: card
+        for sold in purchase.cards
+        if sold.gift_card_id and not sold.taken_back
+        if (card := records.find(sold.gift_card_id)) is not None
+    }
+    disabled = purchase.take_back(count, by=by, cards=cards)
+    for card in disabled:
+        records.save(card)
+    return disabled
+
+
+def take_back_sold_cards(
+    uow: UnitOfWork,
+    order: Order,
+    units: Mapping[str, int],
+    *,
+    refund_id: str,
+    skus: Collection[str],
+    at: datetime,
+) -> int:
+    """Take back the gift cards that ``units`` (per SKU) of ``order`` bought, in the
+    unit of work that records their refund (``refund_id``): each card is disabled,
+    and its unit marked as the refund's. A unit whose card was not issued yet is
+    taken back first (and never gets one); then units whose card still holds all it
+    was worth.
+
+    :param skus: the SKUs the store sells gift cards as (a line of one with nothing
+        issued yet is marked so that its refunded units are never issued).
+    :returns: how many cards were disabled.
+    :raises RefundRefused: naming ``quantities``, when a card to take back has been
+        spent (even in part): nothing of the refund is written.
+    """
+    lines = {line.sku: line for line in order.lines}
+    records = uow.records(GiftCardPurchase)
+    issued = issued_any(order)
+    disabled = 0
+    for sku, count in units.items():
+        line = lines.get(sku)
+        # What no longer sells gift cards may still have sold some: the order says so.
+        if count <= 0 or line is None or (sku not in skus and not issued):
+            continue
+        found = records.find(GiftCardPurchase.key(order.id, sku))
+        if found is None and sku not in skus:
+            continue
+        purchase = found or GiftCardPurchase.open(order, line, at=at)
+        disabled += len(_take_back(uow, purchase, count, by=refund_id))
+        (records.add if found is None else records.save)(purchase)
+    return disabled
+
+
+def withdraw_sold_cards(uow: UnitOfWork, order: Order) -> int:
+    """Take back every gift card ``order`` bought that no refund took back, in the
+    unit of work that cancels it (its money goes back whole). An order issued none
+    (its history says) is not looked at further.
+
+    :returns: how many cards were disabled.
+    :raises RefundRefused: naming ``quantities``, when one of them has been spent
+        (even in part): the order cannot be cancelled, only its other lines refunded.
+    """
+    if not issued_any(order):
+        return 0
+    records = uow.records(GiftCardPurchase)
+    disabled = 0
+    for purchase in records.where(ref=order.id, limit=500):
+        left = purchase.left()
+        if left:
+            disabled += len(_take_back(uow, purchase, left, by=CANCELLED))
+            records.save(purchase)
+    return disabled
+
+
+def reinstate_sold_cards(uow: UnitOfWork, order_id: str, refund_id: str) -> int:
+    """The refund ``refund_id`` failed (the gateway refused it): the gift cards it took
+    back stand again, enabled if it disabled them, in the unit of work that settles
+    it.
+
+    :returns: how many cards were enabled.
+    """
+    records = uow.records(GiftCardPurchase)
+    cards = uow.records(GiftCard)
+    enabled = 0
+    for purchase in records.where(ref=order_id, limit=500):
+        if not any(sold.taken_back_by == refund_id for sold in purchase.cards):
+            continue
+        again = purchase.give_back(refund_id)
+        records.save(purchase)
+        for gift_card_id in again:
+            card = cards.find(gift_card_id)
+            if card is not None and card.enable():
+                cards.save(card)
+                enabled += 1
+    return enabled
 
 
 @attrs.frozen

@@ -19,7 +19,8 @@ from commercekit.domain.inventory import (
 )
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.credit import restore_tenders
+from commercekit.services.credit import restore_tenders, withdraw_sold_cards
+from commercekit.services.replacements import complete_exchange
 
 __all__ = [
     "cancel_unpaid",
@@ -102,13 +103,17 @@ def _holding(uow: UnitOfWork, order: Order) -> list[str]:
 
 
 def release_holds(uow: UnitOfWork, order: Order, *, at: datetime) -> int:
-    """Give back what an order holds: its coupon uses, what its gift cards and store
-    credit paid (once), and its stock.
+    """Give back what an order holds: its stock, and unless it completed (its stock
+    left over, say, after its goods went) its coupon uses and what its gift cards and
+    store credit paid (once); the gift cards it bought are taken back.
 
     :returns: how many reservations were released.
+    :raises RefundRefused: for an order one of whose gift cards bought has been spent.
     """
-    uow.catalog.release_coupon_uses(order.id)
-    restore_tenders(uow, order, at=at)
+    if order.status is not OrderStatus.COMPLETED:
+        withdraw_sold_cards(uow, order)
+        uow.catalog.release_coupon_uses(order.id)
+        restore_tenders(uow, order, at=at)
     held = _holding(uow, order)
     return uow.inventory.release(held, ReservationStatus.RELEASED, at=at) if held else 0
 
@@ -123,8 +128,10 @@ def ship_holds(uow: UnitOfWork, order: Order, *, at: datetime) -> int:
 
 
 def keep_until_shipped(uow: UnitOfWork, order: Order) -> None:
-    """The order was paid: its stock is held until it ships or is cancelled."""
+    """The order was paid: its stock is held until it ships or is cancelled (and, a
+    replacement, its exchange is done)."""
     uow.inventory.allocate_order(order.id)
+    complete_exchange(uow, order)
 
 
 def wait_for_action(uow: UnitOfWork, order: Order, *, until: datetime) -> None:

@@ -40,7 +40,7 @@ from commercekit.services.base import Runtime, Service
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.holds import cancel_unpaid
 from commercekit.services.payments import PaymentService
-from commercekit.services.returns import units_back
+from commercekit.services.shipped import units_back
 
 __all__ = ["InventoryService"]
 

@@ -161,13 +161,15 @@ class NotificationService(Service):
             },
         )
 
-    def _refund_issued(self, uow: UnitOfWork, event: RefundIssued) -> Wanted:
+    def _refund_issued(self, uow: UnitOfWork, event: RefundIssued) -> Wanted | None:
+        if event.to_exchange_units >= event.total_units:
+            return None  # it all paid for a replacement order, whose own notices tell
         return Wanted(
             "refund_issued",
             f"refund_issued:{event.order_id}:{event.refund_id}",
             event.order_id,
             {
-                "amount_units": event.total_units,
+                "amount_units": event.total_units - event.to_exchange_units,
                 "gateway_units": event.to_gateway_units,
                 "credit_units": event.to_credit_units,
                 "refunded_at": event.occurred_at,
@@ -273,7 +275,10 @@ class NotificationService(Service):
         tried again by :meth:`send_due` (run it from a worker, every few minutes).
 
         :returns: how many new notices were recorded.
+        :raises InvalidInput: naming ``events``, for anything but a list (or tuple).
         """
+        if not isinstance(events, list | tuple):
+            raise InvalidInput("must be a list of events", field="events")
         if self._notifier is None:
             return 0
         recorded: list[str] = []

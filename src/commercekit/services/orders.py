@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -39,9 +39,11 @@ from commercekit.domain.payments import PaymentStatus, TransactionKind
 from commercekit.domain.shipping import TrackingEvent
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.edits import OrderEdit, OrderEditService
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.holds import release_holds
 from commercekit.services.payments import PaymentService
+from commercekit.services.schemas import AddressIn
 
 __all__ = ["OrderService", "OrderTracking", "ShipmentTracking"]
 
@@ -115,11 +117,35 @@ class OrderService(Service):
     """Staff and customer operations on placed orders."""
 
     def __init__(
-        self, runtime: Runtime, payments: PaymentService, fulfilment: FulfilmentService
+        self,
+        runtime: Runtime,
+        payments: PaymentService,
+        fulfilment: FulfilmentService,
+        edits: OrderEditService,
     ) -> None:
         super().__init__(runtime)
         self._payments = payments
         self._fulfilment = fulfilment
+        self._edits = edits
+
+    def edit(
+        self,
+        order_id: str,
+        quantities: Mapping[str, int],
+        *,
+        shipping_address: Mapping[str, Any] | AddressIn | None = None,
+        current_prices: bool = False,
+        actor: str = "staff",
+    ) -> OrderEdit:
+        """Change an order before anything of it ships, priced again as it was placed:
+        see :meth:`commercekit.services.edits.OrderEditService.edit`, which this is."""
+        return self._edits.edit(
+            order_id,
+            quantities,
+            shipping_address=shipping_address,
+            current_prices=current_prices,
+            actor=actor,
+        )
 
     def get(self, order_id: str) -> Order:
         """An order by id (for staff and back-office code).

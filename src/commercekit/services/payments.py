@@ -31,6 +31,7 @@ from commercekit.domain.errors import (
     PaymentDeclined,
     RequestInProgress,
     UnknownGateway,
+    UnsupportedByGateway,
     shown,
 )
 from commercekit.domain.identifiers import check_key
@@ -72,6 +73,14 @@ def _operation(gateway: PaymentGateway, payment: Payment, intent: Intent) -> Gat
         return gateway.refund(reference, intent.amount_units, payment.currency, intent.key)
     if intent.kind is TransactionKind.VOID:
         return gateway.void(reference, intent.key)
+    if intent.kind is TransactionKind.INCREMENT:
+        increment = getattr(gateway, "increment_authorization", None)
+        if increment is None:
+            raise UnsupportedByGateway(gateway.name, "authorizing more on a payment")
+        event: GatewayEvent = increment(
+            reference, intent.amount_units, payment.currency, intent.key
+        )
+        return event
     raise InvalidInput("an authorization is asked for as the order is placed", field="kind")
 
 
@@ -411,7 +420,9 @@ class PaymentService(Service):
         idempotency_key: str | None = None,
         actor: str = "staff",
     ) -> Payment:
-        """Capture part or all of what is authorized (all when ``amount`` is None).
+        """Capture part or all of what is authorized (all that is due when ``amount``
+        is None; what stands authorized beyond it, after an edit made the order cost
+        less, is released then).
 
         Two captures at once each count what the other takes: together they never
         take more than was authorized. The same ``idempotency_key`` again is the same
@@ -422,9 +433,15 @@ class PaymentService(Service):
         :raises OperationInProgress: while a void is under way.
         :raises PaymentDeclined: if the gateway refuses.
         """
-        return self._operate(
+        payment = self._operate(
             TransactionKind.CAPTURE, order_id, amount, idempotency_key, actor, _may_capture
         )
+        taken = payment.captured_units >= payment.amount_units
+        if amount is None and taken and payment.capturable_units and not payment.intents:
+            # Everything due is taken (an edit made it less than was authorized): what
+            # stands authorized beyond it is released.
+            payment = self._operate(TransactionKind.VOID, order_id, None, None, actor)
+        return payment
 
     def refund(
         self,
@@ -443,6 +460,30 @@ class PaymentService(Service):
         :raises PaymentDeclined: if the gateway refuses.
         """
         return self._operate(TransactionKind.REFUND, order_id, amount, idempotency_key, actor)
+
+    def _authorize_more(
+        self,
+        order_id: str,
+        amount: moneyed.Money,
+        *,
+        idempotency_key: str | None = None,
+        actor: str = "staff",
+    ) -> Payment:
+        """Authorize ``amount`` more on the order's standing authorization (its order
+        was edited to cost more; the amount due grows with the edit), through a
+        gateway that can (``increment_authorization``). The same ``idempotency_key``
+        again is the same request.
+
+        :raises UnsupportedByGateway: for a gateway that cannot (nothing is asked).
+        :raises InvalidTransition: for a payment not authorized, or voided.
+        :raises PaymentDeclined: if the gateway refuses.
+        """
+        check_key(order_id, "order_id")
+        payment = self.for_order(order_id)
+        gateway = self._rt.gateway(payment.gateway)
+        if not hasattr(gateway, "increment_authorization"):
+            raise UnsupportedByGateway(gateway.name, "authorizing more on a payment")
+        return self._operate(TransactionKind.INCREMENT, order_id, amount, idempotency_key, actor)
 
     def void(self, order_id: str, *, actor: str = "staff") -> Payment:
         """Release what is authorized and not captured (all of it, or the rest after a

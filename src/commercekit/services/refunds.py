@@ -13,6 +13,7 @@ refund had counted; an answer that never came leaves it pending, and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Final
 
 import moneyed
 
@@ -31,16 +32,33 @@ from commercekit.domain.orders import Order
 from commercekit.domain.returns import Refund, RefundKind, RefundLedger, RefundPlan
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
-from commercekit.services.credit import credit_for_refund
+from commercekit.services.credit import (
+    credit_for_refund,
+    reinstate_sold_cards,
+    take_back_sold_cards,
+)
 from commercekit.services.payments import PaymentService
+from commercekit.services.replacements import release_exchange
 
-__all__ = ["Planner", "RefundService", "check_credit_choice", "ledger_for", "paid_units"]
+__all__ = [
+    "Planner",
+    "RefundService",
+    "check_credit_choice",
+    "ledger_for",
+    "ledger_paid_units",
+    "paid_units",
+]
 
 Planner = Callable[[UnitOfWork, Order, RefundLedger, int], RefundPlan]
 """Works out a refund from the order, its ledger and what it was paid."""
 
 #: The longest reason a refund keeps.
 MAX_REASON: int = 2000
+
+#: How often recording a refund is tried again after losing a race for the order's
+#: ledger: each loss means another refund of the order landed, and the next try
+#: prices what is left after it, so the bound is reached only under a pile-up.
+_RECORD_ATTEMPTS: Final = 20
 
 
 def paid_units(uow: UnitOfWork, order: Order) -> int:
@@ -49,6 +67,12 @@ def paid_units(uow: UnitOfWork, order: Order) -> int:
     payment = uow.payments.for_order(order.id)
     captured = 0 if payment is None else payment.captured_units
     return captured + order.tendered_units
+
+
+def ledger_paid_units(uow: UnitOfWork, order: Order, ledger: RefundLedger) -> int:
+    """What ``ledger`` may give back of ``order`` in all: what was paid, less what
+    the payment gave back that no refund on the ledger accounts for."""
+    return paid_units(uow, order) - _outside(uow, order, ledger)
 
 
 def _gateway_room(uow: UnitOfWork, order: Order, ledger: RefundLedger) -> int:
@@ -247,33 +271,72 @@ class RefundService(Service):
         def record(uow: UnitOfWork) -> Refund:
             order = uow.orders.get(order_id)
             ledger, stored = ledger_for(uow, order)
-            paid = paid_units(uow, order) - _outside(uow, order, ledger)
-            plan = planner(uow, order, ledger, paid)
-            credit = _to_credit(to_store_credit, order, plan.total_units)
-            gateway = min(plan.total_units - credit, _gateway_room(uow, order, ledger))
-            refund = ledger.record(
-                plan,
+            refund = self._record(
+                uow,
+                order,
+                ledger,
+                planner,
                 refund_id=refund_id,
-                to_gateway_units=gateway,
                 reason=reason,
-                at=self.now,
                 actor=actor,
                 return_id=return_id,
-                paid_units=paid,
-                store_credit_units=credit,
+                to_store_credit=to_store_credit,
             )
-            if not refund.to_gateway_units:
-                self._credit(uow, order, refund)
             (uow.records(RefundLedger).save if stored else uow.records(RefundLedger).add)(ledger)
-            order.note("refund", _describe(refund, order.currency), at=self.now, actor=actor)
             uow.orders.save(order)
             if on_record is not None:
                 on_record(uow, order, refund)
             return refund
 
-        refund = self._run(record)
+        refund = self._run(record, attempts=_RECORD_ATTEMPTS)
         if refund.to_gateway_units:
             return self._give_back(order_id, refund, actor=actor)
+        return refund
+
+    def _record(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        ledger: RefundLedger,
+        planner: Planner,
+        *,
+        refund_id: str,
+        reason: str,
+        actor: str,
+        return_id: str = "",
+        to_store_credit: moneyed.Money | bool = False,
+    ) -> Refund:
+        """Plan and record one refund on ``ledger`` in ``uow``, paying its credit now
+        when the gateway has no part in it, and note it on ``order``; the caller keeps
+        both, and asks the gateway for its part once committed
+        (:meth:`_give_back`)."""
+        paid = ledger_paid_units(uow, order, ledger)
+        plan = planner(uow, order, ledger, paid)
+        # Gift cards the refunded units bought are disabled with it, or it is refused.
+        take_back_sold_cards(
+            uow,
+            order,
+            {line.sku: line.units for line in plan.lines},
+            refund_id=refund_id,
+            skus=self._rt.settings.gift_card_skus,
+            at=self.now,
+        )
+        credit = _to_credit(to_store_credit, order, plan.total_units)
+        gateway = min(plan.total_units - credit, _gateway_room(uow, order, ledger))
+        refund = ledger.record(
+            plan,
+            refund_id=refund_id,
+            to_gateway_units=gateway,
+            reason=reason,
+            at=self.now,
+            actor=actor,
+            return_id=return_id,
+            paid_units=paid,
+            store_credit_units=credit,
+        )
+        if not refund.to_gateway_units:
+            self._credit(uow, order, refund)
+        order.note("refund", _describe(refund, order.currency), at=self.now, actor=actor)
         return refund
 
     def _credit(self, uow: UnitOfWork, order: Order, refund: Refund) -> None:
@@ -298,6 +361,10 @@ class RefundService(Service):
             if back <= 0:
                 break
             units = min(back, tender.units)
+            if tender.kind is TenderKind.EXCHANGE:
+                # Returned units of another order paid it: that order owes it again.
+                back -= release_exchange(uow, order, units, at=at, actor=actor)
+                continue
             card = tender.source_id if tender.kind is TenderKind.GIFT_CARD else None
             credit_for_refund(
                 uow,
@@ -351,9 +418,11 @@ class RefundService(Service):
                 settled = ledger.refund(refund_id)
                 if done and settled.to_credit_units:
                     self._credit(uow, uow.orders.get(order_id), settled)
+                if not done:
+                    reinstate_sold_cards(uow, order_id, refund_id)
             return ledger.refund(refund_id)
 
-        return self._run(work)
+        return self._run(work, attempts=_RECORD_ATTEMPTS)
 
 
 def _describe(refund: Refund, currency: str) -> str:

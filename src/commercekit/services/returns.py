@@ -1,6 +1,7 @@
 """Returns (RMA): asked for by the customer within the store's policy, decided by
 staff, sent back with a label the carrier sells, received, inspected unit by unit
-(back on a shelf, or written off), and refunded from what was paid.
+(back on a shelf, or written off), and refunded from what was paid, or exchanged
+for other goods (see :mod:`~commercekit.services.exchanges`).
 
 Every step is checked by the :class:`~commercekit.domain.returns.Return` aggregate
 and written to the order's history in the same unit of work.
@@ -8,10 +9,8 @@ and written to the order's history in the same unit of work.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import moneyed
 
@@ -20,19 +19,16 @@ from commercekit.domain.errors import (
     CommerceError,
     InvalidInput,
     InvalidTransition,
-    NotFound,
     RefundRefused,
     ReturnRefused,
 )
 from commercekit.domain.events import StockChanged
-from commercekit.domain.fulfilment import Shipment, ShipmentStatus
 from commercekit.domain.identifiers import check_flag, check_key, check_text, check_whole_number
 from commercekit.domain.inventory import MovementKind, StockChange, StockMovement
 from commercekit.domain.orders import Order
 from commercekit.domain.returns import (
     Claim,
-    ClaimKind,
-    ClaimResolution,
+    Exchange,
     Inspection,
     InspectionOutcome,
     Refund,
@@ -43,10 +39,11 @@ from commercekit.domain.returns import (
     ReturnLine,
     ReturnReason,
 )
-from commercekit.domain.shipping import Parcel
 from commercekit.ports.carriers import LabelRequest
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.claims import Claims
+from commercekit.services.exchanges import Exchanges
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.refunds import (
     RefundService,
@@ -54,10 +51,9 @@ from commercekit.services.refunds import (
     ledger_for,
     paid_units,
 )
+from commercekit.services.shipped import delivered_units, return_parcels, shipped_from, units_back
 
-__all__ = ["ReturnService", "units_back"]
-
-E = TypeVar("E", bound=enum.Enum)
+__all__ = ["ReturnService"]
 
 _NOTE = 2000
 
@@ -129,38 +125,6 @@ def _decisions(decisions: object) -> list[Inspection]:
     return checked
 
 
-def _delivered(shipments: Sequence[Shipment]) -> tuple[dict[str, int], dict[str, datetime]]:
-    """Units delivered per SKU, and when each SKU's last delivery arrived."""
-    units: dict[str, int] = {}
-    when: dict[str, datetime] = {}
-    for shipment in shipments:
-        if shipment.status is not ShipmentStatus.DELIVERED:
-            continue
-        arrived = shipment.delivered_at or shipment.dispatched_at or shipment.created_at
-        for sku, count in shipment.lines.items():
-            units[sku] = units.get(sku, 0) + count
-            when[sku] = max(when.get(sku, arrived), arrived)
-    return units, when
-
-
-def units_back(uow: UnitOfWork, order: Order, sku: str) -> int:
-    """Units of ``sku`` put back on a shelf for ``order`` so far: the RETURN movements
-    naming the order or one of its shipments, at every location."""
-    references = {order.id, *(s.id for s in uow.shipments.for_order(order.id))}
-    return sum(
-        movement.quantity
-        for location in uow.inventory.locations()
-        for movement in uow.inventory.movements(sku, location.id)
-        if movement.kind is MovementKind.RETURN and movement.reference in references
-    )
-
-
-def _shipped_from(shipments: Sequence[Shipment], sku: str) -> Shipment | None:
-    """The (latest) dispatched shipment that carried ``sku``."""
-    found = [s for s in shipments if s.status.dispatched and s.lines.get(sku)]
-    return max(found, key=lambda s: (s.dispatched_at or s.created_at, s.id)) if found else None
-
-
 class ReturnService(Service):
     """Returns of an order's units, from the request to the refund."""
 
@@ -170,6 +134,8 @@ class ReturnService(Service):
         super().__init__(runtime)
         self._refunds = refunds
         self._fulfilment = fulfilment
+        self._exchanges = Exchanges(runtime, refunds)
+        self._claims = Claims(runtime, refunds, fulfilment)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -213,7 +179,7 @@ class ReturnService(Service):
         def work(uow: UnitOfWork) -> Return:
             order = uow.orders.get(order_id)
             shipments = uow.shipments.for_order(order.id)
-            delivered, when = _delivered(shipments)
+            delivered, when = delivered_units(shipments)
             products = {
                 variant.sku: product
                 for product in uow.catalog.products_for_skus([line.sku for line in wanted])
@@ -348,8 +314,8 @@ class ReturnService(Service):
             if order.shipping_address is None:
                 raise InvalidInput("the order has no shipping address", field="shipping_address")
             shipments = uow.shipments.for_order(order.id)
-            parcels = _return_parcels(shipments, found.units)
-            first = _shipped_from(shipments, found.lines[0].sku)
+            parcels = return_parcels(shipments, found.units)
+            first = shipped_from(shipments, found.lines[0].sku)
             snapshot = self._rt.catalog.get(uow)
             origin = next(
                 (p for p in snapshot.locations if first and p.id == first.location_id), None
@@ -426,7 +392,7 @@ class ReturnService(Service):
             shipments = uow.shipments.for_order(order.id)
             placed: list[Inspection] = []
             for decision in wanted:
-                shipment = _shipped_from(shipments, decision.sku)
+                shipment = shipped_from(shipments, decision.sku)
                 if shipment is None:
                     raise InvalidInput(f"{decision.sku} was never shipped", field="decisions")
                 location = decision.location_id
@@ -494,89 +460,22 @@ class ReturnService(Service):
         actor: str = "staff",
         order_id: str | None = None,
     ) -> Claim:
-        """A dispatched shipment was lost or arrived damaged (``kind``): make the
-        customer whole by sending its units again (``resolution`` ``reship``, from
-        ``location_id`` or where allocation picks) or by refunding what was paid for
-        them (``refund``). One claim per shipment; with ``order_id``, only a shipment
-        of that order.
-
-        :raises InvalidTransition: for a shipment that has not left, or one claimed
-            already.
-        :raises RefundRefused: for units refunded already (a refund claim).
-        """
-        check_key(shipment_id, "shipment_id")
-        what = _choice(ClaimKind, kind, "kind")
-        how = _choice(ClaimResolution, resolution, "resolution")
-        why = check_text(note, "note", max_length=_NOTE, blank=True)
-        chosen = None if location_id is None else check_key(location_id, "location_id")
-        check_key(actor, "actor")
-        if order_id is not None:
-            check_key(order_id, "order_id")
-
-        def open_claim(uow: UnitOfWork) -> tuple[Claim, Shipment]:
-            shipment = uow.shipments.get(shipment_id)
-            if order_id is not None and shipment.order_id != order_id:
-                raise NotFound("shipment", shipment_id, field="shipment_id")
-            if not shipment.status.dispatched:
-                raise InvalidTransition("shipment", shipment.status.value, "claim")
-            if uow.records(Claim).find(Claim.key(shipment_id)) is not None:
-                raise InvalidTransition("shipment", "claimed", "claim")
-            made = Claim(
-                id=Claim.key(shipment_id),
-                order_id=shipment.order_id,
-                shipment_id=shipment_id,
-                carrier=shipment.carrier,
-                kind=what,
-                resolution=how,
-                note=why,
-                created_at=self.now,
-                actor=actor,
-            )
-            return made, shipment
-
-        def file(uow: UnitOfWork, made: Claim) -> None:
-            uow.records(Claim).add(made)
-            order = uow.orders.get(made.order_id)
-            detail = f"{shipment_id}: {how.value}"
-            order.note(f"claim: {what.value}", detail, at=self.now, actor=actor)
-            uow.orders.save(order)
-
-        if how is ClaimResolution.RESHIP:
-
-            def reship(uow: UnitOfWork) -> Claim:
-                made, shipment = open_claim(uow)
-                replacement = self._fulfilment._send_again(uow, shipment, chosen, actor)
-                made.settled_by_shipment(replacement.id)
-                file(uow, made)
-                return made
-
-            return self._run(reship)
-        opened: list[Claim] = []
-
-        def plan(uow: UnitOfWork, order: Order, ledger: RefundLedger, paid: int) -> RefundPlan:
-            made, shipment = open_claim(uow)
-            opened[:] = [made]
-            return ledger.plan(order, dict(shipment.lines), paid_units=paid)
-
-        def settle(uow: UnitOfWork, order: Order, refund: Refund) -> None:
-            made = opened[0]
-            made.settled_by_refund(refund.id)
-            file(uow, made)
-
-        order_of = self._read(lambda uow: uow.shipments.get(shipment_id).order_id)
-        self._refunds._make(
-            order_of,
-            plan,
-            reason=f"{what.value} in transit: {shipment_id}",
+        """A dispatched shipment was lost or arrived damaged: make the customer whole,
+        by sending its units again or refunding them (see
+        :meth:`commercekit.services.claims.Claims.claim`, which this is)."""
+        return self._claims.claim(
+            shipment_id,
+            kind=kind,
+            resolution=resolution,
+            note=note,
+            location_id=location_id,
             actor=actor,
-            on_record=settle,
+            order_id=order_id,
         )
-        return self._read(lambda uow: uow.records(Claim).get(Claim.key(shipment_id)))
 
     def claims_for(self, order_id: str) -> list[Claim]:
         """The order's claims, oldest first."""
-        check_key(order_id, "order_id")
-        return self._read(lambda uow: uow.records(Claim).where(ref=order_id, limit=500))
+        return self._claims.for_order(order_id)
 
     # --- refunds ----------------------------------------------------------------------
 
@@ -646,6 +545,8 @@ class ReturnService(Service):
             found = uow.records(Return).get(return_id)
             if not found.refundable:
                 raise InvalidTransition("return", found.status.value, "refund")
+            if found.exchange_id:
+                raise RefundRefused("this return was exchanged", field="return_id")
             if found.refund_ids:
                 raise RefundRefused("this return has been refunded", field="return_id")
             return self._plan(found, order, ledger, paid, shipping)
@@ -665,12 +566,55 @@ class ReturnService(Service):
             to_store_credit=check_credit_choice(to_store_credit),
         )
 
+    # --- exchanges --------------------------------------------------------------------
 
-def _choice(kind: type[E], value: object, field: str) -> E:
-    try:
-        return value if isinstance(value, kind) else kind(value)
-    except ValueError:
-        raise InvalidInput(f"must be one of {[k.value for k in kind]}", field=field) from None
+    def exchange(
+        self,
+        return_id: str,
+        replacements: Mapping[str, str],
+        *,
+        payment_token: str | None = None,
+        gateway: str | None = None,
+        actor: str = "staff",
+    ) -> Exchange:
+        """Send other goods in place of the return's units: ``replacements`` maps each
+        SKU coming back (those received, once it was received) to the SKU sent
+        instead, as many units of it. The replacement is a new order for the original
+        order's customer, addresses and shipping method, priced at today's prices
+        (no coupon, shipping free) and paid first by what the returned units were
+        worth, with no restocking fee. Costing that much, it opens paid; costing
+        less, the difference is refunded on the original order; costing more, the
+        difference is charged on the replacement's own payment with
+        ``payment_token`` through ``gateway`` (the original order's by default).
+        Its stock is held at once, and it ships as any order does.
+
+        :raises InvalidTransition: unless the return was approved (and not closed),
+            or once it was exchanged.
+        :raises RefundRefused: once the return was refunded.
+        :raises InvalidInput: naming ``replacements`` when a SKU coming back has no
+            replacement or a SKU named is not coming back, or ``payment_token`` when
+            the difference is to be charged without one.
+        :raises UnknownSku: naming ``replacements``, for a SKU the catalogue does not
+            sell.
+        :raises InsufficientStock: when the replacement's stock cannot be held.
+        :raises PaymentDeclined: when the gateway refuses the difference: the
+            replacement is cancelled, its stock released, and the return is as it was.
+        :raises GatewayError: when the gateway's answer is unknown; the exchange is
+            pending until the sweep settles its replacement's payment.
+        """
+        return self._exchanges.make(
+            return_id,
+            replacements,
+            payment_token=payment_token,
+            gateway=gateway,
+            actor=actor,
+        )
+
+    def exchanges_for(self, order_id: str) -> list[Exchange]:
+        """The exchanges an order took part in: those of its returned units (oldest
+        first), and the one it is the replacement order of."""
+        check_key(order_id, "order_id")
+        return self._exchanges.for_order(order_id)
 
 
 def _units(units: object) -> dict[str, int]:
@@ -679,21 +623,3 @@ def _units(units: object) -> dict[str, int]:
     return {
         check_key(sku, "units"): check_whole_number(count, "units") for sku, count in units.items()
     }
-
-
-def _return_parcels(shipments: Sequence[Shipment], units: Mapping[str, int]) -> list[Parcel]:
-    """The units coming back, packed as they left."""
-    left = dict(units)
-    parcels: list[Parcel] = []
-    for shipment in shipments:
-        if not shipment.status.dispatched:
-            continue
-        for parcel in shipment.parcels:
-            taken = []
-            for unit in parcel.units:
-                if left.get(unit.sku, 0) > 0:
-                    left[unit.sku] -= 1
-                    taken.append(unit)
-            if taken:
-                parcels.append(Parcel(tuple(taken)))
-    return parcels

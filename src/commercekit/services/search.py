@@ -21,8 +21,9 @@ import attrs
 
 from commercekit.domain._validators import require_instance
 from commercekit.domain.catalog import CategoryTree, Product, ProductFilter
-from commercekit.domain.errors import ConfigurationError
+from commercekit.domain.errors import ConfigurationError, InvalidInput
 from commercekit.domain.events import CatalogUpdated, DomainEvent, StockChanged
+from commercekit.domain.identifiers import check_keys
 from commercekit.ports.search import SearchBackend, SearchDocument, SearchQuery, SearchResult
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service
@@ -146,9 +147,10 @@ class SearchService(Service):
         """Index these products again; forget those that are gone.
 
         :returns: how many products were indexed.
+        :raises InvalidInput: naming ``product_ids``, for anything but a list of ids.
         """
+        wanted = sorted(set(check_keys(product_ids, "product_ids")))
         engine = self._engine()
-        wanted = sorted(set(product_ids))
         indexed = 0
         for start in range(0, len(wanted), _BATCH):
             chunk = wanted[start : start + _BATCH]
@@ -193,7 +195,12 @@ class SearchService(Service):
 
     def on_events(self, events: Sequence[DomainEvent]) -> None:
         """Index what committed events changed. Never raises: a failure is logged,
-        and :meth:`reindex` puts it right."""
+        and :meth:`reindex` puts it right.
+
+        :raises InvalidInput: naming ``events``, for anything but a list (or tuple).
+        """
+        if not isinstance(events, list | tuple):
+            raise InvalidInput("must be a list of events", field="events")
         if self._backend is None:
             return
         product_ids: set[str] = set()

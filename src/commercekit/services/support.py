@@ -37,6 +37,7 @@ from commercekit.domain.support import (
 )
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.edits import OrderEdit, OrderEditService
 from commercekit.services.notifications import NotificationService
 from commercekit.services.refunds import RefundService
 from commercekit.services.returns import ReturnService
@@ -101,12 +102,14 @@ class SupportService(Service):
         *,
         refunds: RefundService,
         returns: ReturnService,
+        edits: OrderEditService,
         targets: Mapping[CasePriority, timedelta] | None = None,
     ) -> None:
         super().__init__(runtime)
         self._notifications = notifications
         self._refunds = refunds
         self._returns = returns
+        self._edits = edits
         self._targets: Mapping[CasePriority, timedelta] = {**RESPONSE_TARGETS, **(targets or {})}
 
     def _email_key(self, email: str) -> str:
@@ -417,6 +420,34 @@ class SupportService(Service):
         detail = f"{made.id}: {made.unit_count} unit(s)"
         self.record_action(case_id, ActionKind.RETURN_STARTED, detail, actor=actor)
         return made
+
+    def edit_order(
+        self,
+        case_id: str,
+        quantities: Mapping[str, int],
+        *,
+        shipping_address: Mapping[str, Any] | None = None,
+        actor: str = "staff",
+    ) -> OrderEdit:
+        """Change the case's order before it ships (see
+        :meth:`~commercekit.services.orders.OrderService.edit`), recorded on the case
+        and the order.
+
+        :raises InvalidTransition: for a closed case, or one about no order.
+        """
+        check_key(case_id, "case_id")
+        check_key(actor, "actor")
+        order_id = self._order_of(case_id)
+        edit = self._edits.edit(
+            order_id, quantities, shipping_address=shipping_address, actor=actor
+        )
+        currency = edit.order.currency
+        detail = (
+            f"total {from_minor_units(edit.before_units, currency).amount} -> "
+            f"{from_minor_units(edit.after_units, currency).amount} {currency}"
+        )
+        self.record_action(case_id, ActionKind.ORDER_EDITED, detail, actor=actor)
+        return edit
 
     def reship(
         self,

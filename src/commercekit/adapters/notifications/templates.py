@@ -44,6 +44,7 @@ TEMPLATE_NAMES: Final = (
     "case_resolved",
     "return_requested",
     "return_received",
+    "gift_card_purchased",
 )
 
 #: The documents a warehouse prints, rendered through the same templates.

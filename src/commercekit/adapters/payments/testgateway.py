@@ -12,6 +12,7 @@ token                         outcome of ``authorize``
 ``tok_gateway_error``         ``GatewayError`` (retryable), every time
 ``tok_flaky``                 ``GatewayError`` on the first call of a key,
                               authorized when the same key is tried again
+``tok_no_increment``          authorized; authorizing more on it is refused
 ============================  ==============================================
 
 Like a real gateway it honours idempotency keys (the same key returns the first
@@ -66,6 +67,7 @@ TOKENS: Final = (
     "tok_requires_action",
     "tok_gateway_error",
     "tok_flaky",
+    "tok_no_increment",
 )
 _DECLINES: Final = {"tok_declined": "card_declined", "tok_insufficient_funds": "insufficient_funds"}
 
@@ -122,6 +124,8 @@ class _Account:
     voided: bool = False
     pending_action: int = 0
     capture_on_confirm: bool = False
+    increments: bool = True
+    """Whether more may be authorized on it (not for ``tok_no_increment``)."""
 
 
 class TestPaymentGateway:
@@ -232,6 +236,7 @@ class TestPaymentGateway:
         def run() -> GatewayEvent:
             reference = _id("pay", self._name, key)
             account = self._accounts.setdefault(reference, _Account(currency=request.currency))
+            account.increments = token != "tok_no_increment"
             kind = TransactionKind.AUTHORIZE
             if token in _DECLINES:
                 return self._event(
@@ -255,7 +260,7 @@ class TestPaymentGateway:
                     request.currency,
                     "authenticate the payment",
                 )
-            if token not in ("tok_success", "tok_flaky"):
+            if token not in ("tok_success", "tok_flaky", "tok_no_increment"):
                 return self._event(
                     key,
                     reference,
@@ -327,6 +332,25 @@ class TestPaymentGateway:
 
         return self._operate(
             TransactionKind.CAPTURE, reference, amount_units, idempotency_key, refusal, book
+        )
+
+    def increment_authorization(
+        self, reference: str, amount_units: int, currency: str, idempotency_key: str
+    ) -> GatewayEvent:
+        """Authorize more on a standing authorization (refused for a payment authorized
+        with ``tok_no_increment``, and once voided)."""
+
+        def refusal(account: _Account) -> str | None:
+            if account.voided or not account.authorized:
+                return "not_authorized"
+            return None if account.increments else "increment_declined"
+
+        def book(account: _Account) -> int:
+            account.authorized += amount_units
+            return amount_units
+
+        return self._operate(
+            TransactionKind.INCREMENT, reference, amount_units, idempotency_key, refusal, book
         )
 
     def void(self, reference: str, idempotency_key: str) -> GatewayEvent:

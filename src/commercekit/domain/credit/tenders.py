@@ -41,6 +41,10 @@ class TenderKind(enum.Enum):
 
     GIFT_CARD = "gift_card"
     STORE_CREDIT = "store_credit"
+    EXCHANGE = "exchange"
+    """Units returned from another order (the ``source_id``) paid for this one, a
+    replacement: it is no balance, and a replacement that fails undoes its exchange
+    rather than giving anything back."""
 
 
 @attrs.frozen(kw_only=True)

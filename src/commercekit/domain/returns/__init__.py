@@ -1,7 +1,13 @@
-"""Returns and refunds: the return policy, returns (RMA) and their inspection, and
-refunds computed from what was paid."""
+"""Returns and refunds: the return policy, returns (RMA) and their inspection,
+refunds computed from what was paid, and exchanges for other goods."""
 
 from commercekit.domain.returns.claims import Claim, ClaimKind, ClaimResolution
+from commercekit.domain.returns.exchanges import (
+    Exchange,
+    ExchangeLine,
+    ExchangeStatus,
+    replacement_order,
+)
 from commercekit.domain.returns.policy import ReturnPolicy, ReturnReason, ReturnShippingPaidBy
 from commercekit.domain.returns.refunds import (
     PlannedLine,
@@ -27,6 +33,9 @@ __all__ = [
     "Claim",
     "ClaimKind",
     "ClaimResolution",
+    "Exchange",
+    "ExchangeLine",
+    "ExchangeStatus",
     "Inspection",
     "InspectionOutcome",
     "PlannedLine",
@@ -45,4 +54,5 @@ __all__ = [
     "ReturnStep",
     "fee_units",
     "line_share",
+    "replacement_order",
 ]

@@ -12,6 +12,14 @@ gives back exactly that when every unit and the shipping have come back.
 The order's :class:`RefundLedger` records every refund with its parts; it is one
 record, version-checked, so of two refunds of the same units at once one is
 recorded and the other finds the units refunded.
+
+Units exchanged for other goods come back like any others, but what they were
+worth pays for a replacement order (``to_exchange_units``) rather than going back
+to the customer; what they were worth beyond the replacement's price goes back as
+a refund of its own, so that a gateway refusing that part never undoes the
+exchange. Should the replacement give some of it back (it was cancelled, or its
+goods came back), that much is *released*: the order owes it to the customer
+again.
 """
 
 from __future__ import annotations
@@ -83,6 +91,9 @@ class RefundKind(enum.Enum):
     """No goods came back: a gesture, a price adjustment, a lost parcel."""
     EDIT = "edit"
     """The order was changed after placement and costs less."""
+    EXCHANGE = "exchange"
+    """Units came back to be exchanged: what they were worth paid for a replacement
+    order, and what was left of it went back."""
 
 
 class RefundStatus(enum.Enum):
@@ -125,8 +136,12 @@ class RefundPlan:
     capped_units: int = 0
     """Taken off because the order had less left to give back (a goodwill refund
     before, or a payment captured short)."""
+    difference_units: int = 0
+    """Of an exchange, what the units were worth beyond the replacement's price: not
+    in this refund, but in the one that follows it."""
     total_units: int
-    """What goes back: lines and shipping and goodwill, less the fee and the cap."""
+    """What goes back: lines and shipping and goodwill, less the fee, the cap and
+    an exchange's difference."""
 
     @property
     def units(self) -> dict[str, int]:
@@ -154,6 +169,12 @@ class Refund:
     store_credit_units: int = 0
     """Of the credit, what the merchant chose to give as store credit (the rest goes
     back onto the gift cards and store credit that paid)."""
+    to_exchange_units: int = 0
+    """What paid for a replacement order (an exchange): neither the gateway's nor
+    credit."""
+    released_units: int = 0
+    """Of ``to_exchange_units``, what the replacement gave back (it was cancelled,
+    or its goods came back): owed to the customer on this order again."""
     return_id: str = ""
     status: RefundStatus = RefundStatus.PENDING
 
@@ -161,6 +182,12 @@ class Refund:
     def counts(self) -> bool:
         """Whether it counts against what the order may give back."""
         return self.status is not RefundStatus.FAILED
+
+    @property
+    def counted_units(self) -> int:
+        """What it takes of what the order may give back: its total, less what a
+        replacement released."""
+        return self.plan.total_units - self.released_units if self.counts else 0
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -198,8 +225,14 @@ class RefundLedger:
 
     @property
     def refunded_units(self) -> int:
-        """What the refunds that count give back, in minor units."""
-        return sum(refund.plan.total_units for refund in self._counted())
+        """What the refunds that count give back (or gave to a replacement order and
+        still stands), in minor units."""
+        return sum(refund.counted_units for refund in self._counted())
+
+    @property
+    def exchanged_units(self) -> int:
+        """What paid for replacement orders and still stands."""
+        return sum(r.to_exchange_units - r.released_units for r in self._counted())
 
     @property
     def gateway_units(self) -> int:
@@ -317,6 +350,49 @@ class RefundLedger:
             total_units=total,
         )
 
+    def plan_exchange(
+        self, order: Order, units: Mapping[str, int], *, paid_units: int, price_units: int
+    ) -> RefundPlan:
+        """What ``units`` (per SKU) more of ``order``'s units pay toward a replacement
+        costing ``price_units``: their worth as :meth:`plan` prices it (no restocking
+        fee: the goods are being swapped, not sent back for money), up to the price;
+        what they were worth beyond it is the plan's ``difference_units``, for the
+        refund that follows (:meth:`plan_difference`).
+
+        :raises InvalidInput: for an unknown SKU, more units than were bought, or a
+            negative price.
+        :raises RefundRefused: for units refunded already, or nothing to give back.
+        """
+        if price_units < 0:
+            raise InvalidInput("a replacement costs nothing or more", field="price_units")
+        worth = self.plan(order, units, paid_units=paid_units, kind=RefundKind.EXCHANGE)
+        exchanged = min(worth.total_units, price_units)
+        return attrs.evolve(
+            worth, total_units=exchanged, difference_units=worth.total_units - exchanged
+        )
+
+    def plan_difference(self, order: Order, exchange: RefundPlan, *, paid_units: int) -> RefundPlan:
+        """The refund that follows an exchange's (:meth:`plan_exchange`): what its
+        units were worth beyond the replacement's price, never more than is left of
+        ``paid_units``.
+
+        :raises RefundRefused: when the exchange leaves no difference, or nothing is
+            left to give back.
+        """
+        if order.id != self.order_id or exchange.order_id != self.order_id:
+            raise InvalidInput("this ledger is another order's", field="order_id")
+        left = max(0, paid_units - self.refunded_units)
+        total = min(exchange.difference_units, left)
+        if total <= 0:
+            raise RefundRefused("nothing is left to give back for this exchange")
+        return RefundPlan(
+            order_id=order.id,
+            currency=order.currency,
+            kind=RefundKind.EXCHANGE,
+            capped_units=exchange.difference_units - total,
+            total_units=total,
+        )
+
     def _completes(self, order: Order, planned: list[PlannedLine], shipping_units: int) -> bool:
         back = self.returned()
         for line in planned:
@@ -340,17 +416,27 @@ class RefundLedger:
         return_id: str = "",
         paid_units: int,
         store_credit_units: int = 0,
+        to_exchange_units: int = 0,
+        pending: bool = False,
     ) -> Refund:
         """Record a refund made to ``plan``: ``to_gateway_units`` of it through the
-        gateway, the rest as store credit. The plan is checked against the ledger as
-        it is now, so one made before another refund landed is refused.
+        gateway, ``to_exchange_units`` toward a replacement order, the rest as
+        credit. The plan is checked against the ledger as it is now, so one made
+        before another refund landed is refused.
 
+        :param pending: keep it pending although the gateway has no part in it (an
+            exchange whose replacement is still being paid for): :meth:`settle`
+            decides it.
         :raises RefundRefused: if its units or amount are no longer left.
         :raises InvalidInput: for a split outside the plan's total.
         """
         if plan.order_id != self.order_id:
             raise InvalidInput("this plan is another order's", field="order_id")
-        if not 0 <= to_gateway_units <= plan.total_units - store_credit_units:
+        if not 0 <= to_exchange_units <= plan.total_units:
+            raise InvalidInput(
+                f"must be from 0 to {plan.total_units} minor units", field="to_exchange"
+            )
+        if not 0 <= to_gateway_units <= plan.total_units - store_credit_units - to_exchange_units:
             raise InvalidInput(
                 f"must be from 0 to {plan.total_units} minor units", field="to_gateway"
             )
@@ -373,10 +459,11 @@ class RefundLedger:
             reason=reason,
             plan=plan,
             to_gateway_units=to_gateway_units,
-            to_credit_units=plan.total_units - to_gateway_units,
+            to_credit_units=plan.total_units - to_gateway_units - to_exchange_units,
             store_credit_units=store_credit_units,
+            to_exchange_units=to_exchange_units,
             return_id=return_id,
-            status=RefundStatus.PENDING if to_gateway_units else RefundStatus.DONE,
+            status=RefundStatus.PENDING if to_gateway_units or pending else RefundStatus.DONE,
         )
         self.refunds = (*self.refunds, refund)
         self.version += 1
@@ -410,6 +497,29 @@ class RefundLedger:
             self._issued(settled, at)
         return True
 
+    def release(self, refund_id: str, units: int) -> int:
+        """The replacement an exchange paid for gave back ``units`` of what it was
+        paid (it was cancelled, or its goods came back): that much is owed to the
+        customer on this order again, as much as the exchange has left.
+
+        :returns: the minor units released (fewer than asked when less was left).
+        :raises InvalidInput: for a refund that paid no replacement, or a negative
+            amount.
+        :raises InvalidTransition: for an exchange not done (its replacement not paid
+            yet, or undone).
+        """
+        refund = self.refund(refund_id)
+        if units < 0 or not refund.to_exchange_units:
+            raise InvalidInput("only what paid for a replacement is released", field="units")
+        if refund.status is not RefundStatus.DONE:
+            raise InvalidTransition("exchange", refund.status.value, "release")
+        taken = min(units, refund.to_exchange_units - refund.released_units)
+        if taken:
+            released = attrs.evolve(refund, released_units=refund.released_units + taken)
+            self.refunds = tuple(released if r.id == refund_id else r for r in self.refunds)
+            self.version += 1
+        return taken
+
     def _issued(self, refund: Refund, at: datetime) -> None:
         self.events.append(
             RefundIssued(
@@ -420,6 +530,7 @@ class RefundLedger:
                 total_units=refund.plan.total_units,
                 to_gateway_units=refund.to_gateway_units,
                 to_credit_units=refund.to_credit_units,
+                to_exchange_units=refund.to_exchange_units,
                 return_id=refund.return_id,
             )
         )

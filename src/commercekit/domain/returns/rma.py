@@ -132,6 +132,8 @@ class Return:
     received: Mapping[str, int] = attrs.field(factory=dict)
     inspections: tuple[Inspection, ...] = ()
     refund_ids: tuple[str, ...] = ()
+    exchange_id: str = ""
+    """The exchange its units went to (a replacement order), if they were exchanged."""
     steps: tuple[ReturnStep, ...] = ()
     version: int = 0
     events: list[DomainEvent] = attrs.field(factory=list, repr=False)
@@ -227,7 +229,10 @@ class Return:
         self._step(at, actor, "rejected", reason)
 
     def cancel(self, *, at: datetime, actor: str) -> None:
-        """:raises InvalidTransition: once received, or once decided otherwise."""
+        """:raises InvalidTransition: once received, once decided otherwise, or once
+        exchanged (the replacement stands on the units coming back)."""
+        if self.exchange_id:
+            raise InvalidTransition("return", "exchanged", "cancel")
         self._move(ReturnStatus.CANCELLED, "cancel")
         self._step(at, actor, "cancelled")
 
@@ -313,6 +318,38 @@ class Return:
             raise InvalidTransition("return", self.status.value, "refund")
         self.refund_ids = (*self.refund_ids, refund_id)
         self._step(at, actor, "refunded", refund_id)
+
+    def exchanged(self, exchange_id: str, refund_id: str, *, at: datetime, actor: str) -> None:
+        """Its units are exchanged for a replacement order (``exchange_id``), paid
+        for by the refund ``refund_id``: it is refunded and exchanged no more.
+
+        :raises InvalidTransition: unless the store accepted it and has not closed it,
+            or once refunded or exchanged.
+        """
+        if not self.refundable:
+            raise InvalidTransition("return", self.status.value, "exchange")
+        if self.exchange_id or self.refund_ids:
+            raise InvalidTransition(
+                "return", "exchanged" if self.exchange_id else "refunded", "exchange"
+            )
+        self.exchange_id = exchange_id
+        self.refund_ids = (*self.refund_ids, refund_id)
+        self._step(at, actor, "exchanged", exchange_id)
+
+    def exchange_undone(
+        self, exchange_id: str, refund_id: str, *, at: datetime, actor: str
+    ) -> bool:
+        """The exchange ``exchange_id`` failed (its replacement was never paid for):
+        the return is as it was before, to be refunded or exchanged again.
+
+        :returns: whether it was that exchange's.
+        """
+        if self.exchange_id != exchange_id:
+            return False
+        self.exchange_id = ""
+        self.refund_ids = tuple(r for r in self.refund_ids if r != refund_id)
+        self._step(at, actor, "exchange undone", exchange_id)
+        return True
 
     def close(self, *, at: datetime, actor: str) -> None:
         """Close it: nothing more happens to it.

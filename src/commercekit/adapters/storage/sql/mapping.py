@@ -53,7 +53,10 @@ class Part(Generic[A]):
     """For a part that only ever grows (history, a ledger): how many rows it has,
     so that an update writes only the new ones. ``None``: replaced whole."""
     frozen: bool = False
-    """Written with the aggregate and never changed after (an order's lines)."""
+    """Written with the aggregate and left alone by updates (an order's lines)..."""
+    revision: Callable[[A], int] | None = None
+    """...unless this count moved since the aggregate was read (an order edited):
+    then the part is written again whole."""
 
 
 def _no_events(aggregate: Any) -> list[DomainEvent]:
@@ -138,7 +141,14 @@ class AggregateMapping(Generic[A]):
 
     def sizes(self, aggregate: A) -> tuple[int, ...]:
         """How many rows each growing part has now (0 for parts replaced whole)."""
-        return tuple(0 if part.size is None else part.size(aggregate) for part in self.parts)
+        return tuple(
+            part.size(aggregate)
+            if part.size is not None
+            else part.revision(aggregate)
+            if part.revision is not None
+            else 0
+            for part in self.parts
+        )
 
     def insert(self, connection: Connection, aggregate: A) -> None:
         """Write a new aggregate; a taken id or unique key is the database's error."""
@@ -168,7 +178,7 @@ class AggregateMapping(Generic[A]):
         if written != 1:
             return False
         for part, size in zip(self.parts, sizes, strict=True):
-            if part.frozen:
+            if part.frozen and (part.revision is None or part.revision(aggregate) == size):
                 continue
             if part.size is None:
                 column = part.table.c[part.parent]

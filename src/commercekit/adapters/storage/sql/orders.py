@@ -213,7 +213,13 @@ ORDERS: Final = AggregateMapping(
     root=t.orders,
     row=_order_row,
     parts=(
-        Part(table=t.order_lines, parent="order_id", rows=_line_rows, frozen=True),
+        Part(
+            table=t.order_lines,
+            parent="order_id",
+            rows=_line_rows,
+            frozen=True,
+            revision=lambda order: order.revision,
+        ),
         Part(
             table=t.order_history,
             parent="order_id",
