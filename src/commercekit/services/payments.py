@@ -16,6 +16,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Final
 
 import attrs
 import moneyed
@@ -62,6 +63,12 @@ class WebhookResult:
     """Events that changed a ledger."""
     duplicates: int
     """Events already applied (by an earlier delivery or another path)."""
+
+
+#: How often a write of one payment (an operation begun, claimed, let go, answered)
+#: is tried again after losing a race: each is small, and several operations of one
+#: order at once (refunds of its lines) collide on its payment.
+_ATTEMPTS: Final = 20
 
 
 def _operation(gateway: PaymentGateway, payment: Payment, intent: Intent) -> GatewayEvent:
@@ -154,7 +161,7 @@ class PaymentService(Service):
                 uow.orders.save(order)
             return order, changed, refused_short
 
-        order, changed, refused_short = self._run(work)
+        order, changed, refused_short = self._run(work, attempts=_ATTEMPTS)
         if refused_short:
             # The authorization this event reported was too small to pay for the
             # order: it is released now, once. Answers to that release settle here
@@ -265,7 +272,7 @@ class PaymentService(Service):
             uow.payments.save(payment)
             return intent
 
-        return self._run(work)
+        return self._run(work, attempts=_ATTEMPTS)
 
     # --- one gateway call per operation, however many callers ------------------------
 
@@ -304,7 +311,7 @@ class PaymentService(Service):
             found = payment.intent(intent_id)
             if found is not None and found.held_by_other(holder, self.now):
                 raise RequestInProgress()
-        return self._run(work)
+        return self._run(work, attempts=_ATTEMPTS)
 
     def _let_go(self, payment_id: str, intent_id: str, holder: str) -> None:
         def work(uow: UnitOfWork) -> None:
@@ -312,7 +319,7 @@ class PaymentService(Service):
             if payment.let_go(intent_id, holder):
                 uow.payments.save(payment)
 
-        self._run(work)
+        self._run(work, attempts=_ATTEMPTS)
 
     def _ask_once(
         self,
