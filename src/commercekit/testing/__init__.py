@@ -7,6 +7,8 @@
 - :mod:`commercekit.testing.simulate`: a seeded, deterministic simulation of a whole
   store (customers, staff, a flaky gateway, webhooks, the clock, crashes and the
   sweep) that checks the store's invariants after every step.
+- :mod:`commercekit.testing.conformance`: the rules of the gateway, carrier and
+  notifier ports, as pytest classes a plugin author subclasses for their adapter.
 
 Nothing in the library imports this package; it imports the store and the adapters.
 """
