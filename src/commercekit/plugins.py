@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import Any, Final, TypeVar
 
 import pluggy
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 
 from commercekit import hookspecs
 from commercekit.adapters.storage.urls import shown_url
@@ -21,6 +23,7 @@ from commercekit.domain.access import Principal
 from commercekit.domain.errors import (
     CommerceError,
     InvalidInput,
+    InvalidPluginOptions,
     PluginError,
     UnknownCarrier,
     UnknownGateway,
@@ -34,16 +37,20 @@ from commercekit.hookspecs import (
     GatewayFactory,
     NotifierFactory,
     SearchBackendFactory,
+    TaxProviderFactory,
 )
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.notifications import Notifier
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.search import SearchBackend
 from commercekit.ports.storage import PromotionType, Storage, StorageFactory
+from commercekit.ports.tax import TaxProvider
 
 __all__ = [
     "BUILTIN_PLUGINS",
     "Plugins",
+    "secret_options",
+    "validated_options",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,10 +66,77 @@ BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.storage.backends",
     "commercekit.adapters.storage.promotion_types",
     "commercekit.adapters.search",
+    "commercekit.adapters.tax",
 )
 
 
 T = TypeVar("T")
+
+#: Pydantic errors whose location is a key the configuration made up.
+_UNKNOWN_KEYS: Final = frozenset({"extra_forbidden", "invalid_key"})
+#: An unknown key is named when it reads as an option's name (``hots``); anything else
+#: (a key of a megabyte, of spaces) is not repeated as a field's name.
+_LONGEST_KEY_NAMED: Final = 64
+
+
+def _is_secret(annotation: object) -> bool:
+    """Whether a field's type is (or holds) a pydantic secret."""
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_is_secret(argument) for argument in typing.get_args(annotation))
+
+
+def secret_options(model: type[BaseModel]) -> frozenset[str]:
+    """The options of ``model`` a store keeps among its secrets: fields typed
+    :class:`~pydantic.SecretStr` (or holding one), or marked
+    ``Field(json_schema_extra={"secret": True})``."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if _is_secret(field.annotation)
+        or (isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("secret"))
+    )
+
+
+def validated_options(
+    model: type[BaseModel], options: Mapping[str, Any], *, plugin: str, where: str, what: str
+) -> BaseModel:
+    """A plugin's options checked by its options model.
+
+    :param plugin: the plugin kind, named in the message.
+    :param where: the configuration's path to the plugin (``gateways.main``,
+        ``notifier``): an error names ``<where>.options.<option>``, or
+        ``<where>.secrets.<option>`` for one of :func:`secret_options`.
+    :param what: how the message names the configured thing (``gateway 'main'``).
+    :raises InvalidPluginOptions: naming the first option that is wrong. The message
+        never repeats a value, which may be a secret.
+    """
+    label = f"{what} (plugin {shown(plugin)})"
+    if not isinstance(options, Mapping):
+        raise InvalidPluginOptions(
+            plugin,
+            f"{label}: expected a mapping of options, got {type(options).__name__}",
+            field=f"{where}.options",
+        )
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as error:
+        first: Any = error.errors()[0]
+    option = str(first["loc"][0]) if first["loc"] else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in _UNKNOWN_KEYS:
+        message = f"{message}: {shown(option)}"
+        if not (option.isidentifier() and len(option) <= _LONGEST_KEY_NAMED):
+            option = ""  # a key that cannot be an option's name is not named as one
+    elif not option and ": " in message:
+        # A check across options names its option at the front of the message.
+        option, _, message = message.partition(": ")
+    if not option:
+        raise InvalidPluginOptions(plugin, f"{label}: {message}", field=f"{where}.options")
+    group = "secrets" if option in secret_options(model) else "options"
+    raise InvalidPluginOptions(
+        plugin, f"{label}: {option}: {message}", field=f"{where}.{group}.{option}"
+    )
 
 
 def _built(kind: str, what: str, build: Callable[[], T]) -> T:
@@ -130,15 +204,43 @@ class Plugins:
         return self._gateway_kinds
 
     def _kinds(self, hook: str, what: str) -> dict[str, Any]:
-        kinds: dict[str, Any] = {}
+        return {kind: factory for kind, (factory, _) in self._registered(hook, what).items()}
 
-        def register(kind: str, factory: Any) -> None:
+    def _registered(self, hook: str, what: str) -> dict[str, tuple[Any, type[BaseModel] | None]]:
+        """Each kind's factory and options model, as the plugins register them.
+
+        :raises PluginError: for two plugins registering one kind, or an options model
+            that is not a pydantic model class.
+        """
+        kinds: dict[str, tuple[Any, type[BaseModel] | None]] = {}
+
+        def register(kind: str, factory: Any, /, *, options: type[BaseModel] | None = None) -> None:
             if kind in kinds:
                 raise PluginError(kind, f"two plugins register the same {what} kind")
-            kinds[kind] = factory
+            if options is not None and not (
+                isinstance(options, type) and issubclass(options, BaseModel)
+            ):
+                raise PluginError(kind, "options must be a pydantic model class")
+            kinds[kind] = (factory, options)
 
         getattr(self.manager.hook, hook)(register=register)
         return kinds
+
+    def _factory(
+        self, hook: str, what: str, kind: str, options: Mapping[str, Any], where: str, label: str
+    ) -> tuple[Any, Any] | None:
+        """The factory registered for ``kind`` and the options it receives: checked by
+        its options model when it has one; ``None`` for a kind no plugin offers.
+
+        :raises InvalidPluginOptions: naming the option, for options its model refuses.
+        """
+        found = self._registered(hook, what).get(kind)
+        if found is None:
+            return None
+        factory, model = found
+        if model is None:
+            return factory, options
+        return factory, validated_options(model, options, plugin=kind, where=where, what=label)
 
     def carrier_kinds(self) -> Mapping[str, CarrierFactory]:
         """Every carrier kind the plugins offer, by kind name."""
@@ -148,26 +250,70 @@ class Plugins:
         """Build the carrier a store configures as ``name``, of plugin ``kind``.
 
         :raises UnknownCarrier: if no plugin offers ``kind``.
+        :raises InvalidPluginOptions: naming the plugin and the option, for options
+            the kind's options model refuses.
         :raises PluginError: if the plugin's factory fails other than on its options.
         """
-        kinds = self.carrier_kinds()
-        factory = kinds.get(kind)
-        if factory is None:
-            raise UnknownCarrier(kind, kinds, field="carriers")
-        return _built(kind, f"carrier {name!r}", lambda: factory(name, options))
+        found = self._factory(
+            "register_carriers",
+            "carrier",
+            kind,
+            options,
+            f"carriers.{name}",
+            f"carrier {shown(name)}",
+        )
+        if found is None:
+            raise UnknownCarrier(kind, self.carrier_kinds(), field="carriers")
+        factory: CarrierFactory = found[0]
+        checked = found[1]
+        return _built(kind, f"carrier {name!r}", lambda: factory(name, checked))
 
     def make_notifier(self, kind: str, options: Mapping[str, Any]) -> Notifier:
         """Build the notifier of plugin ``kind``.
 
         :raises InvalidInput: naming ``notifier``, if no plugin offers ``kind``.
+        :raises InvalidPluginOptions: naming the plugin and the option, for options
+            the kind's options model refuses.
         :raises PluginError: if the plugin's factory fails other than on its options.
         """
-        kinds: Mapping[str, NotifierFactory] = self._kinds("register_notifiers", "notifier")
-        factory = kinds.get(kind)
-        if factory is None:
+        found = self._factory(
+            "register_notifiers", "notifier", kind, options, "notifier", "the notifier"
+        )
+        if found is None:
+            kinds: Mapping[str, NotifierFactory] = self._kinds("register_notifiers", "notifier")
             known = ", ".join(sorted(kinds)) or "none"
             raise InvalidInput(f"no notifier {shown(kind)} (known: {known})", field="notifier")
-        return _built(kind, "notifier", lambda: factory(options))
+        notifier_factory: NotifierFactory = found[0]
+        checked = found[1]
+        return _built(kind, "notifier", lambda: notifier_factory(checked))
+
+    def make_tax_provider(self, kind: str, options: Mapping[str, Any]) -> TaxProvider:
+        """Build the tax provider of plugin ``kind``.
+
+        :raises InvalidInput: naming ``tax_provider``, if no plugin offers ``kind``.
+        :raises InvalidPluginOptions: naming the plugin and the option, for options
+            the kind's options model refuses.
+        :raises PluginError: if the plugin's factory fails other than on its options.
+        """
+        found = self._factory(
+            "register_tax_providers",
+            "tax provider",
+            kind,
+            options,
+            "tax_provider",
+            "the tax provider",
+        )
+        if found is None:
+            kinds: Mapping[str, TaxProviderFactory] = self._kinds(
+                "register_tax_providers", "tax provider"
+            )
+            known = ", ".join(sorted(kinds)) or "none"
+            raise InvalidInput(
+                f"no tax provider {shown(kind)} (known: {known})", field="tax_provider"
+            )
+        factory: TaxProviderFactory = found[0]
+        checked = found[1]
+        return _built(kind, "tax provider", lambda: factory(checked))
 
     def make_search_backend(
         self, kind: str, storage: Storage, options: Mapping[str, Any]
@@ -175,16 +321,27 @@ class Plugins:
         """Build the search backend of plugin ``kind`` over ``storage``.
 
         :raises InvalidInput: naming ``search``, if no plugin offers ``kind``.
+        :raises InvalidPluginOptions: naming the plugin and the option, for options
+            the kind's options model refuses.
         :raises PluginError: if the plugin's factory fails other than on its options.
         """
-        kinds: Mapping[str, SearchBackendFactory] = self._kinds(
-            "register_search_backends", "search backend"
+        found = self._factory(
+            "register_search_backends",
+            "search backend",
+            kind,
+            options,
+            "search",
+            "the search backend",
         )
-        factory = kinds.get(kind)
-        if factory is None:
+        if found is None:
+            kinds: Mapping[str, SearchBackendFactory] = self._kinds(
+                "register_search_backends", "search backend"
+            )
             known = ", ".join(sorted(kinds)) or "none"
             raise InvalidInput(f"no search backend {shown(kind)} (known: {known})", field="search")
-        return _built(kind, "search backend", lambda: factory(storage, options))
+        search_factory: SearchBackendFactory = found[0]
+        checked = found[1]
+        return _built(kind, "search backend", lambda: search_factory(storage, checked))
 
     def allocation_strategy(self, name: str) -> AllocationStrategy:
         """The stock allocation strategy a plugin offers as ``name``.
@@ -261,13 +418,23 @@ class Plugins:
         """Build the gateway a store configures as ``name``, of plugin ``kind``.
 
         :raises UnknownGateway: if no plugin offers ``kind``.
+        :raises InvalidPluginOptions: naming the plugin and the option, for options
+            the kind's options model refuses.
         :raises PluginError: if the plugin's factory fails.
         """
-        kinds = self.gateway_kinds()
-        factory = kinds.get(kind)
-        if factory is None:
-            raise UnknownGateway(kind, kinds, field="gateways")
-        return _built(kind, f"gateway {name!r}", lambda: factory(name, options))
+        found = self._factory(
+            "register_payment_gateways",
+            "gateway",
+            kind,
+            options,
+            f"gateways.{name}",
+            f"gateway {shown(name)}",
+        )
+        if found is None:
+            raise UnknownGateway(kind, self.gateway_kinds(), field="gateways")
+        factory: GatewayFactory = found[0]
+        checked = found[1]
+        return _built(kind, f"gateway {name!r}", lambda: factory(name, checked))
 
     def coupon_attempt(self, principal: Principal, code: str) -> None:
         """Tell every plugin listening of a shopper's coupon attempt; the first that

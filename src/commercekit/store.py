@@ -267,6 +267,9 @@ class StoreConfig(_Config):
     and secrets; ``manual`` (the merchant types the tracking number) is always there."""
     notifier: NotifierConfig | None = None
     """None by default: a store sends no message until one is configured."""
+    tax_provider: GatewayConfig | None = None
+    """Where pricing learns the rates to charge (``{"plugin": "zones"}``, the store's
+    own tax zones, when not given); a plugin may offer an outside tax service."""
     search: GatewayConfig | None = None
     """A catalogue search backend (``{"plugin": "sql"}``: SQLite FTS5 or PostgreSQL
     full text in the store's own database; ``memory``); none by default."""
@@ -435,6 +438,11 @@ class Store:
             notifier = self.plugins.make_notifier(
                 config.notifier.plugin, config.notifier.factory_options()
             )
+        tax_provider = None
+        if config.tax_provider is not None:
+            tax_provider = self.plugins.make_tax_provider(
+                config.tax_provider.plugin, config.tax_provider.factory_options()
+            )
         search = None
         if config.search is not None:
             search = self.plugins.make_search_backend(
@@ -446,6 +454,7 @@ class Store:
             ids=ids or RandomIds(),
             gateways=self.gateways,
             carriers=self.carriers,
+            tax_provider=tax_provider,
             settings=attrs.evolve(
                 config.settings(),
                 allocation=self.plugins.allocation_strategy(config.allocation_strategy),

@@ -137,6 +137,7 @@ def test_every_hook_is_documented_and_exercised() -> None:
         "register_carriers",
         "register_notifiers",
         "register_search_backends",
+        "register_tax_providers",
         "on_domain_event",
     }
     for name in names:

@@ -49,6 +49,7 @@ __all__ = [
     "InsufficientBalance",
     "InsufficientStock",
     "InvalidInput",
+    "InvalidPluginOptions",
     "InvalidQuantity",
     "InvalidTransition",
     "MissingPrice",
@@ -67,6 +68,7 @@ __all__ = [
     "SchemaOutOfDate",
     "StateError",
     "StorageUnavailable",
+    "TaxUnavailable",
     "TooManyAttempts",
     "TooManyUnpaidOrders",
     "Unavailable",
@@ -154,6 +156,18 @@ class InvalidInput(CommerceError, ValueError):
     """A value handed in breaks a rule: wrong type, out of range, malformed."""
 
     code: ClassVar[str] = "invalid_input"
+
+
+class InvalidPluginOptions(InvalidInput):
+    """A plugin's options in a store's configuration are missing, unknown or not as
+    the plugin's options model says; ``field`` names the option as the configuration
+    spells it (``gateways.test.options.webhook_tolerance_seconds``)."""
+
+    code: ClassVar[str] = "invalid_plugin_options"
+
+    def __init__(self, plugin: str, message: str, *, field: str) -> None:
+        super().__init__(message, field=field)
+        self.plugin = plugin
 
 
 class InvalidQuantity(InvalidInput):
@@ -613,6 +627,19 @@ class CarrierError(ProviderError):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message, field="carrier")
         self.retryable = retryable
+
+
+class TaxUnavailable(ProviderError):
+    """The tax provider could not say what tax a cart pays (an outside service down):
+    nothing is priced, nothing is placed."""
+
+    code: ClassVar[str] = "tax_unavailable"
+    retryable = True
+
+    def __init__(self, provider: str, detail: str = "") -> None:
+        said = f": {shown(detail, quote=False)}" if detail else ""
+        super().__init__(f"tax provider {shown(provider)} could not answer{said}", field="tax")
+        self.provider = provider
 
 
 class NotificationFailed(ProviderError):

@@ -307,6 +307,9 @@ class Order:
     """What its payment has captured and not refunded."""
     tax_address: TaxAddress | None = None
     """The address its tax was reckoned at."""
+    tax_provider: str = ""
+    """The tax provider that said what its lines pay (``zones``: the store's own);
+    the rates are on each line."""
     attention: str = ""
     """What staff must look at (a sweep could not settle it, money not given back)."""
     history: list[HistoryEntry] = attrs.field(factory=list)
@@ -327,6 +330,7 @@ class Order:
         channel: str | None = None,
         number: str | None = None,
         tax_address: TaxAddress | None = None,
+        tax_provider: str = "",
         names: Mapping[str, tuple[str, str, bool, bool]],
         shipping_address: Address | None,
         billing_address: Address | None,
@@ -357,6 +361,7 @@ class Order:
             customer_id=customer_id,
             channel=channel,
             tax_address=tax_address,
+            tax_provider=tax_provider,
             email=email,
             email_key=canonical_email(email) if email_key is None else email_key,
             currency=breakdown.currency,
@@ -571,6 +576,7 @@ class Order:
         *,
         shipping_address: Address | None,
         tax_address: TaxAddress | None,
+        tax_provider: str | None = None,
         at: datetime,
         actor: str,
     ) -> int:
@@ -598,6 +604,8 @@ class Order:
         self.lines, self.totals = _frozen(breakdown, names)
         self.shipping_address = shipping_address
         self.tax_address = tax_address
+        if tax_provider is not None:
+            self.tax_provider = tax_provider
         self.promotion_ids = breakdown.applied_promotions
         after = self.totals.grand_total_units
         units = ", ".join(f"{line.quantity} x {line.sku}" for line in self.lines)

@@ -21,6 +21,7 @@ from commercekit.domain.errors import (
     ConcurrencyConflict,
     InvalidInput,
     NotFound,
+    TaxUnavailable,
     UnknownCarrier,
     UnknownGateway,
 )
@@ -34,7 +35,10 @@ from commercekit.domain.pricing import (
     PricingContext,
     PricingEngine,
     TaxAddress,
+    TaxRate,
+    TaxRates,
     TaxSettings,
+    TaxTable,
 )
 from commercekit.domain.returns import ReturnPolicy
 from commercekit.ports.carriers import Carrier
@@ -44,6 +48,7 @@ from commercekit.ports.storage import (
     Storage,
     UnitOfWork,
 )
+from commercekit.ports.tax import TaxProvider
 from commercekit.services.snapshot import CatalogCache, CatalogSnapshot
 
 __all__ = [
@@ -146,6 +151,8 @@ class Runtime:
     ids: IdGenerator
     gateways: Mapping[str, PaymentGateway]
     carriers: Mapping[str, Carrier] = attrs.field(factory=dict)
+    tax_provider: TaxProvider | None = None
+    """Where pricing learns the rates to charge; ``None``: the store's own zones."""
     settings: Settings
     subscribers: Callable[[Sequence[DomainEvent]], None]
     has_subscribers: Callable[[], bool] = lambda: True
@@ -355,7 +362,7 @@ def load_pricing(
     engine = PricingEngine(
         catalog=_catalog_for(uow, snapshot, skus),
         prices=snapshot.price_book(uow, cart.currency, skus),
-        taxes=snapshot.tax_table(),
+        taxes=store_taxes(runtime, snapshot),
         tax_settings=settings.tax_for(cart.channel),
         promotions=snapshot.promotion_engine(uow.catalog.coupons(codes) if codes else ()),
         rounding=settings.rounding,
@@ -370,6 +377,52 @@ def load_pricing(
         codes=codes,
     )
     return engine, context
+
+
+def tax_provider_name(runtime: Runtime) -> str:
+    """The name of the provider that taxes orders (``zones`` for the store's own)."""
+    provider = runtime.tax_provider
+    return "zones" if provider is None else provider.name
+
+
+def store_taxes(runtime: Runtime, snapshot: CatalogSnapshot) -> TaxRates:
+    """The rates to price with: the store's zones, or its provider's answer, any
+    failure of which is a :class:`~commercekit.domain.errors.TaxUnavailable`."""
+    zones = snapshot.tax_table()
+    provider = runtime.tax_provider
+    if provider is None:
+        return zones
+    return _Guarded(provider, zones)
+
+
+@attrs.frozen
+class _Guarded:
+    """A provider's rates, its failures told as ``TaxUnavailable`` naming it."""
+
+    provider: TaxProvider
+    zones: TaxTable
+
+    def rates_by_category(self, address: TaxAddress | None) -> Callable[[str], tuple[TaxRate, ...]]:
+        name = self.provider.name
+        try:
+            lookup = self.provider.rates(self.zones).rates_by_category(address)
+        except TaxUnavailable:
+            raise
+        except Exception as error:  # an outside service's own failure
+            raise TaxUnavailable(name, repr(error)) from error
+
+        def rates(category: str) -> tuple[TaxRate, ...]:
+            try:
+                found = tuple(lookup(category))
+            except TaxUnavailable:
+                raise
+            except Exception as error:
+                raise TaxUnavailable(name, repr(error)) from error
+            if not all(isinstance(rate, TaxRate) for rate in found):
+                raise TaxUnavailable(name, "its answer holds something other than TaxRates")
+            return found
+
+        return rates
 
 
 def check_sellable(

@@ -54,7 +54,7 @@ from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown, PricingContext, PricingEngine, TaxAddress
 from commercekit.domain.shipping import Rate
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service, find_cart, load_pricing
+from commercekit.services.base import Runtime, Service, find_cart, load_pricing, tax_provider_name
 from commercekit.services.credit import (
     PlannedTenders,
     apply_card,
@@ -618,6 +618,7 @@ class CheckoutService(Service):
             shipping=priced.shipping if requires_shipping else None,
             coupon_codes=cart.coupon_codes,
             tax_address=priced.tax_address,
+            tax_provider=tax_provider_name(self._rt),
             payment_gateway=gateway,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,

@@ -53,7 +53,7 @@ from commercekit.domain.pricing import (
 from commercekit.domain.promotions import PromotionEngine
 from commercekit.domain.returns import Refund, RefundKind, RefundLedger, RefundPlan, RefundStatus
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service
+from commercekit.services.base import Runtime, Service, store_taxes, tax_provider_name
 from commercekit.services.payments import PaymentService
 from commercekit.services.refunds import RefundService, ledger_for
 from commercekit.services.schemas import AddressIn, parse
@@ -156,7 +156,7 @@ class OrderEditService(Service):
         engine = PricingEngine(
             catalog=catalog,
             prices=book,
-            taxes=snapshot.tax_table(),
+            taxes=store_taxes(self._rt, snapshot),
             tax_settings=settings.tax_for(order.channel),
             promotions=promotions,
             rounding=settings.rounding,
@@ -278,6 +278,7 @@ class OrderEditService(Service):
                 again.names,
                 shipping_address=again.address,
                 tax_address=again.tax_address,
+                tax_provider=tax_provider_name(self._rt),
                 at=self.now,
                 actor=actor,
             )

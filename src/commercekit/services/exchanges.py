@@ -57,7 +57,7 @@ from commercekit.domain.returns import (
     replacement_order,
 )
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service, load_pricing
+from commercekit.services.base import Runtime, Service, load_pricing, tax_provider_name
 from commercekit.services.holds import hold_for_order, keep_until_shipped
 from commercekit.services.refunds import Planner, RefundService, ledger_for, ledger_paid_units
 
@@ -217,6 +217,7 @@ class Exchanges(Service):
                 breakdown=breakdown,
                 names=names,
                 tax_address=context.address or engine.tax_settings.default_address,
+                tax_provider=tax_provider_name(self._rt),
                 exchanged_units=plan.total_units,
                 payment_gateway=gateway_name,
                 fingerprint=fingerprint,

@@ -12,9 +12,9 @@ parcel, reports no tracking (staff record events by hand) and takes no webhooks:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, final
+from typing import Final, final
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,7 +23,7 @@ from commercekit.domain._validators import require_aware
 from commercekit.domain.errors import InvalidInput, WebhookRejected
 from commercekit.domain.identifiers import check_text
 from commercekit.domain.shipping import CarrierQuote, Label, ParcelLimits, TrackingEvent
-from commercekit.hookspecs import CarrierFactory, hookimpl
+from commercekit.hookspecs import CarrierFactory, Register, hookimpl
 from commercekit.ports.carriers import LabelRequest, QuoteRequest
 
 __all__ = ["MAX_TRACKING_NUMBER_LENGTH", "ManualCarrier", "ManualOptions", "register_carriers"]
@@ -118,15 +118,12 @@ class ManualCarrier:
 
 
 @hookimpl
-def register_carriers(register: Callable[[str, CarrierFactory], None]) -> None:
-    """Offer the ``manual`` carrier kind (option: ``tracking_url``).
+def register_carriers(register: Register[CarrierFactory]) -> None:
+    """Offer the ``manual`` carrier kind (option: ``tracking_url``), checked by the
+    store: it refuses an option that is unknown or not as documented naming
+    ``carriers.<name>.options.<option>``."""
 
-    :raises InvalidInput: naming ``carriers.<name>.options.<option>``, for an option
-        that is unknown or not as documented.
-    """
+    def build(name: str, options: ManualOptions) -> ManualCarrier:
+        return ManualCarrier(name, tracking_url=options.tracking_url)
 
-    def build(name: str, options: Mapping[str, Any]) -> ManualCarrier:
-        checked = parse_options(ManualOptions, options, carrier=name)
-        return ManualCarrier(name, tracking_url=checked.tracking_url)
-
-    register("manual", build)
+    register("manual", build, options=ManualOptions)

@@ -39,7 +39,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, NamedTuple, final
 
@@ -64,7 +64,7 @@ from commercekit.domain.shipping import (
     TrackingEvent,
     TrackingStatus,
 )
-from commercekit.hookspecs import CarrierFactory, hookimpl
+from commercekit.hookspecs import CarrierFactory, Register, hookimpl
 from commercekit.ports.carriers import LabelRequest, QuoteRequest
 
 __all__ = [
@@ -181,7 +181,9 @@ class SandboxOptions(BaseModel):
 
     hours_per_step: Annotated[float, Field(strict=True, gt=0, le=720)] = 12
     """The time between two steps of a journey."""
-    webhook_secret: _Secret | tuple[_Secret, ...] | None = Field(default=None, repr=False)
+    webhook_secret: _Secret | tuple[_Secret, ...] | None = Field(
+        default=None, repr=False, json_schema_extra={"secret": True}
+    )
     """The secret webhooks are signed with, or a list of them (the current one and
     those being retired); ``None`` refuses every webhook."""
     tracking_url: TrackingUrlTemplate = "https://sandbox-carrier.test/track/{tracking_number}"
@@ -544,17 +546,13 @@ def _time(text: str, where: str) -> datetime:
 
 
 @hookimpl
-def register_carriers(register: Callable[[str, CarrierFactory], None]) -> None:
+def register_carriers(register: Register[CarrierFactory]) -> None:
     """Offer the ``sandbox`` carrier kind (the options of :class:`SandboxOptions`;
-    ``webhook_secret`` among the secrets).
+    ``webhook_secret`` among the secrets), checked by the store: it refuses an option
+    that is unknown or not as documented naming ``carriers.<name>.options.<option>``
+    (or ``secrets.webhook_secret``)."""
 
-    :raises InvalidInput: naming ``carriers.<name>.options.<option>`` (or
-        ``secrets.webhook_secret``), for an option that is unknown or not as
-        documented.
-    """
+    def build(name: str, options: SandboxOptions) -> SandboxCarrier:
+        return SandboxCarrier(name, options)
 
-    def build(name: str, options: Mapping[str, Any]) -> SandboxCarrier:
-        checked = parse_options(SandboxOptions, options, carrier=name, secrets=("webhook_secret",))
-        return SandboxCarrier(name, checked)
-
-    register("sandbox", build)
+    register("sandbox", build, options=SandboxOptions)

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from contextlib import suppress
 from email.errors import NonASCIILocalPartDefect
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
@@ -32,7 +32,7 @@ from typing import Any, Final, TextIO, TypeVar, final
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from commercekit.domain.errors import InvalidInput, NotificationFailed, shown
-from commercekit.hookspecs import NotifierFactory, hookimpl
+from commercekit.hookspecs import NotifierFactory, Register, hookimpl
 from commercekit.ports.notifications import Message
 
 __all__ = [
@@ -301,23 +301,19 @@ class ConsoleNotifier:
 # --- the plugin ------------------------------------------------------------------------
 
 
-def _file_notifier(options: Mapping[str, Any]) -> FileNotifier:
-    checked = checked_options(FileNotifierOptions, options)
-    return FileNotifier(checked.directory, sender=checked.sender)
+def _file_notifier(options: FileNotifierOptions) -> FileNotifier:
+    return FileNotifier(options.directory, sender=options.sender)
 
 
-def _console_notifier(options: Mapping[str, Any]) -> ConsoleNotifier:
-    checked_options(ConsoleNotifierOptions, options)
+def _console_notifier(options: ConsoleNotifierOptions) -> ConsoleNotifier:
     return ConsoleNotifier()
 
 
 @hookimpl
-def register_notifiers(register: Callable[[str, NotifierFactory], None]) -> None:
+def register_notifiers(register: Register[NotifierFactory]) -> None:
     """Offer the ``file`` notifier (options: ``directory``, required, and ``sender``)
-    and the ``console`` notifier (no options).
-
-    :raises InvalidInput: naming the option, for an option that is missing, unknown
-        or not as documented.
-    """
-    register("file", _file_notifier)
-    register("console", _console_notifier)
+    and the ``console`` notifier (no options), checked by the store: it refuses an
+    option that is missing, unknown or not as documented naming
+    ``notifier.options.<option>``."""
+    register("file", _file_notifier, options=FileNotifierOptions)
+    register("console", _console_notifier, options=ConsoleNotifierOptions)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import base64
 import smtplib
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import suppress
-from typing import Annotated, Any, Final, Literal, final, get_args
+from typing import Annotated, Final, Literal, final, get_args
 
 from pydantic import (
     BaseModel,
@@ -29,9 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from commercekit.adapters.notifications.files import checked_address, checked_options, email_message
+from commercekit.adapters.notifications.files import checked_address, email_message
 from commercekit.domain.errors import InvalidInput, NotificationFailed, shown
-from commercekit.hookspecs import NotifierFactory, hookimpl
+from commercekit.hookspecs import NotifierFactory, Register, hookimpl
 from commercekit.ports.notifications import Message
 
 __all__ = [
@@ -229,25 +229,22 @@ class SmtpNotifierOptions(BaseModel):
         return self
 
 
-def _smtp_notifier(options: Mapping[str, Any]) -> SmtpNotifier:
-    checked = checked_options(SmtpNotifierOptions, options, secrets={"password"})
+def _smtp_notifier(options: SmtpNotifierOptions) -> SmtpNotifier:
     return SmtpNotifier(
-        checked.host,
-        checked.port or DEFAULT_PORTS[checked.security],
-        sender=checked.sender,
-        username=checked.username,
-        password=None if checked.password is None else checked.password.get_secret_value(),
-        security=checked.security,
-        timeout=checked.timeout,
+        options.host,
+        options.port or DEFAULT_PORTS[options.security],
+        sender=options.sender,
+        username=options.username,
+        password=None if options.password is None else options.password.get_secret_value(),
+        security=options.security,
+        timeout=options.timeout,
     )
 
 
 @hookimpl
-def register_notifiers(register: Callable[[str, NotifierFactory], None]) -> None:
+def register_notifiers(register: Register[NotifierFactory]) -> None:
     """Offer the ``smtp`` notifier (options: ``host`` and ``sender``, required,
-    ``port``, ``username``, ``security``, ``timeout``; secret: ``password``).
-
-    :raises InvalidInput: naming the option, for an option that is missing, unknown
-        or not as documented.
-    """
-    register("smtp", _smtp_notifier)
+    ``port``, ``username``, ``security``, ``timeout``; secret: ``password``), checked
+    by the store: it refuses an option that is missing, unknown or not as documented
+    naming ``notifier.options.<option>`` (``notifier.secrets.password``)."""
+    register("smtp", _smtp_notifier, options=SmtpNotifierOptions)

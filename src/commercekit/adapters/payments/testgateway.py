@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import attrs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from commercekit.adapters import _signing as signing
 from commercekit.domain.errors import (
@@ -53,12 +54,18 @@ from commercekit.domain.errors import (
     shown,
 )
 from commercekit.domain.payments import GatewayEvent, TransactionKind, TransactionStatus
-from commercekit.hookspecs import GatewayFactory, hookimpl
+from commercekit.hookspecs import GatewayFactory, Register, hookimpl
 from commercekit.ports.payments import (
     PaymentRequest,
 )
 
-__all__ = ["MAX_TOLERANCE_SECONDS", "TOKENS", "TestPaymentGateway", "register_payment_gateways"]
+__all__ = [
+    "MAX_TOLERANCE_SECONDS",
+    "TOKENS",
+    "TestGatewayOptions",
+    "TestPaymentGateway",
+    "register_payment_gateways",
+]
 
 TOKENS: Final = (
     "tok_success",
@@ -488,36 +495,67 @@ def _event_from_json(item: Mapping[str, Any]) -> GatewayEvent:
     )
 
 
+class TestGatewayOptions(BaseModel):
+    """The ``test`` gateway's options (``webhook_secret`` and
+    ``previous_webhook_secrets`` among a store's secrets). Options it does not know
+    are ignored."""
+
+    __test__ = False  # a model, not a test class
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    webhook_secret: SecretStr = Field(default=None, validate_default=True)
+    """The secret webhooks are signed with; required (the default is refused)."""
+    previous_webhook_secrets: tuple[SecretStr, ...] = Field(default=(), validate_default=True)
+    """Secrets being retired: webhooks signed with them are still accepted."""
+    webhook_tolerance_seconds: int = signing.DEFAULT_TOLERANCE_SECONDS
+    """How far a webhook's timestamp may be from the store's clock."""
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _secret(cls, value: object) -> object:
+        if not isinstance(value, str) or not value:
+            raise ValueError(
+                "the test gateway signs webhooks with a secret of the store's own: "
+                "give it as secrets.webhook_secret"
+            )
+        return value
+
+    @field_validator("previous_webhook_secrets", mode="before")
+    @classmethod
+    def _previous(cls, value: object) -> object:
+        try:
+            return _checked_previous_secrets(value, "previous_webhook_secrets")
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+
+    @field_validator("webhook_tolerance_seconds", mode="before")
+    @classmethod
+    def _tolerance(cls, value: object) -> object:
+        try:
+            return _checked_tolerance(value, "webhook_tolerance_seconds")
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+
+
 @hookimpl
-def register_payment_gateways(register: Callable[[str, GatewayFactory], None]) -> None:
+def register_payment_gateways(register: Register[GatewayFactory]) -> None:
     """Offer the ``test`` gateway kind (secrets: ``webhook_secret``, required, and
     ``previous_webhook_secrets``; option: ``webhook_tolerance_seconds``).
 
-    :raises InvalidInput: naming the configuration field, for a missing or empty
-        webhook secret, or a previous secret or tolerance that is not as documented.
+    :raises InvalidPluginOptions: (through the store) naming the configuration field,
+        for a missing or empty webhook secret, or a previous secret or tolerance that
+        is not as documented.
     """
 
-    def build(name: str, options: Mapping[str, Any]) -> TestPaymentGateway:
-        secret = options.get("webhook_secret")
-        if not isinstance(secret, str) or not secret:
-            raise InvalidInput(
-                "the test gateway signs webhooks with a secret of the store's own: "
-                "give it as secrets.webhook_secret",
-                field=f"gateways.{name}.secrets.webhook_secret",
-            )
-        previous = _checked_previous_secrets(
-            options.get("previous_webhook_secrets", ()),
-            f"gateways.{name}.secrets.previous_webhook_secrets",
-        )
-        tolerance = _checked_tolerance(
-            options.get("webhook_tolerance_seconds", signing.DEFAULT_TOLERANCE_SECONDS),
-            f"gateways.{name}.options.webhook_tolerance_seconds",
-        )
+    def build(name: str, options: TestGatewayOptions) -> TestPaymentGateway:
         return TestPaymentGateway(
             name,
-            webhook_secret=secret,
-            previous_webhook_secrets=previous,
-            webhook_tolerance_seconds=tolerance,
+            webhook_secret=options.webhook_secret.get_secret_value(),
+            previous_webhook_secrets=tuple(
+                secret.get_secret_value() for secret in options.previous_webhook_secrets
+            ),
+            webhook_tolerance_seconds=options.webhook_tolerance_seconds,
         )
 
-    register("test", build)
+    register("test", build, options=TestGatewayOptions)

@@ -31,6 +31,7 @@ from commercekit.domain.pricing.price_lists import (
 from commercekit.domain.pricing.tax import (
     TaxAddress,
     TaxRate,
+    TaxRates,
     TaxRounding,
     TaxSettings,
     TaxTable,
@@ -51,6 +52,7 @@ __all__ = [
     "TaxAddress",
     "TaxLine",
     "TaxRate",
+    "TaxRates",
     "TaxRounding",
     "TaxSettings",
     "TaxTable",

@@ -35,7 +35,14 @@ from commercekit.domain.money import (
 )
 from commercekit.domain.pricing.breakdown import LineBreakdown, PriceBreakdown
 from commercekit.domain.pricing.price_lists import PriceBook
-from commercekit.domain.pricing.tax import TaxAddress, TaxRate, TaxRounding, TaxSettings, TaxTable
+from commercekit.domain.pricing.tax import (
+    TaxAddress,
+    TaxRate,
+    TaxRates,
+    TaxRounding,
+    TaxSettings,
+    TaxTable,
+)
 from commercekit.domain.promotions import (
     CouponUsage,
     PromotionContext,
@@ -161,14 +168,14 @@ class PricingEngine:
         *,
         catalog: Catalog,
         prices: PriceBook,
-        taxes: TaxTable | None = None,
+        taxes: TaxRates | None = None,
         tax_settings: TaxSettings | None = None,
         promotions: PromotionEngine | None = None,
         rounding: Rounding = DEFAULT_ROUNDING,
     ) -> None:
         self.catalog = catalog
         self.prices = prices
-        self.taxes = taxes or TaxTable()
+        self.taxes: TaxRates = taxes or TaxTable()
         self.tax_settings = tax_settings or TaxSettings()
         self.promotions = promotions or PromotionEngine()
         self.rounding = rounding

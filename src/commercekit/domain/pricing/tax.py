@@ -6,7 +6,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Final
+from typing import Final, Protocol
 
 import attrs
 
@@ -17,6 +17,7 @@ from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, to_decimal
 __all__ = [
     "TaxAddress",
     "TaxRate",
+    "TaxRates",
     "TaxRounding",
     "TaxSettings",
     "TaxTable",
@@ -136,6 +137,16 @@ class TaxZone:
                 return None
             score += 1 + len(self.postal_prefix)
         return score
+
+
+class TaxRates(Protocol):
+    """Where pricing learns the rates of an address: the store's own zones (a
+    :class:`TaxTable`), or an outside tax service's answer."""
+
+    def rates_by_category(self, address: TaxAddress | None) -> Callable[[str], tuple[TaxRate, ...]]:
+        """A lookup from tax category to the rates charged at ``address`` (none for
+        ``None``)."""
+        ...
 
 
 class TaxTable:

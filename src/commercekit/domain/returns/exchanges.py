@@ -166,6 +166,7 @@ def replacement_order(
     breakdown: PriceBreakdown,
     names: dict[str, tuple[str, str, bool, bool]],
     tax_address: TaxAddress | None,
+    tax_provider: str = "",
     exchanged_units: int,
     payment_gateway: str,
     fingerprint: str,
@@ -197,6 +198,7 @@ def replacement_order(
         breakdown=breakdown,
         names=names,
         tax_address=tax_address,
+        tax_provider=tax_provider,
         shipping_address=original.shipping_address if ships else None,
         billing_address=original.billing_address,
         shipping=(

@@ -445,6 +445,7 @@ orders: Final = sa.Table(
     _units("payment_capturable_units"),
     _units("payment_refundable_units"),
     _json("tax_address", nullable=True),
+    sa.Column("tax_provider", sa.String, nullable=False, server_default=""),
     sa.Column("attention", sa.Text, nullable=False),
     sa.Column("email_key", sa.String, nullable=False),
     sa.Column("number", sa.String, nullable=False),
