@@ -35,9 +35,6 @@ from commercekit.hookspecs import (
     PROJECT,
     CarrierFactory,
     GatewayFactory,
-    NotifierFactory,
-    SearchBackendFactory,
-    TaxProviderFactory,
 )
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.notifications import Notifier
@@ -268,80 +265,72 @@ class Plugins:
         checked = found[1]
         return _built(kind, f"carrier {name!r}", lambda: factory(name, checked))
 
-    def make_notifier(self, kind: str, options: Mapping[str, Any]) -> Notifier:
-        """Build the notifier of plugin ``kind``.
+    def _made(
+        self,
+        hook: str,
+        what: str,
+        kind: str,
+        options: Mapping[str, Any],
+        where: str,
+        build: Callable[[Any, Any], T],
+    ) -> T:
+        """Build the one ``what`` of plugin ``kind`` a store has (its notifier, its
+        tax provider, its search backend), from the factory the kind registered
+        through ``hook`` and its options, checked.
 
-        :raises InvalidInput: naming ``notifier``, if no plugin offers ``kind``.
+        :raises InvalidInput: naming ``where``, if no plugin offers ``kind``.
         :raises InvalidPluginOptions: naming the plugin and the option, for options
             the kind's options model refuses.
         :raises PluginError: if the plugin's factory fails other than on its options.
         """
-        found = self._factory(
-            "register_notifiers", "notifier", kind, options, "notifier", "the notifier"
-        )
+        found = self._factory(hook, what, kind, options, where, f"the {what}")
         if found is None:
-            kinds: Mapping[str, NotifierFactory] = self._kinds("register_notifiers", "notifier")
+            kinds: Mapping[str, Any] = self._kinds(hook, what)
             known = ", ".join(sorted(kinds)) or "none"
-            raise InvalidInput(f"no notifier {shown(kind)} (known: {known})", field="notifier")
-        notifier_factory: NotifierFactory = found[0]
-        checked = found[1]
-        return _built(kind, "notifier", lambda: notifier_factory(checked))
+            raise InvalidInput(f"no {what} {shown(kind)} (known: {known})", field=where)
+        factory, checked = found
+        return _built(kind, what, lambda: build(factory, checked))
+
+    def make_notifier(self, kind: str, options: Mapping[str, Any]) -> Notifier:
+        """Build the notifier of plugin ``kind`` (see :meth:`_made`; errors name
+        ``notifier``)."""
+        made: Notifier = self._made(
+            "register_notifiers",
+            "notifier",
+            kind,
+            options,
+            "notifier",
+            lambda factory, checked: factory(checked),
+        )
+        return made
 
     def make_tax_provider(self, kind: str, options: Mapping[str, Any]) -> TaxProvider:
-        """Build the tax provider of plugin ``kind``.
-
-        :raises InvalidInput: naming ``tax_provider``, if no plugin offers ``kind``.
-        :raises InvalidPluginOptions: naming the plugin and the option, for options
-            the kind's options model refuses.
-        :raises PluginError: if the plugin's factory fails other than on its options.
-        """
-        found = self._factory(
+        """Build the tax provider of plugin ``kind`` (see :meth:`_made`; errors name
+        ``tax_provider``)."""
+        made: TaxProvider = self._made(
             "register_tax_providers",
             "tax provider",
             kind,
             options,
             "tax_provider",
-            "the tax provider",
+            lambda factory, checked: factory(checked),
         )
-        if found is None:
-            kinds: Mapping[str, TaxProviderFactory] = self._kinds(
-                "register_tax_providers", "tax provider"
-            )
-            known = ", ".join(sorted(kinds)) or "none"
-            raise InvalidInput(
-                f"no tax provider {shown(kind)} (known: {known})", field="tax_provider"
-            )
-        factory: TaxProviderFactory = found[0]
-        checked = found[1]
-        return _built(kind, "tax provider", lambda: factory(checked))
+        return made
 
     def make_search_backend(
         self, kind: str, storage: Storage, options: Mapping[str, Any]
     ) -> SearchBackend:
-        """Build the search backend of plugin ``kind`` over ``storage``.
-
-        :raises InvalidInput: naming ``search``, if no plugin offers ``kind``.
-        :raises InvalidPluginOptions: naming the plugin and the option, for options
-            the kind's options model refuses.
-        :raises PluginError: if the plugin's factory fails other than on its options.
-        """
-        found = self._factory(
+        """Build the search backend of plugin ``kind`` over ``storage`` (see
+        :meth:`_made`; errors name ``search``)."""
+        made: SearchBackend = self._made(
             "register_search_backends",
             "search backend",
             kind,
             options,
             "search",
-            "the search backend",
+            lambda factory, checked: factory(storage, checked),
         )
-        if found is None:
-            kinds: Mapping[str, SearchBackendFactory] = self._kinds(
-                "register_search_backends", "search backend"
-            )
-            known = ", ".join(sorted(kinds)) or "none"
-            raise InvalidInput(f"no search backend {shown(kind)} (known: {known})", field="search")
-        search_factory: SearchBackendFactory = found[0]
-        checked = found[1]
-        return _built(kind, "search backend", lambda: search_factory(storage, checked))
+        return made
 
     def allocation_strategy(self, name: str) -> AllocationStrategy:
         """The stock allocation strategy a plugin offers as ``name``.
