@@ -7,6 +7,10 @@ turns on for their own adapter in a few lines.
   carrier (:class:`~commercekit.ports.carriers.Carrier`).
 - :class:`~commercekit.testing.conformance.notifier.NotifierConformance`: a notifier
   (:class:`~commercekit.ports.notifications.Notifier`).
+- :class:`~commercekit.testing.conformance.tax.TaxProviderConformance`: a tax provider
+  (:class:`~commercekit.ports.tax.TaxProvider`).
+- :class:`~commercekit.testing.conformance.allocation.AllocationConformance`: a stock
+  allocation strategy (:data:`~commercekit.domain.inventory.AllocationStrategy`).
 
 Subclass one under a name pytest collects (``TestMyGateway``), override the methods
 that build the adapter, and every rule runs as a test of its own. A broken rule fails
