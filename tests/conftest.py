@@ -63,3 +63,14 @@ def fresh_postgres_schema() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def race_database(backend: str, path: str) -> Iterator[str]:
+    """A URL for a race test's database: a SQLite file at ``path``, or a fresh
+    PostgreSQL schema (dropped after)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{path}"
+        return
+    with fresh_postgres_schema() as url:
+        yield url

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,7 +22,7 @@ from commercekit.domain.money import from_minor_units
 from commercekit.domain.orders import Order, OrderStatus
 from commercekit.errors import CommerceError, InsufficientBalance, InvalidTransition
 from commercekit.store import Store
-from tests.conftest import fresh_postgres_schema
+from tests.conftest import race_database
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ROUNDS = 3
@@ -41,11 +40,7 @@ ADDRESS = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        scope: Any = _Given(f"sqlite:///{tmp_path / 'credit-races.db'}")
-    else:
-        scope = fresh_postgres_schema()
-    with scope as url:
+    with race_database(request.param, str(tmp_path / "credit-races.db")) as url:
         config = {
             "entry_point_plugins": False,
             "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_race"}}},
@@ -61,17 +56,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             opened.inventory.add_location(StockLocation(id="berlin", name="Berlin"))
             opened.inventory.receive("CLOCK", "berlin", 1000)
             yield opened
-
-
-class _Given:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __enter__(self) -> str:
-        return self.url
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def cart(store: Store, *, customer_id: str | None = None) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,7 +27,7 @@ from commercekit.domain.inventory import MovementKind, ReservationStatus
 from commercekit.domain.orders import FulfilmentStatus, OrderStatus
 from commercekit.errors import CommerceError, InvalidInput, InvalidTransition
 from commercekit.store import Store
-from tests.conftest import fresh_postgres_schema
+from tests.conftest import race_database
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ROUNDS = 5
@@ -49,26 +48,12 @@ CONFIG = {
 }
 
 
-class _Given:
-    """A URL that needs no setting up nor tearing down."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __enter__(self) -> str:
-        return self.url
-
-    def __exit__(self, *args: object) -> None:
-        return None
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        scope: Any = _Given(f"sqlite:///{tmp_path / 'shipments.db'}")
-    else:
-        scope = fresh_postgres_schema()
-    with scope as url, Store.open(url, config=CONFIG, clock=FixedClock(START)) as opened:
+    with (
+        race_database(request.param, str(tmp_path / "shipments.db")) as url,
+        Store.open(url, config=CONFIG, clock=FixedClock(START)) as opened,
+    ):
         opened.catalog.add_product(Product(id="mug", name="Retro mug", variants=[Variant(sku=MUG)]))
         opened.catalog.publish("mug")
         opened.catalog.add_price_list("eu", "EUR")

@@ -33,7 +33,7 @@ from commercekit.errors import (
 )
 from commercekit.hookspecs import hookimpl
 from commercekit.store import Store
-from tests.conftest import fresh_postgres_schema
+from tests.conftest import race_database
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ROUNDS = 6
@@ -78,11 +78,7 @@ class SlowGatewayPlugin:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        scope: Any = _nothing(f"sqlite:///{tmp_path / 'races.db'}")
-    else:
-        scope = fresh_postgres_schema()
-    with scope as url:
+    with race_database(request.param, str(tmp_path / "races.db")) as url:
         config = {
             "entry_point_plugins": False,
             "gateways": {"test": {"plugin": "slow", "options": {"webhook_secret": "whsec_races"}}},
@@ -100,17 +96,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             opened.inventory.add_location(StockLocation(id="berlin", name="Berlin"))
             opened.inventory.receive("CLOCK", "berlin", 1000)
             yield opened
-
-
-class _nothing:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __enter__(self) -> str:
-        return self.url
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def ready_cart(store: Store, quantity: int = 1) -> str:
