@@ -7,6 +7,10 @@ turns on for their own adapter in a few lines.
   carrier (:class:`~commercekit.ports.carriers.Carrier`).
 - :class:`~commercekit.testing.conformance.notifier.NotifierConformance`: a notifier
   (:class:`~commercekit.ports.notifications.Notifier`).
+- :class:`~commercekit.testing.conformance.storage.StorageConformance`: a storage
+  backend (:class:`~commercekit.ports.storage.Storage`).
+- :class:`~commercekit.testing.conformance.search.SearchBackendConformance`: a search
+  backend (:class:`~commercekit.ports.search.SearchBackend`).
 - :class:`~commercekit.testing.conformance.tax.TaxProviderConformance`: a tax provider
   (:class:`~commercekit.ports.tax.TaxProvider`).
 - :class:`~commercekit.testing.conformance.allocation.AllocationConformance`: a stock
@@ -46,12 +50,18 @@ def typed(call: Callable[[], _T]) -> _T:
     """What ``call`` returns; a :class:`CommerceError` it raises goes through.
 
     :raises AssertionError: naming :data:`TYPED_ERRORS`, when ``call`` raises any
-        other exception.
+        other exception than a CommerceError or a broken rule of its own.
     """
     try:
         return call()
     except CommerceError:
         raise
+    except AssertionError as error:
+        if str(error).startswith("rule broken: "):
+            raise
+        raise AssertionError(
+            f"rule broken: {TYPED_ERRORS}: raised AssertionError: {error}"
+        ) from error
     except Exception as error:
         raise AssertionError(
             f"rule broken: {TYPED_ERRORS}: raised {type(error).__name__}: {error}"
