@@ -129,6 +129,23 @@ class IgnoresChangedParameters(Wrapped):
         return found or self.inner.authorize(request)
 
 
+class IncrementsOnPaper(Wrapped):
+    """Answers an increment as done without raising the authorization."""
+
+    def increment_authorization(
+        self, reference: str, amount_units: int, currency: str, key: str
+    ) -> GatewayEvent:
+        return GatewayEvent(
+            transaction_id=f"txn_{key}",
+            payment_reference=reference,
+            kind=TransactionKind.INCREMENT,
+            status=TransactionStatus.SUCCEEDED,
+            amount_units=amount_units,
+            currency=currency,
+            occurred_at=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+
+
 def gateway_suite(broken: type[Wrapped]) -> builtin.TestTheTestGateway:
     class Suite(builtin.TestTheTestGateway):
         def make_gateway(self) -> PaymentGateway:
@@ -172,6 +189,11 @@ def gateway_suite(broken: type[Wrapped]) -> builtin.TestTheTestGateway:
         (CapturesAnything, "test_partial_captures_add_up", gateway_rules.PARTIAL_CAPTURES),
         (CapturesAnything, "test_void_releases_the_authorization", gateway_rules.VOID),
         (InventsPayments, "test_an_unknown_payment_is_refused", gateway_rules.UNKNOWN_PAYMENT),
+        (
+            IncrementsOnPaper,
+            "test_an_increment_raises_what_may_be_captured",
+            gateway_rules.INCREMENT,
+        ),
         (
             IgnoresChangedParameters,
             "test_the_same_key_with_other_parameters_is_refused",

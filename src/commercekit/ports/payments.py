@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
 from commercekit.domain.payments import GatewayEvent
 
 __all__ = [
+    "IncrementalAuthorization",
     "PaymentGateway",
     "PaymentRequest",
 ]
@@ -87,5 +88,26 @@ class PaymentGateway(Protocol):
         """Verify and read a webhook.
 
         :raises WebhookRejected: for a forged, malformed or stale one.
+        """
+        ...
+
+
+@runtime_checkable
+class IncrementalAuthorization(Protocol):
+    """A gateway that can raise a standing authorization: optional, and what lets an
+    order edited to cost more be paid without asking the customer again.
+
+    A gateway without it still serves every order; an edit that would need more is
+    then refused before anything changes.
+    """
+
+    def increment_authorization(
+        self, reference: str, amount_units: int, currency: str, idempotency_key: str
+    ) -> GatewayEvent:
+        """Authorize ``amount_units`` more on the payment ``reference``.
+
+        The answer is an ``INCREMENT`` event: ``SUCCEEDED`` with the amount added, or
+        ``FAILED`` when the issuer refuses (the authorization stands as it was). The
+        same ``idempotency_key`` again returns the first answer.
         """
         ...

@@ -52,6 +52,7 @@ from commercekit.domain.pricing import (
 )
 from commercekit.domain.promotions import PromotionEngine
 from commercekit.domain.returns import Refund, RefundKind, RefundLedger, RefundPlan, RefundStatus
+from commercekit.ports.payments import IncrementalAuthorization
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, store_taxes, tax_provider_name
 from commercekit.services.payments import PaymentService
@@ -252,7 +253,7 @@ class OrderEditService(Service):
             ):
                 raise InvalidTransition("payment", "not authorized", "authorize more on")
             gateway = self._rt.gateway(payment.gateway)
-            if not hasattr(gateway, "increment_authorization"):
+            if not isinstance(gateway, IncrementalAuthorization):
                 raise UnsupportedByGateway(gateway.name, "authorizing more on a payment")
             self._payments._authorize_more(
                 order_id,

@@ -47,7 +47,7 @@ from commercekit.domain.payments import (
     TransactionStatus,
     authorization_key,
 )
-from commercekit.ports.payments import PaymentGateway, PaymentRequest
+from commercekit.ports.payments import IncrementalAuthorization, PaymentGateway, PaymentRequest
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Service
 from commercekit.services.holds import cancel_unpaid, keep_until_shipped, wait_for_action
@@ -81,13 +81,11 @@ def _operation(gateway: PaymentGateway, payment: Payment, intent: Intent) -> Gat
     if intent.kind is TransactionKind.VOID:
         return gateway.void(reference, intent.key)
     if intent.kind is TransactionKind.INCREMENT:
-        increment = getattr(gateway, "increment_authorization", None)
-        if increment is None:
+        if not isinstance(gateway, IncrementalAuthorization):
             raise UnsupportedByGateway(gateway.name, "authorizing more on a payment")
-        event: GatewayEvent = increment(
+        return gateway.increment_authorization(
             reference, intent.amount_units, payment.currency, intent.key
         )
-        return event
     raise InvalidInput("an authorization is asked for as the order is placed", field="kind")
 
 
@@ -488,7 +486,7 @@ class PaymentService(Service):
         check_key(order_id, "order_id")
         payment = self.for_order(order_id)
         gateway = self._rt.gateway(payment.gateway)
-        if not hasattr(gateway, "increment_authorization"):
+        if not isinstance(gateway, IncrementalAuthorization):
             raise UnsupportedByGateway(gateway.name, "authorizing more on a payment")
         return self._operate(TransactionKind.INCREMENT, order_id, amount, idempotency_key, actor)
 

@@ -29,7 +29,7 @@ import pytest
 
 from commercekit.domain.errors import CommerceError
 from commercekit.domain.payments import GatewayEvent, TransactionKind, TransactionStatus
-from commercekit.ports.payments import PaymentGateway, PaymentRequest
+from commercekit.ports.payments import IncrementalAuthorization, PaymentGateway, PaymentRequest
 from commercekit.testing.conformance import TYPED_ERRORS, rule, typed
 from commercekit.testing.conformance._shared import fresh_key, rejects_webhook, tampered_signature
 
@@ -52,6 +52,7 @@ FORGED_WEBHOOK = "a webhook with a forged or missing signature raises WebhookRej
 TAMPERED_WEBHOOK = "a webhook whose body was changed after signing raises WebhookRejected"
 STALE_WEBHOOK = "a webhook signed too long ago raises WebhookRejected"
 UNKNOWN_PAYMENT = "an operation on a payment the gateway never made is refused"
+INCREMENT = "an increment raises what may be captured by its amount, once per key"
 
 
 def _shown(event: GatewayEvent) -> str:
@@ -301,6 +302,39 @@ class GatewayConformance:
             "after a refused capture, capturing the whole authorization was refused",
         )
 
+    def test_an_increment_raises_what_may_be_captured(self) -> None:
+        """For a gateway that increments authorizations (the optional
+        :class:`~commercekit.ports.payments.IncrementalAuthorization`): an increment
+        answers in its amount, the same key again moves nothing more, and the whole
+        raised amount, and not one unit more, can then be captured."""
+        gateway = self.make_gateway()
+        if not isinstance(gateway, IncrementalAuthorization):
+            pytest.skip("the gateway does not increment authorizations")
+        authorized = self._authorized(gateway, fresh_key("authorize"))
+        reference, currency, more = authorized.payment_reference, authorized.currency, 100
+        key = fresh_key("increment")
+        raised = [
+            typed(partial(gateway.increment_authorization, reference, more, currency, key))
+            for _ in range(2)
+        ]
+        rule(
+            INCREMENT,
+            raised[0].kind is TransactionKind.INCREMENT
+            and raised[0].status is TransactionStatus.SUCCEEDED
+            and raised[0].amount_units == more,
+            f"incrementing by {more} answered {_shown(raised[0])}",
+        )
+        rule(INCREMENT, _fact(raised[1]) == _fact(raised[0]), "the same key answered anew")
+        whole = self.amount_units + more
+        taken = _refused(partial(gateway.capture, reference, whole, currency, fresh_key("c")))
+        rule(
+            INCREMENT,
+            taken is not None and taken.amount_units == whole,
+            f"capturing the raised {whole} answered {taken and _shown(taken)}",
+        )
+        over = _refused(partial(gateway.capture, reference, 1, currency, fresh_key("c")))
+        rule(INCREMENT, over is None, f"after capturing all {whole}, one more unit was taken")
+
     def test_partial_captures_add_up(self) -> None:
         """Two partial captures take the whole authorization; one unit more is refused."""
         gateway = self.make_gateway()
@@ -522,5 +556,6 @@ RULES = (
     TAMPERED_WEBHOOK,
     STALE_WEBHOOK,
     UNKNOWN_PAYMENT,
+    INCREMENT,
     TYPED_ERRORS,
 )
