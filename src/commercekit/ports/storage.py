@@ -441,7 +441,10 @@ class CatalogRepository(Protocol):
         ...
 
     def price_list(self, price_list_id: str) -> PriceList:
-        """A whole price list. :raises NotFound: for an unknown id."""
+        """A whole price list.
+
+        :raises NotFound: for an unknown id.
+        """
         ...
 
     def add_tax_zone(self, zone: TaxZone) -> None: ...
@@ -449,7 +452,10 @@ class CatalogRepository(Protocol):
     def tax_zones(self) -> list[TaxZone]: ...
 
     def add_shipping_zone(self, zone: ShippingZone) -> None:
-        """Store a shipping zone. :raises AlreadyExists: for a taken id."""
+        """Store a shipping zone.
+
+        :raises AlreadyExists: for a taken id.
+        """
         ...
 
     def shipping_zones(self) -> list[ShippingZone]:
@@ -457,7 +463,10 @@ class CatalogRepository(Protocol):
         ...
 
     def add_delivery_method(self, method: DeliveryMethod) -> None:
-        """Store a delivery method. :raises AlreadyExists: for a taken id."""
+        """Store a delivery method.
+
+        :raises AlreadyExists: for a taken id.
+        """
         ...
 
     def delivery_methods(self) -> list[DeliveryMethod]:
