@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 #: Module paths of the plugins that ship with commercekit.
 BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.payments.testgateway",
+    "commercekit.adapters.payments.stripe_gateway",
     "commercekit.adapters.carriers.manual",
     "commercekit.adapters.carriers.sandbox",
     "commercekit.adapters.notifications.files",
