@@ -41,6 +41,8 @@ class Permission(enum.Enum):
     SUPPORT = "support"
     """Answer support cases: see any case, reply, change its status, priority and
     agent, record what was done from it, resend a customer's notices."""
+    MARKETING = "marketing"
+    """See what shoppers do, where they came from and the reports; run campaigns."""
 
 
 def _optional_customer(value: object) -> str | None:

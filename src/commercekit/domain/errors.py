@@ -46,12 +46,14 @@ __all__ = [
     "GatewayError",
     "GiftCardRefused",
     "IdempotencyConflict",
+    "InStock",
     "InsufficientBalance",
     "InsufficientStock",
     "InvalidInput",
     "InvalidPluginOptions",
     "InvalidQuantity",
     "InvalidTransition",
+    "LinkRejected",
     "MissingPrice",
     "NotFound",
     "NotificationFailed",
@@ -156,6 +158,20 @@ class InvalidInput(CommerceError, ValueError):
     """A value handed in breaks a rule: wrong type, out of range, malformed."""
 
     code: ClassVar[str] = "invalid_input"
+
+
+class LinkRejected(InvalidInput):
+    """A signed link a message carried (a cart's restore link, an unsubscribe link)
+    that the store did not make for this purpose, that was changed, or whose time
+    ran out. ``reason`` is ``invalid`` or ``expired``; ``expired`` is told only of a
+    link the store did sign."""
+
+    code: ClassVar[str] = "link_rejected"
+
+    def __init__(self, reason: str, *, field: str | None = "token") -> None:
+        message = "the link has expired" if reason == "expired" else "the link is not valid"
+        super().__init__(message, field=field)
+        self.reason = reason
 
 
 class InvalidPluginOptions(InvalidInput):
@@ -396,6 +412,16 @@ class Unavailable(StateError, ValueError):
 
     def __init__(self, sku: str) -> None:
         super().__init__(f"SKU {shown(sku)} is not available for sale", field="sku")
+        self.sku = sku
+
+
+class InStock(StateError):
+    """A back-in-stock alert asked for a variant that can be bought now."""
+
+    code: ClassVar[str] = "in_stock"
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"SKU {shown(sku)} is in stock: it can be bought now", field="sku")
         self.sku = sku
 
 

@@ -6,7 +6,13 @@ from commercekit.domain.catalog.catalog import Catalog, ItemFacts, check_product
 from commercekit.domain.catalog.categories import Category, CategoryTree
 from commercekit.domain.catalog.collections import Collection, CollectionRule, CollectionSort
 from commercekit.domain.catalog.media import Media, MediaKind
-from commercekit.domain.catalog.products import Dimensions, Product, PublicationState, Variant
+from commercekit.domain.catalog.products import (
+    Condition,
+    Dimensions,
+    Product,
+    PublicationState,
+    Variant,
+)
 from commercekit.domain.catalog.records import (
     CatalogChange,
     ProductFilter,
@@ -28,6 +34,7 @@ __all__ = [
     "Collection",
     "CollectionRule",
     "CollectionSort",
+    "Condition",
     "Dimensions",
     "ItemFacts",
     "Media",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 import attrs
 
 from commercekit.domain._validators import text
+from commercekit.domain.catalog.products import check_canonical_url
 from commercekit.domain.catalog.slugs import slugify
 from commercekit.domain.errors import CategoryCycle, InvalidInput, NotFound, shown
 
@@ -21,6 +22,12 @@ class Category:
     name: str = attrs.field(validator=text(200))
     slug: str = ""
     parent_id: str | None = None
+    seo_title: str = attrs.field(default="", validator=text(200, blank=True))
+    """The title of its page for search engines; ``""``: its name."""
+    seo_description: str = attrs.field(default="", validator=text(500, blank=True))
+    canonical_url: str = attrs.field(default="", validator=check_canonical_url)
+    """The URL search engines should take as its page, where it is not the one the
+    storefront builds; ``""``: that one."""
 
     def __attrs_post_init__(self) -> None:
         self.slug = slugify(self.slug, field="slug") if self.slug else slugify(self.name)

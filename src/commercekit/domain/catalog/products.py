@@ -17,10 +17,23 @@ from commercekit.domain.catalog.translations import ProductText, check_translati
 from commercekit.domain.errors import InvalidInput, shown
 from commercekit.domain.window import Window
 
-__all__ = ["Dimensions", "Product", "PublicationState", "Variant"]
+__all__ = [
+    "Condition",
+    "Dimensions",
+    "Product",
+    "PublicationState",
+    "Variant",
+    "check_canonical_url",
+    "check_gtin",
+]
 
 _ALWAYS: Final = Window()
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+#: GTIN-8 (EAN-8), GTIN-12 (UPC-A), GTIN-13 (EAN-13, ISBN-13) and GTIN-14.
+_GTIN: Final = re.compile(r"\d{8}|\d{12,14}", re.ASCII)
+# An absolute http(s) URL with a host: no space, quote or angle bracket that would
+# break out of an attribute or a tag where it is written.
+_ABSOLUTE_URL: Final = re.compile(r"https?://[^\s\"'<>/?#]+(?:[/?#][^\s\"'<>]*)?", re.ASCII)
 
 
 def _check_sku(_: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -43,6 +56,50 @@ def _mapping(value: Mapping[str, str] | None, field: str) -> Mapping[str, str]:
             f"expected a mapping of names to values, got {type(value).__name__}", field=field
         )
     return dict(value or {})
+
+
+def check_gtin(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    """attrs validator: ``""`` or a GTIN of 8, 12, 13 or 14 digits whose last digit is
+    its check digit (the GS1 modulo 10 rule).
+
+    :raises InvalidInput: naming the field.
+    """
+    if value == "":
+        return
+    if not isinstance(value, str) or not _GTIN.fullmatch(value):
+        raise InvalidInput(
+            f"a GTIN is 8, 12, 13 or 14 digits, got {shown(value)}", field=attribute.name
+        )
+    # From the right, leaving out the check digit, digits weigh 3, 1, 3, 1...
+    body = [int(digit) for digit in reversed(value[:-1])]
+    total = sum(digit * (3 if n % 2 == 0 else 1) for n, digit in enumerate(body))
+    if (10 - total % 10) % 10 != int(value[-1]):
+        raise InvalidInput(
+            f"{shown(value)} is not a GTIN: its check digit does not match", field=attribute.name
+        )
+
+
+def check_canonical_url(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    """attrs validator: ``""`` (none) or an absolute http(s) URL of at most 2,000
+    characters, with nothing that could break out of an attribute or a tag.
+
+    :raises InvalidInput: naming the field.
+    """
+    if value == "":
+        return
+    if not isinstance(value, str) or len(value) > 2000 or not _ABSOLUTE_URL.fullmatch(value):
+        raise InvalidInput(
+            f"must be an absolute http(s) URL, got {shown(value)}", field=attribute.name
+        )
+
+
+def _condition(value: object) -> Condition:
+    try:
+        return Condition(value)
+    except ValueError:
+        raise InvalidInput(
+            f"must be new, refurbished or used, got {shown(value)}", field="condition"
+        ) from None
 
 
 def _options(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -97,6 +154,14 @@ class Dimensions:
     height_mm: int = attrs.field(validator=_MEASURE)
 
 
+class Condition(enum.Enum):
+    """The state a product is sold in, as shopping feeds and search engines ask."""
+
+    NEW = "new"
+    REFURBISHED = "refurbished"
+    USED = "used"
+
+
 class PublicationState(enum.Enum):
     """Whether a product can be seen and bought."""
 
@@ -129,6 +194,10 @@ class Variant:
     attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_attributes)
     """Facts of this variant alone, checked against its product type's
     ``variant_attributes``."""
+    gtin: str = attrs.field(default="", validator=check_gtin)
+    """Its Global Trade Item Number (the EAN or UPC on the barcode); ``""``: none."""
+    mpn: str = attrs.field(default="", validator=text(70, blank=True))
+    """Its manufacturer part number; ``""``: none."""
 
     @property
     def requires_shipping(self) -> bool:
@@ -186,6 +255,12 @@ class Product:
     media: tuple[Media, ...] = ()
     seo_title: str = attrs.field(default="", validator=text(200, blank=True))
     seo_description: str = attrs.field(default="", validator=text(500, blank=True))
+    canonical_url: str = attrs.field(default="", validator=check_canonical_url)
+    """The URL search engines should take as the product's page, where it is not the
+    one the storefront builds from its slug; ``""``: that one."""
+    brand: str = attrs.field(default="", validator=text(70, blank=True))
+    """Who makes it, as shoppers know the name; ``""``: none given."""
+    condition: Condition = attrs.field(default=Condition.NEW, converter=_condition)
     created_at: datetime | None = attrs.field(default=None, validator=aware_or_none)
     """When it was added to the store (set by the store)."""
     tax_category: str = "standard"

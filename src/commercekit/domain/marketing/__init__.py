@@ -1,0 +1,1 @@
+"""Marketing: what brings shoppers in and what the store learns from them."""
