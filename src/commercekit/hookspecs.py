@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from commercekit.domain.access import Principal
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.inventory import AllocationStrategy
+from commercekit.ports.behaviour import BehaviourLog
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.notifications import Notifier
 from commercekit.ports.payments import PaymentGateway
@@ -43,6 +44,7 @@ from commercekit.ports.tax import TaxProvider
 __all__ = [
     "HOOK_VERSIONS",
     "PROJECT",
+    "BehaviourLogFactory",
     "CarrierFactory",
     "GatewayFactory",
     "NotifierFactory",
@@ -111,6 +113,13 @@ class SearchBackendFactory(Protocol):
     the instance of the options model the kind was registered with)."""
 
     def __call__(self, storage: Storage, options: Any) -> SearchBackend: ...
+
+
+class BehaviourLogFactory(Protocol):
+    """Builds a behaviour log over a store's storage, from its options (a mapping, or
+    the instance of the options model the kind was registered with)."""
+
+    def __call__(self, storage: Storage, options: Any) -> BehaviourLog: ...
 
 
 class TaxProviderFactory(Protocol):
@@ -265,6 +274,20 @@ def register_tax_providers(register: Register[TaxProviderFactory]) -> None:
     own tax zones) is built in and is the default.
 
     Added in 0.6.
+    """
+
+
+@hookspec
+@since("0.7")
+def register_behaviour_logs(register: Register[BehaviourLogFactory]) -> None:
+    """Offer behaviour logs: where what shoppers do is appended and counted.
+
+    Call ``register(kind, factory)`` once per kind. A store whose configuration sets
+    ``behaviour.plugin = kind`` gets ``factory(storage, options)``. ``sql`` (a table in
+    the store's own database) and ``memory`` are built in; a store logs to the one
+    its storage suits unless configured otherwise.
+
+    Added in 0.7.
     """
 
 

@@ -36,6 +36,7 @@ from commercekit.hookspecs import (
     CarrierFactory,
     GatewayFactory,
 )
+from commercekit.ports.behaviour import BehaviourLog
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.notifications import Notifier
 from commercekit.ports.payments import PaymentGateway
@@ -65,6 +66,7 @@ BUILTIN_PLUGINS: Final = (
     "commercekit.adapters.storage.promotion_types",
     "commercekit.adapters.search",
     "commercekit.adapters.tax",
+    "commercekit.adapters.behaviour",
 )
 
 
@@ -329,6 +331,21 @@ class Plugins:
             kind,
             options,
             "search",
+            lambda factory, checked: factory(storage, checked),
+        )
+        return made
+
+    def make_behaviour_log(
+        self, kind: str, storage: Storage, options: Mapping[str, Any]
+    ) -> BehaviourLog:
+        """Build the behaviour log of plugin ``kind`` over ``storage`` (see
+        :meth:`_made`; errors name ``behaviour``)."""
+        made: BehaviourLog = self._made(
+            "register_behaviour_logs",
+            "behaviour log",
+            kind,
+            options,
+            "behaviour",
             lambda factory, checked: factory(storage, checked),
         )
         return made

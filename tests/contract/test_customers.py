@@ -116,3 +116,25 @@ def test_two_writers_of_one_customer_the_second_conflicts(storage: Storage) -> N
         found = uow.customers.find("user-1815")
     assert found is not None
     assert found.groups == ("wholesale", "staff", "vip")
+
+
+def test_customers_are_read_a_page_at_a_time_by_id(storage: Storage) -> None:
+    ids = [f"user-{n:02}" for n in range(7)]
+    with storage.unit_of_work() as uow:
+        for customer_id in reversed(ids):
+            uow.customers.add(
+                Customer(id=customer_id, email=f"{customer_id}@example.com", created_at=NOW)
+            )
+        uow.commit()
+
+    pages: list[list[str]] = []
+    after = ""
+    while True:
+        with storage.unit_of_work() as uow:
+            page = [customer.id for customer in uow.customers.page(after=after, limit=3)]
+        if not page:
+            break
+        pages.append(page)
+        after = page[-1]
+
+    assert pages == [ids[:3], ids[3:6], ids[6:]]

@@ -29,6 +29,7 @@ HOOKS: dict[str, tuple[tuple[str, ...], str]] = {
     "register_carriers": (("register",), "0.4"),
     "register_notifiers": (("register",), "0.4"),
     "register_search_backends": (("register",), "0.5"),
+    "register_behaviour_logs": (("register",), "0.7"),
 }
 
 

@@ -140,6 +140,31 @@ DATA: dict[str, dict[str, Any]] = {
         ],
         "total_units": 4500,
     },
+    "cart_recovery": {
+        "email": "zoe@example.com",
+        "currency": "EUR",
+        "lines": [
+            {**CLOCK, "total_units": 1234},
+            {"name": "Clock manual", "sku": "CLOCK-PDF", "quantity": 1, "total_units": None},
+        ],
+        "total_units": 1234,
+        "restore_url": "https://shop.example/cart/restore?token=abc.def&x=1",
+        "expires_at": PLACED_AT,
+        "coupon_code": "COMEBACK",
+    },
+    "campaign": {
+        "email": "zoe@example.com",
+        "subject": "Spring <b>clocks</b>",
+        "body": "Our spring clocks are here.\n\nTen per cent off.",
+        "paragraphs": ["Our spring clocks are here.", "Ten per cent off."],
+        "unsubscribe_url": "https://shop.example/unsubscribe?token=abc.def",
+    },
+    "back_in_stock": {
+        "email": "zoe@example.com",
+        "sku": "RETRO-CLOCK",
+        "name": CLOCK["name"],
+        "subscribed_at": PLACED_AT,
+    },
 }
 
 #: Something each template shows, formatted for ``en`` and ``de``.
@@ -155,6 +180,9 @@ FORMATTED: dict[str, dict[str, str]] = {
     "return_requested": {"en": "does_not_fit", "de": "does_not_fit"},
     "return_received": {"en": "March 5, 2025", "de": "5. März 2025"},
     "gift_card_purchased": {"en": "€22.50", "de": "22,50\xa0€"},
+    "cart_recovery": {"en": "€12.34", "de": "12,34\xa0€"},
+    "campaign": {"en": "Ten per cent off.", "de": "Ten per cent off."},
+    "back_in_stock": {"en": "March 5, 2025", "de": "5. März 2025"},
 }
 
 
@@ -327,7 +355,7 @@ def test_a_template_missing_one_of_its_files_is_not_found(tmp_path: Path) -> Non
 def message_for(name: str, *, locale: str = "en", to: str = "zoe@example.com") -> Message:
     rendered = JinjaTemplates(store_name="Retro").render(name, DATA[name], locale=locale)
     return Message(
-        key=f"{name}:{DATA[name]['order_id']}:{to}",
+        key=f"{name}:{DATA[name].get('order_id', '')}:{to}",
         to=to,
         template=name,
         subject=rendered.subject,

@@ -138,6 +138,7 @@ def test_every_hook_is_documented_and_exercised() -> None:
         "register_notifiers",
         "register_search_backends",
         "register_tax_providers",
+        "register_behaviour_logs",
         "on_domain_event",
     }
     for name in names:

@@ -127,6 +127,12 @@ class CustomerRepository(Protocol):
         """Store a changed customer (version-checked)."""
         ...
 
+    def page(self, *, after: str = "", limit: int = 100) -> list[Customer]:
+        """The customers whose id sorts after ``after``, by id, at most ``limit``: the
+        store's whole list a page at a time (each page starts after the last id of
+        the one before)."""
+        ...
+
 
 class ShipmentRepository(Protocol):
     """Shipments by id, by order and by tracking number."""

@@ -45,6 +45,9 @@ TEMPLATE_NAMES: Final = (
     "return_requested",
     "return_received",
     "gift_card_purchased",
+    "cart_recovery",
+    "campaign",
+    "back_in_stock",
 )
 
 #: The documents a warehouse prints, rendered through the same templates.

@@ -25,7 +25,6 @@ the page, the total and each facet read.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC
 from typing import Any, Final, final
@@ -34,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from commercekit.adapters._sidetables import SideTables, engine_of
 from commercekit.adapters.search._shared import (
     BODY_WEIGHT,
     TITLE_WEIGHT,
@@ -43,11 +43,8 @@ from commercekit.adapters.search._shared import (
 )
 from commercekit.adapters.search._text import Terms, query_terms, words
 from commercekit.domain.errors import (
-    CommerceError,
-    ConcurrencyConflict,
     ConfigurationError,
     InvalidInput,
-    StorageUnavailable,
 )
 from commercekit.domain.identifiers import check_keys
 from commercekit.ports.search import (
@@ -77,8 +74,6 @@ _POSITIONS: Final = 256
 _PG_WEIGHTS: Final = f"{{0.1, 0.1, {BODY_WEIGHT / TITLE_WEIGHT}, 1.0}}"
 # The first SQLite with RETURNING and MATERIALIZED, which the statements here use.
 _LEAST_SQLITE: Final = (3, 35)
-# PostgreSQL's serialization_failure, deadlock_detected and lock_not_available.
-_CONTENTION_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
 
 
 def _tables(postgres: bool) -> tuple[sa.MetaData, dict[str, sa.Table]]:
@@ -208,24 +203,13 @@ def _tsvector(title: list[str], body: list[str]) -> str:
     )
 
 
-def _is_contention(error: sa.exc.DBAPIError) -> bool:
-    """Whether the database gave up waiting for another writer (a deadlock, a
-    serialization failure, a database still locked after the busy timeout)."""
-    original = error.orig
-    name = getattr(original, "sqlite_errorname", None)
-    return getattr(original, "sqlstate", None) in _CONTENTION_SQLSTATES or (
-        isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
-    )
-
-
-def _translated(error: sa.exc.DBAPIError, engine: Engine) -> CommerceError:
-    """A database's failure as commercekit says it: contention is a conflict to try
-    again, anything else a database that cannot be used. The database's own message
-    is left out: it may quote a document's values."""
-    if _is_contention(error):
-        return ConcurrencyConflict("the search index was busy too long; nothing was changed")
-    url = engine.url.render_as_string(hide_password=True)
-    return StorageUnavailable(url, f"search failed: {type(error.orig).__name__}")
+def _check_sqlite(connection: Connection) -> None:
+    version = connection.dialect.server_version_info or ()
+    if version < _LEAST_SQLITE:
+        raise ConfigurationError(
+            "the sql search backend needs SQLite 3.35 or later, not " + ".".join(map(str, version)),
+            field="search",
+        )
 
 
 @final
@@ -245,15 +229,20 @@ class SqlSearchBackend:
                 f"the sql search backend works on SQLite and PostgreSQL, not {dialect}",
                 field="search",
             )
-        self._engine: Final = engine
-        self._postgres: Final = dialect == "postgresql"
-        self._metadata, tables = _tables(self._postgres)
+        postgres = dialect == "postgresql"
+        metadata, tables = _tables(postgres)
+        self._postgres: Final = postgres
         self._documents: Final = tables["documents"]
         self._categories: Final = tables["categories"]
         self._attributes: Final = tables["attributes"]
         self._prices: Final = tables["prices"]
-        self._created = False
-        self._creating = threading.Lock()
+        self._tables: Final = SideTables(
+            engine,
+            metadata,
+            what="search",
+            lock_key=_CREATION_LOCK,
+            also=None if postgres else (lambda c: c.exec_driver_sql(_CREATE_FTS)),
+        )
 
     @classmethod
     def over(cls, storage: object) -> SqlSearchBackend:
@@ -262,70 +251,20 @@ class SqlSearchBackend:
 
         :raises ConfigurationError: naming ``search``, for a storage without one.
         """
-        engine = getattr(storage, "engine", None)
-        if not isinstance(engine, Engine):
-            raise ConfigurationError(
-                f"the sql search backend searches the store's own SQL database, and "
-                f"{type(storage).__name__} has none: use the memory search backend",
-                field="search",
-            )
+        engine = engine_of(
+            storage, what="search backend", field="search", instead="the memory search backend"
+        )
         return cls(engine)
 
     # --- the tables ------------------------------------------------------------------
 
     def _create(self) -> None:
-        """Create the search tables, unless this backend did already. Processes that
-        start together create them one after another (SQLite's write lock or an
-        advisory lock on PostgreSQL), and the later ones find them there."""
-        if self._created:
-            return
-        with self._creating:
-            if self._created:
-                return
-            with self._connection() as connection:
-                version = connection.dialect.server_version_info or ()
-                if not self._postgres and version < _LEAST_SQLITE:
-                    raise ConfigurationError(
-                        "the sql search backend needs SQLite 3.35 or later, not "
-                        + ".".join(map(str, version)),
-                        field="search",
-                    )
-                try:
-                    with connection.begin():
-                        self._create_tables(connection)
-                except sa.exc.DBAPIError as error:
-                    if _is_contention(error):
-                        raise _translated(error, self._engine) from error
-                    # Creating tables quotes no one's data: the database's reason is
-                    # shown whole (this SQLite has no FTS5, this role may not create).
-                    url = self._engine.url.render_as_string(hide_password=True)
-                    reason = f"cannot create the search tables: {error.orig}"
-                    raise StorageUnavailable(url, reason) from error
-            self._created = True
-
-    def _create_tables(self, connection: Connection) -> None:
-        if self._postgres:
-            connection.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATION_LOCK}
-            )
-        for table in self._metadata.sorted_tables:
-            connection.execute(sa.schema.CreateTable(table, if_not_exists=True))
-            for index in table.indexes:
-                connection.execute(sa.schema.CreateIndex(index, if_not_exists=True))
-        if not self._postgres:
-            connection.exec_driver_sql(_CREATE_FTS)
+        """Create the search tables, unless this backend did already (see
+        :class:`~commercekit.adapters._sidetables.SideTables`)."""
+        self._tables.ensure(None if self._postgres else _check_sqlite)
 
     def _connection(self) -> Connection:
-        """A connection; a database that cannot be reached says why (which quotes no
-        document, and here no password either)."""
-        try:
-            return self._engine.connect()
-        except sa.exc.DBAPIError as error:
-            url = self._engine.url
-            reason = str(error.orig)
-            if url.password:
-                reason = reason.replace(str(url.password), "***")
-            raise StorageUnavailable(url.render_as_string(hide_password=True), reason) from error
+        return self._tables.connection()
 
     # --- writing ---------------------------------------------------------------------
 
@@ -345,7 +284,7 @@ class SqlSearchBackend:
                     self._delete_parts(connection, list(ids.values()))
                     self._insert_parts(connection, checked, ids)
             except sa.exc.DBAPIError as error:
-                raise _translated(error, self._engine) from error
+                raise self._tables.translated(error) from error
 
     def _upsert(self, connection: Connection, documents: list[SearchDocument]) -> dict[Key, int]:
         table = self._documents
@@ -438,7 +377,7 @@ class SqlSearchBackend:
                         )
                         self._delete_parts(connection, doc_ids.scalars().all())
             except sa.exc.DBAPIError as error:
-                raise _translated(error, self._engine) from error
+                raise self._tables.translated(error) from error
 
     def clear(self) -> None:
         self._create()
@@ -448,7 +387,7 @@ class SqlSearchBackend:
                     for part in (*self._parts(), self._documents):
                         connection.execute(part.delete())
             except sa.exc.DBAPIError as error:
-                raise _translated(error, self._engine) from error
+                raise self._tables.translated(error) from error
 
     # --- searching -------------------------------------------------------------------
 
@@ -462,7 +401,7 @@ class SqlSearchBackend:
                 with connection.begin():
                     rows = [tuple(row) for row in connection.execute(statement)]
             except sa.exc.DBAPIError as error:
-                raise _translated(error, self._engine) from error
+                raise self._tables.translated(error) from error
         return _result(query, rows)
 
     def _found(self, query: SearchQuery, terms: Terms) -> sa.CTE:

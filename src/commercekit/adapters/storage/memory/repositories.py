@@ -89,6 +89,10 @@ class MemoryCustomerRepository(Repository):
     def save(self, customer: Customer) -> None:
         self._t.put(self.table, customer.id, customer)
 
+    def page(self, *, after: str = "", limit: int = 100) -> list[Customer]:
+        found = sorted((c for c in self._t.rows(self.table) if c.id > after), key=lambda c: c.id)
+        return found[:limit]
+
 
 class MemoryOrderRepository(Repository):
     table = "orders"

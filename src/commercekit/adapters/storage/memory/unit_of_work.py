@@ -16,6 +16,7 @@ from typing import Any, Final, TypeVar, final
 from commercekit.adapters.storage._context import RollsBackOnExit
 from commercekit.adapters.storage.memory.catalog import MemoryCatalogRepository, check_coupon_uses
 from commercekit.adapters.storage.memory.inventory import MemoryInventoryRepository, apply_stock
+from commercekit.adapters.storage.memory.reports import MemoryReports
 from commercekit.adapters.storage.memory.repositories import (
     MemoryCartRepository,
     MemoryCheckoutRepository,
@@ -79,6 +80,10 @@ class MemoryStorage(Committed):
     def unit_of_work(self) -> MemoryUnitOfWork:
         """A new unit of work."""
         return MemoryUnitOfWork(self)
+
+    def reports(self) -> MemoryReports:
+        """The sums behind the store's reports, over what is committed."""
+        return MemoryReports(self)
 
 
 @final

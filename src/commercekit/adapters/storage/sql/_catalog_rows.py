@@ -14,7 +14,7 @@ from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql._rows import group
 from commercekit.adapters.storage.sql.mapping import Row
-from commercekit.domain.catalog import Dimensions, Product, PublicationState, Variant
+from commercekit.domain.catalog import Condition, Dimensions, Product, PublicationState, Variant
 from commercekit.domain.pricing import PriceEntry
 
 __all__ = [
@@ -51,6 +51,9 @@ def product_rows(product: Product) -> tuple[dict[str, Any], list[Any], list[Any]
         "media": [codec.encode_media(item) for item in product.media],
         "seo_title": product.seo_title,
         "seo_description": product.seo_description,
+        "canonical_url": product.canonical_url,
+        "brand": product.brand,
+        "condition": product.condition.value,
         "created_at": product.created_at,
     }
     links = [
@@ -73,6 +76,8 @@ def product_rows(product: Product) -> tuple[dict[str, Any], list[Any], list[Any]
             "digital": v.digital,
             "components": dict(v.components) or None,
             "attributes": dict(v.attributes),
+            "gtin": v.gtin,
+            "mpn": v.mpn,
         }
         for position, v in enumerate(product.variants)
     ]
@@ -98,6 +103,8 @@ def _variant(row: Row) -> Variant:
         digital=row["digital"],
         components=row["components"] or {},
         attributes=row["attributes"],
+        gtin=row["gtin"],
+        mpn=row["mpn"],
     )
 
 
@@ -119,6 +126,9 @@ def _product(row: Row, category_ids: Sequence[str], variants: Sequence[Row]) -> 
         media=tuple(codec.decode_media(item) for item in row["media"]),
         seo_title=row["seo_title"],
         seo_description=row["seo_description"],
+        canonical_url=row["canonical_url"],
+        brand=row["brand"],
+        condition=Condition(row["condition"]),
         created_at=row["created_at"],
         tax_category=row["tax_category"],
         state=PublicationState(row["state"]),

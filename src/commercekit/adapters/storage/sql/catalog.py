@@ -177,6 +177,9 @@ class SqlCatalogRepository:
             "name": category.name,
             "slug": category.slug,
             "parent_id": category.parent_id,
+            "seo_title": category.seo_title,
+            "seo_description": category.seo_description,
+            "canonical_url": category.canonical_url,
         }
         self._add_row(t.categories, row)
 
@@ -190,7 +193,15 @@ class SqlCatalogRepository:
         level = children.get(None, [])
         while level:
             ordered.extend(
-                Category(id=r["id"], name=r["name"], slug=r["slug"], parent_id=r["parent_id"])
+                Category(
+                    id=r["id"],
+                    name=r["name"],
+                    slug=r["slug"],
+                    parent_id=r["parent_id"],
+                    seo_title=r["seo_title"],
+                    seo_description=r["seo_description"],
+                    canonical_url=r["canonical_url"],
+                )
                 for r in level
             )
             level = [child for row in level for child in children.get(row["id"], [])]

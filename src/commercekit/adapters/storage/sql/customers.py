@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, final
 
+import sqlalchemy as sa
+
 from commercekit.adapters.storage import codec
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql.mapping import AggregateMapping, Row
@@ -80,6 +82,8 @@ def _customer(row: Row, parts: Sequence[Sequence[Row]]) -> Customer:
 CUSTOMERS: Final = AggregateMapping(
     kind="customer", cls=Customer, root=t.customers, row=_customer_row, build=_customer
 )
+#: Built once, so that the statement is prepared once.
+_AFTER: Final = t.customers.c.id > sa.bindparam("after")
 
 
 @final
@@ -100,3 +104,7 @@ class SqlCustomerRepository:
     def save(self, customer: Customer) -> None:
         """Stage a changed customer, written only if unchanged meanwhile."""
         self._session.stage(CUSTOMERS, customer)
+
+    def page(self, *, after: str = "", limit: int = 100) -> list[Customer]:
+        """Customers by id, after ``after``: one statement for the page."""
+        return self._session.load(CUSTOMERS, _AFTER, params={"after": after}, limit=limit)

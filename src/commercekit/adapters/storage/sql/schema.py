@@ -132,6 +132,9 @@ categories: Final = sa.Table(
     sa.Column("name", sa.String, nullable=False),
     sa.Column("slug", sa.String, nullable=False),
     sa.Column("parent_id", sa.String, sa.ForeignKey("categories.id"), nullable=True),
+    sa.Column("seo_title", sa.String, nullable=False),
+    sa.Column("seo_description", sa.Text, nullable=False),
+    sa.Column("canonical_url", sa.String, nullable=False),
 )
 
 products: Final = sa.Table(
@@ -153,6 +156,9 @@ products: Final = sa.Table(
     _json("media"),
     sa.Column("seo_title", sa.String, nullable=False),
     sa.Column("seo_description", sa.Text, nullable=False),
+    sa.Column("canonical_url", sa.String, nullable=False),
+    sa.Column("brand", sa.String, nullable=False),
+    sa.Column("condition", sa.String, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=True),
     sa.CheckConstraint(
         "available_from IS NULL OR available_until IS NULL OR available_until > available_from",
@@ -196,6 +202,8 @@ variants: Final = sa.Table(
     sa.Column("digital", sa.Boolean, nullable=False),
     _json("components", nullable=True),
     _json("attributes"),
+    sa.Column("gtin", sa.String, nullable=False),
+    sa.Column("mpn", sa.String, nullable=False),
     sa.CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
     sa.CheckConstraint(
         "(length_mm IS NULL AND width_mm IS NULL AND height_mm IS NULL)"
@@ -455,6 +463,8 @@ orders: Final = sa.Table(
     sa.Index(None, "number", unique=True),
     # pending_payment() reads by status, oldest first.
     sa.Index(None, "status", "placed_at"),
+    # Reports read the orders placed in a period.
+    sa.Index(None, "placed_at"),
     # unpaid_count() counts a guest's orders by their email.
     sa.Index(None, "email_key", "status"),
     # One cart makes one order: only a cancelled one (a declined payment) frees it.
@@ -615,6 +625,8 @@ stock_movements: Final = sa.Table(
     sa.Column("reference", sa.String, nullable=False),
     sa.CheckConstraint("quantity <> 0", name="quantity_not_zero"),
     sa.Index(None, "sku", "location_id", "seq"),
+    # Reports read the sales of a period.
+    sa.Index(None, "kind", "at"),
 )
 
 reservations: Final = sa.Table(

@@ -20,6 +20,7 @@ from commercekit.adapters.storage.sql._database import (
     create_storage_engine,
     migrate,
 )
+from commercekit.adapters.storage.sql.reports import SqlReports
 from commercekit.adapters.storage.sql.unit_of_work import SqlUnitOfWork
 from commercekit.domain.events import DomainEvent
 from commercekit.ports.storage import PromotionType
@@ -151,6 +152,10 @@ class SqlStorage:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work."""
         return SqlUnitOfWork(self.engine, self.codec)
+
+    def reports(self) -> SqlReports:
+        """The sums behind the store's reports: one aggregate statement each."""
+        return SqlReports(self.engine)
 
     def undelivered_events(self, limit: int = 100) -> list[tuple[int, DomainEvent]]:
         """Outbox events not yet marked delivered, oldest first, with their ids."""
