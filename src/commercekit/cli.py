@@ -15,6 +15,12 @@
     SIGTERM: it finishes its batch, gives its lease up and says how many it
     relayed), or with ``--once`` until none is left. Any number may run at once:
     one at a time holds the lease and publishes.
+``commercekit report NAME --from DATE --to DATE [--by day|week|month] [--url URL]``
+    Print a report of the store at ``URL`` (default ``sqlite:///commercekit.db``)
+    for the UTC days from ``--from`` to ``--to``, both included, as a table; with
+    ``--csv FILE`` also write it as CSV, and with ``--chart FILE.png`` draw a time
+    series (``sales``) as a PNG (the ``charts`` extra: matplotlib). ``--limit``,
+    ``--price-list`` and ``--overstock-days`` are for ``top_products`` and ``stock``.
 ``commercekit --version``
     Print ``commercekit <version>``.
 
@@ -35,6 +41,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final, Literal, NoReturn
 
@@ -42,6 +50,7 @@ from commercekit.adapters.storage.urls import shown_url, without_password
 from commercekit.domain.errors import (
     BrokerUnavailable,
     CommerceError,
+    ConfigurationError,
     InvalidInput,
     StorageUnavailable,
     shown,
@@ -52,6 +61,7 @@ if TYPE_CHECKING:
 
     from commercekit.adapters.events.rabbitmq import RabbitMqPublisher
     from commercekit.adapters.storage.sql import SchemaUpgrade
+    from commercekit.domain.reports import ReportTable
 
 __all__ = ["DEMO_APPLICATION_ID", "DEMO_SCHEMA", "main"]
 
@@ -134,6 +144,33 @@ def _parser() -> argparse.ArgumentParser:
             help="the store's database (default: sqlite:///commercekit.db)",
         )
         command.add_argument("--format", choices=("csv", "jsonl"), help="override the suffix")
+    report = commands.add_parser(
+        "report", help="print a report (sales, top_products, stock, ...) for a span of days"
+    )
+    report.add_argument(
+        "name",
+        help="sales, sales_by_product, top_products, sales_by_category, sales_by_channel, "
+        "funnel, discounts, returns_by_product, returns_by_reason, stock or abandoned_carts",
+    )
+    report.add_argument("--from", dest="since", required=True, help="the first day, YYYY-MM-DD")
+    report.add_argument(
+        "--to", dest="until", required=True, help="the last day (included), YYYY-MM-DD"
+    )
+    report.add_argument(
+        "--by", choices=("day", "week", "month"), default="day", help="sales per (default: day)"
+    )
+    report.add_argument("--limit", default="10", help="top_products: how many (default: 10)")
+    report.add_argument("--price-list", help="stock: the price list to value stock at")
+    report.add_argument(
+        "--overstock-days", default="90", help="stock: days of cover that are too many (90)"
+    )
+    report.add_argument("--csv", help="also write the report to this CSV file")
+    report.add_argument("--chart", help="draw a time series (sales) to this PNG file")
+    report.add_argument(
+        "--url",
+        default="sqlite:///commercekit.db",
+        help="the store's database (default: sqlite:///commercekit.db)",
+    )
     return parser
 
 
@@ -161,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif arguments.command == "catalog":
             url = arguments.url
             return _catalog(arguments.catalog_command, arguments.file, url, arguments.format)
+        elif arguments.command == "report":
+            url = arguments.url
+            _report_command(arguments)
         elif arguments.command == "relay":
             _relay(
                 arguments.url,
@@ -427,6 +467,119 @@ def _catalog(command: str, path: str, url: str, given: str | None) -> int:
     if len(report.errors) > 1000:
         print(f"... and {len(report.errors) - 1000:,} more")
     return 0 if report.ok else FAILED
+
+
+# --- report ---------------------------------------------------------------------------
+
+
+def _day(value: str, field: str) -> datetime:
+    """Midnight UTC at the start of the day ``value`` (``YYYY-MM-DD``).
+
+    :raises InvalidInput: naming ``field``, for anything else.
+    """
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"must be a day as YYYY-MM-DD, got {shown(value)}", field=field
+        ) from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _report_command(arguments: argparse.Namespace) -> None:
+    """Run a report on the store at ``arguments.url``, print it, and write what was
+    asked for."""
+    from commercekit.domain.reports import REPORTS, TIME_SERIES
+    from commercekit.store import Store
+
+    since = _day(arguments.since, "from")
+    last = _day(arguments.until, "to")
+    if last < since:
+        raise InvalidInput("must not be before --from", field="to")
+    name = arguments.name.replace("-", "_")
+    if arguments.chart:
+        if name in REPORTS and name not in TIME_SERIES:
+            raise InvalidInput(
+                f"{name} is not a time series: only sales draws a chart", field="chart"
+            )
+        _plotting()  # before the report is run: say what is missing first
+    # The funnel is counted by the behaviour log, which a store keeps when asked to.
+    config = {"entry_point_plugins": False, "track_behaviour": name == "funnel"}
+    with Store.open(arguments.url, config=config) as store:
+        table = store.reports.run(
+            name,
+            since=since,
+            until=last + timedelta(days=1),
+            by=arguments.by,
+            limit=arguments.limit,
+            price_list_id=arguments.price_list,
+            overstock_days=arguments.overstock_days,
+        )
+    print(table.render(), end="")
+    if arguments.csv:
+        try:
+            with open(arguments.csv, "w", encoding="utf-8", newline="") as handle:
+                rows = table.to_csv(handle)
+        except OSError as error:
+            raise InvalidInput(
+                f"cannot write {arguments.csv}: {error.strerror}", field="csv"
+            ) from None
+        print(f"{arguments.csv}: {rows:,} rows written")
+    if arguments.chart:
+        _draw(table, arguments.chart)
+        print(f"{arguments.chart}: chart drawn")
+
+
+def _plotting() -> None:
+    """:raises ConfigurationError: naming ``chart``, when matplotlib is not installed."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        raise ConfigurationError(
+            "drawing a chart needs matplotlib: pip install 'commercekit[charts]'", field="chart"
+        ) from None
+
+
+def _draw(table: ReportTable, path: str) -> None:
+    """Draw a time series: its ``y`` over its ``x``, a line per ``group`` value.
+
+    :raises ConfigurationError: naming ``chart``, when matplotlib is not installed.
+    :raises InvalidInput: naming ``chart``, for a file that cannot be written.
+    """
+    series = table.series
+    assert series is not None  # checked by the caller
+    _plotting()
+    import numpy
+    from matplotlib.dates import DateFormatter
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 4.5), layout="constrained")
+    axes = figure.subplots()
+    lines: dict[str, tuple[list[date], list[float]]] = {}
+    for record in table.records():
+        x, y, group = record[series.x], record[series.y], record[series.group]
+        if isinstance(x, date) and isinstance(y, Decimal):
+            xs, ys = lines.setdefault(str(group), ([], []))
+            xs.append(x)
+            # Only to place a point on the picture: the figures stay exact in the table.
+            ys.append(float(y))
+    days: set[date] = set()
+    for group, (xs, ys) in sorted(lines.items()):
+        axes.plot(numpy.array(xs, dtype="datetime64[D]"), ys, marker="o", label=group)
+        days.update(xs)
+    if len(days) <= 16:
+        axes.set_xticks(numpy.array(sorted(days), dtype="datetime64[D]"))
+    axes.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
+    axes.set_title(f"{table.name}: {series.y}")
+    axes.set_ylabel(series.y)
+    axes.grid(True, alpha=0.3)
+    if lines:
+        axes.legend(title=series.group)
+    figure.autofmt_xdate()
+    try:
+        figure.savefig(path, format="png")
+    except OSError as error:
+        raise InvalidInput(f"cannot write {path}: {error.strerror}", field="chart") from None
 
 
 # --- demo -----------------------------------------------------------------------------

@@ -29,7 +29,15 @@ from typing import Annotated, Any, Literal, Self
 
 import attrs
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from commercekit.adapters.clock import RandomIds, SystemClock
 from commercekit.adapters.notifications.templates import JinjaTemplates
@@ -40,46 +48,67 @@ from commercekit.domain.checkout import ShippingMethod
 from commercekit.domain.errors import InvalidInput
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.invoicing import Seller
+from commercekit.domain.marketing.abandoned import RecoveryPolicy
+from commercekit.domain.marketing.feed import FeedSettings, ShippingRate
+from commercekit.domain.marketing.links import MIN_SECRET_LENGTH
+from commercekit.domain.marketing.seo import CATEGORY_PATH, PRODUCT_PATH, Storefront
+from commercekit.domain.marketing.stock_alerts import AlertPolicy
 from commercekit.domain.money import Money, Rounding, minor_units
 from commercekit.domain.pricing import TaxAddress, TaxRounding, TaxSettings
+from commercekit.domain.promotions import normalize_coupon_code
 from commercekit.domain.returns import ReturnPolicy, ReturnReason, ReturnShippingPaidBy
+from commercekit.domain.shipping import Flat
 from commercekit.domain.support import CasePriority
+from commercekit.domain.tokens import new_token
 from commercekit.plugins import Plugins
 from commercekit.ports.carriers import Carrier
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import Storage
+from commercekit.services._links import TOKEN, LinkSigning
+from commercekit.services.abandoned_carts import AbandonedCartService
 from commercekit.services.access import POLICY, View
 from commercekit.services.base import Runtime, Settings
+from commercekit.services.behaviour import BehaviourService
+from commercekit.services.campaigns import CampaignService
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.catalog_io import CatalogTransfer
 from commercekit.services.checkout import CheckoutService
 from commercekit.services.credit import CreditService
 from commercekit.services.customers import CustomerService
+from commercekit.services.demand import DemandService
 from commercekit.services.edits import OrderEditService
+from commercekit.services.experiments import ExperimentService
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.gift_card_sales import GiftCardSaleService
 from commercekit.services.inventory import InventoryService
 from commercekit.services.invoicing import InvoicingService
+from commercekit.services.marketing_feeds import FeedService, SeoService, StorefrontSettings
 from commercekit.services.notifications import NotificationService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
+from commercekit.services.recommendations import RecommendationService
 from commercekit.services.recovery import RecoveryService
 from commercekit.services.refunds import RefundService
+from commercekit.services.reports import ReportService
 from commercekit.services.returns import ReturnService
 from commercekit.services.schemas import parse
 from commercekit.services.search import SearchService
+from commercekit.services.stock_alerts import StockAlertService
 from commercekit.services.support import SupportService
 
 __all__ = [
     "ChannelConfig",
+    "FeedConfig",
+    "FeedShippingConfig",
     "GatewayConfig",
     "NotifierConfig",
     "SellerConfig",
     "ShippingMethodConfig",
     "Store",
     "StoreConfig",
+    "StorefrontConfig",
 ]
 
 
@@ -242,6 +271,209 @@ class SellerConfig(_Config):
         )
 
 
+class FeedShippingConfig(_Config):
+    """Shipping a feed states for one country and service: a flat price per
+    currency, as decimal strings."""
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    service: str = Field(min_length=1, max_length=100)
+    prices: dict[str, Decimal] = Field(min_length=1, max_length=50)
+
+    def rates(self) -> list[ShippingRate]:
+        """The rate for each currency (a price finer than the minor unit is refused)."""
+        found = []
+        for currency, amount in self.prices.items():
+            units = minor_units(Money(amount, currency), field="prices")
+            if units < 0:
+                raise InvalidInput("a price cannot be negative", field="prices")
+            found.append(
+                ShippingRate(
+                    country=self.country,
+                    service=self.service,
+                    currency=str(Money(amount, currency).currency.code),
+                    rule=Flat(units),
+                )
+            )
+        return found
+
+    @model_validator(mode="after")
+    def _priced(self) -> FeedShippingConfig:
+        self.rates()
+        return self
+
+
+class FeedConfig(_Config):
+    """What the shopping feed says beyond the catalogue (see ``docs/marketing.md``)."""
+
+    title: str = Field(default="", max_length=150)
+    """The feed's title; by default the store's name."""
+    description: str = Field(default="", max_length=500)
+    brand: str = Field(default="", max_length=70)
+    """The brand of products that name none."""
+    shipping: list[FeedShippingConfig] = Field(default_factory=list, max_length=1000)
+    """Shipping per country and currency; a currency none names states what the
+    store's delivery methods charge."""
+    most_listed: int = Field(default=10_000, ge=0, le=10_000_000)
+    """How many left-out products a feed's report lists one by one."""
+
+    def settings(self) -> FeedSettings:
+        """The feed settings the services apply."""
+        return FeedSettings(
+            title=self.title,
+            description=self.description,
+            brand=self.brand,
+            shipping=tuple(rate for each in self.shipping for rate in each.rates()),
+            most_listed=self.most_listed,
+        )
+
+
+class StorefrontConfig(_Config):
+    """Where the store's pages are: the URLs of sitemaps, structured data and the
+    shopping feed (see ``docs/marketing.md``)."""
+
+    base_url: str = Field(min_length=1, max_length=1000)
+    """The storefront's root, such as ``https://shop.example``."""
+    product_path: str = PRODUCT_PATH
+    """A product page's path, naming ``{slug}`` or ``{id}``."""
+    category_path: str = CATEGORY_PATH
+    """A category page's path, naming ``{slug}``, ``{id}`` or ``{path}``."""
+    media_url: str = ""
+    """Where media given as paths are served from; by default the base URL."""
+    variant_parameter: str = "sku"
+    """The query parameter that picks a variant on a product page; ``""``: none."""
+    channel_urls: dict[str, str] = Field(default_factory=dict)
+    """A channel's own base URL, by channel id."""
+    feed: FeedConfig = Field(default_factory=FeedConfig)
+
+    @field_validator("base_url", "product_path", "category_path", "media_url", "variant_parameter")
+    @classmethod
+    def _part(cls, value: str, info: ValidationInfo) -> str:
+        parts = {"base_url": "https://shop.example", str(info.field_name): value}
+        try:
+            Storefront(**parts)
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+        return value
+
+    @field_validator("channel_urls")
+    @classmethod
+    def _channel_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for channel, url in value.items():
+            try:
+                Storefront(base_url=url)
+            except InvalidInput as error:
+                raise ValueError(f"{channel}: {error.message}") from None
+        return value
+
+    def settings(self, store_name: str = "") -> StorefrontSettings:
+        """Where the services build URLs, per channel, and the feed's settings."""
+        return StorefrontSettings(
+            storefront=Storefront(
+                base_url=self.base_url,
+                product_path=self.product_path,
+                category_path=self.category_path,
+                media_url=self.media_url,
+                variant_parameter=self.variant_parameter,
+            ),
+            channel_urls={
+                channel: Storefront(base_url=url).base_url
+                for channel, url in self.channel_urls.items()
+            },
+            feed=self.feed.settings(),
+            store_name=store_name,
+        )
+
+
+def _link_template(value: str) -> str:
+    if value.count(TOKEN) != 1:
+        raise ValueError(f"must name {TOKEN} once, where the link's token goes")
+    return value
+
+
+class AbandonedCartsConfig(_Config):
+    """When a store reminds shoppers of the carts they left (see
+    ``docs/bringing-them-back.md``)."""
+
+    remind: bool = True
+    """Remind at all (a store with a notifier); off, carts are not even watched."""
+    idle_minutes: int = Field(default=60, ge=5, le=30 * 24 * 60)
+    """How long a cart stays unchanged before it counts as abandoned."""
+    interval_hours: int = Field(default=24, ge=1, le=90 * 24)
+    """The least time between two reminders of one cart."""
+    most_reminders: int = Field(default=2, ge=1, le=10)
+    """How many reminders one cart gets at most."""
+    stale_after_days: int = Field(default=14, ge=1, le=365)
+    """A cart idle longer than this gets no more reminders."""
+    link_days: int = Field(default=7, ge=1, le=90)
+    """How long a reminder's restore link works."""
+    restore_url: Annotated[str, Field(min_length=7, max_length=1000)] = (
+        "/cart/restore?token={token}"
+    )
+    """The storefront's page that opens a cart from a reminder, ``{token}`` in it
+    (``https://shop.example/cart/restore?token={token}``)."""
+    coupon: str | None = None
+    """A coupon code put on a cart opened from its reminder, when it can be used."""
+    require_consent: bool = False
+    """Remind only shoppers whose marketing consent is on record (never a guest)."""
+
+    @field_validator("restore_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _link_template(value)
+
+    @field_validator("coupon")
+    @classmethod
+    def _coupon(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalize_coupon_code(value)
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+
+    def policy(self) -> RecoveryPolicy:
+        """The rules the sweep applies."""
+        return RecoveryPolicy(
+            idle=timedelta(minutes=self.idle_minutes),
+            interval=timedelta(hours=self.interval_hours),
+            most_notices=self.most_reminders,
+            stale_after=timedelta(days=self.stale_after_days),
+            link_lifetime=timedelta(days=self.link_days),
+            require_consent=self.require_consent,
+        )
+
+
+class CampaignsConfig(_Config):
+    """How a store's campaigns are sent (see ``docs/bringing-them-back.md``)."""
+
+    unsubscribe_url: Annotated[str, Field(min_length=7, max_length=1000)] = (
+        "/unsubscribe?token={token}"
+    )
+    """The storefront's page that takes an unsubscribe link, ``{token}`` in it."""
+    link_days: int = Field(default=365, ge=30, le=3650)
+    """How long an unsubscribe link works (a recipient may click it months later)."""
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _link_template(value)
+
+
+class StockAlertsConfig(_Config):
+    """How back-in-stock alerts are told (see ``docs/bringing-them-back.md``)."""
+
+    notify: Literal["units", "all"] = "units"
+    """``units``: as many shoppers as there are units, first come first served;
+    ``all``: everyone waiting at once."""
+    hold_hours: int = Field(default=24, ge=1, le=30 * 24)
+    """How long a unit a shopper was told of is kept for them before the next in
+    line is told of it."""
+
+    def policy(self) -> AlertPolicy:
+        """The rules alerts are told by."""
+        return AlertPolicy(everyone=self.notify == "all", hold=timedelta(hours=self.hold_hours))
+
+
 class StoreConfig(_Config):
     """How a store runs. Unknown keys are refused, so a typo cannot pass unnoticed.
 
@@ -273,10 +505,29 @@ class StoreConfig(_Config):
     search: GatewayConfig | None = None
     """A catalogue search backend (``{"plugin": "sql"}``: SQLite FTS5 or PostgreSQL
     full text in the store's own database; ``memory``); none by default."""
+    track_behaviour: bool = False
+    """Keep a behaviour log (what shoppers do, the funnel, attribution). Off unless
+    asked for: recording visitors is the shop's to decide (and, in many countries, its
+    visitors' to consent to), and with it every commit's events are handed to the
+    store's subscribers at once, to carry each order's attribution."""
+    behaviour: GatewayConfig | None = None
+    """Where behaviour is logged: by default ``sql`` (a table in the store's own
+    database) for a SQL storage, ``memory`` otherwise; a plugin may offer another."""
     notification_templates: str | None = Field(default=None, max_length=4096)
     """A folder whose templates replace the built-in ones, file by file."""
     store_name: str = Field(default="", max_length=200)
     """How messages to customers sign."""
+    link_signing_secret: SecretStr | None = Field(default=None, repr=False)
+    """Signs the links in the store's messages (a cart's restore link, an unsubscribe
+    link): at least 32 random characters. Without it a store in memory makes one of
+    its own while it is open; any other store refuses to make or read such links."""
+    previous_link_signing_secrets: list[SecretStr] = Field(
+        default_factory=list, max_length=10, repr=False
+    )
+    """Secrets being retired: links they signed still work."""
+    abandoned_carts: AbandonedCartsConfig = Field(default_factory=AbandonedCartsConfig)
+    campaigns: CampaignsConfig = Field(default_factory=CampaignsConfig)
+    stock_alerts: StockAlertsConfig = Field(default_factory=StockAlertsConfig)
     seller: SellerConfig | None = None
     """Who issues invoices and credit notes; with it, they are issued automatically
     (see ``docs/invoices.md``)."""
@@ -321,6 +572,30 @@ class StoreConfig(_Config):
     by the notifier (see ``docs/store-credit-and-gift-cards.md``)."""
     gift_card_expiry_days: int | None = Field(default=None, ge=1, le=36_500)
     """How long a gift card sold lasts from its issue; none: it never expires."""
+    storefront: StorefrontConfig | None = None
+    """Where the store's pages are, for sitemaps, structured data and the shopping
+    feed (see ``docs/marketing.md``); none by default."""
+
+    @field_validator("link_signing_secret", "previous_link_signing_secrets")
+    @classmethod
+    def _strong(cls, value: SecretStr | list[SecretStr] | None) -> object:
+        listed = [] if value is None else value if isinstance(value, list) else [value]
+        for secret in listed:
+            if len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+                raise ValueError(f"a signing secret is at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    def link_signing(self, *, in_memory: bool) -> LinkSigning:
+        """The secrets the store's links are signed with; a random one for a store
+        in memory that names none."""
+        secret = self.link_signing_secret
+        current = secret.get_secret_value() if secret is not None else None
+        if current is None and in_memory:
+            current = new_token()
+        return LinkSigning(
+            secret=current,
+            previous=tuple(each.get_secret_value() for each in self.previous_link_signing_secrets),
+        )
 
     @field_validator("support_response_hours")
     @classmethod
@@ -347,6 +622,17 @@ class StoreConfig(_Config):
             raise ValueError("channels: two channels share an id")
         if self.default_channel is not None and self.default_channel not in ids:
             raise ValueError(f"default_channel: no channel {self.default_channel!r} is configured")
+        return self
+
+    @model_validator(mode="after")
+    def _storefront_channels(self) -> StoreConfig:
+        ids = {channel.id for channel in self.channels}
+        named = sorted(self.storefront.channel_urls) if self.storefront is not None else []
+        for channel in named:
+            if channel not in ids:
+                raise ValueError(
+                    f"storefront.channel_urls: no channel {channel[:64]!r} is configured"
+                )
         return self
 
     def _tax(
@@ -406,7 +692,15 @@ class StoreConfig(_Config):
             returns=self.returns.policy(),
             gift_card_skus=frozenset(self.gift_card_skus),
             gift_card_expiry_days=self.gift_card_expiry_days,
+            watch_carts=self.notifier is not None and self.abandoned_carts.remind,
         )
+
+
+def _in_memory(storage: Storage) -> bool:
+    """Whether the store lives in this process's memory (and its links with it)."""
+    from commercekit.adapters.storage.memory import MemoryStorage
+
+    return isinstance(storage, MemoryStorage)
 
 
 class Store:
@@ -448,6 +742,14 @@ class Store:
             search = self.plugins.make_search_backend(
                 config.search.plugin, storage, config.search.factory_options()
             )
+        behaviour_log = None
+        if config.track_behaviour:
+            chosen = config.behaviour or GatewayConfig(
+                plugin="sql" if hasattr(storage, "engine") else "memory"
+            )
+            behaviour_log = self.plugins.make_behaviour_log(
+                chosen.plugin, storage, chosen.factory_options()
+            )
         self.runtime = Runtime(
             storage=storage,
             clock=clock or SystemClock(),
@@ -463,6 +765,7 @@ class Store:
             has_subscribers=lambda: (
                 notifier is not None
                 or search is not None
+                or behaviour_log is not None
                 or self.invoicing.automatic
                 or self.gift_card_sales.active
                 or self.plugins.has_subscribers()
@@ -481,14 +784,47 @@ class Store:
         edits = OrderEditService(self.runtime, self.payments, self.refunds)
         self.orders = OrderService(self.runtime, self.payments, self.fulfilment, edits)
         self.inventory = InventoryService(self.runtime, self.payments, self.fulfilment)
+        self.demand = DemandService(self.runtime)
+        self.recommendations = RecommendationService(self.runtime)
+        self.experiments = ExperimentService(self.runtime)
         self.customers = CustomerService(self.runtime)
         self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
         self.returns = ReturnService(self.runtime, self.refunds, self.fulfilment)
         self.transfer = CatalogTransfer(self.runtime)
         self.search = SearchService(self.runtime, search)
+        storefront = (
+            StorefrontSettings(store_name=config.store_name)
+            if config.storefront is None
+            else config.storefront.settings(config.store_name)
+        )
+        self.seo = SeoService(self.runtime, storefront)
+        self.feeds = FeedService(self.runtime, storefront)
+        self.behaviour = BehaviourService(self.runtime, behaviour_log)
+        self.reports = ReportService(self.runtime, self.behaviour)
         self.notifications = NotificationService(self.runtime, templates, notifier)
         self.invoicing = InvoicingService(self.runtime, templates)
         self.gift_card_sales = GiftCardSaleService(self.runtime, templates, self.notifications)
+        signing = config.link_signing(in_memory=_in_memory(storage))
+        self.abandoned_carts = AbandonedCartService(
+            self.runtime,
+            templates,
+            self.notifications,
+            policy=config.abandoned_carts.policy(),
+            signing=signing,
+            restore_url=config.abandoned_carts.restore_url,
+            coupon=config.abandoned_carts.coupon,
+        )
+        self.campaigns = CampaignService(
+            self.runtime,
+            templates,
+            self.notifications,
+            signing=signing,
+            unsubscribe_url=config.campaigns.unsubscribe_url,
+            link_lifetime=timedelta(days=config.campaigns.link_days),
+        )
+        self.stock_alerts = StockAlertService(
+            self.runtime, templates, self.notifications, policy=config.stock_alerts.policy()
+        )
         self.support = SupportService(
             self.runtime,
             self.notifications,
@@ -560,9 +896,12 @@ class Store:
     def _publish(self, events: Sequence[DomainEvent]) -> None:
         self.plugins.publish(events)
         self.search.on_events(events)
+        self.behaviour.on_events(events)
         self.notifications.on_events(events)
         self.invoicing.on_events(events)
         self.gift_card_sales.on_events(events)
+        self.abandoned_carts.on_events(events)
+        self.stock_alerts.on_events(events)
 
     def deliver_events(self) -> int:
         """Deliver outbox events left undelivered (after a crash, say)."""

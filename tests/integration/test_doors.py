@@ -53,6 +53,8 @@ from commercekit.domain.cart import Cart
 from commercekit.domain.catalog import AttributeSpec, Collection, ProductType
 from commercekit.domain.fulfilment import Shipment
 from commercekit.domain.inventory import PurchaseOrder, ReorderPolicy, StockItem, StockRule
+from commercekit.domain.marketing.abandoned import restore_token
+from commercekit.domain.marketing.campaigns import unsubscribe_token
 from commercekit.domain.notifications import Notice, NoticeStatus
 from commercekit.domain.orders import Order
 from commercekit.domain.payments import TransactionKind, authorization_key
@@ -76,11 +78,15 @@ BERLIN, HAMBURG = "berlin", "hamburg"
 #: The longest message an error may have, whatever it was handed.
 MESSAGE_LIMIT: Final = 500
 CARRIER_SECRET: Final = "whsec_doors"
+LINK_SECRET: Final = "doors-link-secret-of-at-least-32-characters"
 #: One product row of a catalogue import.
 CATALOG_ROWS: Final = "product_id,name,sku,price:eu\n{sku},Imported,{sku},4.00\n"
 DOORS: Final = {
     **CONFIG,
     "carriers": {"sandbox": {"plugin": "sandbox", "secrets": {"webhook_secret": CARRIER_SECRET}}},
+    "link_signing_secret": LINK_SECRET,
+    "storefront": {"base_url": "https://shop.example"},
+    "track_behaviour": True,
 }
 SEARCHING: Final = {**DOORS, "search": {"plugin": "memory"}}
 
@@ -200,6 +206,16 @@ class World:
             self.store.inventory.send_purchase_order(created.id)
         return created.id
 
+    def experiment(self, *, started: bool = False) -> str:
+        """The id of a new experiment in EUR (a control and an arm pricing from the
+        ``b2b`` list), running if asked."""
+        made = self.store.experiments.create(
+            "Prices", "EUR", [{"name": "control"}, {"name": "b2b", "price_list_id": "b2b"}]
+        )
+        if started:
+            self.store.experiments.start(made.id)
+        return made.id
+
     def delivered(self) -> str:
         """The id of a new order, captured, shipped by the manual carrier and
         delivered now."""
@@ -309,6 +325,19 @@ class World:
             uow.records(RefundLedger).add(ledger)
             uow.commit()
         return {"order_id": order.id, "refund_id": refund_id}
+
+    def restore_link(self) -> str:
+        """The token of a restore link of a new cart holding one mug."""
+        cart = self.store.carts.get(self.new_cart())
+        return restore_token(LINK_SECRET, cart.id, expires_at=START + timedelta(days=1))
+
+    def campaign(self) -> str:
+        """The id of a new draft campaign to the customers who said yes."""
+        return self.store.campaigns.create("Spring", "New mugs", "Hello", {"consent": True}).id
+
+    def stock_alert(self) -> str:
+        """The id of a new alert waiting for a new variant (sold out: never stocked)."""
+        return self.store.stock_alerts.subscribe(self.variant(), email="zoe@example.com").id
 
     def address_label(self) -> str:
         """The label of an address in the customer's book."""
@@ -572,6 +601,75 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("search", "on_events"): lambda w: {"events": []},
     ("search", "index_products"): lambda w: {"product_ids": ["mug", "clock"]},
     ("search", "reindex"): lambda w: {},
+    # behaviour
+    ("behaviour", "visit"): lambda w: {
+        "visitor_id": "visitor-1",
+        "url": "https://shop.example/?utm_source=news&utm_medium=email",
+        "referrer": "https://elsewhere.example/",
+        "utm": None,
+        "cart_id": w.store.carts.get(w.new_cart()).id,
+        "customer_id": CUSTOMER,
+    },
+    ("behaviour", "product_viewed"): lambda w: {
+        "visitor_id": "visitor-1",
+        "product_id": "mug",
+        "customer_id": CUSTOMER,
+    },
+    ("behaviour", "searched"): lambda w: {
+        "visitor_id": "visitor-1",
+        "query": "mug",
+        "result_count": 2,
+        "customer_id": CUSTOMER,
+    },
+    ("behaviour", "added_to_cart"): lambda w: {
+        "visitor_id": "visitor-1",
+        "cart_id": w.store.carts.get(w.new_cart()).id,
+        "sku": MUG,
+        "quantity": 1,
+        "customer_id": CUSTOMER,
+    },
+    ("behaviour", "checkout_started"): lambda w: {
+        "visitor_id": "visitor-1",
+        "cart_id": w.store.carts.get(w.new_cart()).id,
+        "customer_id": CUSTOMER,
+    },
+    ("behaviour", "on_events"): lambda w: {"events": []},
+    ("behaviour", "attribution"): lambda w: {
+        "order_id": None,
+        "cart_id": None,
+        "visitor_id": "visitor-1",
+    },
+    ("behaviour", "events"): lambda w: {
+        "since": START,
+        "until": START + timedelta(days=1),
+        "visitor_id": None,
+        "limit": 10,
+    },
+    ("behaviour", "funnel"): lambda w: {"since": START, "until": START + timedelta(days=1)},
+    # reports
+    ("reports", "run"): lambda w: {
+        "name": "stock",
+        "since": START,
+        "until": START + timedelta(days=1),
+        "by": "week",
+        "limit": 10,
+        "price_list_id": "eu",
+        "overstock_days": 90,
+    },
+    # seo and feeds
+    ("seo", "product_url"): lambda w: {"product_id": "mug", "channel": None},
+    ("seo", "category_url"): lambda w: {"category_id": "kitchen", "channel": None},
+    ("seo", "product_json_ld"): lambda w: {"product_id": "mug", "currency": "EUR", "channel": None},
+    ("seo", "write_sitemaps"): lambda w: {
+        "open_file": lambda name: contextlib.nullcontext(io.BytesIO()),
+        "channel": None,
+    },
+    ("feeds", "shopping_feed"): lambda w: {"currency": "EUR", "channel": None},
+    ("feeds", "write_shopping_feed"): lambda w: {
+        "handle": io.BytesIO(),
+        "currency": "EUR",
+        "channel": None,
+    },
     # transfer
     ("transfer", "import_file"): lambda w: {
         "handle": io.StringIO(CATALOG_ROWS.format(sku=w.unique("IMP"))),
@@ -630,6 +728,49 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("inventory", "receive_purchase_order"): lambda w: {
         "purchase_order_id": w.purchase_order(sent=True),
         "quantities": {CLOCK: 2},
+    },
+    ("demand", "reorder_suggestions"): lambda w: {
+        "skus": [CLOCK, MUG],
+        "location_id": BERLIN,
+        "purchase_order_ids": [w.purchase_order()],
+        "service_level": "0.95",
+        "lead_time_days": 7,
+    },
+    # recommendations
+    ("recommendations", "for_product"): lambda w: {"product_id": "mug", "k": 3},
+    ("recommendations", "viewed_with"): lambda w: {"product_id": "mug", "k": 3},
+    ("recommendations", "for_cart"): lambda w: {"token": w.cart, "k": 3},
+    ("recommendations", "rebuild"): lambda w: {
+        "days": 30,
+        "min_support": 1,
+        "views": [["mug", "clock"], ["mug", "poster"]],
+    },
+    ("recommendations", "model"): lambda w: {},
+    # experiments
+    ("experiments", "create"): lambda w: {
+        "name": "Free shipping",
+        "currency": "EUR",
+        "arms": [{"name": "control"}, {"name": "free", "weight": 1, "free_shipping_over": "30"}],
+        "channel": None,
+        "traffic_percent": 50,
+    },
+    ("experiments", "get"): lambda w: {"experiment_id": w.experiment()},
+    ("experiments", "start"): lambda w: {"experiment_id": w.experiment()},
+    ("experiments", "stop"): lambda w: {"experiment_id": w.experiment(started=True)},
+    ("experiments", "reweight"): lambda w: {
+        "experiment_id": w.experiment(started=True),
+        "weights": {"control": 3},
+    },
+    ("experiments", "results"): lambda w: {"experiment_id": w.experiment(started=True)},
+    ("experiments", "enrol"): lambda w: {
+        "token": w.new_cart(),
+        "visitor_id": "visitor-ada",
+        "experiment_id": w.experiment(started=True),
+    },
+    ("experiments", "assignment"): lambda w: {"token": w.cart},
+    ("experiments", "arm_for"): lambda w: {
+        "experiment_id": w.experiment(started=True),
+        "visitor_id": "visitor-ada",
     },
     # fulfilment
     ("fulfilment", "get"): lambda w: {"shipment_id": w.shipment().id},
@@ -755,6 +896,34 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("customers", "orders"): lambda w: {"customer_id": CUSTOMER, "limit": 10},
     ("customers", "join_group"): lambda w: {"customer_id": CUSTOMER, "group": "newsletter"},
     ("customers", "leave_group"): lambda w: {"customer_id": CUSTOMER, "group": "newsletter"},
+    # abandoned carts, campaigns, back-in-stock alerts
+    ("abandoned_carts", "sweep"): lambda w: {"limit": 10},
+    ("abandoned_carts", "on_events"): lambda w: {"events": []},
+    ("abandoned_carts", "restore"): lambda w: {"token": w.restore_link()},
+    ("abandoned_carts", "report"): lambda w: {},
+    ("campaigns", "create"): lambda w: {
+        "name": "Spring",
+        "subject": "New mugs",
+        "body": "Hello,\n\nnew mugs are in.",
+        "segment": {"groups": ["newsletter"], "spent_at_least": "10.00", "currency": "EUR"},
+        "actor": "staff",
+    },
+    ("campaigns", "get"): lambda w: {"campaign_id": w.campaign()},
+    ("campaigns", "preview"): lambda w: {"segment": {"consent": True}, "sample": 5},
+    ("campaigns", "send"): lambda w: {"campaign_id": w.campaign(), "limit": 10},
+    ("campaigns", "unsubscribe"): lambda w: {
+        "token": unsubscribe_token(LINK_SECRET, CUSTOMER, expires_at=START + timedelta(days=1))
+    },
+    ("stock_alerts", "subscribe"): lambda w: {
+        "sku": w.variant(),
+        "email": "zoe@example.com",
+        "customer_id": None,
+    },
+    ("stock_alerts", "unsubscribe"): lambda w: {"alert_id": w.stock_alert()},
+    ("stock_alerts", "for_customer"): lambda w: {"customer_id": CUSTOMER},
+    ("stock_alerts", "waiting"): lambda w: {"sku": CLOCK, "limit": 10},
+    ("stock_alerts", "on_events"): lambda w: {"events": []},
+    ("stock_alerts", "sweep"): lambda w: {"limit": 10},
     # recovery
     ("recovery", "sweep"): lambda w: {"older_than": timedelta(hours=1)},
     ("recovery", "recover_pending_checkouts"): lambda w: {"older_than": None},
@@ -1222,6 +1391,9 @@ NUMBERS: Final = [
     Case(("inventory", "transfer"), "quantity", Hostile(2)),
     Case(("inventory", "count"), "counted", Hostile(2)),
     Case(("inventory", "receive_purchase_order"), "quantities", Hostile(2, CLOCK)),
+    Case(("demand", "reorder_suggestions"), "lead_time_days", Hostile(7)),
+    Case(("recommendations", "for_product"), "k", Hostile(2)),
+    Case(("recommendations", "for_cart"), "k", Hostile(2)),
     Case(("orders", "record_fulfilment"), "quantities", Hostile(1, MUG)),
     Case(("orders", "for_customer"), "limit", Hostile(2)),
     Case(("customers", "orders"), "limit", Hostile(2)),

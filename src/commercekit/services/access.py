@@ -29,24 +29,33 @@ from commercekit.domain.identifiers import check_key
 from commercekit.domain.returns import Return
 from commercekit.domain.support import SupportCase
 from commercekit.ports.storage import UnitOfWork
+from commercekit.services.abandoned_carts import AbandonedCartService
 from commercekit.services.base import Runtime
+from commercekit.services.behaviour import BehaviourService
+from commercekit.services.campaigns import CampaignService
 from commercekit.services.carts import CartService
 from commercekit.services.catalog import CatalogService
 from commercekit.services.catalog_io import CatalogTransfer
 from commercekit.services.checkout import CheckoutService
 from commercekit.services.credit import CreditService
 from commercekit.services.customers import CustomerService
+from commercekit.services.demand import DemandService
+from commercekit.services.experiments import ExperimentService
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.gift_card_sales import GiftCardSaleService
 from commercekit.services.inventory import InventoryService
 from commercekit.services.invoicing import InvoicingService, document_order
+from commercekit.services.marketing_feeds import FeedService, SeoService
 from commercekit.services.notifications import NotificationService
 from commercekit.services.orders import OrderService
 from commercekit.services.payments import PaymentService
+from commercekit.services.recommendations import RecommendationService
 from commercekit.services.recovery import RecoveryService
 from commercekit.services.refunds import RefundService
+from commercekit.services.reports import ReportService
 from commercekit.services.returns import ReturnService
 from commercekit.services.search import SearchService
+from commercekit.services.stock_alerts import StockAlertService
 from commercekit.services.support import SupportService
 
 __all__ = ["POLICY", "CouponAttempts", "View"]
@@ -228,6 +237,7 @@ def both(first: Rule, second: Rule) -> Rule:
 ORDERS, PAYMENTS, REFUNDS = Permission.ORDERS, Permission.PAYMENTS, Permission.REFUNDS
 CATALOGUE, STOCK, CUSTOMERS = Permission.CATALOGUE, Permission.STOCK, Permission.CUSTOMERS
 SUPPORT = Permission.SUPPORT
+MARKETING = Permission.MARKETING
 
 POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
     "carts": {
@@ -318,11 +328,42 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
             )
         },
     },
+    "behaviour": {
+        # A storefront records what its visitors do; a signed-in shopper's events
+        # name only their own customer id.
+        **{
+            name: own_customer("customer_id", MARKETING, optional=True)
+            for name in (
+                "visit",
+                "product_viewed",
+                "searched",
+                "added_to_cart",
+                "checkout_started",
+            )
+        },
+        "on_events": system,
+        **{name: staff(MARKETING) for name in ("attribution", "events", "funnel")},
+    },
+    "reports": {
+        "run": staff(MARKETING),
+    },
     "search": {
         "search": anyone,
         "on_events": system,
         "index_products": staff(CATALOGUE),
         "reindex": staff(CATALOGUE),
+    },
+    "seo": {
+        # What a storefront's pages show anyone; writing every sitemap reads the
+        # whole catalogue.
+        "product_url": anyone,
+        "category_url": anyone,
+        "product_json_ld": anyone,
+        "write_sitemaps": staff(CATALOGUE),
+    },
+    "feeds": {
+        "shopping_feed": staff(CATALOGUE),
+        "write_shopping_feed": staff(CATALOGUE),
     },
     "transfer": {
         # An import counts stock as well as writing the catalogue.
@@ -443,6 +484,44 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "for_order": staff(ORDERS, REFUNDS),
     },
     "recovery": {"sweep": system, "recover_pending_checkouts": system},
+    # What a storefront shows beside a product or a cart is anyone's to read.
+    "recommendations": {
+        "for_product": anyone,
+        "viewed_with": anyone,
+        "for_cart": anyone,
+        "rebuild": staff(CATALOGUE, MARKETING),
+        "model": staff(CATALOGUE, MARKETING),
+    },
+    # An experiment changes prices; a cart's token is its permission to be enrolled.
+    "experiments": {
+        **{
+            name: staff(CATALOGUE, MARKETING)
+            for name in ("create", "get", "start", "stop", "reweight", "results")
+        },
+        "enrol": anyone,
+        "assignment": anyone,
+        "arm_for": anyone,
+    },
+    "demand": {"reorder_suggestions": staff(STOCK)},
+    # Bringing shoppers back: a signed link is its own permission.
+    "abandoned_carts": {
+        "sweep": system,
+        "on_events": system,
+        "restore": anyone,
+        "report": staff(MARKETING, ORDERS),
+    },
+    "campaigns": {
+        **{name: staff(MARKETING) for name in ("create", "get", "preview", "send")},
+        "unsubscribe": anyone,
+    },
+    "stock_alerts": {
+        "subscribe": own_customer("customer_id", CUSTOMERS, optional=True),
+        "unsubscribe": anyone,  # the alert's unguessable id is its permission
+        "for_customer": own_customer("customer_id", CUSTOMERS),
+        "waiting": staff(STOCK, MARKETING),
+        "on_events": system,
+        "sweep": system,
+    },
     "invoicing": {
         "issue_invoice": staff(ORDERS),
         "credit_note_for_refund": staff(ORDERS, REFUNDS),
@@ -565,12 +644,22 @@ class View:
     orders: OrderService
     payments: PaymentService
     inventory: InventoryService
+    demand: DemandService
     customers: CustomerService
     fulfilment: FulfilmentService
     transfer: CatalogTransfer
     search: SearchService
+    seo: SeoService
+    feeds: FeedService
+    behaviour: BehaviourService
+    reports: ReportService
     notifications: NotificationService
     recovery: RecoveryService
+    recommendations: RecommendationService
+    experiments: ExperimentService
+    abandoned_carts: AbandonedCartService
+    campaigns: CampaignService
+    stock_alerts: StockAlertService
     invoicing: InvoicingService
     gift_card_sales: GiftCardSaleService
     support: SupportService

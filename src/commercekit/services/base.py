@@ -49,6 +49,7 @@ from commercekit.ports.storage import (
     UnitOfWork,
 )
 from commercekit.ports.tax import TaxProvider
+from commercekit.services.experiment_pricing import price_in_arm
 from commercekit.services.snapshot import CatalogCache, CatalogSnapshot
 
 __all__ = [
@@ -120,6 +121,9 @@ class Settings:
     paid for that unit (see :mod:`commercekit.services.gift_card_sales`)."""
     gift_card_expiry_days: int | None = None
     """How long a gift card sold lasts, from its issue; ``None``: it never expires."""
+    watch_carts: bool = False
+    """Watch carts shoppers can be written to for abandonment (a store with a notifier
+    and abandoned-cart reminders on)."""
 
     def channel(self, channel_id: str | None) -> Channel | None:
         """The channel a cart opens in: the one named, else the default (``None``
@@ -367,6 +371,8 @@ def load_pricing(
         promotions=snapshot.promotion_engine(uow.catalog.coupons(codes) if codes else ()),
         rounding=settings.rounding,
     )
+    # A cart enrolled in an experiment is priced as its arm prices, wherever it is.
+    engine = price_in_arm(uow, cart, engine, codes)
     context = pricing_context(
         uow,
         cart,

@@ -15,6 +15,7 @@ from commercekit.domain.pricing import (
 )
 from commercekit.domain.promotions import normalize_coupon_code
 from commercekit.ports.storage import UnitOfWork
+from commercekit.services.abandoned_carts import watch_cart
 from commercekit.services.base import (
     Service,
     check_sellable,
@@ -111,6 +112,9 @@ class CartService(Service):
             cart = find_cart(uow, token)
             change(uow, cart)
             uow.carts.save(cart)
+            if cart.customer_id is not None and self._rt.settings.watch_carts:
+                # A signed-in customer can be written to: watched for abandonment.
+                watch_cart(uow, cart, at=self.now)
             return cart
 
         return self._run(work)

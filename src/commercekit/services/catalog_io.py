@@ -399,6 +399,9 @@ def _row(
         "tax_category": product.tax_category,
         "seo_title": product.seo_title,
         "seo_description": product.seo_description,
+        "canonical_url": product.canonical_url,
+        "brand": product.brand,
+        "condition": product.condition.value,
         "attributes": dict(product.attributes),
         "sku": variant.sku,
         "options": dict(variant.options),
@@ -410,6 +413,8 @@ def _row(
         "variant_tax_category": variant.tax_category,
         "track_stock": variant.track_stock,
         "digital": variant.digital,
+        "gtin": variant.gtin,
+        "mpn": variant.mpn,
         "prices": dict(prices),
         "stock": dict(stock),
     }

@@ -11,7 +11,7 @@ from typing import IO, Any, Final
 
 import attrs
 
-from commercekit.domain.catalog import Dimensions, PublicationState, Variant
+from commercekit.domain.catalog import Condition, Dimensions, PublicationState, Variant
 from commercekit.domain.errors import CommerceError
 from commercekit.domain.identifiers import check_key
 from commercekit.domain.money import to_decimal
@@ -53,6 +53,9 @@ PRODUCT_COLUMNS: Final = (
     "tax_category",
     "seo_title",
     "seo_description",
+    "canonical_url",
+    "brand",
+    "condition",
 )
 VARIANT_COLUMNS: Final = (
     "sku",
@@ -63,6 +66,8 @@ VARIANT_COLUMNS: Final = (
     "variant_tax_category",
     "track_stock",
     "digital",
+    "gtin",
+    "mpn",
 )
 
 
@@ -233,6 +238,9 @@ def _product_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     state = _text(row, "state") or None
     if state is not None and state not in {s.value for s in PublicationState}:
         raise BadRow("state", "expected draft, active or archived")
+    condition = _text(row, "condition") or "new"
+    if condition not in {c.value for c in Condition}:
+        raise BadRow("condition", "expected new, refurbished or used")
     fields: dict[str, Any] = {
         "id": product_id,
         "name": _text(row, "name", required=True),
@@ -246,6 +254,9 @@ def _product_fields(row: Mapping[str, Any]) -> dict[str, Any]:
         "tax_category": _text(row, "tax_category") or "standard",
         "seo_title": _text(row, "seo_title"),
         "seo_description": _text(row, "seo_description"),
+        "canonical_url": _text(row, "canonical_url"),
+        "brand": _text(row, "brand"),
+        "condition": condition,
         "attributes": _map(row, "attributes"),
     }
     return fields
@@ -272,6 +283,8 @@ def _variant(row: Mapping[str, Any]) -> Variant:
         tax_category=_text(row, "variant_tax_category") or None,
         track_stock=_flag(row, "track_stock", True),
         digital=_flag(row, "digital", False),
+        gtin=_text(row, "gtin"),
+        mpn=_text(row, "mpn"),
     )
 
 

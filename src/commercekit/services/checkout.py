@@ -54,6 +54,7 @@ from commercekit.domain.payments import Payment, PaymentStatus
 from commercekit.domain.pricing import PriceBreakdown, PricingContext, PricingEngine, TaxAddress
 from commercekit.domain.shipping import Rate
 from commercekit.ports.storage import UnitOfWork
+from commercekit.services.abandoned_carts import watch_cart
 from commercekit.services.base import Runtime, Service, find_cart, load_pricing, tax_provider_name
 from commercekit.services.credit import (
     PlannedTenders,
@@ -140,6 +141,10 @@ class CheckoutService(Service):
 
         def change(uow: UnitOfWork, cart: Cart, checkout: Checkout) -> None:
             checkout.email = email
+            if self._rt.settings.watch_carts:
+                # The shopper can be written to now: the cart is watched for abandonment,
+                # as of the checkout's version this change writes.
+                watch_cart(uow, cart, at=self.now, checkout_version=checkout.version + 1)
 
         return self._update(token, change)
 
