@@ -44,6 +44,7 @@ from commercekit.adapters.clock import FixedClock
 from commercekit.adapters.storage.sql import SqlStorage
 from commercekit.adapters.storage.sql import schema as t
 from commercekit.adapters.storage.sql.records import encode
+from commercekit.domain.marketing.abandoned import CartRecovery, RecoveryNotice, RecoveryStatus
 from commercekit.domain.returns import Return, ReturnLine, ReturnReason, ReturnStatus
 from commercekit.store import Store
 from databases import backends, database
@@ -64,6 +65,7 @@ REPORTS = (
     ("returns_by_product", {}),
     ("returns_by_reason", {}),
     ("stock", {"price_list_id": "eu"}),
+    ("abandoned_carts", {}),
 )
 
 
@@ -302,6 +304,45 @@ def fill(url: str, orders: int) -> None:
                 )
                 if coupon:
                     uses.append({"order_id": order_id, "code": coupon, "customer": None})
+                if n % 4 == 1:
+                    # A cart watched for abandonment two hours before: one in four
+                    # of them reminded and ordered (recovered), the rest reminded only.
+                    watched = placed_at - timedelta(hours=2)
+                    recovered = n % 16 == 1
+                    recovery = CartRecovery(
+                        id=CartRecovery.key(f"cart-{n}"),
+                        cart_id=f"cart-{n}",
+                        watched_at=watched,
+                        seen_at=watched,
+                        status=RecoveryStatus.RECOVERED if recovered else RecoveryStatus.NOTIFIED,
+                        notices=(
+                            RecoveryNotice(
+                                number=1,
+                                key=f"reminder-{n}",
+                                email="ada@example.com",
+                                at=watched + timedelta(hours=1),
+                            ),
+                        ),
+                        restores=1 if recovered else 0,
+                        order_id=order_id if recovered else "",
+                        currency=currency if recovered else "",
+                        revenue_units=order_rows[-1]["grand_total_units"] if recovered else 0,
+                        version=1,
+                    )
+                    index = recovery.index()
+                    records.append(
+                        {
+                            "id": recovery.id,
+                            "kind": CartRecovery.KIND,
+                            "ref": index.ref,
+                            "owner": index.owner,
+                            "state": index.state,
+                            "due_at": index.due,
+                            "at": index.at,
+                            "data": encode(recovery),
+                            "version": 1,
+                        }
+                    )
                 if n % 20 == 7:
                     sku = chosen[0][0]
                     back = Return(

@@ -782,6 +782,8 @@ records: Final = sa.Table(
     sa.Index("ix_records_kind_ref", "kind", "ref"),
     sa.Index("ix_records_kind_owner", "kind", "owner"),
     sa.Index("ix_records_kind_state_due_at", "kind", "state", "due_at"),
+    # Records of a kind read in a period, or oldest first (a report, a listing).
+    sa.Index("ix_records_kind_at", "kind", "at"),
 )
 """The aggregates kept whole as one record each (returns, ledgers, gift cards,
 invoices, cases), by the keys their ``index()`` names."""

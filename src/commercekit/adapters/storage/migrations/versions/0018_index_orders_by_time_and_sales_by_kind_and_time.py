@@ -3,7 +3,7 @@ that a report over a month reads that month's rows rather than every row.
 
 Revision ID: 0018
 Revises: 0017
-Create Date: 2026-12-03 09:00:00
+Create Date: 2026-12-02 11:00:00
 """
 
 from __future__ import annotations
