@@ -9,7 +9,7 @@ import io
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -514,3 +514,53 @@ def test_only_staff_with_the_catalogue_may_read_the_whole_feed(shop: Store) -> N
         shopper.seo.write_sitemaps(lambda name: contextlib.nullcontext(io.BytesIO()))
     staff = shop.as_staff("grace", ["catalogue"])
     assert staff.feeds.write_shopping_feed(io.BytesIO(), "EUR").items == 3
+
+
+def test_control_characters_in_the_catalogue_never_break_the_feed_or_the_sitemap(
+    tmp_path: Path,
+) -> None:
+    """A brand, a category, an MPN or a canonical URL holding characters XML cannot
+    hold: the feed and the sitemap still parse, without them."""
+    with Store.open(
+        f"sqlite:///{tmp_path / 'shop.db'}",
+        config={
+            "store_name": "S",
+            "channels": [{"id": "web", "currencies": ["EUR"]}],
+            "storefront": {"base_url": "https://shop.example"},
+        },
+        clock=FixedClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC)),
+    ) as store:
+        store.catalog.add_category(Category(id="home", name="Home\x0bGarden"))
+        store.catalog.add_product(
+            Product(
+                id="lamp",
+                name="Desk lamp",
+                description="d",
+                brand="Acme\x01",
+                category_ids=["home"],
+                canonical_url="https://shop.example/lamp\x02",
+                media=(Media(url="/img/lamp.jpg", alt="a"),),
+                variants=[Variant(sku="LAMP", mpn="M\x02")],
+            )
+        )
+        store.catalog.publish("lamp")
+        store.catalog.add_price_list("eu", "EUR")
+        store.catalog.set_price("eu", "LAMP", Money("49.90", "EUR"))
+
+        feed = ET.fromstring(b"".join(store.feeds.shopping_feed("EUR", channel="web")))
+        written: dict[str, bytes] = {}
+
+        @contextlib.contextmanager
+        def open_file(name: str) -> Iterator[io.BytesIO]:
+            handle = io.BytesIO()
+            yield handle
+            written[name] = handle.getvalue()
+
+        store.seo.write_sitemaps(open_file)
+
+    g = "{http://base.google.com/ns/1.0}"
+    item = feed.find("channel/item")
+    assert item is not None
+    assert item.findtext(f"{g}brand") == "Acme"
+    assert item.findtext(f"{g}mpn") == "M"
+    assert ET.fromstring(written["sitemap-1.xml"]) is not None

@@ -43,6 +43,7 @@ from commercekit.domain.marketing.seo import (
     json_ld_text,
     product_json_ld,
     write_sitemaps,
+    xml_text,
 )
 
 NOW: Final = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -536,3 +537,10 @@ def test_json_ld_cannot_end_its_script_element() -> None:
     assert not re.search(r"[<>&\u2028\u2029]", inner)
     assert json.loads(inner) == data
     assert json.loads(json_ld_text(data))["description"] == hostile
+
+
+def test_what_xml_cannot_hold_is_dropped_and_the_rest_escaped() -> None:
+    # One control character anywhere would make the whole feed or sitemap unreadable.
+    brand = "Acme\x01 & <Sons>\x0b\ud800 Ltd"
+    written = "<v>" + xml_text(brand) + "</v>"
+    assert ET.fromstring(written).text == "Acme & <Sons> Ltd"

@@ -16,18 +16,16 @@ the item says ``identifier_exists`` ``no``.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Final
-from xml.sax.saxutils import escape
 
 import attrs
 
 from commercekit.domain._validators import text, whole_number
 from commercekit.domain.catalog import Condition, Product, PublicationState, Variant
 from commercekit.domain.marketing.offers import Availability, Offer, amount_text
-from commercekit.domain.marketing.seo import Storefront
+from commercekit.domain.marketing.seo import NOT_XML, Storefront, xml_text
 from commercekit.domain.money import normalize_currency
 from commercekit.domain.shipping import DeliveryMethod, RateRule, ShippingZone
 
@@ -56,8 +54,6 @@ MAX_LINK: Final = 2000
 MAX_MORE_IMAGES: Final = 10
 #: How much of the document is collected before it is handed on.
 CHUNK_BYTES: Final = 64 * 1024
-# Characters XML 1.0 does not allow in a document at all, even escaped.
-_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Option axes whose values Merchant Center reads as a variant's colour, size...
 _OPTION_FIELDS: Final = {
     "color": "color",
@@ -270,7 +266,7 @@ class FeedReport:
 
 
 def _plain(value: str, most: int) -> str:
-    return _NOT_XML.sub("", value).strip()[:most].strip()
+    return NOT_XML.sub("", value).strip()[:most].strip()
 
 
 def _title(name: str, product: Product, variant: Variant) -> str:
@@ -379,7 +375,7 @@ def _item_xml(item: FeedItem) -> str:
     parts = ["<item>\n"]
 
     def field(name: str, value: str) -> None:
-        parts.append(f"<g:{name}>{escape(value)}</g:{name}>\n")
+        parts.append(f"<g:{name}>{xml_text(value)}</g:{name}>\n")
 
     field("id", item.id)
     if item.item_group_id:
@@ -417,7 +413,7 @@ def _item_xml(item: FeedItem) -> str:
         price = f"{amount_text(each.price_units, each.currency)} {each.currency}"
         parts.append(
             f"<g:shipping><g:country>{each.country}</g:country>"
-            f"<g:service>{escape(each.service)}</g:service>"
+            f"<g:service>{xml_text(each.service)}</g:service>"
             f"<g:price>{price}</g:price></g:shipping>\n"
         )
     parts.append("</item>\n")
@@ -437,9 +433,9 @@ def feed_chunks(
     opening = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<rss version="2.0" xmlns:g="{GOOGLE_NAMESPACE}">\n<channel>\n'
-        f"<title>{escape(_plain(header.title, 500))}</title>\n"
-        f"<link>{escape(header.link)}</link>\n"
-        f"<description>{escape(_plain(header.description, 5000))}</description>\n"
+        f"<title>{xml_text(_plain(header.title, 500))}</title>\n"
+        f"<link>{xml_text(header.link)}</link>\n"
+        f"<description>{xml_text(_plain(header.description, 5000))}</description>\n"
     )
     held = [opening.encode()]
     size = len(held[0])

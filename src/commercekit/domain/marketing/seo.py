@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -47,6 +48,17 @@ __all__ = [
     "product_json_ld",
     "write_sitemaps",
 ]
+
+# Characters XML 1.0 does not allow in a document at all, even escaped.
+NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` as XML character data: what XML 1.0 cannot hold at all (control
+    characters, lone surrogates) dropped, the rest escaped. One such character
+    anywhere would make a whole feed or sitemap unreadable."""
+    return escape(NOT_XML.sub("", value))
+
 
 PRODUCT_PATH: Final = "/products/{slug}"
 CATEGORY_PATH: Final = "/categories/{slug}"
@@ -272,7 +284,7 @@ def _entry(item: str | SitemapUrl, tag: str) -> bytes | None:
     if len(url.loc) > MAX_URL_LENGTH:
         return None
     lastmod = "" if url.lastmod is None else f"<lastmod>{_when(url.lastmod)}</lastmod>"
-    return f"<{tag}><loc>{escape(url.loc)}</loc>{lastmod}</{tag}>\n".encode()
+    return f"<{tag}><loc>{xml_text(url.loc)}</loc>{lastmod}</{tag}>\n".encode()
 
 
 class _File:
