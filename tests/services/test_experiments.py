@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from commercekit import ItemFilter, Money, PercentOffLines, Promotion
-from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
+from commercekit.domain.errors import AccessDenied, InvalidInput, InvalidTransition, NotFound
 from commercekit.domain.marketing.experiments import Arm, Experiment
 from commercekit.store import Store
 from tests.services.conftest import ADDRESS
@@ -190,3 +191,19 @@ def test_an_unknown_experiment_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound) as caught:
         store.experiments.results("experiment_none")
     assert caught.value.field == "experiment_id"
+
+
+def test_no_shopper_can_work_out_which_visitor_id_gets_an_arm(
+    store: Store, test: Experiment
+) -> None:
+    """The draw mixes in a secret of the experiment's, never shown: the same ids land
+    elsewhere in another experiment with the same arms, and a shopper may not ask
+    which arm an id would get."""
+    with pytest.raises(AccessDenied):
+        store.as_shopper().experiments.arm_for(test.id, "v1")
+    stored = store.experiments.get(test.id)
+    assert len(stored.seed) == 32
+    assert "seed" not in repr(stored)
+    twin = attrs.evolve(stored, seed="another secret")
+    drawn = [stored.draw(f"v{n}") for n in range(200)]
+    assert drawn != [twin.draw(f"v{n}") for n in range(200)]

@@ -500,7 +500,8 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         },
         "enrol": anyone,
         "assignment": anyone,
-        "arm_for": anyone,
+        # Staff only: asked for many visitor ids, it would let a shopper pick an arm.
+        "arm_for": staff(CATALOGUE, MARKETING),
     },
     "demand": {"reorder_suggestions": staff(STOCK)},
     # Bringing shoppers back: a signed link is its own permission.

@@ -10,6 +10,7 @@ what is stored: the assignments, a day at a time, and the order each cart became
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -135,6 +136,7 @@ class ExperimentService(Service):
             channel=channel,
             arms=checked,
             traffic_percent=traffic_percent,
+            seed=secrets.token_hex(16),
             created_at=self.now,
         )
 
@@ -193,9 +195,10 @@ class ExperimentService(Service):
     # --- visitors and carts -------------------------------------------------------------
 
     def arm_for(self, experiment_id: str, visitor_id: str) -> str | None:
-        """The arm a visitor would be enrolled in now (to show prices before there is
-        a cart); ``None`` when the experiment does not run or the visitor is not among
-        those it enrols. Nothing is written.
+        """The arm a visitor would be enrolled in now; ``None`` when the experiment does
+        not run or the visitor is not among those it enrols. Nothing is written. Staff
+        only: a shopper asking for many visitor ids could shop for the cheapest arm
+        (a storefront learns a cart's arm from :meth:`enrol`).
 
         :raises NotFound: naming ``experiment_id``.
         """

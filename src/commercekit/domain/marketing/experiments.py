@@ -177,6 +177,10 @@ class Experiment:
     """Only carts of this sales channel, if given."""
     arms: tuple[Arm, ...] = attrs.field(converter=_arms)
     traffic_percent: int = attrs.field(default=100, validator=whole_number(1, 100))
+    seed: str = attrs.field(default="", validator=text(128, blank=True), repr=False)
+    """A secret the store draws when it creates the experiment and never shows: mixed
+    into every draw, so that no one outside can work out which visitor id lands in
+    which arm (and pick the one with the lower price)."""
     """The share of visitors enrolled; the others keep the store's own prices."""
     status: ExperimentStatus = ExperimentStatus.DRAFT
     created_at: datetime = attrs.field(validator=aware)
@@ -253,7 +257,7 @@ class Experiment:
     def enrols(self, visitor_id: str) -> bool:
         """Whether the visitor is among the :attr:`traffic_percent` enrolled (drawn
         apart from the arm, so a change of traffic moves no one between arms)."""
-        return bucket(self.id, visitor_id, 100, salt="traffic") < self.traffic_percent
+        return bucket(self.id, visitor_id, 100, salt=f"traffic{self.seed}") < self.traffic_percent
 
     def draw(self, visitor_id: str) -> Arm | None:
         """The visitor's arm by the weights now; ``None`` when the visitor is not among
@@ -261,7 +265,7 @@ class Experiment:
         if not self.enrols(visitor_id):
             return None
         total = sum(arm.weight for arm in self.arms)
-        point = bucket(self.id, visitor_id, total)
+        point = bucket(self.id, visitor_id, total, salt=f"arm{self.seed}")
         for arm in self.arms:
             if point < arm.weight:
                 return arm
