@@ -1,25 +1,33 @@
 """Back-in-stock alerts: shoppers subscribe to a sold-out variant and are told, first
 come first served, when stock makes it available again.
 
+Subscribing stores the shopper's request and nothing every other shopper writes as
+well, so a sold-out SKU that many ask for at once has no row they queue behind; its
+place in line is when it was asked. A guest's answer is always a request of their
+own: an address typed in does not show whose alert waits for it.
+
 The store tells them from its committed events (:meth:`StockAlertService.on_events`):
 ``StockChanged`` (stock received, counted, adjusted, moved or returned) and
 ``OrderCancelled`` (the stock an order held is available again) each make the store
 look at their SKUs' queues at once, so a shopper hears as soon as the stock is
-there; the events are delivered at least once, and each decision is
-version-checked on the SKU's queue, so an alert is told once however often they
-come. Stock also comes back in ways no event tells of (a reservation that runs out,
-a promise to a shopper who did not buy that lapses), so
-:meth:`StockAlertService.sweep`, run from a worker every few minutes, looks at every
-SKU with shoppers waiting as well.
+there; the events are delivered at least once, and each decision that tells
+someone is version-checked on the SKU's queue, so an alert is told once however
+often they come and two decisions never tell more than there are units. Stock also
+comes back in ways no event tells of (a reservation that runs out, a promise to a
+shopper who did not buy that lapses), so :meth:`StockAlertService.sweep`, run from a
+worker every few minutes, looks at every SKU with shoppers waiting as well.
 
-An order placed by a shopper who was told (by their email, in any spelling) ends
-their promise: the unit they were told of is theirs.
+An order placed by a shopper who was told (a guest by the order's email, in any
+spelling; a customer by the order's customer) ends their promise: the unit they
+were told of is theirs.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Final
 
 from commercekit.domain.customers import canonical_email, check_customer_id
@@ -33,6 +41,8 @@ from commercekit.domain.marketing.stock_alerts import (
     AlertStatus,
     StockAlert,
     choose,
+    in_line,
+    kept,
 )
 from commercekit.domain.notifications import Notice
 from commercekit.ports.notifications import Templates
@@ -68,6 +78,9 @@ class StockAlertService(Service):
         self._templates = templates
         self._notifications = notifications
         self._policy = policy
+        self._instant: datetime | None = None
+        self._arrivals = 0
+        self._arrivals_lock = threading.Lock()
 
     def _email_key(self, email: str) -> str:
         return canonical_email(email, subaddressing=self._rt.settings.email_subaddressing)
@@ -78,8 +91,14 @@ class StockAlertService(Service):
         self, sku: str, *, email: str | None = None, customer_id: str | None = None
     ) -> StockAlert:
         """Ask to be told when ``sku`` is back: a signed-in customer (told at their
-        record's email) or a guest (at ``email``), one of the two. Asking again while
-        waiting changes nothing. Keep the alert's ``id``: it cancels the alert.
+        record's email) or a guest (at ``email``), one of the two. Keep the alert's
+        ``id``: it cancels the alert.
+
+        A customer asking again while waiting is given the alert they have. A guest
+        is always given a request of their own: whoever types an address is not
+        known to own it, so nobody learns from the answer whether (or which) alert
+        waits for that address. An address is told once, however many requests it
+        has.
 
         :raises InvalidInput: naming ``customer_id`` or ``email`` (neither, both, or
             not an address), or ``sku`` for a variant that keeps no stock.
@@ -97,6 +116,8 @@ class StockAlertService(Service):
         customer = None if customer_id is None else check_customer_id(customer_id)
         guest = None if email is None else parse(ContactIn, {"email": email}, field="email").email
         now = self.now
+        # Made once, before the unit of work: a retry keeps its place in line.
+        alert_id = self._new_alert_id(now)
 
         def work(uow: UnitOfWork) -> StockAlert:
             address = guest or ""
@@ -105,7 +126,6 @@ class StockAlertService(Service):
                 if record is None:
                     raise NotFound("customer", customer, field="customer_id")
                 address = record.email
-            key = self._email_key(address)
             variants = {
                 variant.sku: variant
                 for product in uow.catalog.products_for_skus([sku])
@@ -117,31 +137,48 @@ class StockAlertService(Service):
             if not variant.track_stock or variant.components:
                 raise InvalidInput("this variant keeps no stock: it never runs out", field="sku")
             alerts = uow.records(StockAlert)
-            waiting = alerts.where(ref=sku, owner=key, state=AlertStatus.WAITING.value, limit=1)
-            if waiting:
-                return waiting[0]
+            if customer is not None:
+                # Asked by the customer's id: the caller is that customer (the door
+                # sees to it) or the application, so their own alert may be shown.
+                owner = StockAlert.customer_owner(customer)
+                mine = alerts.where(ref=sku, owner=owner, state=AlertStatus.WAITING.value, limit=1)
+                if mine:
+                    return mine[0]
             if sum(item.available for item in uow.inventory.items([sku])) > 0:
                 raise InStock(sku)
             queues = uow.records(AlertQueue)
             queue = queues.find(AlertQueue.key(sku))
-            new = queue is None
+            # Written only by the first to wait for the SKU, or to wake its queue:
+            # those who join a line already waiting write their own request alone.
             if queue is None:
-                queue = AlertQueue.open(sku, at=now)
+                queues.add(AlertQueue.open(sku, at=now))
+            elif queue.wake():
+                queues.save(queue)
             alert = StockAlert(
-                # Unguessable: it is what cancels the alert.
-                id=f"stock_alert_{self._rt.ids.new_token()}",
+                id=alert_id,
                 sku=sku,
-                number=queue.join(),
                 email=address,
-                email_key=key,
+                email_key=self._email_key(address),
                 customer_id=customer,
                 subscribed_at=now,
             )
             alerts.add(alert)
-            (queues.add if new else queues.save)(queue)
             return alert
 
         return self._run(work)
+
+    def _new_alert_id(self, now: datetime) -> str:
+        """An unguessable id (it is what cancels the alert) that sorts after the ids
+        this service made before at the same instant ``now``: requests asked in one
+        instant (a clock that stands still, or one too coarse to tell them apart)
+        keep the order they were asked in. Counted per instant, so that an id tells
+        nobody how many others asked."""
+        with self._arrivals_lock:
+            if now != self._instant:
+                self._instant, self._arrivals = now, 0
+            self._arrivals += 1
+            arrival = self._arrivals
+        return f"stock_alert_{arrival:09d}_{self._rt.ids.new_token()}"
 
     def unsubscribe(self, alert_id: str) -> StockAlert:
         """Cancel a waiting alert (one told, or cancelled, is left as it is).
@@ -157,16 +194,13 @@ class StockAlertService(Service):
                 raise NotFound("stock alert", alert_id, field="alert_id")
             if alert.cancel(at=now):
                 uow.records(StockAlert).save(alert)
-                queue = uow.records(AlertQueue).find(AlertQueue.key(alert.sku))
-                if queue is not None:
-                    queue.left()
-                    uow.records(AlertQueue).save(queue)
             return alert
 
         return self._run(work)
 
     def for_customer(self, customer_id: str) -> list[StockAlert]:
-        """A signed-in customer's alerts, oldest first.
+        """A signed-in customer's alerts, oldest first (not a guest's, whatever
+        address they were made with).
 
         :raises NotFound: naming ``customer_id``, for a customer the store has no
             record of.
@@ -174,24 +208,23 @@ class StockAlertService(Service):
         check_customer_id(check_key(customer_id, "customer_id"))
 
         def read(uow: UnitOfWork) -> list[StockAlert]:
-            record = uow.customers.find(customer_id)
-            if record is None:
+            if uow.customers.find(customer_id) is None:
                 raise NotFound("customer", customer_id, field="customer_id")
-            found = uow.records(StockAlert).where(owner=self._email_key(record.email), limit=500)
-            return [alert for alert in found if alert.customer_id == customer_id]
+            owner = StockAlert.customer_owner(customer_id)
+            return uow.records(StockAlert).where(owner=owner, limit=500)
 
         return self._read(read)
 
     def waiting(self, sku: str, *, limit: int = 100) -> list[StockAlert]:
-        """The shoppers waiting for ``sku``, in the order they will be told."""
+        """The requests waiting for ``sku``, in the order they will be told."""
         check_key(sku, "sku")
         most = check_page_size(check_whole_number(limit, "limit"), most=MAX_WAITING)
 
         def read(uow: UnitOfWork) -> list[StockAlert]:
             found = uow.records(StockAlert).where(
-                ref=sku, state=AlertStatus.WAITING.value, limit=MAX_WAITING
+                ref=sku, state=AlertStatus.WAITING.value, limit=most
             )
-            return sorted(found, key=lambda alert: alert.number)[:most]
+            return in_line(found)
 
         return self._read(read)
 
@@ -240,17 +273,23 @@ class StockAlertService(Service):
         return [line.sku for line in order.lines]
 
     def _ordered(self, order_id: str) -> None:
-        """A shopper told of a SKU ordered it: their promise ends."""
+        """A shopper told of a SKU ordered it: their promise ends. A guest's requests
+        are known by the order's email (in any spelling), a customer's by the
+        order's customer."""
         now = self.now
 
         def work(uow: UnitOfWork) -> None:
             order = uow.orders.get(order_id)
-            key = order.email_key or self._email_key(order.email)
+            owners = [StockAlert.guest_owner(order.email_key or self._email_key(order.email))]
+            if order.customer_id is not None:
+                owners.append(StockAlert.customer_owner(order.customer_id))
             alerts = uow.records(StockAlert)
             for sku in dict.fromkeys(line.sku for line in order.lines):
-                for alert in alerts.where(ref=sku, owner=key, state=AlertStatus.NOTIFIED.value):
-                    if alert.bought(at=now):
-                        alerts.save(alert)
+                for owner in owners:
+                    told = alerts.where(ref=sku, owner=owner, state=AlertStatus.NOTIFIED.value)
+                    for alert in told:
+                        if alert.bought(at=now):
+                            alerts.save(alert)
 
         try:
             self._run(work)
@@ -277,42 +316,50 @@ class StockAlertService(Service):
         """
         queues = uow.records(AlertQueue)
         queue = queues.find(AlertQueue.key(sku))
-        if queue is None or not queue.waiting:
+        if queue is None or queue.asleep:
             return []
         now = self.now
         alerts = uow.records(StockAlert)
-        promised = 0
-        for alert in alerts.where(ref=sku, state=AlertStatus.NOTIFIED.value, limit=MAX_WAITING):
+        told = alerts.where(ref=sku, state=AlertStatus.NOTIFIED.value, limit=MAX_WAITING)
+        for alert in told:
             if alert.lapse(now):
                 alerts.save(alert)
-            else:
-                promised += 1
-        available = sum(item.available for item in uow.inventory.items([sku]))
         waiting = alerts.where(ref=sku, state=AlertStatus.WAITING.value, limit=MAX_WAITING)
-        chosen = choose(waiting, available=available, promised=promised, policy=self._policy)
+        if not waiting:
+            if queue.found_empty(now):
+                queues.save(queue)
+            return []
+        available = sum(item.available for item in uow.inventory.items([sku]))
+        chosen = choose(waiting, available=available, promised=kept(told, now), policy=self._policy)
         if not chosen:
+            if queue.wake():
+                queues.save(queue)
             return []
         names = {
             variant.sku: product.name
             for product in uow.catalog.products_for_skus([sku])
             for variant in product.variants
         }
-        keys = []
+        by_address: dict[str, list[StockAlert]] = {}
         for alert in chosen:
-            key = f"{TEMPLATE}:{alert.id}:{alert.email_key}"
+            by_address.setdefault(alert.email_key, []).append(alert)
+        keys = []
+        for first, *more in by_address.values():
+            key = f"{TEMPLATE}:{first.id}:{first.email_key}"
             data = {
-                "email": alert.email,
+                "email": first.email,
                 "sku": sku,
                 "name": names.get(sku, sku),
-                "subscribed_at": alert.subscribed_at,
+                "subscribed_at": first.subscribed_at,
             }
             rendered = self._templates.render(TEMPLATE, data, locale=self._locale())
-            alert.notify(key=key, at=now, policy=self._policy)
-            alerts.save(alert)
+            for alert in (first, *more):
+                alert.notify(key=key, at=now, policy=self._policy)
+                alerts.save(alert)
             uow.notices.add(
                 Notice(
                     id=key,
-                    recipient=alert.email,
+                    recipient=first.email,
                     template=TEMPLATE,
                     subject=rendered.subject,
                     text=rendered.text,
@@ -321,8 +368,9 @@ class StockAlertService(Service):
                 )
             )
             keys.append(key)
-        # Written with every decision: two at once are made one after the other.
-        queue.left(len(chosen))
+        # Written with every decision that tells: two at once are made one after
+        # the other, so no more are told than there are units.
+        queue.decided()
         queues.save(queue)
         return keys
 
