@@ -65,6 +65,7 @@ from commercekit.ports.carriers import Carrier
 from commercekit.ports.clock import Clock, IdGenerator
 from commercekit.ports.payments import PaymentGateway
 from commercekit.ports.storage import Storage
+from commercekit.services._consent import CustomersByEmail
 from commercekit.services._links import TOKEN, LinkSigning
 from commercekit.services.abandoned_carts import AbandonedCartService
 from commercekit.services.access import POLICY, View
@@ -787,7 +788,8 @@ class Store:
         self.demand = DemandService(self.runtime)
         self.recommendations = RecommendationService(self.runtime)
         self.experiments = ExperimentService(self.runtime)
-        self.customers = CustomerService(self.runtime)
+        # Found by their address too: campaigns and reminders ask it for consent.
+        self.customers: CustomerService = CustomersByEmail(self.runtime)
         self.recovery = RecoveryService(self.runtime, self.payments, self.orders)
         self.returns = ReturnService(self.runtime, self.refunds, self.fulfilment)
         self.transfer = CatalogTransfer(self.runtime)
@@ -813,6 +815,8 @@ class Store:
             signing=signing,
             restore_url=config.abandoned_carts.restore_url,
             coupon=config.abandoned_carts.coupon,
+            unsubscribe_url=config.campaigns.unsubscribe_url,
+            unsubscribe_lifetime=timedelta(days=config.campaigns.link_days),
         )
         self.campaigns = CampaignService(
             self.runtime,

@@ -2,8 +2,10 @@
 is one): a cart left idle is reminded once its idle time has passed, at most once
 per interval, never after it became an order; its link opens it again (with the
 store's coupon), and the order that follows counts as recovered with its revenue.
-A reminder the notifier could not take is sent later, once; two sweeps at once write
-each reminder once."""
+A reminder the notifier could not take is sent later, once, unless the shopper said
+no meanwhile; two sweeps at once write each reminder once, and a crowd opening their
+links at once all get their carts. A guest's address answers for a customer's word,
+and every reminder carries a link that says no at its address."""
 
 from __future__ import annotations
 
@@ -30,10 +32,13 @@ from commercekit.domain.errors import (
 from commercekit.domain.marketing.abandoned import (
     CartRecovery,
     RecoveryStatus,
+    RecoveryTotals,
     restore_token,
 )
 from commercekit.domain.notifications import NoticeStatus
 from commercekit.domain.orders import Order
+from commercekit.ports.notifications import Message
+from commercekit.services.abandoned_carts import NO_CONSENT
 from commercekit.store import Store, StoreConfig
 from tests.services.bringing_back import (
     LINK_SECRET,
@@ -48,6 +53,7 @@ from tests.services.conftest import ADDRESS, START, seed
 IDLE = timedelta(minutes=60)
 ZOE = "zoe@example.com"
 RESTORE = "https://shop.example/cart/restore?token={token}"
+UNSUBSCRIBE = "https://shop.example/unsubscribe?token={token}"
 
 
 def carts_config(**extra: Any) -> dict[str, Any]:
@@ -59,7 +65,8 @@ def carts_config(**extra: Any) -> dict[str, Any]:
             "restore_url": RESTORE,
             "coupon": "kitchen",
             **extra,
-        }
+        },
+        campaigns={"unsubscribe_url": UNSUBSCRIBE},
     )
 
 
@@ -113,6 +120,13 @@ def reminders(outbox: Outbox) -> list[str]:
 def recovery_of(shop: Store, cart: Cart) -> CartRecovery:
     with shop.storage.unit_of_work() as uow:
         return uow.records(CartRecovery).get(CartRecovery.key(cart.id))
+
+
+def unsubscribe_link(message: Message) -> str:
+    """The token of the unsubscribe link in a reminder."""
+    text = message.text.split("https://shop.example/unsubscribe?token=", 1)
+    assert len(text) == 2, message.text
+    return text[1].split()[0]
 
 
 # --- reminded, restored, recovered ---------------------------------------------------------
@@ -262,6 +276,125 @@ def test_a_customer_who_said_no_to_marketing_is_not_reminded(
     assert store.abandoned_carts.sweep() == 1
     assert outbox.to("ada@example.com") == []
     assert len(outbox.to("bo@example.com")) == 1  # a signed-in customer's cart is watched
+
+
+def test_a_reminder_not_handed_over_before_the_order_recovers_nothing(
+    store: Store, clock: FixedClock, outbox: Outbox
+) -> None:
+    cart = left_behind(store)
+    clock.advance(IDLE)
+    outbox.failures = 1  # the mail server is away: the reminder waits for send_due
+    assert store.abandoned_carts.sweep() == 1
+    clock.advance(timedelta(minutes=5))
+
+    check_out(store, cart.token, "came-back-alone")  # the shopper came back by themselves
+    store.notifications.send_due()
+
+    assert reminders(outbox) == []
+    assert recovery_of(store, cart).status is RecoveryStatus.NOTIFIED
+    report = store.abandoned_carts.report()
+    assert (report.reminders, report.orders_recovered, report.revenue) == (1, 0, {})
+
+
+def test_a_reminder_waiting_when_the_shopper_says_no_is_given_up(
+    store: Store, clock: FixedClock, outbox: Outbox
+) -> None:
+    store.customers.register("zoe", {"email": ZOE})
+    cart = left_behind(store)
+    clock.advance(IDLE)
+    outbox.failures = 1
+    assert store.abandoned_carts.sweep() == 1
+
+    store.customers.record_consent("zoe", {"granted": False, "source": "account"})
+
+    assert store.notifications.send_due() == 0
+    key = recovery_of(store, cart).notices[0].key
+    given_up = store.notifications.find(key)
+    assert given_up is not None
+    assert (given_up.status, given_up.last_error) == (NoticeStatus.ABANDONED, NO_CONSENT)
+    assert reminders(outbox) == []
+
+
+# --- consent at the address -----------------------------------------------------------------
+
+
+def test_a_guest_is_not_reminded_at_an_address_whose_customer_said_no(
+    store: Store, clock: FixedClock, outbox: Outbox
+) -> None:
+    store.customers.register("zoe", {"email": "Zoe+shop@Example.com"})
+    store.customers.record_consent("zoe", {"granted": False, "source": "unsubscribe link"})
+    left_behind(store)  # a guest cart, to the same address
+    left_behind(store, "bo@example.com")
+    clock.advance(IDLE)
+
+    assert store.abandoned_carts.sweep() == 1
+    assert outbox.to(ZOE) == []
+    assert len(outbox.to("bo@example.com")) == 1
+    # Back to yes: the next look reminds her.
+    store.customers.record_consent("zoe", {"granted": True, "source": "account"})
+    clock.advance(timedelta(hours=24))
+    assert store.abandoned_carts.sweep() == 2  # and Bo's second
+    assert len(outbox.to(ZOE)) == 1
+
+
+def test_where_consent_is_required_a_guest_is_reminded_at_an_address_that_said_yes(
+    tmp_path: Path, clock: FixedClock, outbox: Outbox
+) -> None:
+    config = carts_config(require_consent=True)
+    with opened("sqlite", tmp_path, outbox, clock=clock, config=config) as shop:
+        stocked(shop)
+        shop.customers.register("zoe", {"email": ZOE})
+        shop.customers.record_consent("zoe", {"granted": True, "source": "checkout"})
+        left_behind(shop)
+        left_behind(shop, "bo@example.com")
+        clock.advance(IDLE)
+
+        assert shop.abandoned_carts.sweep() == 1
+        assert len(outbox.to(ZOE)) == 1
+        assert outbox.to("bo@example.com") == []
+
+
+def test_a_reminders_unsubscribe_link_stops_reminders_at_its_address(
+    store: Store, clock: FixedClock, outbox: Outbox
+) -> None:
+    first = left_behind(store)
+    clock.advance(IDLE)
+    assert store.abandoned_carts.sweep() == 1
+    (reminder,) = outbox.to(ZOE)
+    assert "Unsubscribe" in reminder.text
+    assert 'href="https://shop.example/unsubscribe?token=' in reminder.html
+    assert token_in(reminder) != unsubscribe_link(reminder)  # the restore link comes first
+
+    consent = store.as_shopper().campaigns.unsubscribe(unsubscribe_link(reminder))
+    assert (consent.granted, consent.source) == (False, "unsubscribe link")
+    assert store.campaigns.unsubscribe(unsubscribe_link(reminder)) == consent  # once
+
+    left_behind(store)  # another cart, another day, the same address
+    clock.advance(timedelta(days=2))
+    assert store.abandoned_carts.sweep() == 0
+    assert len(outbox.to(ZOE)) == 1
+    assert recovery_of(store, first).notices[-1].number == 1
+    # A customer who registers at the address later has its no on record already.
+    store.customers.register("zoe", {"email": ZOE})
+    assert store.customers.get("zoe").accepts_marketing is False
+
+
+def test_a_reminders_unsubscribe_link_withdraws_the_customers_consent(
+    store: Store, clock: FixedClock, outbox: Outbox
+) -> None:
+    store.customers.register("ada", {"email": "ada@example.com"})
+    store.customers.record_consent("ada", {"granted": True, "source": "checkout"})
+    cart = store.carts.create("EUR", customer_id="ada")
+    store.carts.add(cart.token, "RETRO-MUG", 1)
+    clock.advance(IDLE)
+    assert store.abandoned_carts.sweep() == 1
+    (reminder,) = outbox.to("ada@example.com")
+
+    store.campaigns.unsubscribe(unsubscribe_link(reminder))
+
+    ada = store.customers.get("ada")
+    assert not ada.accepts_marketing
+    assert ada.consents[-1].source == "unsubscribe link"
 
 
 # --- links that do not open -----------------------------------------------------------------
@@ -424,3 +557,36 @@ def test_two_sweeps_at_once_write_and_send_each_reminder_once(
     keys = outbox.keys()
     assert len(keys) == len(set(keys)) == 12
     assert shop.abandoned_carts.report().reminders == 12
+
+
+def test_a_crowd_opening_their_links_at_once_all_get_their_carts(
+    shared: tuple[Store, Outbox],
+) -> None:
+    shop, outbox = shared
+    assert shop.abandoned_carts.sweep() == 12
+    tokens = [token_in(m) for m in outbox.sent]
+    start = threading.Barrier(len(tokens), timeout=10)
+    opened_carts: list[str] = []
+    failures: list[BaseException] = []
+
+    def click(token: str) -> None:
+        try:
+            start.wait()
+            opened_carts.append(shop.abandoned_carts.restore(token).id)
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=click, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+
+    assert len(set(opened_carts)) == 12
+    report = shop.abandoned_carts.report()
+    assert (report.carts_reminded, report.reminders, report.carts_restored) == (12, 12, 12)
+    with shop.storage.unit_of_work() as uow:
+        # Summed from the carts' records: no store-wide record for every click to write.
+        assert uow.records(RecoveryTotals).find(RecoveryTotals.ID) is None

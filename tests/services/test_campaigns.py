@@ -2,7 +2,10 @@
 one): a segment picks customers by what they bought, spent, when, and their groups;
 a campaign reaches only those whose consent is on record, each once, in batches
 that a second sender or a restart takes up where they stopped; its unsubscribe link
-withdraws the consent, recorded on the customer."""
+withdraws the consent, recorded on the customer. Consent is read again when a
+message is handed over: one that waited (for a notifier, or for ``send_due``) never
+reaches someone who withdrew it meanwhile. A crowd unsubscribing at once all land,
+for an unsubscribe writes nothing the others write."""
 
 from __future__ import annotations
 
@@ -20,14 +23,19 @@ from commercekit.domain.access import Permission
 from commercekit.domain.errors import AccessDenied, InvalidInput, LinkRejected, NotFound
 from commercekit.domain.marketing.campaigns import (
     UNSUBSCRIBE_SOURCE,
+    Campaign,
     CampaignSend,
     CampaignStatus,
     unsubscribe_token,
 )
+from commercekit.domain.notifications import Notice, NoticeStatus
+from commercekit.services.campaigns import NO_CONSENT
 from commercekit.store import Store
 from tests.services.bringing_back import (
     LINK_SECRET,
+    TOKEN,
     Outbox,
+    OutboxPlugin,
     backends,
     configured,
     opened,
@@ -97,6 +105,20 @@ def customers(shop: Store, clock: FixedClock) -> None:
 def campaign_mail(outbox: Outbox) -> dict[str, str]:
     """Who got which campaign's message: address by message key."""
     return {m.key: m.to for m in outbox.sent if m.template == "campaign"}
+
+
+def message(shop: Store, campaign_id: str, address: str) -> Notice:
+    """The campaign's message to ``address``, as the store keeps it."""
+    found = shop.notifications.find(f"campaign:{campaign_id}:{address}")
+    assert found is not None
+    return found
+
+
+def link_in(notice: Notice) -> str:
+    """The token of the unsubscribe link in a message the store keeps."""
+    found = TOKEN.search(notice.text)
+    assert found is not None, notice.text
+    return found.group(1)
 
 
 # --- who is picked ---------------------------------------------------------------------------
@@ -205,6 +227,54 @@ def test_a_message_the_notifier_could_not_take_is_sent_later_once(
     assert list(campaign_mail(outbox).values()) == ["bea@example.com"]
 
 
+def test_a_message_waiting_when_consent_is_withdrawn_is_given_up_not_sent(
+    store: Store, outbox: Outbox
+) -> None:
+    spring = store.campaigns.create("Spring", "Spring clocks", "Hello", {})
+    outbox.failures = 2  # the mail server is away: both messages wait for send_due
+    store.campaigns.send(spring.id)
+    assert campaign_mail(outbox) == {}
+
+    store.customers.record_consent(ADA, {"granted": False, "source": "account"})
+
+    assert store.notifications.send_due() == 1
+    assert list(campaign_mail(outbox).values()) == ["bea@example.com"]
+    given_up = message(store, spring.id, "ada@example.com")
+    assert (given_up.status, given_up.last_error) == (NoticeStatus.ABANDONED, NO_CONSENT)
+    assert store.notifications.send_due() == 0
+    # Said yes again later: what was given up stays given up, the next campaign goes.
+    store.customers.record_consent(ADA, {"granted": True, "source": "account"})
+    assert store.notifications.send_due() == 0
+    assert "ada@example.com" not in campaign_mail(outbox).values()
+
+
+def test_a_message_written_without_a_notifier_is_checked_when_one_comes(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    silent = {key: value for key, value in campaign_config().items() if key != "notifier"}
+    with Store.open(url, config=silent, clock=clock) as before:
+        for customer_id in (ADA, BEA):
+            before.customers.register(customer_id, {"email": f"{customer_id}@example.com"})
+            before.customers.record_consent(customer_id, {"granted": True, "source": "signup"})
+        spring = before.campaigns.create("Spring", "Spring clocks", "Hello", {})
+        assert before.campaigns.send(spring.id).sent == 2
+        before.customers.record_consent(ADA, {"granted": False, "source": "account"})
+    outbox = Outbox()
+    with Store.open(
+        url, config=campaign_config(), clock=clock, plugins=[OutboxPlugin(outbox)]
+    ) as after:
+        assert after.notifications.send_due() == 1
+        assert message(after, spring.id, "ada@example.com").status is NoticeStatus.ABANDONED
+    assert list(campaign_mail(outbox).values()) == ["bea@example.com"]
+
+
+def test_a_sample_of_none_is_refused_naming_sample(store: Store) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        store.campaigns.preview({}, sample=0)
+    assert caught.value.field == "sample"
+
+
 # --- unsubscribing ---------------------------------------------------------------------------
 
 
@@ -230,6 +300,26 @@ def test_the_unsubscribe_link_withdraws_consent_and_it_is_recorded(
 
     summer = store.campaigns.create("Summer", "Summer clocks", "Hello", {})
     store.campaigns.send(summer.id)
+    assert [to for key, to in campaign_mail(outbox).items() if summer.id in key] == [
+        "bea@example.com"
+    ]
+
+
+def test_unsubscribing_gives_up_the_customers_messages_still_waiting(
+    store: Store, outbox: Outbox
+) -> None:
+    spring = store.campaigns.create("Spring", "Spring clocks", "Hello", {})
+    store.campaigns.send(spring.id)
+    token = token_in(outbox.to("ada@example.com")[-1])
+    summer = store.campaigns.create("Summer", "Summer clocks", "Hello", {})
+    outbox.failures = 2
+    store.campaigns.send(summer.id)
+
+    store.campaigns.unsubscribe(token)
+
+    waiting = message(store, summer.id, "ada@example.com")
+    assert (waiting.status, waiting.last_error) == (NoticeStatus.ABANDONED, NO_CONSENT)
+    assert store.notifications.send_due() == 1
     assert [to for key, to in campaign_mail(outbox).items() if summer.id in key] == [
         "bea@example.com"
     ]
@@ -310,3 +400,36 @@ def test_two_senders_at_once_send_each_recipient_once(crowd: tuple[Store, Outbox
     assert (done.status, done.sent) == (CampaignStatus.SENT, 30)
     addresses = [m.to for m in outbox.sent if m.template == "campaign"]
     assert sorted(addresses) == sorted(f"c{n:02}@example.com" for n in range(30))
+
+
+def test_a_crowd_unsubscribing_at_once_all_land(crowd: tuple[Store, Outbox]) -> None:
+    shop, outbox = crowd
+    spring = shop.campaigns.create("Spring", "Spring clocks", "Hello", {"consent": True})
+    shop.campaigns.send(spring.id)
+    tokens = [token_in(m) for m in outbox.sent if m.template == "campaign"]
+    assert len(tokens) == 30
+    with shop.storage.unit_of_work() as uow:
+        before = uow.records(Campaign).get(spring.id).version
+    start = threading.Barrier(len(tokens), timeout=10)
+    failures: list[BaseException] = []
+
+    def unsubscriber(token: str) -> None:
+        try:
+            start.wait()
+            shop.campaigns.unsubscribe(token)
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=unsubscriber, args=(t,)) for t in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+
+    assert not any(shop.customers.get(f"c{n:02}").accepts_marketing for n in range(30))
+    assert shop.campaigns.get(spring.id).unsubscribed == 30
+    with shop.storage.unit_of_work() as uow:
+        # Counted from the sends: nobody wrote the campaign they all came from.
+        assert uow.records(Campaign).get(spring.id).version == before

@@ -153,22 +153,47 @@ def test_opening_the_cart_from_its_link_is_activity() -> None:
 # --- what counts as recovered -----------------------------------------------------------
 
 
+def paid(recovery: CartRecovery, placed_at: datetime, handed_over: dict[str, datetime]) -> bool:
+    """Whether an order of 30.60 placed at ``placed_at`` counts as recovering the cart."""
+    return recovery.recover(
+        order_id="order-1",
+        currency="EUR",
+        total_units=3060,
+        placed_at=placed_at,
+        at=placed_at + timedelta(minutes=1),
+        handed_over=handed_over,
+    )
+
+
 def test_an_order_counts_as_recovered_once_and_only_after_a_reminder() -> None:
     recovery = watched()
     reminded = START + timedelta(hours=2)
-    args = {"order_id": "order-1", "currency": "EUR", "total_units": 3060, "at": reminded}
+    went = {"r1": reminded}
 
-    assert not recovery.recover(placed_at=reminded, **args)  # type: ignore[arg-type]
+    assert not paid(recovery, reminded, went)
     recovery.notify(view(), key="r1", now=reminded, policy=POLICY)
-    placed_before = reminded - timedelta(minutes=1)
-    assert not recovery.recover(placed_at=placed_before, **args)  # type: ignore[arg-type]
-    assert recovery.recover(placed_at=reminded, **args)  # type: ignore[arg-type]
-    assert not recovery.recover(placed_at=reminded, **args)  # type: ignore[arg-type]
+    assert not paid(recovery, reminded - timedelta(minutes=1), went)
+    assert paid(recovery, reminded, went)
+    assert not paid(recovery, reminded, went)
     assert (recovery.status, recovery.revenue_units, recovery.due) == (
         RecoveryStatus.RECOVERED,
         3060,
         None,
     )
+
+
+def test_a_reminder_written_but_not_handed_over_before_the_order_recovers_nothing() -> None:
+    recovery = watched()
+    written = START + timedelta(hours=1)
+    placed = written + timedelta(minutes=5)
+    recovery.notify(view(), key="r1", now=written, policy=POLICY)
+
+    # Still waiting for the mail server, withdrawn, or given up: it brought nobody back.
+    assert not paid(recovery, placed, {})
+    # Handed over only after the order was placed: the order came first.
+    assert not paid(recovery, placed, {"r1": placed + timedelta(minutes=1)})
+    assert recovery.status is RecoveryStatus.NOTIFIED
+    assert paid(recovery, placed, {"r1": written + timedelta(minutes=2)})
 
 
 def test_the_totals_count_carts_reminders_restores_and_revenue_per_currency() -> None:

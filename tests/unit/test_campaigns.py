@@ -1,6 +1,7 @@
 """Campaigns, as the domain decides them: the rules of a segment, who of a batch gets
 the message (only with consent, each customer and each address once), the
-campaign's course, and the signed link that withdraws consent."""
+campaign's course, the latest word on record for an address, and the signed links
+that withdraw consent."""
 
 from __future__ import annotations
 
@@ -10,17 +11,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from commercekit.domain.customers import Consent
 from commercekit.domain.errors import InvalidInput, InvalidTransition, LinkRejected
-from commercekit.domain.marketing.abandoned import restore_token
+from commercekit.domain.marketing.abandoned import read_restore_token, restore_token
 from commercekit.domain.marketing.campaigns import (
+    MAX_MAILBOX_CUSTOMERS,
+    REMINDERS,
     Campaign,
     CampaignSend,
     CampaignStatus,
+    Mailbox,
     Profile,
     Purchase,
     Segment,
+    latest_word,
     read_unsubscribe_token,
     recipients,
+    reminder_unsubscribe_token,
     unsubscribe_token,
     with_ancestors,
 )
@@ -228,6 +235,48 @@ def test_a_send_is_unsubscribed_once() -> None:
     assert send.index().state == "unsubscribed"
 
 
+def test_a_campaign_read_counts_its_unsubscribes_without_changing() -> None:
+    spring = campaign()
+
+    counted = spring.counted(unsubscribed=3)
+
+    assert (counted.unsubscribed, counted.version) == (3, spring.version)
+    assert spring.unsubscribed == 0
+
+
+# --- the latest word at an address -----------------------------------------------------------
+
+
+def said(granted: bool, minutes: int) -> Consent:
+    return Consent(granted=granted, at=NOW + timedelta(minutes=minutes), source="account")
+
+
+def test_the_latest_word_holds_whoever_said_it_and_a_no_wins_a_tie() -> None:
+    assert latest_word([]) is None
+    assert latest_word([said(True, 0), said(False, 5)]) is False
+    assert latest_word([said(False, 5), said(True, 0)]) is False  # by time, not by order
+    assert latest_word([said(False, 0), said(True, 5)]) is True
+    assert latest_word([said(True, 5), said(False, 5)]) is False
+    assert latest_word([said(False, 5), said(True, 5)]) is False
+
+
+def test_a_mailbox_keeps_its_latest_customers_and_what_was_said_there() -> None:
+    mailbox = Mailbox.of("zoe@example.com", at=NOW)
+
+    assert mailbox.note("zoe")
+    assert not mailbox.note("zoe")
+    for n in range(MAX_MAILBOX_CUSTOMERS):
+        mailbox.note(f"c{n}")
+    consent = mailbox.record_consent(False, at=NOW, source="unsubscribe link")
+
+    assert mailbox.id == Mailbox.key("zoe@example.com")
+    assert len(mailbox.customer_ids) == MAX_MAILBOX_CUSTOMERS
+    assert "zoe" not in mailbox.customer_ids
+    assert mailbox.consents == (consent,)
+    with pytest.raises(InvalidInput):
+        mailbox.record_consent("no", at=NOW, source="x")  # type: ignore[arg-type]
+
+
 # --- the unsubscribe link -------------------------------------------------------------------
 
 
@@ -250,3 +299,13 @@ def test_a_restore_link_does_not_unsubscribe_and_an_old_link_has_expired() -> No
     with pytest.raises(LinkRejected) as expired:
         read_unsubscribe_token(SECRET, old, now=NOW)
     assert (forged.value.reason, expired.value.reason) == ("invalid", "expired")
+
+
+def test_a_reminders_unsubscribe_link_names_its_cart_and_opens_nothing() -> None:
+    token = reminder_unsubscribe_token(SECRET, "cart-1", expires_at=NOW + timedelta(days=1))
+
+    link = read_unsubscribe_token(SECRET, token, now=NOW)
+
+    assert (link.subject, link.reference) == ("cart-1", REMINDERS)
+    with pytest.raises(LinkRejected):
+        read_restore_token(SECRET, token, now=NOW)

@@ -8,17 +8,32 @@ record per cart; see :mod:`commercekit.domain.marketing.abandoned` for the rules
 :meth:`AbandonedCartService.sweep`, run from a worker every few minutes, looks at
 the carts due and, for each one that qualifies, writes in one unit of work the
 reminder (a notice in the store's outbox, under a key of the cart and the
-reminder's number), the record of it and the running totals, all version-checked:
-two sweeps at once write each reminder once. The notice is then handed to the
-notifier as every notice is; one that fails waits for
+reminder's number) and the record of it, version-checked: two sweeps at once write
+each reminder once. The notice is then handed to the notifier as every notice is;
+one that fails waits for
 :meth:`~commercekit.services.notifications.NotificationService.send_due`, and one
 left *sending* by a crash is never sent twice.
 
-A reminder is never handed over for a cart that has become an order: the sweep
-looks for a live order again before it hands a reminder over, and an order placed
-(``OrderPlaced``) withdraws any reminder of its cart still waiting. When the order
-is paid (``OrderPaid``) after a reminder, the cart counts as recovered, with the
-order's total as revenue (:meth:`AbandonedCartService.report`).
+Whether the shopper may be written to is the latest word on marketing on record for
+them or for the address (see :func:`~commercekit.services._consent.word_on`): a
+guest whose address a customer said no from is not reminded, and each reminder
+carries an unsubscribe link that says no at its address
+(:meth:`~commercekit.services.campaigns.CampaignService.unsubscribe`).
+
+A reminder is looked at again when it is handed over, however late (the service
+guards its template with the notification service): one whose cart has become an
+order, or is gone, or whose address's latest word is now a no (or, where consent
+is required, not a yes) is given up with the reason instead of sent. An order
+placed (``OrderPlaced``) also withdraws at once any reminder of its cart still
+waiting. When the order is paid (``OrderPaid``) and a reminder of its cart had been
+handed over before it was placed, the cart counts as recovered, with the order's
+total as revenue.
+
+:meth:`AbandonedCartService.report` sums the carts' records when asked (the
+storage's ``abandoned_carts`` report over every cart watched in the last ten
+years). No record of running totals is written: a reminder, a click on its link
+and an order each write only their own cart's record, so a shopper's click never
+fails because others clicked at the same moment.
 """
 
 from __future__ import annotations
@@ -34,6 +49,7 @@ from commercekit.domain.customers import canonical_email
 from commercekit.domain.errors import (
     CartAlreadyOrdered,
     CommerceError,
+    ConfigurationError,
     CouponRejected,
     InvalidInput,
     NotFound,
@@ -46,21 +62,31 @@ from commercekit.domain.marketing.abandoned import (
     RecoveryPolicy,
     RecoveryReport,
     RecoveryStatus,
-    RecoveryTotals,
     Step,
     read_restore_token,
     restore_token,
 )
-from commercekit.domain.notifications import Notice
+from commercekit.domain.marketing.campaigns import reminder_unsubscribe_token
+from commercekit.domain.notifications import Notice, NoticeStatus
 from commercekit.domain.pricing import PriceBreakdown
 from commercekit.domain.promotions import normalize_coupon_code
+from commercekit.domain.reports import MAX_PERIOD_DAYS, Period
 from commercekit.ports.notifications import Templates
+from commercekit.ports.reports import ReportSource
 from commercekit.ports.storage import UnitOfWork
+from commercekit.services._consent import NO_CONSENT, word_on
 from commercekit.services._links import LinkSigning, link_to
 from commercekit.services.base import Runtime, Service, check_page_size, load_pricing, price_cart
 from commercekit.services.notifications import NotificationService
 
-__all__ = ["TEMPLATE", "AbandonedCartService", "watch_cart", "withdraw_notice"]
+__all__ = [
+    "NO_CONSENT",
+    "ORDERED",
+    "TEMPLATE",
+    "AbandonedCartService",
+    "watch_cart",
+    "withdraw_notice",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +94,8 @@ log = logging.getLogger(__name__)
 TEMPLATE: Final = "cart_recovery"
 #: A due time is compared with ``<`` by storage: what is due now is due before this.
 _JUST_AFTER: Final = timedelta(microseconds=1)
+#: Why a reminder is given up when its cart has become an order.
+ORDERED: Final = "the cart became an order"
 
 
 def watch_cart(
@@ -112,15 +140,11 @@ def withdraw_notice(uow: UnitOfWork, key: str, reason: str) -> bool:
     return True
 
 
-def _totals(uow: UnitOfWork, at: datetime) -> tuple[RecoveryTotals, bool]:
-    """The store's running totals, and whether they are new (to add, not save)."""
-    found = uow.records(RecoveryTotals).find(RecoveryTotals.ID)
-    return (found, False) if found is not None else (RecoveryTotals(started_at=at), True)
-
-
-def _keep(uow: UnitOfWork, totals: RecoveryTotals, new: bool) -> None:
-    records = uow.records(RecoveryTotals)
-    (records.add if new else records.save)(totals)
+def _cart_of(key: str) -> str:
+    """The cart a reminder's key (``cart_recovery:<cart>:<number>:<address>``) names;
+    empty for another key (a copy sent again, under a key of its own)."""
+    parts = key.split(":", 3)
+    return parts[1] if len(parts) == 4 and parts[0] == TEMPLATE else ""
 
 
 class AbandonedCartService(Service):
@@ -132,6 +156,10 @@ class AbandonedCartService(Service):
     :param restore_url: the storefront's link that opens a cart, ``{token}`` in it.
     :param coupon: a coupon code put on a cart opened from its link, if the store
         offers one (ignored when it cannot be used on the cart then).
+    :param unsubscribe_url: the storefront's unsubscribe link, ``{token}`` in it
+        (the campaigns' page: it hands the token to
+        :meth:`~commercekit.services.campaigns.CampaignService.unsubscribe`).
+    :param unsubscribe_lifetime: how long a reminder's unsubscribe link works.
     """
 
     def __init__(
@@ -144,6 +172,8 @@ class AbandonedCartService(Service):
         signing: LinkSigning,
         restore_url: str,
         coupon: str | None = None,
+        unsubscribe_url: str = "/unsubscribe?token={token}",
+        unsubscribe_lifetime: timedelta = timedelta(days=365),
     ) -> None:
         super().__init__(runtime)
         self._templates = templates
@@ -152,6 +182,36 @@ class AbandonedCartService(Service):
         self._signing = signing
         self._restore_url = restore_url
         self._coupon = None if coupon is None else normalize_coupon_code(coupon)
+        self._unsubscribe_url = unsubscribe_url
+        self._unsubscribe_lifetime = unsubscribe_lifetime
+        notifications._guard(TEMPLATE, self._still_wanted)
+
+    def _email_key(self, email: str) -> str:
+        return canonical_email(email, subaddressing=self._rt.settings.email_subaddressing)
+
+    def _still_wanted(self, uow: UnitOfWork, notice: Notice) -> str | None:
+        """Why a reminder about to be handed over must not go: its cart became an
+        order or is gone, or its address's latest word on marketing is a no (not a
+        yes, where consent is required)."""
+        cart_id = _cart_of(notice.id)
+        customer = None
+        if cart_id:
+            if uow.orders.live_for_cart(cart_id) is not None:
+                return ORDERED
+            try:
+                cart = uow.carts.get(cart_id)
+            except NotFound:
+                return "the cart is gone"
+            customer = uow.customers.find(cart.customer_id) if cart.customer_id else None
+        word = word_on(
+            uow,
+            self._email_key(notice.recipient),
+            subaddressing=self._rt.settings.email_subaddressing,
+            customer=customer,
+        )
+        if word is False or (self._policy.require_consent and word is not True):
+            return NO_CONSENT
+        return None
 
     # --- reminding -----------------------------------------------------------------
 
@@ -207,6 +267,13 @@ class AbandonedCartService(Service):
         email = (checkout.email if checkout is not None else None) or (
             customer.email if customer is not None else ""
         )
+        # A guest's address may be a customer's: their word holds for it too.
+        consent = word_on(
+            uow,
+            self._email_key(email) if email else "",
+            subaddressing=self._rt.settings.email_subaddressing,
+            customer=customer,
+        )
         view = CartView(
             exists=True,
             ordered=uow.orders.live_for_cart(cart_id) is not None,
@@ -214,9 +281,7 @@ class AbandonedCartService(Service):
             cart_version=cart.version,
             checkout_version=0 if checkout is None else checkout.version,
             email=email or "",
-            consent=None
-            if customer is None or not customer.consents
-            else customer.accepts_marketing,
+            consent=consent,
         )
         return view, cart
 
@@ -236,15 +301,12 @@ class AbandonedCartService(Service):
             record.look(view, decision, now=now)
             records.save(record)
             return None
-        who = canonical_email(view.email, subaddressing=self._rt.settings.email_subaddressing)
+        who = self._email_key(view.email)
         key = f"{TEMPLATE}:{cart.id}:{record.next_notice_number()}:{who}"
         notice = self._notice(uow, cart, key, view.email, secret)
-        reminder = record.notify(view, key=key, now=now, policy=self._policy)
+        record.notify(view, key=key, now=now, policy=self._policy)
         uow.notices.add(notice)
         records.save(record)
-        totals, new = _totals(uow, now)
-        totals.reminded(reminder)
-        _keep(uow, totals, new)
         return key, cart.id
 
     def _notice(self, uow: UnitOfWork, cart: Cart, key: str, email: str, secret: str) -> Notice:
@@ -283,6 +345,12 @@ class AbandonedCartService(Service):
             "restore_url": link_to(self._restore_url, token),
             "expires_at": expires_at,
             "coupon_code": self._coupon or "",
+            "unsubscribe_url": link_to(
+                self._unsubscribe_url,
+                reminder_unsubscribe_token(
+                    secret, cart.id, expires_at=now + self._unsubscribe_lifetime
+                ),
+            ),
         }
         rendered = self._templates.render(
             TEMPLATE, data, locale=channel.locale if channel is not None else "en"
@@ -298,16 +366,12 @@ class AbandonedCartService(Service):
         )
 
     def _hand_over(self, key: str, cart_id: str) -> None:
-        """Hand a reminder to the notifier, unless its cart became an order since it
-        was written (then it is withdrawn). Never raises: it waits for ``send_due``."""
+        """Hand a reminder to the notifier (its guard gives it up if its cart became
+        an order since it was written). Never raises: it waits for ``send_due``."""
         try:
-            ordered = self._read(lambda uow: uow.orders.live_for_cart(cart_id)) is not None
-            if ordered:
-                self._run(lambda uow: withdraw_notice(uow, key, "the cart became an order"))
-                return
             self._notifications._send(key)
         except Exception:  # the notice is stored: send_due tries again
-            log.exception("could not hand over the reminder %s", key)
+            log.exception("could not hand over the reminder %s of cart %s", key, cart_id)
 
     # --- coming back ---------------------------------------------------------------
 
@@ -337,12 +401,8 @@ class AbandonedCartService(Service):
             if self._coupon is not None and self._with_coupon(uow, cart, self._coupon):
                 uow.carts.save(cart)
             if record is not None:
-                first = record.restored(at=now, policy=self._policy)
+                record.restored(at=now, policy=self._policy)
                 records.save(record)
-                if first and record.notices:
-                    totals, new = _totals(uow, now)
-                    totals.restored()
-                    _keep(uow, totals, new)
             return cart
 
         return self._run(work)
@@ -369,19 +429,39 @@ class AbandonedCartService(Service):
 
     def report(self) -> RecoveryReport:
         """How many carts were reminded and opened again, and the orders and revenue
-        the reminders brought back (since the first reminder)."""
+        the reminders brought back: summed now from the records of every cart watched
+        in the last ten years (the report ``abandoned_carts``, over all of them).
 
-        def read(uow: UnitOfWork) -> RecoveryReport:
-            found = uow.records(RecoveryTotals).find(RecoveryTotals.ID)
-            return (found or RecoveryTotals(started_at=self.now)).report()
-
-        return self._read(read)
+        :raises ConfigurationError: naming ``storage``, for a storage that sums no
+            reports.
+        """
+        reports = getattr(self._rt.storage, "reports", None)
+        if not callable(reports):
+            raise ConfigurationError(
+                f"{type(self._rt.storage).__name__} sums no reports (it has no reports() method)",
+                field="storage",
+            )
+        source: ReportSource = reports()
+        until = self.now + timedelta(days=1)
+        period = Period(since=until - timedelta(days=MAX_PERIOD_DAYS), until=until)
+        rows = source.abandoned_carts(period)
+        revenue: dict[str, int] = {}
+        for row in rows:
+            if row.currency:
+                revenue[row.currency] = revenue.get(row.currency, 0) + row.revenue_units
+        return RecoveryReport(
+            carts_reminded=sum(row.carts_reminded for row in rows),
+            reminders=sum(row.reminders for row in rows),
+            carts_restored=sum(row.carts_restored for row in rows),
+            orders_recovered=sum(row.orders_recovered for row in rows),
+            revenue=dict(sorted(revenue.items())),
+        )
 
     def on_events(self, events: Sequence[DomainEvent]) -> int:
         """Follow the committed events: an order placed withdraws its cart's reminders
-        still waiting; an order paid after a reminder counts its cart as recovered
-        (once, however often it is delivered). Never raises for an event: a failure
-        is logged.
+        still waiting; an order paid, placed after a reminder of its cart was handed
+        over, counts its cart as recovered (once, however often it is delivered).
+        Never raises for an event: a failure is logged.
 
         :returns: how many carts counted as recovered now.
         :raises InvalidInput: naming ``events``, for anything but a list (or tuple).
@@ -410,7 +490,7 @@ class AbandonedCartService(Service):
         record = uow.records(CartRecovery).find(CartRecovery.key(order.cart_id))
         if record is not None:
             for notice in record.notices:
-                withdraw_notice(uow, notice.key, "the cart became an order")
+                withdraw_notice(uow, notice.key, ORDERED)
         return 0
 
     def _paid(self, uow: UnitOfWork, order_id: str) -> int:
@@ -419,18 +499,20 @@ class AbandonedCartService(Service):
         record = records.find(CartRecovery.key(order.cart_id))
         if record is None:
             return 0
-        now = self.now
+        handed_over = {}
+        for reminder in record.notices:
+            notice = uow.notices.find(reminder.key)
+            if notice is not None and notice.status is NoticeStatus.SENT and notice.sent_at:
+                handed_over[reminder.key] = notice.sent_at
         counted = record.recover(
             order_id=order.id,
             currency=order.currency,
             total_units=order.totals.grand_total_units,
             placed_at=order.placed_at,
-            at=now,
+            at=self.now,
+            handed_over=handed_over,
         )
         if not counted:
             return 0
         records.save(record)
-        totals, new = _totals(uow, now)
-        totals.recovered(currency=order.currency, total_units=order.totals.grand_total_units)
-        _keep(uow, totals, new)
         return 1

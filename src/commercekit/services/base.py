@@ -228,14 +228,15 @@ class Runtime:
         return gateway
 
 
-def check_page_size(limit: object, *, most: int = 500) -> int:
+def check_page_size(limit: object, *, most: int = 500, field: str = "limit") -> int:
     """``limit`` if it is how many rows a page may hold: a whole number from 1 to
     ``most``.
 
-    :raises InvalidInput: naming ``limit``.
+    :param field: the argument's name, for the error.
+    :raises InvalidInput: naming ``field``.
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
-        raise InvalidInput(f"must be a whole number from 1 to {most}", field="limit")
+        raise InvalidInput(f"must be a whole number from 1 to {most}", field=field)
     return limit
 
 

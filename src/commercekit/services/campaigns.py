@@ -14,9 +14,23 @@ every notice is: one that fails waits for
 :meth:`~commercekit.services.notifications.NotificationService.send_due`. Without a
 notifier, they wait there until one is configured.
 
+Consent is read again when a message is handed over, not only when it is written:
+the service guards its template with the notification service, and a message whose
+address's latest word on marketing (see :func:`~commercekit.services._consent.word_on`)
+is no longer a yes is given up, with the reason, instead of sent. A message that
+waited for a notifier, or for ``send_due`` after a failure, never reaches someone
+who withdrew their consent meanwhile, however they withdrew it.
+
 :meth:`CampaignService.unsubscribe` reads an unsubscribe link's token and records
 on the customer that their consent was withdrawn, with the source
-``unsubscribe link``: no later campaign reaches them unless they give it again.
+``unsubscribe link``: no later campaign reaches them unless they give it again, and
+their campaign messages still waiting are given up. It writes only what is the
+customer's own (their record, their sends, their messages): the campaign's count of
+unsubscribes is counted from its sends when it is read, so that a crowd
+unsubscribing at once never contends for one record. A link from a cart reminder
+(:data:`~commercekit.domain.marketing.campaigns.REMINDERS`) withdraws the consent
+given at the address it was sent to: on every customer registered there, and on
+the address itself for a shopper without a record.
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
@@ -35,15 +49,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from commercekit.domain.customers import Consent, Customer, canonical_email
 from commercekit.domain.errors import InvalidInput, NotFound
 from commercekit.domain.identifiers import check_key, check_text, check_whole_number
+from commercekit.domain.marketing.abandoned import CartRecovery
 from commercekit.domain.marketing.campaigns import (
     MAX_BODY_LENGTH,
     MAX_LISTED,
     MAX_NAME_LENGTH,
     MAX_SUBJECT_LENGTH,
+    REMINDERS,
     UNSUBSCRIBE_SOURCE,
     Campaign,
     CampaignSend,
     CampaignStatus,
+    Mailbox,
     Profile,
     Segment,
     read_unsubscribe_token,
@@ -55,12 +72,14 @@ from commercekit.domain.money import minor_units, normalize_currency
 from commercekit.domain.notifications import Notice
 from commercekit.ports.notifications import Templates
 from commercekit.ports.storage import UnitOfWork
+from commercekit.services._consent import NO_CONSENT, customers_at, note_mailbox, word_on
 from commercekit.services._links import LinkSigning, link_to
+from commercekit.services.abandoned_carts import withdraw_notice
 from commercekit.services.base import Runtime, Service, check_page_size
 from commercekit.services.notifications import NotificationService
 from commercekit.services.schemas import parse
 
-__all__ = ["TEMPLATE", "CampaignService", "SegmentIn", "SegmentPreview"]
+__all__ = ["NO_CONSENT", "TEMPLATE", "CampaignService", "SegmentIn", "SegmentPreview"]
 
 #: The notice a campaign's message is.
 TEMPLATE: Final = "campaign"
@@ -68,6 +87,9 @@ TEMPLATE: Final = "campaign"
 BATCH: Final = 100
 #: The most orders of one customer a segment reads (newest first).
 MOST_ORDERS: Final = 1000
+#: The most of a customer's campaign messages an unsubscribe looks at to give up
+#: those still waiting (any beyond are given up when their turn to be sent comes).
+MOST_WITHDRAWN: Final = 200
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +196,17 @@ class CampaignService(Service):
         self._signing = signing
         self._unsubscribe_url = unsubscribe_url
         self._link_lifetime = link_lifetime
+        notifications._guard(TEMPLATE, self._still_wanted)
 
     def _email_key(self, email: str) -> str:
         return canonical_email(email, subaddressing=self._rt.settings.email_subaddressing)
+
+    def _still_wanted(self, uow: UnitOfWork, notice: Notice) -> str | None:
+        """Why a campaign message about to be handed over must not go: its address's
+        latest word on marketing is no longer a yes."""
+        subaddressing = self._rt.settings.email_subaddressing
+        key = self._email_key(notice.recipient)
+        return None if word_on(uow, key, subaddressing=subaddressing) is True else NO_CONSENT
 
     # --- writing one ---------------------------------------------------------------
 
@@ -212,12 +242,22 @@ class CampaignService(Service):
         return campaign
 
     def get(self, campaign_id: str) -> Campaign:
-        """The campaign, and how far it has been sent.
+        """The campaign, how far it has been sent, and how many of its recipients
+        unsubscribed through its link (counted from its sends now).
 
         :raises NotFound: naming ``campaign_id``.
         """
         check_key(campaign_id, "campaign_id")
-        return self._read(lambda uow: uow.records(Campaign).get(campaign_id))
+
+        def read(uow: UnitOfWork) -> Campaign:
+            campaign = uow.records(Campaign).get(campaign_id)
+            # No more recipients unsubscribed than it was sent to.
+            left = uow.records(CampaignSend).where(
+                ref=campaign.id, state="unsubscribed", limit=max(campaign.sent, 1)
+            )
+            return campaign.counted(unsubscribed=len(left))
+
+        return self._read(read)
 
     # --- who it reaches ------------------------------------------------------------
 
@@ -273,7 +313,7 @@ class CampaignService(Service):
         :raises InvalidInput: naming ``segment`` (or its field) or ``sample``.
         """
         chosen = _segment(segment)
-        most = check_page_size(check_whole_number(sample, "sample"), most=100)
+        most = check_page_size(check_whole_number(sample, "sample"), most=100, field="sample")
         now = self.now
         matched = reachable = 0
         first: list[str] = []
@@ -360,10 +400,14 @@ class CampaignService(Service):
             if uow.notices.find(self._key(campaign, p.email_key)) is not None
         }
         keys = []
+        by_id = {customer.id: customer for customer in willing}
+        subaddressing = self._rt.settings.email_subaddressing
         for profile in recipients(
             profiles, campaign.segment, now=now, sent=sent, emails_taken=taken
         ):
             key = self._key(campaign, profile.email_key)
+            # Found at their address when the message is handed over, consent read again.
+            note_mailbox(uow, by_id[profile.customer_id], at=now, subaddressing=subaddressing)
             uow.notices.add(self._message(campaign, profile, key, secret))
             sends.add(
                 CampaignSend(
@@ -431,37 +475,89 @@ class CampaignService(Service):
     def unsubscribe(self, token: str) -> Consent:
         """Withdraw the marketing consent of the customer an unsubscribe link names,
         recorded on them with the source ``unsubscribe link`` (nothing new is recorded
-        when their last word was a no already).
+        when their last word was a no already); their campaign messages still waiting
+        are given up. A link from a cart reminder withdraws it at the address the
+        reminder went to: on each customer registered there, and on the address.
 
-        :returns: the consent on record now.
+        :returns: the consent on record now (the address's, for a reminder's link).
         :raises LinkRejected: naming ``token``, for a link the store did not make
             (``invalid``) or one that ran out (``expired``).
-        :raises NotFound: naming ``token``, for a customer the store has no record of.
+        :raises NotFound: naming ``token``, for a customer (or a reminded cart) the
+            store has no record of.
         """
         now = self.now
         link = read_unsubscribe_token(self._signing.accepted(), token, now=now)
+        if link.reference == REMINDERS:
+            return self._run(lambda uow: self._stop_reminders(uow, link.subject, now))
 
         def work(uow: UnitOfWork) -> Consent:
             customer = uow.customers.find(link.subject)
             if customer is None:
                 raise NotFound("customer", "for this link", field="token")
-            if customer.consents and not customer.consents[-1].granted:
-                consent = customer.consents[-1]
-            else:
-                wording = f"withdrawn through campaign {link.reference}" if link.reference else ""
-                consent = customer.record_consent(
-                    False, at=now, source=UNSUBSCRIBE_SOURCE, wording=wording
-                )
-                uow.customers.save(customer)
+            wording = f"withdrawn through campaign {link.reference}" if link.reference else ""
+            consent = self._withdraw(uow, customer, now, wording)
+            sends = uow.records(CampaignSend)
             if link.reference:
-                sends = uow.records(CampaignSend)
                 send = sends.find(CampaignSend.key(link.reference, customer.id))
                 if send is not None and send.unsubscribed(at=now):
                     sends.save(send)
-                    campaign = uow.records(Campaign).find(link.reference)
-                    if campaign is not None:
-                        campaign.lost_one()
-                        uow.records(Campaign).save(campaign)
+            for waiting in sends.where(owner=customer.id, state="sent", limit=MOST_WITHDRAWN):
+                withdraw_notice(uow, waiting.notice_key, NO_CONSENT)
             return consent
 
+        # Only the customer's own records are written: the campaign's count is read
+        # from its sends, so a crowd unsubscribing at once never waits on one row.
         return self._run(work)
+
+    def _withdraw(self, uow: UnitOfWork, customer: Customer, at: datetime, wording: str) -> Consent:
+        """Record on ``customer`` that their consent is withdrawn, unless their last
+        word was a no already; either way, that last word."""
+        note_mailbox(uow, customer, at=at, subaddressing=self._rt.settings.email_subaddressing)
+        if customer.consents and not customer.consents[-1].granted:
+            return customer.consents[-1]
+        consent = customer.record_consent(False, at=at, source=UNSUBSCRIBE_SOURCE, wording=wording)
+        uow.customers.save(customer)
+        return consent
+
+    def _stop_reminders(self, uow: UnitOfWork, cart_id: str, at: datetime) -> Consent:
+        """Withdraw the consent at the address the reminders of cart ``cart_id`` went
+        to, and give up its reminders still waiting."""
+        record = uow.records(CartRecovery).find(CartRecovery.key(cart_id))
+        if record is None or not record.notices:
+            raise NotFound("cart", "for this link", field="token")
+        subaddressing = self._rt.settings.email_subaddressing
+        wording = "withdrawn through a cart reminder"
+        customers: dict[str, Customer] = {}
+        try:
+            shopper = uow.carts.get(cart_id).customer_id
+        except NotFound:  # a paid order's cart is gone; its address is still known
+            shopper = None
+        found = uow.customers.find(shopper) if shopper else None
+        if found is not None:
+            customers[found.id] = found
+        addresses = list(dict.fromkeys(self._email_key(n.email) for n in record.notices))
+        for address in addresses:
+            for customer in customers_at(uow, address, subaddressing=subaddressing):
+                customers.setdefault(customer.id, customer)
+        for customer in customers.values():
+            self._withdraw(uow, customer, at, wording)
+        said = {address: self._withdraw_at(uow, address, at, wording) for address in addresses}
+        for notice in record.notices:
+            withdraw_notice(uow, notice.key, NO_CONSENT)
+        return said[self._email_key(record.notices[-1].email)]
+
+    @staticmethod
+    def _withdraw_at(uow: UnitOfWork, address: str, at: datetime, wording: str) -> Consent:
+        """Record at ``address`` (for whoever reads it without a customer's record)
+        that consent is withdrawn, unless its own last word was a no already; either
+        way, that last word."""
+        mailboxes = uow.records(Mailbox)
+        mailbox = mailboxes.find(Mailbox.key(address))
+        if mailbox is not None and mailbox.consents and not mailbox.consents[-1].granted:
+            return mailbox.consents[-1]
+        new = mailbox is None
+        if mailbox is None:
+            mailbox = Mailbox.of(address, at=at)
+        consent = mailbox.record_consent(False, at=at, source=UNSUBSCRIBE_SOURCE, wording=wording)
+        (mailboxes.add if new else mailboxes.save)(mailbox)
+        return consent

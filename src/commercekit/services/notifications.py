@@ -10,6 +10,14 @@ stored and adds nothing. Notices are then handed to the notifier one at a time,
 marked *sending* before and *sent* after (see :mod:`commercekit.domain.notifications`);
 a notifier that fails leaves the notice to be tried again by
 :meth:`NotificationService.send_due`, and never undoes the change that caused it.
+
+A notice may wait a long time between being written and being handed over (a store
+without a notifier yet, a mail server away), and what made it right to send may
+change meanwhile. A service that writes notices of a template can register a
+:data:`Guard` for it: called in the unit of work that claims the notice, just before
+it is handed over, however it is sent (at once, by ``send_due`` or ``resend``), it
+names a reason to give the notice up, and the notice is then marked given up
+(*abandoned*) with that reason instead of being sent.
 """
 
 from __future__ import annotations
@@ -45,7 +53,11 @@ from commercekit.ports.notifications import Message, Notifier, Templates
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.base import Runtime, Service, check_page_size
 
-__all__ = ["NotificationService", "Wanted"]
+__all__ = ["Guard", "NotificationService", "Wanted"]
+
+#: Looks at a notice about to be handed over, in the unit of work that claims it:
+#: the reason to give it up, or ``None`` to send it.
+Guard = Callable[[UnitOfWork, Notice], str | None]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +116,12 @@ class NotificationService(Service):
             CaseOpened: self._case_opened,
             CaseResolved: self._case_resolved,
         }
+        self._guards: dict[str, Guard] = {}
+
+    def _guard(self, template: str, guard: Guard) -> None:
+        """Have ``guard`` look at every notice of ``template`` just before it is handed
+        over (the store's services register theirs when they are made)."""
+        self._guards[template] = guard
 
     @property
     def active(self) -> bool:
@@ -390,7 +408,18 @@ class NotificationService(Service):
             notice = uow.notices.find(key)
             if notice is None or not notice.due:
                 return None
+            guard = self._guards.get(notice.template)
+            try:
+                refusal = None if guard is None else guard(uow, notice)
+            except Exception:  # it waits, unsent, until it can be looked at
+                log.exception("could not look at the notice %s before sending it", key)
+                return None
             notice.start()
+            if refusal is not None:
+                log.info("notice %s given up: %s", key, refusal)
+                notice.refused(refusal)
+                uow.notices.save(notice)
+                return None
             uow.notices.save(notice)
             return notice
 

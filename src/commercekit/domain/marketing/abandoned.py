@@ -10,12 +10,17 @@ stay the same, and a reminder therefore never goes before the cart has been idle
 for the store's whole ``idle`` time (it may go up to one sweep later).
 
 A reminder goes (:meth:`CartRecovery.decide`) when the cart still exists, holds
-items, has not become an order, has an email to write to, the shopper has not said
-no to marketing, and it has been idle for ``idle``; at most once per ``interval``
-and at most ``most_notices`` times, never for a cart idle past ``stale_after``.
-Each reminder carries a signed link (:func:`restore_token`) that opens the cart
-again, on any device, until the link runs out. An order paid from a cart that was
-reminded counts as recovered, with its total as revenue.
+items, has not become an order, has an email to write to, the latest word on
+marketing recorded for the shopper or their address is not a no, and it has been
+idle for ``idle``; at most once per ``interval`` and at most ``most_notices`` times,
+never for a cart idle past ``stale_after``. Each reminder carries a signed link
+(:func:`restore_token`) that opens the cart again, on any device, until the link
+runs out. An order paid from a cart counts as recovered, with its total as revenue,
+when a reminder of it was handed over (not only written) before the order was placed.
+
+The store's figures are summed from these records when asked for (the report
+``abandoned_carts`` does the same for a period), never kept in a record of their own
+that every reminder, restore and recovery would write.
 """
 
 from __future__ import annotations
@@ -72,9 +77,10 @@ class RecoveryPolicy:
     link_lifetime: timedelta = attrs.field(default=timedelta(days=7), validator=_positive)
     """How long a reminder's restore link works."""
     require_consent: bool = attrs.field(default=False, validator=flag)
-    """Remind only shoppers whose marketing consent is on record as a yes (a guest,
-    who has no record, is then never reminded). Without it, anyone is reminded but a
-    customer whose last word on marketing was a no."""
+    """Remind only shoppers whose latest word on marketing, on record for them or
+    their address, is a yes (a guest whose address no customer gave a yes from is
+    then never reminded). Without it, anyone is reminded but one whose latest word
+    was a no."""
 
 
 class RecoveryStatus(enum.Enum):
@@ -123,7 +129,8 @@ class CartView:
     email: str = ""
     """Where to write: the checkout's email, else the customer's; empty for none."""
     consent: bool | None = None
-    """The customer's last word on marketing; ``None`` for none (or a guest)."""
+    """The latest word on marketing recorded for the shopper or the address written
+    to (a guest's address may be a customer's); ``None`` for none."""
 
 
 @attrs.frozen(kw_only=True)
@@ -298,15 +305,21 @@ class CartRecovery:
         total_units: int,
         placed_at: datetime,
         at: datetime,
+        handed_over: Mapping[str, datetime],
     ) -> bool:
         """An order placed at ``placed_at`` was paid from the cart. It counts as
-        recovered when a reminder was written before it was placed (once).
+        recovered when one of its reminders was handed over before the order was
+        placed (once): a reminder written but still waiting, withdrawn or given up
+        brought nobody back.
 
+        :param handed_over: when each reminder that went was handed to the notifier,
+            by its key.
         :returns: whether it counted now.
         """
         if self.status is RecoveryStatus.RECOVERED:
             return False
-        if not any(notice.at <= placed_at for notice in self.notices):
+        sent = [handed_over.get(notice.key) for notice in self.notices]
+        if not any(when is not None and when <= placed_at for when in sent):
             return False
         self.status = RecoveryStatus.RECOVERED
         self.order_id = order_id
@@ -347,18 +360,19 @@ class RecoveryReport:
     reminders: int
     """Reminders written, all carts together."""
     carts_restored: int
-    """Reminded carts opened through their link at least once."""
+    """Carts opened through a reminder's link at least once."""
     orders_recovered: int
-    """Orders paid from a cart after its reminder."""
+    """Orders paid from a cart after a reminder of it was handed over."""
     revenue: Mapping[str, int]
     """What those orders came to, in minor units by currency."""
 
 
 @attrs.define(kw_only=True, eq=False)
 class RecoveryTotals:
-    """The running totals of :class:`RecoveryReport`, one record for the store,
-    written in the unit of work of each change it counts (version-checked, so two
-    sweeps at once count each reminder once)."""
+    """Running totals of :class:`RecoveryReport` in one record for the store, as
+    stores wrote them before the report was summed from the carts' records. No longer
+    written: one record that every reminder, restore and recovery wrote made them
+    wait on each other, and a shopper's click failed when a counter lost a race."""
 
     KIND: ClassVar[str] = "cart_recovery_totals"
     ID: ClassVar[str] = "cart_recovery_totals"

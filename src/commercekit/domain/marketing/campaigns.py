@@ -13,7 +13,17 @@ customers by id, its cursor saved with each batch; each recipient gets a
 :class:`CampaignSend` record, stored under the campaign and the customer, in the
 same unit of work as the message itself. Two senders at once, or a sender started
 again after a crash, find the record and write nothing more: each customer gets the
-campaign once (:func:`recipients` also gives one email address one message).
+campaign once (:func:`recipients` also gives one email address one message). How many
+recipients withdrew their consent through its link is counted from those records
+(their state), never kept on the campaign: an unsubscribe writes only what is the
+recipient's own, so that many at once never wait on each other.
+
+A :class:`Mailbox` is one email address, as marketing sees it: the customers
+registered under it and what a shopper without a record said there (through the
+unsubscribe link in a cart reminder). It is what lets a message to an address be
+checked against the latest word on record for it, whoever gave it
+(:func:`latest_word`), when the message is handed over and not only when it is
+written.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from typing import ClassVar, Final
 import attrs
 
 from commercekit.domain._validators import ACTOR, aware, ordered_strings, text, whole_number
-from commercekit.domain.customers import Customer
+from commercekit.domain.customers import Consent, Customer
 from commercekit.domain.errors import InvalidInput, InvalidTransition
 from commercekit.domain.events import DomainEvent
 from commercekit.domain.identifiers import check_text
@@ -37,17 +47,22 @@ from commercekit.domain.orders import Order, OrderStatus
 
 __all__ = [
     "MAX_BODY_LENGTH",
+    "MAX_MAILBOX_CUSTOMERS",
     "MAX_SUBJECT_LENGTH",
+    "REMINDERS",
     "UNSUBSCRIBE_LINK",
     "UNSUBSCRIBE_SOURCE",
     "Campaign",
     "CampaignSend",
     "CampaignStatus",
+    "Mailbox",
     "Profile",
     "Purchase",
     "Segment",
+    "latest_word",
     "read_unsubscribe_token",
     "recipients",
+    "reminder_unsubscribe_token",
     "unsubscribe_token",
     "with_ancestors",
 ]
@@ -56,6 +71,11 @@ __all__ = [
 UNSUBSCRIBE_LINK: Final = "unsubscribe"
 #: Where a consent withdrawn through a campaign's link says it was withdrawn.
 UNSUBSCRIBE_SOURCE: Final = "unsubscribe link"
+#: What an unsubscribe link in a cart reminder names as what sent it (a campaign's
+#: id never reads so: ids are made with the kind's name first).
+REMINDERS: Final = "cart reminders"
+#: The most customers a mailbox keeps (the latest registered).
+MAX_MAILBOX_CUSTOMERS: Final = 20
 MAX_NAME_LENGTH: Final = 200
 MAX_SUBJECT_LENGTH: Final = 200
 MAX_BODY_LENGTH: Final = 20_000
@@ -298,7 +318,9 @@ class Campaign:
     sent: int = 0
     """Messages written so far, one per recipient."""
     unsubscribed: int = 0
-    """Recipients who withdrew their consent through its link."""
+    """Recipients who withdrew their consent through its link, as counted from its
+    sends when it is read (see :meth:`counted`); what is stored is not kept up to
+    date, so that an unsubscribe never writes the campaign."""
     version: int = 0
     events: list[DomainEvent] = attrs.field(factory=list, repr=False)
 
@@ -338,10 +360,10 @@ class Campaign:
         self.finished_at = at
         self.version += 1
 
-    def lost_one(self) -> None:
-        """A recipient withdrew their consent through the campaign's link."""
-        self.unsubscribed += 1
-        self.version += 1
+    def counted(self, *, unsubscribed: int) -> Campaign:
+        """The campaign as read, with ``unsubscribed`` counted from its sends (a copy:
+        the count is never saved, its sends are what it is counted from)."""
+        return attrs.evolve(self, unsubscribed=unsubscribed, events=[])
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -383,6 +405,80 @@ class CampaignSend:
         return True
 
 
+def latest_word(consents: Iterable[Consent]) -> bool | None:
+    """Whether the latest of ``consents`` (by time, from any record) is a yes;
+    ``None`` for none. Of two given at the same moment, a no holds."""
+    latest: Consent | None = None
+    for consent in consents:
+        if (
+            latest is None
+            or consent.at > latest.at
+            or (consent.at == latest.at and not consent.granted)
+        ):
+            latest = consent
+    return None if latest is None else latest.granted
+
+
+@attrs.define(kw_only=True, eq=False)
+class Mailbox:
+    """One email address (its canonical spelling) as marketing sees it.
+
+    It lists the customers registered under the address, to be read with their
+    records: one whose email has changed since is no longer the address's. It keeps
+    what a shopper without a record said there, as a customer's consents are kept.
+    """
+
+    KIND: ClassVar[str] = "mailbox"
+
+    id: str
+    email_key: str = attrs.field(validator=text(400))
+    noted_at: datetime = attrs.field(validator=aware)
+    customer_ids: tuple[str, ...] = ()
+    """The customers registered under it, oldest first (the latest
+    :data:`MAX_MAILBOX_CUSTOMERS`)."""
+    consents: tuple[Consent, ...] = ()
+    """What was said at the address without a customer's record, oldest first."""
+    version: int = 0
+    events: list[DomainEvent] = attrs.field(factory=list, repr=False)
+
+    @staticmethod
+    def key(email_key: str) -> str:
+        """The record's id for an address, as
+        :func:`~commercekit.domain.customers.canonical_email` spells it."""
+        return f"mailbox:{email_key}"
+
+    @classmethod
+    def of(cls, email_key: str, *, at: datetime) -> Mailbox:
+        """A mailbox for ``email_key``, holding nothing yet."""
+        return cls(id=cls.key(email_key), email_key=email_key, noted_at=at)
+
+    def index(self) -> Index:
+        return Index(at=self.noted_at, ref=self.email_key)
+
+    def note(self, customer_id: str) -> bool:
+        """``customer_id`` is registered under the address.
+
+        :returns: whether that is news.
+        """
+        if customer_id in self.customer_ids:
+            return False
+        self.customer_ids = (*self.customer_ids, customer_id)[-MAX_MAILBOX_CUSTOMERS:]
+        self.version += 1
+        return True
+
+    def record_consent(
+        self, granted: bool, *, at: datetime, source: str, wording: str = ""
+    ) -> Consent:
+        """Record what was said at the address, without a customer's record (kept,
+        never overwritten)."""
+        if not isinstance(granted, bool):
+            raise InvalidInput("must be True or False", field="granted")
+        consent = Consent(granted=granted, at=at, source=source, wording=wording)
+        self.consents = (*self.consents, consent)
+        self.version += 1
+        return consent
+
+
 def unsubscribe_token(
     secret: str, customer_id: str, *, campaign_id: str = "", expires_at: datetime
 ) -> str:
@@ -397,11 +493,24 @@ def unsubscribe_token(
     return sign(secret, link)
 
 
+def reminder_unsubscribe_token(secret: str, cart_id: str, *, expires_at: datetime) -> str:
+    """The signed token of the link in a reminder of cart ``cart_id`` that stops
+    marketing to the address it was sent to, until ``expires_at``.
+
+    :raises ConfigurationError: naming ``link_signing_secret``, for too short a secret.
+    """
+    link = SignedLink(
+        purpose=UNSUBSCRIBE_LINK, subject=cart_id, reference=REMINDERS, expires_at=expires_at
+    )
+    return sign(secret, link)
+
+
 def read_unsubscribe_token(
     secrets: str | Sequence[str], token: object, *, now: datetime
 ) -> SignedLink:
     """What an unsubscribe link's token says: the customer (``subject``) and the
-    campaign that sent it (``reference``).
+    campaign that sent it (``reference``); or, for a link in a cart reminder
+    (``reference`` :data:`REMINDERS`), the cart (``subject``).
 
     :raises LinkRejected: naming ``token``: ``invalid`` for a token the store did not
         sign as an unsubscribe link, ``expired`` for one that ran out.
