@@ -15,6 +15,12 @@ def test_every_package_in_the_tree_ships() -> None:
         ".".join(path.parent.relative_to(ROOT / "src").parts)
         for path in (ROOT / "src" / "commercekit").rglob("__init__.py")
     }
-    assert found | {"commercekit.examples"} == listed
+    # examples/ ships as commercekit.examples, with its subpackages one level down
+    # (examples/plugins holds separately packaged plugins).
+    examples = {"commercekit.examples"} | {
+        f"commercekit.examples.{path.parent.name}"
+        for path in (ROOT / "examples").glob("*/__init__.py")
+    }
+    assert found | examples == listed
     assert config["package-dir"]["commercekit.examples"] == "examples"
     assert (ROOT / "examples" / "__init__.py").exists()

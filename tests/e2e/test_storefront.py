@@ -1,0 +1,259 @@
+"""The example storefront, driven through its pages as a browser without JavaScript
+would, against a real SQLite file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+
+from starlette.testclient import TestClient
+
+from commercekit import Store
+from commercekit.examples.storefront import create_app
+from commercekit.examples.storefront.demo import CATEGORIES, config, seed
+
+SECRET = "a-test-secret-of-at-least-32-characters"
+ADDRESS = {
+    "name": "Zoë Ünal",
+    "company": "",
+    "line1": "Weinbergsweg 12",
+    "line2": "",
+    "postal_code": "10119",
+    "city": "Berlin",
+    "country": "DE",
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(
+        f"sqlite:///{tmp_path / 'shop.db'}", config=config("http://testserver")
+    ) as opened:
+        seed(opened)
+        yield opened
+
+
+def shopper(store: Store) -> TestClient:
+    return TestClient(create_app(store, secret_key=SECRET, navigation=CATEGORIES))
+
+
+class Page(HTMLParser):
+    """The tags of a page that the checks below look at."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.inputs: list[dict[str, str]] = []
+        self.labels: set[str] = set()
+        self.images: list[dict[str, str]] = []
+        self.forms: list[dict[str, str]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag == "input":
+            self.inputs.append(found)
+        elif tag == "label" and "for" in found:
+            self.labels.add(found["for"])
+        elif tag == "img":
+            self.images.append(found)
+        elif tag == "form":
+            self.forms.append(found)
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def post(client: TestClient, url: str, data: dict[str, str], page: str = "/cart") -> str:
+    """POST a form the way the page that shows it would, and the page it leads to."""
+    token = csrf(client.get(page).text)
+    response = client.post(url, data={**data, "csrf_token": token})
+    assert response.status_code in (200, 404, 422), response.text
+    return response.text
+
+
+def checkout_to_payment(client: TestClient) -> None:
+    post(client, "/checkout/contact", {"email": "zoe@example.com"}, "/checkout/contact")
+    post(client, "/checkout/address", ADDRESS, "/checkout/address")
+    post(client, "/checkout/shipping", {"method_id": "standard"}, "/checkout/shipping")
+
+
+def test_a_guest_searches_fills_a_cart_and_pays_after_confirming(store: Store) -> None:
+    client = shopper(store)
+    home = client.get("/")
+    assert "Tea" in home.text
+    assert "Teaware" in home.text
+
+    found = client.get("/search", params={"q": "sencha"})
+    assert "Sencha Kyoto" in found.text
+    assert "1 product found" in found.text
+    by_origin = client.get("/search", params={"origin": "Japan"})
+    assert "Sencha Kyoto" in by_origin.text
+    assert "Cast-iron kettle" in by_origin.text
+    assert "Assam" not in by_origin.text.split("products found")[-1]
+
+    product = client.get("/products/sencha")
+    assert "8,90" in product.text or "8.90" in product.text
+    assert "In stock" in product.text
+    assert '<script type="application/ld+json" nonce="' in product.text
+    post(client, "/cart/add", {"sku": "SENCHA-100G", "quantity": "2"}, "/products/sencha")
+    cart = post(client, "/cart/add", {"sku": "KETTLE-BLACK", "quantity": "1"}, "/products/kettle")
+    assert 'id="cart-count">3<' in cart
+
+    refused = post(client, "/cart/coupon", {"code": "NOSUCHCODE"})
+    assert "We do not know that code, or it can no longer be used." in refused
+    applied = post(client, "/cart/coupon", {"code": "teaweek"})
+    assert "Code TEAWEEK applied." in applied
+    assert "you save" in applied
+
+    checkout_to_payment(client)
+    page = client.get("/checkout/payment")
+    attempt = re.search(r'name="attempt" value="([^"]+)"', page.text)
+    assert attempt is not None
+    acting = client.post(
+        "/checkout/payment",
+        data={"card": "tok_requires_action", "attempt": attempt[1], "csrf_token": csrf(page.text)},
+    )
+    assert "Your bank asks you to confirm" in acting.text
+    confirmed = client.post("/checkout/action", data={"csrf_token": csrf(acting.text)})
+    assert "Thank you for your order" in confirmed.text
+    number = re.search(r'class="order-number">([^<]+)<', confirmed.text)
+    assert number is not None
+    order = client.get(f"/orders/{number[1]}")
+    assert order.status_code == 200
+    assert "Sencha Kyoto" in order.text
+    assert "open" in order.text
+    assert 'id="cart-count">0<' in order.text
+
+    tracked = post(client, "/track", {"number": number[1], "email": "zoe@example.com"}, "/track")
+    assert f"Order {number[1]}" in tracked
+    wrong = post(client, "/track", {"number": number[1], "email": "eve@example.com"}, "/track")
+    assert "We found no order with that number and e-mail address." in wrong
+
+
+def test_a_declined_card_is_told_in_words(store: Store) -> None:
+    client = shopper(store)
+    post(client, "/cart/add", {"sku": "ASSAM-250G"}, "/products/assam")
+    checkout_to_payment(client)
+    page = client.get("/checkout/payment")
+    declined = client.post(
+        "/checkout/payment", data={"card": "tok_declined", "csrf_token": csrf(page.text)}
+    )
+    assert declined.status_code == 422
+    assert "Your bank declined the payment" in declined.text
+
+
+def test_a_wrong_address_shows_the_error_next_to_its_field(store: Store) -> None:
+    client = shopper(store)
+    post(client, "/cart/add", {"sku": "ASSAM-250G"}, "/products/assam")
+    post(client, "/checkout/contact", {"email": "zoe@example.com"}, "/checkout/contact")
+    page = client.get("/checkout/address")
+    wrong = client.post(
+        "/checkout/address", data={**ADDRESS, "country": "XX", "csrf_token": csrf(page.text)}
+    )
+    assert wrong.status_code == 422
+    field = re.search(r'<input id="f-country".*?</p>', wrong.text, re.S)
+    assert field is not None
+    assert 'aria-invalid="true"' in field[0]
+    assert 'id="e-country"' in field[0]
+    assert "ISO 3166-1" in field[0]
+    assert 'value="Weinbergsweg 12"' in wrong.text
+
+
+def test_a_post_without_the_csrf_token_is_refused(store: Store) -> None:
+    client = shopper(store)
+    client.get("/")
+    assert client.post("/cart/add", data={"sku": "ASSAM-250G"}).status_code == 403
+    forged = client.post("/cart/add", data={"sku": "ASSAM-250G", "csrf_token": "forged"})
+    assert forged.status_code == 403
+    assert 'id="cart-count">0<' in client.get("/").text
+
+
+def test_one_shoppers_cookie_cannot_open_anothers_order(store: Store) -> None:
+    zoe, eve = shopper(store), shopper(store)
+    post(zoe, "/cart/add", {"sku": "ASSAM-250G"}, "/products/assam")
+    checkout_to_payment(zoe)
+    page = zoe.get("/checkout/payment")
+    done = zoe.post(
+        "/checkout/payment", data={"card": "tok_success", "csrf_token": csrf(page.text)}
+    )
+    number = re.search(r'class="order-number">([^<]+)<', done.text)
+    assert number is not None
+    assert zoe.get(f"/orders/{number[1]}").status_code == 200
+    eve.get("/")
+    for url in (f"/orders/{number[1]}", f"/checkout/done/{number[1]}"):
+        refused = eve.get(url)
+        assert refused.status_code == 404
+        assert "Assam" not in refused.text
+    # The session cookie is signed: one edited by hand is a new, empty session.
+    eve.cookies.set("storefront_session", zoe.cookies["storefront_session"] + "x")
+    assert eve.get(f"/orders/{number[1]}").status_code == 404
+
+
+def test_the_session_cookie_is_signed_http_only_and_lax(store: Store) -> None:
+    client = shopper(store)
+    response = client.get("/")
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("storefront_session=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    secure = TestClient(
+        create_app(store, secret_key=SECRET, navigation=CATEGORIES),
+        base_url="https://testserver",
+    )
+    assert "Secure" in secure.get("/").headers["set-cookie"]
+
+
+def test_security_headers_are_sent(store: Store) -> None:
+    client = shopper(store)
+    for url in ("/", "/products/sencha", "/no-such-page"):
+        headers = client.get(url).headers
+        policy = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src 'nonce-" in policy
+        assert "unsafe-inline" not in policy
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "same-origin"
+    nonce = re.search(
+        r"'nonce-([^']+)'", client.get("/products/sencha").headers["content-security-policy"]
+    )
+    assert nonce is not None
+
+
+def test_every_input_has_a_label_and_every_image_an_alt(store: Store) -> None:
+    client = shopper(store)
+    post(client, "/cart/add", {"sku": "SENCHA-100G"}, "/products/sencha")
+    pages = [
+        "/",
+        "/search?q=tea",
+        "/products/sencha",
+        "/products/cups",
+        "/cart",
+        "/checkout/contact",
+        "/checkout/address",
+        "/track",
+    ]
+    checkout_to_payment(client)
+    pages += ["/checkout/shipping", "/checkout/payment"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = Page(response.text)
+        for field in html.inputs:
+            if field.get("type") == "hidden":
+                continue
+            assert field.get("id") in html.labels, (url, field)
+        for image in html.images:
+            assert image.get("alt"), (url, image)
+        for form in html.forms:
+            if form.get("method") == "post":
+                assert f'value="{csrf(response.text)}"' in response.text
