@@ -76,7 +76,7 @@ COUPON_REFUSALS: Final[Mapping[str, str]] = {
 class Shop:
     """What every page needs: the store as a guest reaches it, and the channel."""
 
-    def __init__(self, store: Store, navigation: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, store: Store, navigation: Sequence[tuple[str, str]] | None) -> None:
         self.store = store
         self.shopper = store.as_shopper()
         config = store.config
@@ -88,8 +88,14 @@ class Shop:
         self.currency = channel.currencies[0]
         self.locale = channel.locale
         self.name = store.config.store_name or "Shop"
+        if navigation is None:
+            # The top of the store's own category tree.
+            navigation = [
+                (each.id, each.name)
+                for each in self.shopper.catalog.categories()
+                if each.parent_id is None
+            ]
         self.navigation = tuple(navigation)
-        self._skus: dict[str, str] = {}
 
     def money(self, units: int, currency: str | None = None) -> str:
         return format_money(from_minor_units(units, currency or self.currency), self.locale)
@@ -113,19 +119,11 @@ class Shop:
         return prices
 
     def product_for_sku(self, sku: str) -> Product | None:
-        """The product a cart line's SKU belongs to (learnt as products are shown)."""
-        if sku not in self._skus:
-            after: str | None = None
-            while True:
-                page = self.store.catalog.list_products(after=after, limit=100)
-                for product in page.products:
-                    for variant in product.variants:
-                        self._skus[variant.sku] = product.id
-                if page.next_after is None:
-                    break
-                after = page.next_after
-        product_id = self._skus.get(sku)
-        return None if product_id is None else self.shopper.catalog.product(product_id)
+        """The product a cart line's SKU belongs to (``None`` once it is gone)."""
+        try:
+            return self.shopper.catalog.product_for_sku(sku)
+        except NotFound:
+            return None
 
 
 def _shop(request: Request) -> Shop:
@@ -711,13 +709,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    store: Store, *, secret_key: str, navigation: Sequence[tuple[str, str]] = ()
+    store: Store, *, secret_key: str, navigation: Sequence[tuple[str, str]] | None = None
 ) -> Starlette:
     """The storefront of ``store``.
 
     :param secret_key: signs the session cookie: at least 32 random characters,
         the same for every process that serves the shop.
-    :param navigation: the categories the header lists, as ``(id, name)``.
+    :param navigation: the categories the header lists, as ``(id, name)``; by
+        default the top of the store's category tree.
     """
     routes = [
         Route("/", home),

@@ -257,3 +257,14 @@ def test_every_input_has_a_label_and_every_image_an_alt(store: Store) -> None:
         for form in html.forms:
             if form.get("method") == "post":
                 assert f'value="{csrf(response.text)}"' in response.text
+
+
+def test_the_navigation_is_the_top_of_the_store_s_category_tree(store: Store) -> None:
+    browser = TestClient(create_app(store, secret_key=SECRET))
+
+    home = browser.get("/")
+
+    assert home.status_code == 200
+    for category_id, name in CATEGORIES:
+        assert f'href="/categories/{category_id}"' in home.text
+        assert name in home.text

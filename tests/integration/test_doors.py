@@ -601,6 +601,8 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("search", "on_events"): lambda w: {"events": []},
     ("search", "index_products"): lambda w: {"product_ids": ["mug", "clock"]},
     ("search", "reindex"): lambda w: {},
+    ("catalog", "product_for_sku"): lambda w: {"sku": MUG},
+    ("catalog", "categories"): lambda w: {},
     # behaviour
     ("behaviour", "visit"): lambda w: {
         "visitor_id": "visitor-1",

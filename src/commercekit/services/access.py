@@ -299,6 +299,8 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
     },
     "catalog": {
         "product": anyone,
+        "product_for_sku": anyone,
+        "categories": anyone,
         "by_slug": anyone,
         "collection_products": anyone,
         **{

@@ -212,6 +212,21 @@ class CatalogService(Service):
         check_key(product_id, "product_id")
         return self._read(lambda uow: uow.catalog.product(product_id))
 
+    def product_for_sku(self, sku: str) -> Product:
+        """The product a SKU is a variant of (what a cart line shows beside its SKU).
+
+        :raises NotFound: naming ``sku``, for a SKU no product has.
+        """
+        sku = check_key(sku, "sku")
+        found = self._read(lambda uow: uow.catalog.products_for_skus([sku]))
+        if not found:
+            raise NotFound("product", sku, field="sku")
+        return found[0]
+
+    def categories(self) -> list[Category]:
+        """Every category, each after its parent: the tree a storefront navigates."""
+        return self._read(lambda uow: uow.catalog.categories())
+
     def publish(self, product_id: str, *, actor: str = "staff") -> None:
         """Put a product on sale."""
         self._change_state(product_id, publish=True, actor=actor)
