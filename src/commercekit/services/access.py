@@ -24,6 +24,7 @@ from typing import Any, Final, cast
 import attrs
 
 from commercekit.domain.access import Permission, Principal, Shopper, Staff
+from commercekit.domain.catalog import PublicationState
 from commercekit.domain.errors import AccessDenied, CouponRejected, GiftCardRefused, NotFound
 from commercekit.domain.identifiers import check_key
 from commercekit.domain.returns import Return
@@ -79,6 +80,22 @@ class _Door:
         return isinstance(self.principal, Shopper) and self.principal.owns(
             customer_id if isinstance(customer_id, str) else None
         )
+
+    def sees_product(self, *, product_id: object = None, sku: object = None) -> bool:
+        """Whether the product (by id, or the one a SKU belongs to) is out of draft:
+        what is not yet released is the catalogue staff's alone."""
+        with self.runtime.storage.unit_of_work() as uow:
+            if product_id is not None:
+                try:
+                    product = uow.catalog.product(check_key(product_id, "product_id"))
+                except NotFound:
+                    return True  # the call itself says NotFound, to everyone alike
+            else:
+                found = uow.catalog.products_for_skus([check_key(sku, "sku")])
+                if not found:
+                    return True
+                product = found[0]
+        return product.state is not PublicationState.DRAFT
 
     def owns_order(self, order_id: object) -> bool:
         if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
@@ -163,6 +180,18 @@ def own_customer(argument: str, *permissions: Permission, optional: bool = False
         if optional and named is None:
             return True
         return door.owns_customer(named) or door.staff_may(permissions)
+
+    return rule
+
+
+def released(argument: str, *permissions: Permission) -> Rule:
+    """Open for a product out of draft (named by ``argument``: ``product_id`` or
+    ``sku``), and to staff with ``permissions`` for any."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or door.sees_product(
+            **{argument: arguments.get(argument)}
+        )
 
     return rule
 
@@ -298,8 +327,9 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "resolve": system,
     },
     "catalog": {
-        "product": anyone,
-        "product_for_sku": anyone,
+        # A draft is the catalogue staff's until it is published.
+        "product": released("product_id", CATALOGUE),
+        "product_for_sku": released("sku", CATALOGUE),
         "categories": anyone,
         "by_slug": anyone,
         "collection_products": anyone,
