@@ -59,6 +59,9 @@ def test_the_sql_log_needs_a_sql_storage_and_takes_no_options(tmp_path: Path) ->
             PLUGINS.make_behaviour_log("sql", storage, {"table": "events"})
         assert caught.value.field == "behaviour.options"
         with pytest.raises(InvalidInput) as caught:
+            PLUGINS.make_behaviour_log("memory", storage, ["table"])  # type: ignore[arg-type]
+        assert caught.value.field == "behaviour.options"
+        with pytest.raises(InvalidInput) as caught:
             PLUGINS.make_behaviour_log("kafka", storage, {})
         assert caught.value.field == "behaviour"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commercekit.domain.errors import InvalidInput
+from commercekit.adapters._options import check_no_options
 from commercekit.hookspecs import BehaviourLogFactory, hookimpl
 from commercekit.ports.behaviour import BehaviourLog
 from commercekit.ports.storage import Storage
@@ -17,8 +17,7 @@ __all__ = ["open_memory_log", "open_sql_log", "register_behaviour_logs"]
 
 
 def _no_options(kind: str, options: Mapping[str, Any]) -> None:
-    if options:
-        raise InvalidInput(f"the {kind} behaviour log takes no options", field="behaviour.options")
+    check_no_options(kind, "behaviour log", options, field="behaviour.options")
 
 
 def open_sql_log(storage: Storage, options: Mapping[str, Any]) -> BehaviourLog:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from commercekit.adapters._options import check_no_options as no_options
 from commercekit.domain.errors import InvalidInput, shown
 from commercekit.ports.search import FacetCount, SearchDocument
 
@@ -57,10 +58,7 @@ def check_no_options(kind: str, options: Mapping[str, Any]) -> None:
 
     :raises InvalidInput: naming ``search.options``.
     """
-    if not isinstance(options, Mapping):
-        raise InvalidInput(
-            f"expected a mapping of options, got {type(options).__name__}", field="search.options"
-        )
+    no_options(kind, "search backend", options, field="search.options")
     if options:
         names = ", ".join(shown(str(name)) for name in sorted(map(str, options)))
         raise InvalidInput(
