@@ -82,6 +82,7 @@ from commercekit.domain.promotions import (
 )
 
 if TYPE_CHECKING:
+    from commercekit.services.access import View
     from commercekit.services.checkout import CheckoutSummary
     from commercekit.services.payments import WebhookResult
     from commercekit.store import (
@@ -104,6 +105,7 @@ _LAZY = {
     "ShippingMethodConfig": "commercekit.store",
     "CheckoutSummary": "commercekit.services.checkout",
     "WebhookResult": "commercekit.services.payments",
+    "View": "commercekit.services.access",
 }
 
 
@@ -181,6 +183,7 @@ __all__ = [
     "TieredAmountOff",
     "Transaction",
     "Variant",
+    "View",
     "VolumeTier",
     "WebhookResult",
     "__version__",
