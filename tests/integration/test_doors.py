@@ -843,6 +843,8 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("support", "for_email"): lambda w: {"email": "zoe@example.com", "limit": 10},
     ("support", "for_order"): lambda w: {"order_id": w.order.id, "limit": 10},
     ("support", "overdue"): lambda w: {"limit": 10},
+    ("orders", "search"): lambda w: {"text": w.order.number[:5], "status": "open", "limit": 10},
+    ("support", "in_status"): lambda w: {"status": "open", "limit": 10},
     ("support", "refund"): lambda w: {
         "case_id": w.case_about(w.captured().id),
         "amount": Money("1.00", "EUR"),
@@ -984,6 +986,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "actor": "customer",
     },
     ("returns", "for_order"): lambda w: {"order_id": w.order.id, "limit": 10},
+    ("returns", "in_state"): lambda w: {"status": "requested", "limit": 10},
     ("returns", "get"): lambda w: {"return_id": w.returned()},
     ("returns", "approve"): lambda w: {"return_id": w.returned(), "actor": "staff"},
     ("returns", "reject"): lambda w: {
@@ -1398,6 +1401,7 @@ NUMBERS: Final = [
     Case(("recommendations", "for_cart"), "k", Hostile(2)),
     Case(("orders", "record_fulfilment"), "quantities", Hostile(1, MUG)),
     Case(("orders", "for_customer"), "limit", Hostile(2)),
+    Case(("orders", "search"), "limit", Hostile(2)),
     Case(("customers", "orders"), "limit", Hostile(2)),
     Case(("credit", "expire_gift_cards"), "limit", Hostile(2)),
     Case(("gift_card_sales", "issue_due"), "limit", Hostile(2)),
@@ -1405,6 +1409,8 @@ NUMBERS: Final = [
     Case(("support", "for_email"), "limit", Hostile(2)),
     Case(("support", "for_order"), "limit", Hostile(2)),
     Case(("support", "overdue"), "limit", Hostile(2)),
+    Case(("support", "in_status"), "limit", Hostile(2)),
+    Case(("returns", "in_state"), "limit", Hostile(2)),
 ]
 #: Spellings that look like a number to someone, and are refused.
 NOT_NUMBERS: Final = ["2.0", " 2 ", "+2", "two", "1e3", "٢", "", 2.0, True, None]

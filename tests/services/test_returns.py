@@ -167,6 +167,23 @@ def test_a_return_runs_from_request_to_refund_and_restock(store: Store) -> None:
     assert {ReturnRequested, ReturnReceived, RefundIssued} <= set(events)
 
 
+def test_the_warehouse_sees_the_returns_of_a_status_oldest_first(
+    store: Store, clock: FixedClock
+) -> None:
+    first = store.returns.request(delivered(store), [line("RETRO-MUG", 1)])
+    clock.advance(timedelta(minutes=5))
+    second = store.returns.request(delivered(store), [line("RETRO-CLOCK", 1)])
+    store.returns.approve(first.id)
+    store.returns.receive(first.id)
+
+    assert [r.id for r in store.returns.in_state("requested")] == [second.id]
+    assert [r.id for r in store.returns.in_state(ReturnStatus.RECEIVED)] == [first.id]
+    assert store.returns.in_state("received", limit=1)[0].id == first.id
+    with pytest.raises(InvalidInput) as refused:
+        store.returns.in_state("lost")
+    assert refused.value.field == "status"
+
+
 def test_a_damaged_unit_is_written_off_without_a_fee(store: Store) -> None:
     order_id = delivered(store)
     asked = store.returns.request(order_id, [line("RETRO-CLOCK", 1, "damaged")])

@@ -124,6 +124,50 @@ def test_an_order_gets_a_number_of_its_channel_that_staff_find_it_by(store: Stor
     assert (type(unknown), unknown.field) == (NotFound, "number")
 
 
+def test_staff_search_orders_by_number_start_email_and_status(
+    store: Store, clock: FixedClock
+) -> None:
+    placed = []
+    for email in ("Zoe@Example.com", "bob@example.com", "zoe@example.com"):
+        placed.append(place(store, email=email))
+        clock.advance(timedelta(minutes=1))
+    cancelled = store.orders.cancel(placed[1].id, "changed their mind")
+
+    def numbers(text: str = "", **filters: Any) -> list[str]:
+        return [order.number for order in store.orders.search(text, **filters)]
+
+    newest_first = [order.number for order in reversed(placed)]
+    assert numbers() == newest_first
+    # Any spelling of the email, as the store keys emails.
+    assert numbers(" ZOE@example.COM ") == [placed[2].number, placed[0].number]
+    # The start of a number, in any case.
+    assert numbers(placed[0].number[:9].lower()) == [
+        n for n in newest_first if n.startswith(placed[0].number[:9])
+    ]
+    assert numbers(placed[0].number) == [placed[0].number]
+    assert numbers("WEB-%") == []
+    assert numbers(status="cancelled") == [cancelled.number]
+    assert numbers("bob@example.com", status="open") == []
+    assert numbers(limit="1") == newest_first[:1]
+    for bad, field in (("\x00", "text"), ("x" * 321, "text")):
+        error = refusal(lambda bad=bad: store.orders.search(bad))
+        assert (type(error), error.field) == (InvalidInput, field)
+    error = refusal(lambda: store.orders.search(status="lost"))
+    assert (type(error), error.field) == (InvalidInput, "status")
+
+
+def test_staff_see_the_cases_of_a_status_oldest_first(store: Store, clock: FixedClock) -> None:
+    first = store.support.open_case("Parcel late", "Still waiting.", email="zoe@example.com")
+    clock.advance(HOUR)
+    second = store.support.open_case("Wrong size", "Too small.", email="bob@example.com")
+    store.support.set_status(first.id, "resolved")
+
+    assert [c.id for c in store.support.in_status("open")] == [second.id]
+    assert [c.id for c in store.support.in_status(CaseStatus.RESOLVED)] == [first.id]
+    error = refusal(lambda: store.support.in_status("lost"))
+    assert (type(error), error.field) == (InvalidInput, "status")
+
+
 def test_a_store_without_channels_numbers_its_orders_ord(tmp_path: Path) -> None:
     with Store.open("memory://", config=CONFIG, clock=FixedClock(START)) as plain:
         seed(plain)

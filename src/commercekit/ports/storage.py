@@ -42,7 +42,7 @@ from commercekit.domain.inventory import (
     StockRule,
 )
 from commercekit.domain.notifications import Notice
-from commercekit.domain.orders import Order
+from commercekit.domain.orders import Order, OrderStatus
 from commercekit.domain.payments import Payment
 from commercekit.domain.pricing import PriceEntry, PriceList, TaxZone
 from commercekit.domain.promotions import Coupon, CouponUsage, Promotion
@@ -213,6 +213,20 @@ class OrderRepository(Protocol):
     ) -> list[Order]:
         """The customer's orders, newest first (placed before ``placed_before``, to
         page back through them)."""
+        ...
+
+    def search(
+        self,
+        *,
+        number_prefix: str = "",
+        email_key: str = "",
+        status: OrderStatus | None = None,
+        placed_before: datetime | None = None,
+        limit: int = 50,
+    ) -> list[Order]:
+        """Orders matching every filter given, newest first: the number starts with
+        ``number_prefix`` (exactly, case included), the ``email_key`` is this one,
+        the status is ``status``; an empty filter matches every order."""
         ...
 
     def pending_payment(self, placed_before: datetime, limit: int = 100) -> list[Order]:

@@ -302,6 +302,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "by_token": anyone,
         "by_number": staff(ORDERS, SUPPORT),
         "where_is_my_order": anyone,  # the number and the email together are the key
+        "search": staff(ORDERS, SUPPORT),
         "for_customer": own_customer("customer_id", ORDERS, CUSTOMERS),
         "cancel": staff(ORDERS),
         "edit": staff(ORDERS),
@@ -485,6 +486,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
                 "assign",
                 "for_email",
                 "overdue",
+                "in_status",
                 "record_action",
                 "resend_notification",
             )
@@ -576,6 +578,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "for_order": own_order("order_id", ORDERS),
         "get": own_return("return_id", ORDERS),
         "cancel": own_return("return_id", ORDERS),
+        "in_state": staff(ORDERS),
         "plan_refund": staff(ORDERS, REFUNDS),
         "refund": staff(REFUNDS),
         "exchanges_for": own_order("order_id", ORDERS),

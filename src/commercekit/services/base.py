@@ -3,6 +3,7 @@ work is committed and its events delivered."""
 
 from __future__ import annotations
 
+import enum
 import random
 import threading
 import time
@@ -64,6 +65,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
 _BATCH: Final = 100
 
 
@@ -238,6 +240,22 @@ def check_page_size(limit: object, *, most: int = 500, field: str = "limit") -> 
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
         raise InvalidInput(f"must be a whole number from 1 to {most}", field=field)
     return limit
+
+
+def check_choice(value: object, kind: type[E], field: str) -> E:
+    """``value`` as a member of the enum ``kind``: the member itself, or its value as
+    text (as a form sends it).
+
+    :raises InvalidInput: naming ``field``, listing the choices.
+    """
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        for member in kind:
+            if member.value == value:
+                return member
+    choices = ", ".join(str(member.value) for member in kind)
+    raise InvalidInput(f"must be one of {choices}", field=field)
 
 
 def _back_off(attempt: int) -> None:

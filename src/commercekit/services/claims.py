@@ -4,10 +4,7 @@ the claim written in the unit of work that settles it."""
 
 from __future__ import annotations
 
-import enum
-from typing import TypeVar
-
-from commercekit.domain.errors import InvalidInput, InvalidTransition, NotFound
+from commercekit.domain.errors import InvalidTransition, NotFound
 from commercekit.domain.fulfilment import Shipment
 from commercekit.domain.identifiers import check_key, check_text
 from commercekit.domain.orders import Order
@@ -20,22 +17,13 @@ from commercekit.domain.returns import (
     RefundPlan,
 )
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service
+from commercekit.services.base import Runtime, Service, check_choice
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.refunds import RefundService
 
 __all__ = ["Claims"]
 
-E = TypeVar("E", bound=enum.Enum)
-
 _NOTE = 2000
-
-
-def choice(kind: type[E], value: object, field: str) -> E:
-    try:
-        return value if isinstance(value, kind) else kind(value)
-    except ValueError:
-        raise InvalidInput(f"must be one of {[k.value for k in kind]}", field=field) from None
 
 
 class Claims(Service):
@@ -71,8 +59,8 @@ class Claims(Service):
         :raises RefundRefused: for units refunded already (a refund claim).
         """
         check_key(shipment_id, "shipment_id")
-        what = choice(ClaimKind, kind, "kind")
-        how = choice(ClaimResolution, resolution, "resolution")
+        what = check_choice(kind, ClaimKind, "kind")
+        how = check_choice(resolution, ClaimResolution, "resolution")
         why = check_text(note, "note", max_length=_NOTE, blank=True)
         chosen = None if location_id is None else check_key(location_id, "location_id")
         check_key(actor, "actor")

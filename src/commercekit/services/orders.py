@@ -38,7 +38,7 @@ from commercekit.domain.orders import (
 from commercekit.domain.payments import PaymentStatus, TransactionKind
 from commercekit.domain.shipping import TrackingEvent
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.base import Runtime, Service, check_choice, check_page_size
 from commercekit.services.edits import OrderEdit, OrderEditService
 from commercekit.services.fulfilment import FulfilmentService
 from commercekit.services.holds import release_holds
@@ -224,6 +224,32 @@ class OrderService(Service):
         check_key(customer_id, "customer_id")
         limit = check_page_size(check_whole_number(limit, "limit"))
         return self._read(lambda uow: uow.orders.for_customer(customer_id, limit=limit))
+
+    def search(
+        self, text: str = "", *, status: OrderStatus | str | None = None, limit: int = 50
+    ) -> list[Order]:
+        """Orders as staff look for them, newest first.
+
+        :param text: an email address (in any spelling: matched as the store keys
+            emails) or the start of an order number (in any case); empty finds every
+            order.
+        :param status: only orders in this :class:`~commercekit.domain.orders.OrderStatus`
+            (or its value).
+        :param limit: a whole number, or its digits as a form sends them.
+        """
+        typed = check_text(text, "text", max_length=MAX_EMAIL_LENGTH, blank=True).strip()
+        wanted = None if status is None else check_choice(status, OrderStatus, "status")
+        most = check_page_size(check_whole_number(limit, "limit"))
+        email = number = ""
+        if "@" in typed:
+            email = canonical_email(typed, subaddressing=self._rt.settings.email_subaddressing)
+        else:
+            number = typed.upper()
+        return self._read(
+            lambda uow: uow.orders.search(
+                number_prefix=number, email_key=email, status=wanted, limit=most
+            )
+        )
 
     # --- cancelling ------------------------------------------------------------------
 

@@ -38,10 +38,11 @@ from commercekit.domain.returns import (
     ReturnLabel,
     ReturnLine,
     ReturnReason,
+    ReturnStatus,
 )
 from commercekit.ports.carriers import LabelRequest
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.base import Runtime, Service, check_choice, check_page_size
 from commercekit.services.claims import Claims
 from commercekit.services.exchanges import Exchanges
 from commercekit.services.fulfilment import FulfilmentService
@@ -149,6 +150,16 @@ class ReturnService(Service):
         check_key(order_id, "order_id")
         check_page_size(limit)
         return self._read(lambda uow: uow.records(Return).where(ref=order_id, limit=limit))
+
+    def in_state(self, status: ReturnStatus | str, *, limit: int = 50) -> list[Return]:
+        """The returns in ``status``, oldest first: the warehouse's queue (``received``
+        awaits inspection, ``approved`` and ``label_issued`` are on their way).
+
+        :param status: a :class:`~commercekit.domain.returns.ReturnStatus` or its value.
+        """
+        state = check_choice(status, ReturnStatus, "status").value
+        most = check_page_size(check_whole_number(limit, "limit"))
+        return self._read(lambda uow: uow.records(Return).where(state=state, limit=most))
 
     # --- the customer asks ------------------------------------------------------------
 

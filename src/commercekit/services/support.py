@@ -10,10 +10,9 @@ is recorded on the case and in its order's history in the same unit of work.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import moneyed
 
@@ -36,7 +35,7 @@ from commercekit.domain.support import (
     SupportCase,
 )
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service, check_page_size
+from commercekit.services.base import Runtime, Service, check_choice, check_page_size
 from commercekit.services.edits import OrderEdit, OrderEditService
 from commercekit.services.notifications import NotificationService
 from commercekit.services.refunds import RefundService
@@ -45,26 +44,9 @@ from commercekit.services.schemas import ContactIn, parse
 
 __all__ = ["SupportService"]
 
-E = TypeVar("E", bound=enum.Enum)
-
 #: How many overdue cases :meth:`SupportService.overdue` reads to put the most
 #: overdue first: storage hands them over oldest opened first.
 OVERDUE_SCAN: Final = 10_000
-
-
-def _choice(value: object, kind: type[E], field: str) -> E:
-    """``value`` as a member of ``kind``: the member itself, or its value as text.
-
-    :raises InvalidInput: naming ``field``, listing the choices.
-    """
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        for member in kind:
-            if member.value == value:
-                return member
-    choices = ", ".join(str(member.value) for member in kind)
-    raise InvalidInput(f"must be one of {choices}", field=field)
 
 
 def _optional_key(value: object, field: str) -> str | None:
@@ -147,11 +129,11 @@ class SupportService(Service):
         subject = check_text(subject, "subject", max_length=MAX_SUBJECT_LENGTH)
         check_text(body, "body", max_length=MAX_BODY_LENGTH)
         customer, guest = _who(customer_id, email)
-        kind = _choice(channel, CaseChannel, "channel")
+        kind = check_choice(channel, CaseChannel, "channel")
         order_ref = _optional_key(order_id, "order_id")
         shipment_ref = _optional_key(shipment_id, "shipment_id")
         return_ref = _optional_key(return_id, "return_id")
-        level = _choice(priority, CasePriority, "priority")
+        level = check_choice(priority, CasePriority, "priority")
         check_key(actor, "actor")
         guest_key = None if guest is None else self._email_key(guest)
 
@@ -250,7 +232,7 @@ class SupportService(Service):
         :raises InvalidTransition: for a move its status does not allow.
         """
         check_key(case_id, "case_id")
-        wanted = _choice(status, CaseStatus, "status")
+        wanted = check_choice(status, CaseStatus, "status")
         return self._change(
             case_id, lambda case: case.set_status(wanted, at=self.now, targets=self._targets)
         )
@@ -263,7 +245,7 @@ class SupportService(Service):
         :raises InvalidTransition: for a closed case.
         """
         check_key(case_id, "case_id")
-        wanted = _choice(priority, CasePriority, "priority")
+        wanted = check_choice(priority, CasePriority, "priority")
         return self._change(case_id, lambda case: case.set_priority(wanted, targets=self._targets))
 
     def assign(self, case_id: str, agent_id: str) -> SupportCase:
@@ -308,6 +290,15 @@ class SupportService(Service):
         most = check_page_size(check_whole_number(limit, "limit"))
         return self._read(lambda uow: uow.records(SupportCase).where(ref=order_id, limit=most))
 
+    def in_status(self, status: CaseStatus | str, *, limit: int = 50) -> list[SupportCase]:
+        """The cases in ``status``, oldest first: an agent's queue.
+
+        :param status: a :class:`~commercekit.domain.support.CaseStatus` or its value.
+        """
+        state = check_choice(status, CaseStatus, "status").value
+        most = check_page_size(check_whole_number(limit, "limit"))
+        return self._read(lambda uow: uow.records(SupportCase).where(state=state, limit=most))
+
     def overdue(self, *, limit: int = 50) -> list[SupportCase]:
         """The cases whose reply was owed before now (the store's clock), the most
         overdue first: what an agent picks up next.
@@ -338,7 +329,7 @@ class SupportService(Service):
         :raises InvalidTransition: for a closed case.
         """
         check_key(case_id, "case_id")
-        action = _choice(kind, ActionKind, "kind")
+        action = check_choice(kind, ActionKind, "kind")
         check_text(detail, "detail", max_length=MAX_DETAIL_LENGTH, blank=True)
         check_key(actor, "actor")
 

@@ -38,7 +38,7 @@ from commercekit.domain.errors import (
 )
 from commercekit.domain.events import OrderPaid, OrderPlaced, PaymentAuthorized
 from commercekit.domain.inventory import MovementKind, StockChange, StockLocation, StockMovement
-from commercekit.domain.orders import HistoryEntry, Order, OrderLine, OrderTotals
+from commercekit.domain.orders import HistoryEntry, Order, OrderLine, OrderStatus, OrderTotals
 from commercekit.domain.payments import (
     GatewayEvent,
     Payment,
@@ -62,6 +62,7 @@ OUTBOX = "commit returns its events in save order, and the outbox keeps them unt
 STOCK_FLOOR = "stock never goes below its floor, however many take it at once"
 GAPLESS = "numbers taken at once run without gaps or repeats"
 ONE_RELAY = "one relay at a time holds a lease, and only its holder marks events relayed"
+ORDER_SEARCH = "orders are found by their number's start, their email and status, newest first"
 
 #: Every rule the suite checks, as its failures name them.
 RULES: Final = (
@@ -76,6 +77,7 @@ RULES: Final = (
     STOCK_FLOOR,
     GAPLESS,
     ONE_RELAY,
+    ORDER_SEARCH,
     TYPED_ERRORS,
 )
 
@@ -339,6 +341,46 @@ class StorageConformance:
             self._commit(storage, lambda uow: uow.orders.add(order))
             placed = self._read(storage, lambda uow: uow.orders.get(order.id).placed_at)
             rule(ROUND_TRIP, placed == NOW and placed.utcoffset() is not None, repr(placed))
+
+    def test_orders_are_found_by_number_email_and_status(self) -> None:
+        with self._storage() as storage:
+            orders = []
+            for n, (number, email, status) in enumerate(
+                (
+                    ("WEB-AB12", "ada@example.com", OrderStatus.OPEN),
+                    ("WEB-AB34", "bob@example.com", OrderStatus.CANCELLED),
+                    ("WEB-ab56", "ada@example.com", OrderStatus.OPEN),
+                    ("APP-AB78", "ada@example.com", OrderStatus.COMPLETED),
+                )
+            ):
+                order = an_order(f"order-{n}")
+                order.number, order.email_key, order.status = number, email, status
+                order.placed_at = NOW + timedelta(minutes=n)
+                orders.append(order)
+
+            def write(uow: UnitOfWork) -> None:
+                for order in orders:
+                    uow.orders.add(order)
+
+            self._commit(storage, write)
+            cases: tuple[tuple[dict[str, Any], list[str]], ...] = (
+                ({}, ["APP-AB78", "WEB-ab56", "WEB-AB34", "WEB-AB12"]),
+                ({"number_prefix": "WEB-AB"}, ["WEB-AB34", "WEB-AB12"]),
+                ({"number_prefix": "WEB-AB12"}, ["WEB-AB12"]),
+                ({"number_prefix": "WEB-A%"}, []),
+                ({"email_key": "ada@example.com"}, ["APP-AB78", "WEB-ab56", "WEB-AB12"]),
+                ({"status": OrderStatus.OPEN}, ["WEB-ab56", "WEB-AB12"]),
+                ({"number_prefix": "WEB", "email_key": "bob@example.com"}, ["WEB-AB34"]),
+                ({"placed_before": NOW + timedelta(minutes=2), "limit": 1}, ["WEB-AB34"]),
+            )
+            for filters, wanted in cases:
+
+                def search(uow: UnitOfWork, f: dict[str, Any] = filters) -> list[Order]:
+                    return uow.orders.search(**f)
+
+                found = self._read(storage, search)
+                numbers = [order.number for order in found]
+                rule(ORDER_SEARCH, numbers == wanted, f"{filters}: {numbers}, not {wanted}")
 
     def test_unknown_ids_are_not_found(self) -> None:
         with self._storage() as storage:

@@ -126,6 +126,25 @@ class MemoryOrderRepository(Repository):
         ]
         return sorted(found, key=lambda o: (o.placed_at, o.id), reverse=True)[:limit]
 
+    def search(
+        self,
+        *,
+        number_prefix: str = "",
+        email_key: str = "",
+        status: OrderStatus | None = None,
+        placed_before: datetime | None = None,
+        limit: int = 50,
+    ) -> list[Order]:
+        found = [
+            o
+            for o in self._t.rows(self.table)
+            if o.number.startswith(number_prefix)
+            and (not email_key or o.email_key == email_key)
+            and (status is None or o.status is status)
+            and (placed_before is None or o.placed_at < placed_before)
+        ]
+        return sorted(found, key=lambda o: (o.placed_at, o.id), reverse=True)[:limit]
+
     def pending_payment(self, placed_before: datetime, limit: int = 100) -> list[Order]:
         return self._oldest(
             lambda o: o.status is OrderStatus.PENDING_PAYMENT and o.placed_at < placed_before,

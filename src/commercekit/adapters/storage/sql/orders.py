@@ -274,6 +274,32 @@ class SqlOrderRepository:
             condition = sa.and_(condition, c.placed_at < placed_before)
         return self._session.load(ORDERS, condition, limit=limit, newest_first=True)
 
+    def search(
+        self,
+        *,
+        number_prefix: str = "",
+        email_key: str = "",
+        status: OrderStatus | None = None,
+        placed_before: datetime | None = None,
+        limit: int = 50,
+    ) -> list[Order]:
+        """Orders matching every filter given, newest first."""
+        c = t.orders.c
+        conditions: list[sa.ColumnElement[bool]] = []
+        if number_prefix:
+            # substr, not LIKE: LIKE ignores case on SQLite and not on PostgreSQL.
+            start = sa.func.substr(c.number, 1, len(number_prefix))
+            conditions.append(start == number_prefix)
+        if email_key:
+            conditions.append(c.email_key == email_key)
+        if status is not None:
+            conditions.append(c.status == status.value)
+        if placed_before is not None:
+            conditions.append(c.placed_at < placed_before)
+        return self._session.load(
+            ORDERS, sa.and_(sa.true(), *conditions), limit=limit, newest_first=True
+        )
+
     def pending_payment(self, placed_before: datetime, limit: int = 100) -> list[Order]:
         """Orders still waiting for their payment's outcome, oldest first."""
         c = t.orders.c
