@@ -23,7 +23,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from commercekit import (
-    Money,
     Order,
     Product,
     Store,
@@ -75,22 +74,14 @@ class Shop:
         return format_money(from_minor_units(units, currency or self.currency), self.locale)
 
     def price_of(self, product: Product) -> dict[str, str]:
-        """The price of each variant in the channel, as the page shows it."""
+        """The price of each variant in the channel, as the page shows it (a sale's
+        price while it runs); a variant without a price is left out."""
         try:
-            data = self.shopper.seo.product_json_ld(product.id, self.currency, channel=self.channel)
+            offers = self.shopper.seo.offers(product.id, self.currency, channel=self.channel)
         except CommerceError:
             return {}
-        offers = data.get("offers", [])
-        if isinstance(offers, dict):
-            offers = [offers]
-        if isinstance(offers, dict) or not isinstance(offers, list):
-            return {}
-        prices: dict[str, str] = {}
-        for offer in offers:
-            if isinstance(offer, dict) and "price" in offer:
-                amount = Money(str(offer["price"]), str(offer["priceCurrency"]))
-                prices[str(offer.get("sku", ""))] = format_money(amount, self.locale)
-        return prices
+        now = self.store.now()
+        return {offer.sku: self.money(offer.price_units(now)) for offer in offers}
 
     def product_for_sku(self, sku: str) -> Product | None:
         """The product a cart line's SKU belongs to (``None`` once it is gone)."""

@@ -22,7 +22,7 @@ A store takes no payment until its configuration names a gateway:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Annotated, Any, Literal, Self
@@ -910,6 +910,11 @@ class Store:
     def deliver_events(self) -> int:
         """Deliver outbox events left undelivered (after a crash, say)."""
         return self.runtime.deliver_events()
+
+    def now(self) -> datetime:
+        """The time by the store's clock: what its windows, sales and deadlines count
+        from (a page that shows whether a sale is on asks this, not the wall clock)."""
+        return self.runtime.clock.now()
 
     def gateway(self, name: str) -> PaymentGateway:
         """A configured gateway, by the name the configuration gives it."""

@@ -662,6 +662,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("seo", "product_url"): lambda w: {"product_id": "mug", "channel": None},
     ("seo", "category_url"): lambda w: {"category_id": "kitchen", "channel": None},
     ("seo", "product_json_ld"): lambda w: {"product_id": "mug", "currency": "EUR", "channel": None},
+    ("seo", "offers"): lambda w: {"product_id": "mug", "currency": "EUR", "channel": None},
     ("seo", "write_sitemaps"): lambda w: {
         "open_file": lambda name: contextlib.nullcontext(io.BytesIO()),
         "channel": None,

@@ -26,6 +26,7 @@ from commercekit.domain.errors import (
 )
 from commercekit.domain.inventory import StockPolicy, StockRule
 from commercekit.domain.marketing.feed import GOOGLE_NAMESPACE
+from commercekit.domain.marketing.offers import Availability
 from commercekit.domain.marketing.seo import json_ld_script
 from commercekit.domain.pricing import PriceEntry, SalePrice
 from commercekit.domain.shipping import DeliveryMethod, Flat, ShippingZone
@@ -503,6 +504,37 @@ def test_urls_and_structured_data_of_a_product_with_variants(shop: Store) -> Non
     assert "</script>" not in json_ld_script(data)[:-9]
     mug = shop.seo.product_json_ld("mug", "JPY", channel="jp")
     assert (mug["offers"]["price"], mug["gtin"]) == ("1200", "4006381333931")
+
+
+def test_a_product_pages_offers_need_no_storefront_and_hide_drafts(
+    backend: str, tmp_path: Path
+) -> None:
+    plain = {key: value for key, value in CONFIG.items() if key != "storefront"}
+    with opened(backend, tmp_path, plain) as shop:
+        stocked(shop)
+        shopper = shop.as_shopper()
+
+        red, blue = shopper.seo.offers("lamp", "EUR")
+
+        assert (red.sku, red.regular_units, red.sale_units) == ("LAMP-RED", 4990, 3990)
+        assert red.availability is Availability.OUT_OF_STOCK
+        # What a page shows now by the store's clock, and once the sale has ended.
+        assert shop.now() == START
+        assert (red.price_units(shop.now()), red.price_units(SALE_ENDS)) == (3990, 4990)
+        assert (blue.sku, blue.regular_units, blue.sale_units) == ("LAMP-BLUE", 4990, None)
+        # The channel's own list first; a variant without a price is left out.
+        assert [o.regular_units for o in shopper.seo.offers("mug", "JPY", channel="jp")] == [1200]
+        assert shopper.seo.offers("kettle", "JPY") == []
+        with pytest.raises(ConfigurationError):
+            shopper.seo.product_json_ld("mug", "EUR")
+        for read in (shopper.seo.offers, shopper.seo.product_json_ld):
+            with pytest.raises(AccessDenied):
+                read("draft", "EUR")
+        staff = shop.as_staff("grace", ["catalogue"])
+        assert [o.sku for o in staff.seo.offers("draft", "EUR")] == ["DRAFT"]
+        with pytest.raises(InvalidInput) as refused:
+            shopper.seo.offers("mug", "USD")
+        assert refused.value.field == "currency"
 
 
 def test_only_staff_with_the_catalogue_may_read_the_whole_feed(shop: Store) -> None:

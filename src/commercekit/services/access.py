@@ -391,7 +391,9 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         # whole catalogue.
         "product_url": anyone,
         "category_url": anyone,
-        "product_json_ld": anyone,
+        # A product in draft is the catalogue staff's alone, as catalog.product is.
+        "offers": released("product_id", CATALOGUE),
+        "product_json_ld": released("product_id", CATALOGUE),
         "write_sitemaps": staff(CATALOGUE),
     },
     "feeds": {

@@ -233,6 +233,26 @@ class SeoService(_Reading):
         category = tree.get(category_id)
         return storefront.category_url(category, _ancestors(tree, category))
 
+    def offers(self, product_id: str, currency: str, *, channel: str | None = None) -> list[Offer]:
+        """What a product page shows of each variant: its price in ``currency`` for
+        the channel (the first list of the channel's chain that has it, a sale in
+        force included) and whether it can be bought, in the product's variant order.
+        A variant without a price is left out. Needs no storefront configuration.
+
+        :raises NotFound: for an unknown product (or channel).
+        :raises InvalidInput: naming ``currency``, for one the channel does not sell in.
+        """
+        check_key(product_id, "product_id")
+        where = self._where(channel, currency)
+        now = self.now
+
+        def read(uow: UnitOfWork) -> list[Offer]:
+            product = uow.catalog.product(product_id)
+            offers = self._offers(uow, [product], where, now)
+            return [offers[v.sku] for v in product.variants if v.sku in offers]
+
+        return self._read(read)
+
     def product_json_ld(
         self, product_id: str, currency: str, *, channel: str | None = None
     ) -> dict[str, Any]:
