@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from commercekit import PriceBreakdown
 from commercekit.errors import CommerceError, CouponRejected, NotFound
 
 from .security import checked_form
@@ -93,9 +94,13 @@ async def cart_coupon(request: Request) -> Response:
     return see("/cart")
 
 
-def priced_lines(request: Request, token: str) -> dict[str, Any]:
+def priced_lines(
+    request: Request, token: str, breakdown: PriceBreakdown | None = None
+) -> dict[str, Any]:
+    """What the cart's lines and totals show: the cart's own price, or the
+    checkout's ``breakdown`` (shipping included) once there is one."""
     shop, view = shop_of(request), shopper(request)
-    breakdown = view.carts.price(token)
+    breakdown = breakdown or view.carts.price(token)
     cart = view.carts.get(token)
     lines = []
     for line in breakdown.lines:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from commercekit import PublicationState
@@ -24,6 +24,8 @@ from .web import (
 
 #: Where the price facet splits, in minor units of the shop's currency.
 PRICE_BOUNDS: Final = (1000, 5000)
+#: How many products the search box suggests as the shopper types.
+SUGGESTIONS: Final = 6
 
 
 async def home(request: Request) -> Response:
@@ -124,6 +126,27 @@ async def search(request: Request) -> Response:
     )
 
 
+async def suggest(request: Request) -> Response:
+    """As-you-type suggestions for the search box: a few products whose words begin
+    with what was typed, as JSON (the search page itself needs no script)."""
+    shop = shop_of(request)
+    text = request.query_params.get("q", "").strip()
+    items: list[dict[str, str]] = []
+    # Only what holds a word: a query of separators alone would find everything.
+    if any(character.isalnum() for character in text):
+        try:
+            found = shop.shopper.search.search(
+                SearchQuery(text=text, prefix=True, limit=SUGGESTIONS)
+            )
+        except CommerceError:
+            found = None  # nothing to suggest for what cannot be searched for
+        for product_id in found.product_ids if found else ():
+            product = shop.shopper.catalog.product(product_id)
+            made = card(shop, product)
+            items.append({"name": product.name, "url": made["url"], "price": made["price"]})
+    return JSONResponse({"query": text, "items": items})
+
+
 async def category(request: Request) -> Response:
     category_id = request.path_params["category_id"]
     if category_id not in dict(shop_of(request).navigation):
@@ -183,6 +206,7 @@ async def product_page(request: Request) -> Response:
 ROUTES: Final = [
     Route("/", home),
     Route("/search", search),
+    Route("/search/suggest", suggest),
     Route("/categories/{category_id}", category),
     Route("/products/{slug}", product_page),
 ]

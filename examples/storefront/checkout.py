@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from commercekit import OrderStatus
-from commercekit.errors import CommerceError
+from commercekit.errors import CommerceError, PriceChanged
 
 from .cart import priced_lines
 from .security import checked_form
@@ -128,6 +128,7 @@ async def checkout_shipping(request: Request) -> Response:
 
 
 async def checkout_payment(request: Request) -> Response:
+    shop = shop_of(request)
     token = _checkout_token(request)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -137,6 +138,15 @@ async def checkout_payment(request: Request) -> Response:
         try:
             shopper(request).checkout.set_payment_method(token, {"gateway": "test", "token": card})
             order = shopper(request).checkout.place_order(token, idempotency_key=key)
+        except PriceChanged as changed:
+            # Nothing was charged. The page below shows the new total (and records it
+            # as shown), so paying again accepts it; a further change is told again.
+            was = shop.money(changed.quoted_units, changed.currency)
+            now = shop.money(changed.current_units, changed.currency)
+            errors["total"] = (
+                f"The total changed from {was} to {now} while you were paying: a price or"
+                " an offer changed. Nothing was charged. Check the new total and pay again."
+            )
         except CommerceError as refused:
             errors["card"] = refused.message
         else:
@@ -155,14 +165,14 @@ async def checkout_payment(request: Request) -> Response:
         request,
         "checkout_payment.html",
         {
-            **priced_lines(request, token),
+            **priced_lines(request, token, summary.breakdown),
             "cards": CARD_TOKENS,
             "attempt": secrets.token_urlsafe(16),
             "errors": errors,
             "missing": missing,
             "checkout": summary.checkout,
         },
-        status_for(errors),
+        409 if "total" in errors else status_for(errors),
     )
 
 

@@ -7,8 +7,9 @@ Three small ASGI pieces, kept out of the pages so that no page can forget them:
   ``Secure`` whenever the request came over https. Nothing of it ever goes into a URL.
 - :func:`checked_form` reads a POSTed form and refuses it (403) unless it carries the
   session's CSRF token, compared in constant time.
-- :class:`SecurityHeaders` sends a Content-Security-Policy that allows no inline
-  script except the page's JSON-LD block (by a per-request nonce), and the headers
+- :class:`SecurityHeaders` sends a Content-Security-Policy that allows no script but
+  the page's JSON-LD block and the search box's own file (both by a per-request
+  nonce), requests only to the shop itself, and the headers
   that stop framing, MIME sniffing and leaking the page's address to other sites.
 """
 
@@ -119,6 +120,7 @@ class SecurityHeaders:
                 "img-src 'self'",
                 "style-src 'self'",
                 f"script-src 'nonce-{made}'",
+                "connect-src 'self'",
                 "form-action 'self'",
                 "base-uri 'none'",
                 "frame-ancestors 'none'",

@@ -14,7 +14,7 @@ pytest.importorskip("starlette")
 
 from starlette.testclient import TestClient
 
-from commercekit import Store
+from commercekit import Money, Store
 from commercekit.examples.storefront import create_app
 from commercekit.examples.storefront.demo import CATEGORIES, config, seed
 
@@ -268,3 +268,60 @@ def test_the_navigation_is_the_top_of_the_store_s_category_tree(store: Store) ->
     for category_id, name in CATEGORIES:
         assert f'href="/categories/{category_id}"' in home.text
         assert name in home.text
+
+
+def test_the_search_box_suggests_products_as_the_shopper_types(store: Store) -> None:
+    client = shopper(store)
+
+    typed = client.get("/search/suggest", params={"q": "sen"})
+
+    assert typed.headers["content-type"] == "application/json"
+    found = typed.json()
+    assert found["query"] == "sen"
+    assert [item["name"] for item in found["items"]] == ["Sencha Kyoto"]
+    assert found["items"][0]["url"] == "/products/sencha"
+    assert "8" in found["items"][0]["price"]
+    # Nothing typed, nothing found, and what cannot be searched for: an empty list.
+    for text in ("", "   ", "zzzzq", "\x00", "x" * 5000, '"); DROP TABLE products; --'):
+        answer = client.get("/search/suggest", params={"q": text})
+        assert answer.status_code == 200
+        assert answer.json()["items"] == []
+    # The page loads the script by the response's nonce, and may ask only the shop.
+    home = client.get("/")
+    policy = home.headers["content-security-policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy)
+    assert nonce is not None
+    assert f'<script nonce="{nonce[1]}" src="/static/suggest.js" defer></script>' in home.text
+    assert "connect-src 'self'" in policy
+    assert client.get("/static/suggest.js").status_code == 200
+
+
+def test_a_price_changed_while_paying_is_shown_and_paying_again_accepts_it(
+    store: Store,
+) -> None:
+    client = shopper(store)
+    post(client, "/cart/add", {"sku": "ASSAM-250G", "quantity": "2"}, "/products/assam")
+    checkout_to_payment(client)
+    page = client.get("/checkout/payment")
+    shown = re.search(r"Place order and pay ([^<]+)<", page.text)
+    assert shown is not None
+    store.catalog.set_price("eu", "ASSAM-250G", Money("9.99", "EUR"))
+
+    changed = client.post(
+        "/checkout/payment", data={"card": "tok_success", "csrf_token": csrf(page.text)}
+    )
+
+    assert changed.status_code == 409
+    assert f"The total changed from {shown[1]} to " in changed.text
+    assert "Nothing was charged" in changed.text
+    assert store.orders.search() == []
+    new = re.search(r"Place order and pay ([^<]+)<", changed.text)
+    assert new is not None
+    assert new[1] != shown[1]
+    assert f"to {new[1]} while you were paying" in changed.text
+    paid = client.post(
+        "/checkout/payment", data={"card": "tok_success", "csrf_token": csrf(changed.text)}
+    )
+    assert "Thank you for your order" in paid.text
+    (order,) = store.orders.search()
+    assert order.totals.grand_total_units == int(re.sub(r"\D", "", new[1]))
