@@ -3,6 +3,7 @@ would, against a real SQLite file."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -15,6 +16,7 @@ pytest.importorskip("starlette")
 from starlette.testclient import TestClient
 
 from commercekit import Money, Store
+from commercekit.examples import storefront
 from commercekit.examples.storefront import create_app
 from commercekit.examples.storefront.demo import CATEGORIES, config, seed
 
@@ -325,3 +327,29 @@ def test_a_price_changed_while_paying_is_shown_and_paying_again_accepts_it(
     assert "Thank you for your order" in paid.text
     (order,) = store.orders.search()
     assert order.totals.grand_total_units == int(re.sub(r"\D", "", new[1]))
+
+
+def test_the_storefront_uses_only_commercekit_s_public_api() -> None:
+    """No adapter, plugin machinery, test kit or private module or name: what the
+    storefront does, an application can do with what commercekit publishes."""
+    folder = Path(storefront.__file__).parent
+    forbidden = ("commercekit.adapters", "commercekit.plugins", "commercekit.hookspecs")
+    forbidden += ("commercekit.testing",)
+    checked = 0
+    for source in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                modules, names = [alias.name for alias in node.names], []
+            else:
+                continue
+            for module in modules:
+                if not module.startswith("commercekit"):
+                    continue
+                checked += 1
+                assert not module.startswith(forbidden), (source.name, module)
+                assert not any(part.startswith("_") for part in module.split(".")), module
+                assert not any(name.startswith("_") for name in names), (module, names)
+    assert checked > 10
