@@ -887,10 +887,17 @@ class Store:
         services = {name: getattr(self, name) for name in POLICY}
         return View(principal, self.runtime, services)
 
-    def as_shopper(self, customer_id: str | None = None) -> View:
+    def as_shopper(
+        self, customer_id: str | None = None, *, order_tokens: Iterable[str] = ()
+    ) -> View:
         """The store as a shopper reaches it: a guest, or signed in as the
-        application's customer ``customer_id`` (the application vouches for it)."""
-        return self.acting_as(Shopper(customer_id))
+        application's customer ``customer_id`` (the application vouches for it).
+
+        :param order_tokens: the tokens of orders this shopper holds (those their own
+            session placed, say): they may act on each as its owner (ask for a
+            return, open a support case about it, read its refunds), guest or not.
+        """
+        return self.acting_as(Shopper(customer_id, order_tokens))
 
     def as_staff(self, staff_id: str, permissions: Iterable[Permission | str]) -> View:
         """The store as a member of staff with ``permissions`` reaches it; what they

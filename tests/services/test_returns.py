@@ -14,6 +14,7 @@ import pytest
 from commercekit import Money, StockLocation
 from commercekit.adapters.clock import FixedClock
 from commercekit.domain.errors import (
+    AccessDenied,
     GatewayError,
     InvalidInput,
     InvalidTransition,
@@ -182,6 +183,54 @@ def test_the_warehouse_sees_the_returns_of_a_status_oldest_first(
     with pytest.raises(InvalidInput) as refused:
         store.returns.in_state("lost")
     assert refused.value.field == "status"
+
+
+def test_a_guest_holding_the_orders_token_acts_on_it_and_no_one_else_does(
+    store: Store,
+) -> None:
+    order = store.orders.get(delivered(store))
+    other = store.orders.get(delivered(store))
+    guest = store.as_shopper(order_tokens=[order.token])
+
+    made = guest.returns.request(order.id, [line("RETRO-MUG", 1)], note="Too big")
+    case = guest.support.open_case(
+        "About my mug", "It is too big.", email="ZOE@example.com", order_id=order.id
+    )
+    guest.support.customer_message(case.id, "Any news?", email="zoe@example.com")
+
+    assert [r.id for r in guest.returns.for_order(order.id)] == [made.id]
+    assert guest.returns.get(made.id).status is ReturnStatus.REQUESTED
+    assert guest.support.get(case.id).order_id == order.id
+    assert guest.refunds.for_order(order.id).refunds == ()
+    assert guest.orders.get(order.id).id == order.id
+    assert store.orders.get(order.id).history[-1].actor == "customer"
+    # Holding one order's token opens nothing of another's, nor does holding none.
+    for stranger, target in (
+        (guest, other),
+        (store.as_shopper(), order),
+        (store.as_shopper(order_tokens=[other.token]), order),
+        (store.as_shopper("customer-bob", order_tokens=[other.token]), order),
+    ):
+        with pytest.raises(AccessDenied):
+            stranger.returns.request(target.id, [line("RETRO-MUG", 1)])
+        with pytest.raises(AccessDenied):
+            stranger.support.open_case("Hi", "Hello.", email=target.email, order_id=target.id)
+        with pytest.raises(AccessDenied):
+            stranger.refunds.for_order(target.id)
+    with pytest.raises(AccessDenied):
+        store.as_shopper(order_tokens=[other.token]).support.get(case.id)
+    with pytest.raises(AccessDenied):
+        store.as_shopper(order_tokens=[other.token]).returns.get(made.id)
+    # Without an order, a guest's case is staff's to open.
+    with pytest.raises(AccessDenied):
+        guest.support.open_case("Hi", "Hello.", email="zoe@example.com")
+    # The case is about the order: an email that is not the order's finds nothing.
+    with pytest.raises(NotFound):
+        guest.support.open_case("Hi", "Hello.", email="eve@example.com", order_id=order.id)
+    for hostile in ("tok", ["\x00"], [""], [f"t{n}" for n in range(51)], [7]):
+        with pytest.raises(InvalidInput) as refused:
+            store.as_shopper(order_tokens=hostile)  # type: ignore[arg-type]
+        assert refused.value.field == "order_tokens"
 
 
 def test_a_damaged_unit_is_written_off_without_a_fee(store: Store) -> None:

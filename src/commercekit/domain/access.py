@@ -49,12 +49,31 @@ def _optional_customer(value: object) -> str | None:
     return None if value is None else check_customer_id(value)
 
 
+#: The most order tokens one shopper may be said to hold (a session's recent orders).
+MAX_HELD_ORDERS: Final = 50
+
+
+def _held(value: object) -> frozenset[str]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInput("must be a collection of order tokens", field="order_tokens")
+    tokens = frozenset(check_key(token, "order_tokens") for token in value)
+    if "" in tokens or len(tokens) > MAX_HELD_ORDERS:
+        raise InvalidInput(
+            f"must be 1 to {MAX_HELD_ORDERS} non-empty order tokens", field="order_tokens"
+        )
+    return tokens
+
+
 @attrs.frozen
 class Shopper:
     """A shopper: a guest (no ``customer_id``), or signed in as the application's
     customer ``customer_id`` (the application vouches for it)."""
 
     customer_id: str | None = attrs.field(default=None, converter=_optional_customer)
+    order_tokens: frozenset[str] = attrs.field(default=frozenset(), converter=_held)
+    """The tokens of orders the application has seen this shopper hold (those their
+    own session placed): each such order is theirs to act on, guest or not, as
+    knowing a token is the permission to read its order."""
 
     @property
     def actor(self) -> str:
@@ -65,6 +84,16 @@ class Shopper:
         """Whether something belonging to ``customer_id`` is theirs: only when they
         are signed in as that very customer."""
         return self.customer_id is not None and customer_id == self.customer_id
+
+    def owns_order(self, customer_id: str | None, token: str) -> bool:
+        """Whether the order of ``customer_id`` with ``token`` is theirs: placed under
+        their customer id, or one whose token they hold."""
+        return self.owns(customer_id) or (bool(token) and token in self.order_tokens)
+
+    @property
+    def may_own(self) -> bool:
+        """Whether anything can be theirs: signed in, or holding an order's token."""
+        return self.customer_id is not None or bool(self.order_tokens)
 
 
 def _permissions(value: Iterable[Permission | str]) -> frozenset[Permission]:

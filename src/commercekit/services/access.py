@@ -98,35 +98,41 @@ class _Door:
         return product.state is not PublicationState.DRAFT
 
     def owns_order(self, order_id: object) -> bool:
-        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+        if not isinstance(self.principal, Shopper) or not self.principal.may_own:
             return False
         key = check_key(order_id, "order_id")
         with self.runtime.storage.unit_of_work() as uow:
-            return self.principal.owns(_owner(uow, key))
+            return _claims(self.principal, uow, key)
 
     def owns_document(self, document_id: object) -> bool:
-        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+        if not isinstance(self.principal, Shopper) or not self.principal.may_own:
             return False
         key = check_key(document_id, "document_id")
         with self.runtime.storage.unit_of_work() as uow:
             order_id = document_order(uow, key)
-            return order_id is not None and self.principal.owns(_owner(uow, order_id))
+            return order_id is not None and _claims(self.principal, uow, order_id)
 
     def owns_return(self, return_id: object) -> bool:
-        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+        if not isinstance(self.principal, Shopper) or not self.principal.may_own:
             return False
         key = check_key(return_id, "return_id")
         with self.runtime.storage.unit_of_work() as uow:
             found = uow.records(Return).find(key)
-            return found is not None and self.principal.owns(_owner(uow, found.order_id))
+            return found is not None and _claims(self.principal, uow, found.order_id)
 
     def owns_case(self, case_id: object) -> bool:
-        if not isinstance(self.principal, Shopper) or self.principal.customer_id is None:
+        """A signed-in customer's own case, or a guest's case about an order whose
+        token the shopper holds."""
+        if not isinstance(self.principal, Shopper) or not self.principal.may_own:
             return False
         key = check_key(case_id, "case_id")
         with self.runtime.storage.unit_of_work() as uow:
             found = uow.records(SupportCase).find(key)
-            return found is not None and self.principal.owns(found.customer_id)
+            if found is None:
+                return False
+            if found.customer_id is not None:
+                return self.principal.owns(found.customer_id)
+            return found.order_id is not None and _claims(self.principal, uow, found.order_id)
 
 
 def _cart_owner(door: _Door, token: object) -> bool:
@@ -139,11 +145,13 @@ def _cart_owner(door: _Door, token: object) -> bool:
         return cart is not None and door.principal.owns(cart.customer_id)
 
 
-def _owner(uow: UnitOfWork, order_id: str) -> str | None:
+def _claims(shopper: Shopper, uow: UnitOfWork, order_id: str) -> bool:
+    """Whether the order is the shopper's: placed under their id, or held by token."""
     try:
-        return uow.orders.get(order_id).customer_id
+        order = uow.orders.get(order_id)
     except NotFound:
-        return None
+        return False
+    return shopper.owns_order(order.customer_id, order.token)
 
 
 Rule = Callable[[_Door, Mapping[str, Any]], bool]
@@ -261,6 +269,27 @@ def own_document(argument: str, *permissions: Permission) -> Rule:
 def both(first: Rule, second: Rule) -> Rule:
     """Open when both are."""
     return lambda door, arguments: first(door, arguments) and second(door, arguments)
+
+
+def either(first: Rule, second: Rule) -> Rule:
+    """Open when either is."""
+    return lambda door, arguments: first(door, arguments) or second(door, arguments)
+
+
+def guest_about_own_order(argument: str, *, case: bool = False) -> Rule:
+    """Open to a shopper acting without a customer id (``customer_id`` not given) on
+    an order that is theirs (see :meth:`Shopper.owns_order`), named by ``argument``:
+    the order's id, or with ``case`` a support case about it."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        if arguments.get("customer_id") is not None:
+            return False
+        named = arguments.get(argument)
+        if named is None:
+            return False
+        return door.owns_case(named) if case else door.owns_order(named)
+
+    return rule
 
 
 ORDERS, PAYMENTS, REFUNDS = Permission.ORDERS, Permission.PAYMENTS, Permission.REFUNDS
@@ -470,12 +499,15 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "resend": staff(ORDERS, SUPPORT),
     },
     "support": {
-        # A signed-in shopper opens and writes to their own cases; staff choose how
-        # urgent a case is.
+        # A signed-in shopper opens and writes to their own cases, a guest to theirs
+        # about an order whose token they hold; staff choose how urgent a case is.
         "open_case": both(
-            own_customer("customer_id", SUPPORT), unless_given(("priority",), SUPPORT)
+            either(own_customer("customer_id", SUPPORT), guest_about_own_order("order_id")),
+            unless_given(("priority",), SUPPORT),
         ),
-        "customer_message": own_customer("customer_id", SUPPORT),
+        "customer_message": either(
+            own_customer("customer_id", SUPPORT), guest_about_own_order("case_id", case=True)
+        ),
         "get": own_case("case_id", SUPPORT),
         "for_customer": own_customer("customer_id", SUPPORT, CUSTOMERS),
         "for_order": staff(SUPPORT, ORDERS),
