@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from commercekit import Store
 
-from . import cart, catalogue, checkout, orders
+from . import account, backoffice, cart, catalogue, checkout, orders
 from .accounts import Accounts
 from .security import SecurityHeaders, Sessions
 from .web import (
@@ -60,6 +60,8 @@ def create_app(
         *cart.ROUTES,
         *checkout.ROUTES,
         *orders.ROUTES,
+        *account.ROUTES,
+        *backoffice.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

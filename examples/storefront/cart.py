@@ -16,6 +16,7 @@ from commercekit.errors import CommerceError, CouponRejected, NotFound
 from .security import checked_form
 from .web import (
     cart_token,
+    customer_of,
     page,
     see,
     shop_of,
@@ -47,7 +48,13 @@ async def cart_add(request: Request) -> Response:
     token = cart_token(request)
     try:
         if token is None:
-            token = shopper(request).carts.create().token
+            # A signed-in customer's cart is theirs from the start, so the order it
+            # becomes is in their history.
+            account = customer_of(request)
+            created = shopper(request).carts.create(
+                customer_id=None if account is None else account.subject
+            )
+            token = created.token
             request.session["cart"] = token
         shopper(request).carts.add(token, sku, _quantity(form))
         request.session["notice"] = "Added to your cart."

@@ -40,6 +40,9 @@ def config(base_url: str) -> dict[str, Any]:
         "channels": [{"id": "web", "currencies": ["EUR"], "locale": "en_IE"}],
         # A demo's own secret: a real shop reads it from its environment or a vault.
         "gateways": {"test": {"plugin": "test", "secrets": {"webhook_secret": "whsec_demo"}}},
+        # Labels and tracking that follow the store's clock, so a parcel's journey
+        # can be walked through in a demo or a test.
+        "carriers": {"sandbox": {"plugin": "sandbox"}},
         "capture": "immediate",
         "search": {"plugin": "sql"},
         "storefront": {

@@ -146,10 +146,23 @@ def customer_of(request: Request) -> Account | None:
 
 
 def shopper(request: Request) -> View:
-    """The store as this visitor reaches it: the signed-in customer, or a guest."""
+    """The store as this visitor reaches it: the signed-in customer or a guest,
+    holding the tokens of the orders this session placed (each of those orders is
+    theirs to ask a return for or write to support about)."""
     shop = shop_of(request)
     account = customer_of(request)
-    return shop.shopper if account is None else shop.store.as_shopper(account.subject)
+    held = held_orders(request)
+    if account is None and not held:
+        return shop.shopper
+    return shop.store.as_shopper(None if account is None else account.subject, order_tokens=held)
+
+
+def held_orders(request: Request) -> list[str]:
+    """The tokens of the orders this session placed (or confirmed)."""
+    orders = request.session.get("orders")
+    if not isinstance(orders, dict):
+        return []
+    return [token for token in orders.values() if isinstance(token, str) and token]
 
 
 def see(url: str) -> RedirectResponse:
