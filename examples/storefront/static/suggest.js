@@ -1,7 +1,7 @@
 // As-you-type suggestions for the header's search box. Without this script the box
 // is a plain form that opens the search page; with it, the box is an ARIA combobox:
 // typing lists a few products, the arrow keys move through them, Enter opens the one
-// chosen (or searches, when none is), Escape closes the list.
+// chosen (or searches, when none is), Escape closes the list and keeps what was typed.
 "use strict";
 
 (function () {
@@ -111,7 +111,10 @@
     } else if (event.key === "Enter" && active >= 0) {
       event.preventDefault();
       window.location.assign(all[active].querySelector("a").href);
-    } else if (event.key === "Escape") {
+    } else if (event.key === "Escape" && !list.hidden) {
+      // The first Escape closes the list and keeps the words (a search box would
+      // clear them); a second one clears them as usual.
+      event.preventDefault();
       close();
     }
   });
