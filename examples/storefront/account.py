@@ -28,10 +28,8 @@ from .accounts import Account, AccountError
 from .checkout import ADDRESS_FIELDS
 from .orders import (
     Acting,
-    ask_return,
+    order_routes,
     remembered_cases,
-    show_order,
-    write_to_us,
 )
 from .security import checked_form
 from .web import (
@@ -206,21 +204,6 @@ def customer_order(request: Request) -> Order:
         if order.number == wanted:
             return order
     raise HTTPException(404)
-
-
-async def account_order(request: Request) -> Response:
-    order = customer_order(request)
-    return show_order(request, order, f"/account/orders/{order.number}")
-
-
-async def account_order_return(request: Request) -> Response:
-    order = customer_order(request)
-    return await ask_return(request, order, f"/account/orders/{order.number}")
-
-
-async def account_order_support(request: Request) -> Response:
-    order = customer_order(request)
-    return await write_to_us(request, order, f"/account/orders/{order.number}")
 
 
 def _address_form(
@@ -442,9 +425,7 @@ ROUTES: Final = [
     Route("/account/register", register, methods=["GET", "POST"]),
     Route("/account/login", login, methods=["GET", "POST"]),
     Route("/account/logout", logout, methods=["POST"]),
-    Route("/account/orders/{number}", account_order),
-    Route("/account/orders/{number}/return", account_order_return, methods=["POST"]),
-    Route("/account/orders/{number}/support", account_order_support, methods=["POST"]),
+    *order_routes("/account/orders", customer_order),
     Route("/account/addresses", addresses, methods=["GET", "POST"]),
     Route("/account/addresses/remove", remove_address, methods=["POST"]),
     Route("/account/addresses/{label:path}", address),

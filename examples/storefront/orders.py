@@ -12,7 +12,7 @@ customer's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 
 from starlette.datastructures import FormData
@@ -261,19 +261,28 @@ async def write_to_us(request: Request, order: Order, url: str) -> Response:
     return show_order(request, order, url, errors=errors, values=values)
 
 
-async def order_page(request: Request) -> Response:
-    order = own_order(request)
-    return show_order(request, order, f"/orders/{order.number}")
+def order_routes(prefix: str, find: Callable[[Request], Order]) -> list[Route]:
+    """An order's page under ``prefix`` (``{prefix}/{number}``) and the forms it posts
+    (a return request, a message to us), for the order ``find`` reaches for this
+    visitor: the guest's by their session, the customer's through their account."""
 
+    async def show(request: Request) -> Response:
+        order = find(request)
+        return show_order(request, order, f"{prefix}/{order.number}")
 
-async def order_return(request: Request) -> Response:
-    order = own_order(request)
-    return await ask_return(request, order, f"/orders/{order.number}")
+    async def send_back(request: Request) -> Response:
+        order = find(request)
+        return await ask_return(request, order, f"{prefix}/{order.number}")
 
+    async def write(request: Request) -> Response:
+        order = find(request)
+        return await write_to_us(request, order, f"{prefix}/{order.number}")
 
-async def order_support(request: Request) -> Response:
-    order = own_order(request)
-    return await write_to_us(request, order, f"/orders/{order.number}")
+    return [
+        Route(prefix + "/{number}", show),
+        Route(prefix + "/{number}/return", send_back, methods=["POST"]),
+        Route(prefix + "/{number}/support", write, methods=["POST"]),
+    ]
 
 
 async def track(request: Request) -> Response:
@@ -297,8 +306,6 @@ async def track(request: Request) -> Response:
 
 
 ROUTES: Final = [
-    Route("/orders/{number}", order_page),
-    Route("/orders/{number}/return", order_return, methods=["POST"]),
-    Route("/orders/{number}/support", order_support, methods=["POST"]),
+    *order_routes("/orders", own_order),
     Route("/track", track, methods=["GET", "POST"]),
 ]

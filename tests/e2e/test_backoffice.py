@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -23,21 +22,12 @@ from commercekit.domain.access import Permission
 from commercekit.examples.storefront import create_app
 from commercekit.examples.storefront.accounts import Accounts
 from commercekit.examples.storefront.demo import CATEGORIES, config, seed
+from tests.e2e.storefront_pages import ADDRESS, SECRET, assert_accessible, csrf, submit
 
-SECRET = "a-test-secret-of-at-least-32-characters"
 START = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 LOCALE = "en_IE"
 BOSS = ("boss@teehaus.example", "a long boss password")
 CLERK = ("clerk@teehaus.example", "a long clerk password")
-ADDRESS = {
-    "name": "Zoë Ünal",
-    "company": "",
-    "line1": "Weinbergsweg 12",
-    "line2": "",
-    "postal_code": "10119",
-    "city": "Berlin",
-    "country": "DE",
-}
 STAFF_PAGES = (
     "/staff",
     "/staff/orders",
@@ -80,40 +70,6 @@ def accounts(tmp_path: Path) -> Iterator[Accounts]:
 def browser(store: Store, accounts: Accounts) -> TestClient:
     app = create_app(store, secret_key=SECRET, navigation=CATEGORIES, accounts=accounts)
     return TestClient(app, follow_redirects=True)
-
-
-class Page(HTMLParser):
-    """The tags of a page that the checks below look at."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.fields: list[dict[str, str]] = []
-        self.labels: set[str] = set()
-        self.images: list[dict[str, str]] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        if tag in ("input", "select", "textarea") and found.get("type") != "hidden":
-            self.fields.append(found)
-        elif tag == "label" and "for" in found:
-            self.labels.add(found["for"])
-        elif tag == "img":
-            self.images.append(found)
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None, html
-    return found.group(1)
-
-
-def submit(client: TestClient, page: str, url: str, data: dict[str, str]) -> str:
-    """POST a form the way the page that shows it would; the page it leads to."""
-    token = csrf(client.get(page).text)
-    response = client.post(url, data={**data, "csrf_token": token})
-    assert response.status_code in (200, 422), response.text
-    return response.text
 
 
 def sign_in(client: TestClient, email: str, password: str) -> str:
@@ -494,13 +450,3 @@ def test_every_staff_page_labels_its_fields_and_describes_its_images(
     assert_accessible(client, "/staff/orders/order_nothing", 404)
     for kind in ("orders", "returns", "cases"):  # ids that cannot be one: no such page
         assert client.get(f"/staff/{kind}/{'x' * 300}").status_code == 404, kind
-
-
-def assert_accessible(client: TestClient, url: str, status: int = 200) -> None:
-    response = client.get(url)
-    assert response.status_code == status, url
-    html = Page(response.text)
-    for field in html.fields:
-        assert field.get("id") in html.labels, (url, field)
-    for image in html.images:
-        assert image.get("alt"), (url, image)
