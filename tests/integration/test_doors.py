@@ -603,6 +603,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("search", "reindex"): lambda w: {},
     ("catalog", "product_for_sku"): lambda w: {"sku": MUG},
     ("catalog", "categories"): lambda w: {},
+    ("catalog", "collections"): lambda w: {},
     # behaviour
     ("behaviour", "visit"): lambda w: {
         "visitor_id": "visitor-1",

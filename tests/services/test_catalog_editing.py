@@ -167,6 +167,9 @@ def test_an_automatic_collection_follows_a_price_change(store: Store) -> None:
 
     assert "mug" in under_20()
     assert "clock" not in under_20()
+    store.catalog.add_collection(Collection(id="gifts", name="Gifts", product_ids=["clock"]))
+    listed = store.as_shopper().catalog.collections()
+    assert [(c.id, c.name) for c in listed] == [("gifts", "Gifts"), ("under-20", "Under 20")]
     store.catalog.set_price("eu", "RETRO-CLOCK", Money("19.00", "EUR"))
     assert under_20()[-1] == "clock"
     store.catalog.set_price("eu", "RETRO-MUG", Money("25.00", "EUR"))

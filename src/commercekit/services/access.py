@@ -362,6 +362,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "product_for_sku": released("sku", CATALOGUE),
         "categories": anyone,
         "by_slug": anyone,
+        "collections": anyone,
         "collection_products": anyone,
         **{
             name: staff(CATALOGUE)

@@ -227,6 +227,11 @@ class CatalogService(Service):
         """Every category, each after its parent: the tree a storefront navigates."""
         return self._read(lambda uow: uow.catalog.categories())
 
+    def collections(self) -> list[Collection]:
+        """Every collection, by id: what a storefront lists beside its categories
+        (its products through :meth:`collection_products`)."""
+        return self._read(lambda uow: uow.catalog.collections())
+
     def publish(self, product_id: str, *, actor: str = "staff") -> None:
         """Put a product on sale."""
         self._change_state(product_id, publish=True, actor=actor)
