@@ -34,10 +34,15 @@ async def home(request: Request) -> Response:
     counts = {facet.value: facet.count for facet in found.facets.get("category", ())}
     categories = [(cid, name, counts.get(cid, 0)) for cid, name in shop.navigation]
     products = [shop.shopper.catalog.product(pid) for pid in found.product_ids]
+    collections = [(each.id, each.name) for each in shop.shopper.catalog.collections()]
     return page(
         request,
         "home.html",
-        {"categories": categories, "cards": [card(shop, p) for p in products]},
+        {
+            "categories": categories,
+            "collections": collections,
+            "cards": [card(shop, p) for p in products],
+        },
     )
 
 
@@ -147,6 +152,23 @@ async def suggest(request: Request) -> Response:
     return JSONResponse({"query": text, "items": items})
 
 
+async def collection(request: Request) -> Response:
+    """A collection's products on sale now, in its own order."""
+    shop = shop_of(request)
+    collection_id = request.path_params["collection_id"]
+    found = {each.id: each for each in shop.shopper.catalog.collections()}
+    if collection_id not in found:
+        raise HTTPException(404)
+    products = shop.shopper.catalog.collection_products(
+        collection_id, currency=shop.currency, channel=shop.channel, limit=48
+    )
+    return page(
+        request,
+        "collection.html",
+        {"collection": found[collection_id], "cards": [card(shop, p) for p in products]},
+    )
+
+
 async def category(request: Request) -> Response:
     category_id = request.path_params["category_id"]
     if category_id not in dict(shop_of(request).navigation):
@@ -208,5 +230,6 @@ ROUTES: Final = [
     Route("/search", search),
     Route("/search/suggest", suggest),
     Route("/categories/{category_id}", category),
+    Route("/collections/{collection_id}", collection),
     Route("/products/{slug}", product_page),
 ]

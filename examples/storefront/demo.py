@@ -24,7 +24,7 @@ from commercekit import (
     TaxZone,
     Variant,
 )
-from commercekit.domain.catalog import Media
+from commercekit.domain.catalog import Collection, CollectionRule, CollectionSort, Media
 from commercekit.domain.shipping import DeliveryMethod, Flat, ShippingZone
 
 #: The categories the shop's navigation shows, in order: id and name.
@@ -144,6 +144,23 @@ def seed(store: Store) -> None:
             store.catalog.set_price("eu", variant.sku, Money(price, "EUR"))
             if stock:
                 store.inventory.receive(variant.sku, "berlin", stock)
+    # One collection picked by hand, one gathered by a rule on the price.
+    store.catalog.add_collection(
+        Collection(
+            id="first-pot",
+            name="Everything for a first pot",
+            description="A green tea, a kettle and the cups to pour it into.",
+            product_ids=("sencha", "kettle", "cups"),
+        )
+    )
+    store.catalog.add_collection(
+        Collection(
+            id="under-10",
+            name="Under 10 euros",
+            rule=CollectionRule(currency="EUR", price_max_units=999),
+            sort=CollectionSort.PRICE_ASC,
+        )
+    )
     store.catalog.add_tax_zone(
         TaxZone(
             id="de",

@@ -60,6 +60,13 @@ class Shop:
         self.channel = channel.id
         self.currency = channel.currencies[0]
         self.locale = channel.locale
+        #: How the channel states its prices: with tax in them, or tax added at checkout.
+        included = channel.prices_include_tax
+        self.tax_note = (
+            "incl. VAT"
+            if (config.prices_include_tax if included is None else included)
+            else "plus VAT"
+        )
         self.name = store.config.store_name or "Shop"
         if navigation is None:
             # The top of the store's own category tree.

@@ -299,3 +299,41 @@ def test_the_storefront_uses_only_commercekit_s_public_api() -> None:
                 assert not any(part.startswith("_") for part in module.split(".")), module
                 assert not any(name.startswith("_") for name in names), (module, names)
     assert checked > 10
+
+
+def test_the_home_page_leads_to_each_collection_in_its_own_order(store: Store) -> None:
+    client = shopper(store)
+    home = client.get("/")
+    assert 'href="/collections/first-pot"' in home.text
+    assert 'href="/collections/under-10"' in home.text
+
+    picked = client.get("/collections/first-pot")
+    assert picked.status_code == 200
+    names = re.findall(r'<span class="name">([^<]+)</span>', picked.text)
+    assert names == ["Sencha Kyoto", "Cast-iron kettle", "Stoneware cups (set of two)"]
+    cheap = client.get("/collections/under-10")
+    assert re.findall(r'<span class="name">([^<]+)</span>', cheap.text) == [
+        "Assam Breakfast",
+        "Sencha Kyoto",
+    ]
+    # A price rising above the rule's bound takes the product out at once.
+    store.catalog.set_price("eu", "SENCHA-100G", Money("10.50", "EUR"))
+    cheap = client.get("/collections/under-10")
+    assert re.findall(r'<span class="name">([^<]+)</span>', cheap.text) == ["Assam Breakfast"]
+    assert client.get("/collections/no-such-collection").status_code == 404
+    assert_accessible(client, "/collections/first-pot")
+
+
+def test_a_price_says_whether_tax_is_in_it_as_the_channel_states_prices(
+    store: Store, tmp_path: Path
+) -> None:
+    assert (
+        '€8.90</span> <span class="tax-note">incl. VAT'
+        in shopper(store).get("/products/sencha").text
+    )
+    net = config("http://testserver")
+    net["channels"] = [{**net["channels"][0], "prices_include_tax": False}]
+    with Store.open(f"sqlite:///{tmp_path / 'net.db'}", config=net) as b2b:
+        seed(b2b)
+        page = TestClient(create_app(b2b, secret_key=SECRET)).get("/products/sencha")
+    assert '<span class="tax-note">plus VAT</span>' in page.text
