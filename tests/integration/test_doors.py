@@ -604,6 +604,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("catalog", "product_for_sku"): lambda w: {"sku": MUG},
     ("catalog", "categories"): lambda w: {},
     ("catalog", "collections"): lambda w: {},
+    ("catalog", "products"): lambda w: {"product_ids": ["mug", "clock"]},
     # behaviour
     ("behaviour", "visit"): lambda w: {
         "visitor_id": "visitor-1",
@@ -664,6 +665,11 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
     ("seo", "category_url"): lambda w: {"category_id": "kitchen", "channel": None},
     ("seo", "product_json_ld"): lambda w: {"product_id": "mug", "currency": "EUR", "channel": None},
     ("seo", "offers"): lambda w: {"product_id": "mug", "currency": "EUR", "channel": None},
+    ("seo", "listing_offers"): lambda w: {
+        "product_ids": ["mug", "clock"],
+        "currency": "EUR",
+        "channel": None,
+    },
     ("seo", "write_sitemaps"): lambda w: {
         "open_file": lambda name: contextlib.nullcontext(io.BytesIO()),
         "channel": None,

@@ -536,6 +536,25 @@ def test_a_product_pages_offers_need_no_storefront_and_hide_drafts(
             shopper.seo.offers("mug", "USD")
         assert refused.value.field == "currency"
 
+        # A listing page's batch: the same offers, in one read for all its cards.
+        listed = shopper.seo.listing_offers(["mug", "lamp", "nothing", "kettle"], "EUR")
+        assert listed == {
+            "mug": shopper.seo.offers("mug", "EUR"),
+            "lamp": [red, blue],
+            "kettle": [],
+        }
+        products = shopper.catalog.products(["poster", "nothing", "lamp"])
+        assert [p.id for p in products] == ["poster", "lamp"]
+        assert shopper.catalog.products([]) == []
+        for read in (shopper.catalog.products, lambda ids: shopper.seo.listing_offers(ids, "EUR")):
+            with pytest.raises(AccessDenied):
+                read(["mug", "draft"])
+            for hostile in (["mug", "mug"], [f"p{n}" for n in range(101)], ["\x00"], [7], None):
+                with pytest.raises(InvalidInput) as refused:
+                    read(hostile)
+                assert refused.value.field == "product_ids"
+        assert [p.id for p in staff.catalog.products(["draft"])] == ["draft"]
+
 
 def test_only_staff_with_the_catalogue_may_read_the_whole_feed(shop: Store) -> None:
     shopper = shop.as_shopper()

@@ -31,7 +31,7 @@ from commercekit.domain.returns import Return
 from commercekit.domain.support import SupportCase
 from commercekit.ports.storage import UnitOfWork
 from commercekit.services.abandoned_carts import AbandonedCartService
-from commercekit.services.base import Runtime
+from commercekit.services.base import Runtime, check_product_ids
 from commercekit.services.behaviour import BehaviourService
 from commercekit.services.campaigns import CampaignService
 from commercekit.services.carts import CartService
@@ -96,6 +96,16 @@ class _Door:
                     return True
                 product = found[0]
         return product.state is not PublicationState.DRAFT
+
+    def sees_products(self, product_ids: object) -> bool:
+        """Whether every product named is out of draft (unknown ids are left out by
+        the call itself)."""
+        ids = check_product_ids(product_ids)
+        if not ids:
+            return True
+        with self.runtime.storage.unit_of_work() as uow:
+            found = uow.catalog.products(ids)
+        return all(product.state is not PublicationState.DRAFT for product in found)
 
     def owns_order(self, order_id: object) -> bool:
         if not isinstance(self.principal, Shopper) or not self.principal.may_own:
@@ -200,6 +210,16 @@ def released(argument: str, *permissions: Permission) -> Rule:
         return door.staff_may(permissions) or door.sees_product(
             **{argument: arguments.get(argument)}
         )
+
+    return rule
+
+
+def all_released(argument: str, *permissions: Permission) -> Rule:
+    """Open for products (their ids named by ``argument``) all out of draft, and to
+    staff with ``permissions`` for any."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.staff_may(permissions) or door.sees_products(arguments.get(argument))
 
     return rule
 
@@ -360,6 +380,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         # A draft is the catalogue staff's until it is published.
         "product": released("product_id", CATALOGUE),
         "product_for_sku": released("sku", CATALOGUE),
+        "products": all_released("product_ids", CATALOGUE),
         "categories": anyone,
         "by_slug": anyone,
         "collections": anyone,
@@ -423,6 +444,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
         "category_url": anyone,
         # A product in draft is the catalogue staff's alone, as catalog.product is.
         "offers": released("product_id", CATALOGUE),
+        "listing_offers": all_released("product_ids", CATALOGUE),
         "product_json_ld": released("product_id", CATALOGUE),
         "write_sitemaps": staff(CATALOGUE),
     },

@@ -27,7 +27,7 @@ from commercekit.domain.errors import (
     UnknownGateway,
 )
 from commercekit.domain.events import DomainEvent
-from commercekit.domain.identifiers import check_key
+from commercekit.domain.identifiers import check_key, check_keys
 from commercekit.domain.inventory import AllocationStrategy, PriorityOrder
 from commercekit.domain.invoicing import Seller
 from commercekit.domain.money import DEFAULT_ROUNDING, Rounding, from_minor_units
@@ -240,6 +240,24 @@ def check_page_size(limit: object, *, most: int = 500, field: str = "limit") -> 
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
         raise InvalidInput(f"must be a whole number from 1 to {most}", field=field)
     return limit
+
+
+#: The most products one batch read takes: a listing page's worth.
+MAX_PRODUCTS_AT_ONCE: Final = 100
+
+
+def check_product_ids(value: object, field: str = "product_ids") -> list[str]:
+    """``value`` as the ids of a batch read: 0 to :data:`MAX_PRODUCTS_AT_ONCE`
+    product ids, each once, in the order given.
+
+    :raises InvalidInput: naming ``field``.
+    """
+    ids = check_keys(value, field)
+    if len(ids) > MAX_PRODUCTS_AT_ONCE or len(set(ids)) != len(ids):
+        raise InvalidInput(
+            f"must be at most {MAX_PRODUCTS_AT_ONCE} product ids, each once", field=field
+        )
+    return ids
 
 
 def check_choice(value: object, kind: type[E], field: str) -> E:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -38,7 +38,7 @@ from commercekit.domain.pricing import PriceList, SalePrice, TaxZone, VolumeTier
 from commercekit.domain.promotions import Coupon, Promotion
 from commercekit.domain.shipping import DeliveryMethod, ShippingZone
 from commercekit.ports.storage import CatalogRepository, UnitOfWork
-from commercekit.services.base import Service, check_page_size
+from commercekit.services.base import Service, check_page_size, check_product_ids
 
 __all__ = ["PRODUCT_FIELDS", "CatalogService", "ProductPage", "SlugMatch"]
 
@@ -226,6 +226,19 @@ class CatalogService(Service):
     def categories(self) -> list[Category]:
         """Every category, each after its parent: the tree a storefront navigates."""
         return self._read(lambda uow: uow.catalog.categories())
+
+    def products(self, product_ids: Sequence[str]) -> list[Product]:
+        """Several products in one read, in the order asked; an unknown id is left
+        out. What a listing page shows of a search's hits.
+
+        :raises InvalidInput: naming ``product_ids``, for anything but up to
+            :data:`~commercekit.services.base.MAX_PRODUCTS_AT_ONCE` ids, each once.
+        """
+        ids = check_product_ids(product_ids)
+        if not ids:
+            return []
+        found = {p.id: p for p in self._read(lambda uow: uow.catalog.products(ids))}
+        return [found[each] for each in ids if each in found]
 
     def collections(self) -> list[Collection]:
         """Every collection, by id: what a storefront lists beside its categories

@@ -62,7 +62,7 @@ from commercekit.domain.marketing.seo import (
 from commercekit.domain.money import normalize_currency
 from commercekit.domain.pricing import PriceBook
 from commercekit.ports.storage import UnitOfWork
-from commercekit.services.base import Runtime, Service
+from commercekit.services.base import Runtime, Service, check_product_ids
 
 __all__ = ["FeedService", "SeoService", "ShoppingFeed", "StorefrontSettings"]
 
@@ -195,6 +195,11 @@ class _Reading(Service):
         return offers
 
 
+def _by_product(products: Sequence[Product], offers: Mapping[str, Offer]) -> dict[str, list[Offer]]:
+    """Each product's offers, in its variants' order."""
+    return {p.id: [offers[v.sku] for v in p.variants if v.sku in offers] for p in products}
+
+
 def _listed(uow: UnitOfWork, *, where: ProductFilter, after: str | None) -> list[Product]:
     return uow.catalog.list_products(where, after=after, limit=PAGE)
 
@@ -248,8 +253,27 @@ class SeoService(_Reading):
 
         def read(uow: UnitOfWork) -> list[Offer]:
             product = uow.catalog.product(product_id)
-            offers = self._offers(uow, [product], where, now)
-            return [offers[v.sku] for v in product.variants if v.sku in offers]
+            return _by_product([product], self._offers(uow, [product], where, now))[product.id]
+
+        return self._read(read)
+
+    def listing_offers(
+        self, product_ids: Sequence[str], currency: str, *, channel: str | None = None
+    ) -> dict[str, list[Offer]]:
+        """:meth:`offers` of several products in one read, by product id (an unknown
+        id is left out): what a listing page prices its cards with.
+
+        :raises InvalidInput: naming ``product_ids``, for anything but up to
+            :data:`~commercekit.services.base.MAX_PRODUCTS_AT_ONCE` ids, each once;
+            naming ``currency``, for one the channel does not sell in.
+        """
+        ids = check_product_ids(product_ids)
+        where = self._where(channel, currency)
+        now = self.now
+
+        def read(uow: UnitOfWork) -> dict[str, list[Offer]]:
+            products = uow.catalog.products(ids) if ids else []
+            return _by_product(products, self._offers(uow, products, where, now))
 
         return self._read(read)
 
