@@ -16,7 +16,7 @@ from commercekit.errors import CommerceError
 from commercekit.ports.search import FacetRequest, PriceBuckets, PriceRange, SearchQuery
 
 from .web import (
-    card,
+    cards,
     page,
     see,
     shop_of,
@@ -33,7 +33,7 @@ async def home(request: Request) -> Response:
     found = shop.shopper.search.search(SearchQuery(facets=FacetRequest(categories=True), limit=12))
     counts = {facet.value: facet.count for facet in found.facets.get("category", ())}
     categories = [(cid, name, counts.get(cid, 0)) for cid, name in shop.navigation]
-    products = [shop.shopper.catalog.product(pid) for pid in found.product_ids]
+    products = shop.shopper.catalog.products(found.product_ids)
     collections = [(each.id, each.name) for each in shop.shopper.catalog.collections()]
     return page(
         request,
@@ -41,7 +41,7 @@ async def home(request: Request) -> Response:
         {
             "categories": categories,
             "collections": collections,
-            "cards": [card(shop, p) for p in products],
+            "cards": cards(shop, products),
         },
     )
 
@@ -116,14 +116,14 @@ async def search(request: Request) -> Response:
             ("Price", "price", "price"),
         )
     ]
-    products = [shop.shopper.catalog.product(pid) for pid in found.product_ids]
+    products = shop.shopper.catalog.products(found.product_ids)
     return page(
         request,
         "search.html",
         {
             "q": args.get("q", ""),
             "total": found.total,
-            "cards": [card(shop, p) for p in products],
+            "cards": cards(shop, products),
             "facets": facets,
             "clear": {key: link(**{key: ""}) for key in args if key != "q"},
             "error": error,
@@ -145,10 +145,11 @@ async def suggest(request: Request) -> Response:
             )
         except CommerceError:
             found = None  # nothing to suggest for what cannot be searched for
-        for product_id in found.product_ids if found else ():
-            product = shop.shopper.catalog.product(product_id)
-            made = card(shop, product)
-            items.append({"name": product.name, "url": made["url"], "price": made["price"]})
+        listed = shop.shopper.catalog.products(found.product_ids) if found else []
+        items = [
+            {"name": each["product"].name, "url": each["url"], "price": each["price"]}
+            for each in cards(shop, listed)
+        ]
     return JSONResponse({"query": text, "items": items})
 
 
@@ -165,7 +166,7 @@ async def collection(request: Request) -> Response:
     return page(
         request,
         "collection.html",
-        {"collection": found[collection_id], "cards": [card(shop, p) for p in products]},
+        {"collection": found[collection_id], "cards": cards(shop, products)},
     )
 
 

@@ -176,14 +176,28 @@ def see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def card(shop: Shop, product: Product) -> dict[str, Any]:
-    prices = shop.price_of(product)
-    return {
-        "product": product,
-        "url": f"/products/{product.slug}",
-        "image": product.media[0] if product.media else None,
-        "price": min(prices.values(), default=""),
-    }
+def cards(shop: Shop, products: Sequence[Product]) -> list[dict[str, Any]]:
+    """A listing's cards: each product's page, first image and lowest price now,
+    all of them priced in one read (``seo.listing_offers``)."""
+    try:
+        offers = shop.shopper.seo.listing_offers(
+            [product.id for product in products], shop.currency, channel=shop.channel
+        )
+    except CommerceError:
+        offers = {}
+    now = shop.store.now()
+    made = []
+    for product in products:
+        units = [offer.price_units(now) for offer in offers.get(product.id, ())]
+        made.append(
+            {
+                "product": product,
+                "url": f"/products/{product.slug}",
+                "image": product.media[0] if product.media else None,
+                "price": shop.money(min(units)) if units else "",
+            }
+        )
+    return made
 
 
 class Redirect(Exception):

@@ -14,7 +14,7 @@ pytest.importorskip("starlette")
 
 from starlette.testclient import TestClient
 
-from commercekit import Money, Store
+from commercekit import Money, Store, Variant
 from commercekit.examples import storefront
 from commercekit.examples.storefront import create_app
 from commercekit.examples.storefront.demo import CATEGORIES, config, seed
@@ -337,3 +337,13 @@ def test_a_price_says_whether_tax_is_in_it_as_the_channel_states_prices(
         seed(b2b)
         page = TestClient(create_app(b2b, secret_key=SECRET)).get("/products/sencha")
     assert '<span class="tax-note">plus VAT</span>' in page.text
+
+
+def test_a_card_shows_the_lowest_price_of_its_variants_by_amount(store: Store) -> None:
+    # By amount, not by text: "€10.50" sorts before "€8.90" as a string.
+    store.catalog.put_variant("sencha", Variant(sku="SENCHA-250G", options={"size": "250 g"}))
+    store.catalog.set_price("eu", "SENCHA-250G", Money("10.50", "EUR"))
+
+    found = shopper(store).get("/search", params={"q": "sencha"}).text
+
+    assert re.findall(r'<span class="price">([^<]+)</span>', found) == ["€8.90"]
