@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from commercekit import Order, View
-from commercekit.domain.returns import RefundStatus, ReturnReason
+from commercekit.domain.returns import RefundStatus, ReturnReason, ReturnStatus
 from commercekit.domain.support import SupportCase
 from commercekit.errors import CommerceError, ReturnRefused
 from commercekit.services.orders import ShipmentTracking
@@ -155,6 +155,23 @@ def show_order(
         for refund in acting.view.refunds.for_order(order.id).refunds
         if refund.counts
     ]
+    asked = acting.view.returns.for_order(order.id)
+    back: dict[str, int] = {}
+    for made in asked:
+        if made.status not in (ReturnStatus.REJECTED, ReturnStatus.CANCELLED):
+            for line in made.lines:
+                back[line.sku] = back.get(line.sku, 0) + line.quantity
+    # What the return form offers: each line with units not already coming back.
+    returnable = [
+        {
+            "index": index,
+            "name": line.name,
+            "quantity": line.quantity,
+            "back": back.get(line.sku, 0),
+        }
+        for index, line in enumerate(order.lines)
+        if line.quantity > back.get(line.sku, 0)
+    ]
     returns = [
         {
             "at": made.created_at,
@@ -164,7 +181,7 @@ def show_order(
                 f"{line.quantity} x {names.get(line.sku, line.sku)}" for line in made.lines
             ),
         }
-        for made in acting.view.returns.for_order(order.id)
+        for made in asked
     ]
     lines = [
         {
@@ -188,6 +205,7 @@ def show_order(
             "delivered": any(parcel.delivered_at is not None for parcel in journeys),
             "refunds": refunds,
             "returns": returns,
+            "returnable": returnable,
             "cases": _cases_about(request, order, acting),
             "reasons": REASONS,
             "errors": errors,

@@ -319,6 +319,9 @@ def test_a_guest_follows_the_parcel_then_asks_to_send_it_back_and_writes_to_us(
     )
     assert "We have your return request" in asked
     assert "2 x Assam Breakfast, asked for on 03 Dec 2026" in asked
+    # Both units are coming back: the form no longer offers them.
+    assert "Everything in this order is on its way back to us" in asked
+    assert 'name="qty-0"' not in asked
     (made,) = store.returns.for_order(order.id)
     assert (made.unit_count, made.lines[0].reason.value, made.note) == (2, "damaged", "Dented")
     again = post(client, f"{url}/return", {"qty-0": "1", "reason": "other"}, url)
