@@ -23,17 +23,10 @@ from locust import FastHttpUser, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.contrib.fasthttp import FastResponse
 
+from commercekit.examples.storefront.demo import ADDRESS
+
 #: What shoppers type into the search box: names, kinds and words of the descriptions.
 SEARCHES: Final = ("tea", "green tea", "sencha", "assam", "kettle", "cups", "stoneware", "malty")
-ADDRESS: Final = {
-    "name": "Zoë Ünal",
-    "company": "",
-    "line1": "Weinbergsweg 12",
-    "line2": "",
-    "postal_code": "10119",
-    "city": "Berlin",
-    "country": "DE",
-}
 CSRF: Final = re.compile(r'name="csrf_token" value="([^"]+)"')
 ATTEMPT: Final = re.compile(r'name="attempt" value="([^"]+)"')
 SKU: Final = re.compile(r'name="sku" value="([^"]+)"')

@@ -27,6 +27,16 @@ from commercekit import (
 from commercekit.domain.catalog import Collection, CollectionRule, CollectionSort, Media
 from commercekit.domain.shipping import DeliveryMethod, Flat, ShippingZone
 
+#: An address in the demo's delivery zone (Berlin), for trying the checkout.
+ADDRESS: Final = {
+    "name": "Zoë Ünal",
+    "company": "",
+    "line1": "Weinbergsweg 12",
+    "line2": "",
+    "postal_code": "10119",
+    "city": "Berlin",
+    "country": "DE",
+}
 #: The categories the shop's navigation shows, in order: id and name.
 CATEGORIES: Final = (("tea", "Tea"), ("teaware", "Teaware"))
 

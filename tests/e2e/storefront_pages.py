@@ -10,16 +10,11 @@ from typing import Final
 
 from starlette.testclient import TestClient
 
+from commercekit.examples.storefront.demo import ADDRESS
+
+__all__ = ["ADDRESS", "SECRET", "Page", "assert_accessible", "csrf", "submit"]
+
 SECRET: Final = "a-test-secret-of-at-least-32-characters"
-ADDRESS: Final = {
-    "name": "Zoë Ünal",
-    "company": "",
-    "line1": "Weinbergsweg 12",
-    "line2": "",
-    "postal_code": "10119",
-    "city": "Berlin",
-    "country": "DE",
-}
 
 
 class Page(HTMLParser):

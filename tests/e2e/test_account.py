@@ -20,7 +20,7 @@ from commercekit import Money, Store
 from commercekit.adapters.clock import FixedClock
 from commercekit.examples.storefront import create_app
 from commercekit.examples.storefront.account import CONSENT_WORDING, SIGN_IN_REFUSED
-from commercekit.examples.storefront.accounts import Accounts
+from commercekit.examples.storefront.accounts import Account, Accounts
 from commercekit.examples.storefront.demo import CATEGORIES, config, seed
 
 from .storefront_pages import ADDRESS, SECRET, Page, assert_accessible, csrf
@@ -66,6 +66,14 @@ def register(client: TestClient, who: tuple[str, str], password: str = PASSWORD)
         {"name": name, "email": email, "password": password},
         "/account/register",
     )
+
+
+def registered(client: TestClient, accounts: Accounts, who: tuple[str, str]) -> Account:
+    """Register ``who`` through the page; the account it made."""
+    register(client, who)
+    account = accounts.get_by_email(who[1])
+    assert account is not None
+    return account
 
 
 def sign_in(client: TestClient, email: str, password: str) -> str:
@@ -165,9 +173,7 @@ def test_the_address_book_shows_a_country_s_error_at_its_field(
     store: Store, accounts: Accounts
 ) -> None:
     client = visitor(store, accounts)
-    register(client, ADA)
-    ada = accounts.get_by_email(ADA[1])
-    assert ada is not None
+    ada = registered(client, accounts, ADA)
 
     wrong = client.post(
         "/account/addresses",
@@ -208,9 +214,7 @@ def test_marketing_consent_is_recorded_given_and_withdrawn(
     store: Store, accounts: Accounts
 ) -> None:
     client = visitor(store, accounts)
-    register(client, ADA)
-    ada = accounts.get_by_email(ADA[1])
-    assert ada is not None
+    ada = registered(client, accounts, ADA)
     assert "You do not receive our news and offers." in client.get("/account/consent").text
 
     given = post(client, "/account/consent", {"marketing": "yes"}, "/account/consent")
@@ -355,9 +359,7 @@ def test_a_signed_in_customer_sends_back_and_writes_from_their_order_page(
     store: Store, accounts: Accounts, clock: FixedClock
 ) -> None:
     client = visitor(store, accounts)
-    register(client, ADA)
-    ada = accounts.get_by_email(ADA[1])
-    assert ada is not None
+    ada = registered(client, accounts, ADA)
     number = buy(client)
     deliver(store, clock, number)
     url = f"/account/orders/{number}"
