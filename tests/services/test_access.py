@@ -112,7 +112,9 @@ def test_a_shopper_cannot_do_what_staff_do(store: Store) -> None:
         (alice.recovery.sweep, ()),
         (alice.payments.settle, (order.id, None)),
     ]:
-        denied(call, *args)
+        refused = denied(call, *args)
+        # A shopper is told nothing more, whatever the call.
+        assert (refused.permissions, refused.message) == ((), "not found, or not allowed")
     assert store.payments.for_order(order.id).captured_units == 0
     # What a token opens stays open to whoever holds it.
     assert alice.orders.by_token(order.token).id == order.id
@@ -122,12 +124,17 @@ def test_staff_do_what_their_permissions_allow_and_their_name_is_recorded(store:
     order = placed_by(store, ALICE)
     clerk = store.as_staff("sam", [Permission.ORDERS, Permission.PAYMENTS])
     clerk.payments.capture(order.id)
-    assert denied(clerk.payments.refund, order.id, Money("1.00", "EUR")).code == "access_denied"
+    refused = denied(clerk.payments.refund, order.id, Money("1.00", "EUR"))
+    # Staff are told which permission would have opened the door.
+    assert (refused.code, refused.permissions) == ("access_denied", ("refunds",))
+    assert refused.message == "not allowed: needs the refunds permission"
     assert store.payments.for_order(order.id).refunded_units == 0
     cashier = store.as_staff("kim", ["refunds"])
     cashier.payments.refund(order.id, Money("1.00", "EUR"))
     assert store.payments.for_order(order.id).refunded_units == 100
-    denied(cashier.orders.get, order.id)  # refunds alone do not show orders
+    # Refunds alone do not show orders.
+    assert denied(cashier.orders.get, order.id).permissions == ("orders",)
+    assert set(denied(cashier.recovery.sweep).permissions) == {p.value for p in Permission}
     assert clerk.orders.get(order.id).id == order.id
     clerk.orders.cancel(order.id, "out of stock")
     assert store.orders.get(order.id).history[-1].actor == "staff:sam"

@@ -281,8 +281,13 @@ class AccessDenied(CommerceError, PermissionError):
 
     code: ClassVar[str] = "access_denied"
 
-    def __init__(self, *, field: str | None = None) -> None:
-        super().__init__("not found, or not allowed", field=field)
+    def __init__(self, *, field: str | None = None, permissions: Sequence[str] = ()) -> None:
+        needs = " or ".join(permissions)
+        message = f"not allowed: needs the {needs} permission" if needs else ""
+        super().__init__(message or "not found, or not allowed", field=field)
+        self.permissions = tuple(permissions)
+        """For staff: the permissions any one of which would have allowed the call
+        (empty for a shopper, who is never told more than the message)."""
 
 
 # --- not found -----------------------------------------------------------------------

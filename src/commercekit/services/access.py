@@ -16,6 +16,7 @@ when they have the permission it needs.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 from collections.abc import Callable, Mapping
@@ -74,6 +75,9 @@ class _Door:
     runtime: Runtime
 
     def staff_may(self, permissions: tuple[Permission, ...]) -> bool:
+        asked = _ASKED.get()
+        if asked is not None:
+            asked.update(permissions)
         return isinstance(self.principal, Staff) and any(self.principal.may(p) for p in permissions)
 
     def owns_customer(self, customer_id: object) -> bool:
@@ -164,6 +168,12 @@ def _claims(shopper: Shopper, uow: UnitOfWork, order_id: str) -> bool:
     return shopper.owns_order(order.customer_id, order.token)
 
 
+#: The permissions a rule consulted while it decided one call (what staff are told
+#: they lack when it refuses).
+_ASKED: contextvars.ContextVar[set[Permission] | None] = contextvars.ContextVar(
+    "commercekit_permissions_asked", default=None
+)
+
 Rule = Callable[[_Door, Mapping[str, Any]], bool]
 """Whether the door opens for these arguments."""
 
@@ -186,6 +196,9 @@ def staff(*permissions: Permission) -> Rule:
 def system(door: _Door, arguments: Mapping[str, Any]) -> bool:
     """Open only to staff with every permission (the application's own jobs): the
     steps other use cases take on the way, and the sweep."""
+    asked = _ASKED.get()
+    if asked is not None:
+        asked.update(Permission)
     return isinstance(door.principal, Staff) and door.principal.permissions >= set(Permission)
 
 
@@ -686,8 +699,17 @@ def _call(
     **kwargs: Any,
 ) -> Any:
     arguments = signature.bind_partial(*args, **kwargs).arguments
-    if not rule(door, arguments):
-        raise AccessDenied(field=_field(arguments))
+    asked: set[Permission] = set()
+    reset = _ASKED.set(asked)
+    try:
+        allowed = rule(door, arguments)
+    finally:
+        _ASKED.reset(reset)
+    if not allowed:
+        # Staff are told which permissions would have opened the door; a shopper
+        # is told nothing that tells what exists from what is not theirs.
+        named = sorted(p.value for p in asked) if isinstance(door.principal, Staff) else []
+        raise AccessDenied(field=_field(arguments), permissions=named)
     if "actor" in signature.parameters and "actor" not in arguments:
         kwargs["actor"] = door.principal.actor
     if isinstance(door.principal, Shopper) and "code" in arguments:
