@@ -7,14 +7,13 @@ afresh (a permission taken away counts from the next page on) and reaches the st
 only through ``store.as_staff(subject, permissions)``, so the store's own door
 refuses what the account may not do, whatever a page forgot to hide. A refusal at
 the door (:class:`~commercekit.errors.AccessDenied`) becomes a 403 page naming the
-permission the call needed.
+permissions the door said the call needed.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
@@ -60,14 +59,6 @@ class Staffer:
         return permission in self.account.permissions
 
 
-class MissingPermission(Exception):
-    """The store's door refused a call that needs ``permission``."""
-
-    def __init__(self, permission: Permission) -> None:
-        super().__init__(permission.value)
-        self.permission = permission
-
-
 def signed_in(request: Request) -> Staffer:
     """The member of staff signed in on this session.
 
@@ -81,18 +72,6 @@ def signed_in(request: Request) -> Staffer:
         request.session.pop(SESSION_KEY, None)
         raise Redirect(LOGIN)
     return Staffer(account, shop.store.as_staff(account.subject, account.permissions))
-
-
-@contextmanager
-def needing(permission: Permission) -> Iterator[None]:
-    """Tell a refusal at the store's door inside as the want of ``permission``.
-
-    :raises MissingPermission: in place of :class:`~commercekit.errors.AccessDenied`.
-    """
-    try:
-        yield
-    except AccessDenied:
-        raise MissingPermission(permission) from None
 
 
 def staff_page(
@@ -119,11 +98,13 @@ def staff_page(
     return page(request, template, full, status)
 
 
-def denied(request: Request, staffer: Staffer, permission: Permission) -> Response:
-    """The 403 page for a call the account's permissions do not allow."""
+def denied(request: Request, staffer: Staffer, permissions: Sequence[str]) -> Response:
+    """The 403 page for a call the account's permissions do not allow, naming the
+    permissions (any one of them) the store said it needed."""
+    needed = " or ".join(f"“{name}”" for name in permissions)
     message = (
-        f"This needs the “{permission.value}” permission, which your account does not"
-        " have. Ask an administrator if you need it."
+        f"This needs the {needed} permission, which your account does not have. Ask an"
+        " administrator if you need it."
     )
     return staff_page(
         request, staffer, "staff_error.html", {"title": "Not allowed", "message": message}, 403
@@ -143,19 +124,18 @@ Page = Callable[[Request, Staffer], Awaitable[Response]]
 def staff_only(
     permission: Permission,
 ) -> Callable[[Page], Callable[[Request], Awaitable[Response]]]:
-    """A back-office page whose store calls need ``permission`` (calls that need
-    another say so with :func:`needing`): only for a signed-in member of staff, and
-    a 403 page for what the store refuses them."""
+    """A back-office page whose store calls need ``permission``: only for a
+    signed-in member of staff, and a 403 page naming the permissions the store's door
+    asked for when it refuses them."""
 
     def wrap(handler: Page) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             staffer = signed_in(request)
             try:
-                with needing(permission):
-                    return await handler(request, staffer)
-            except MissingPermission as refused:
-                return denied(request, staffer, refused.permission)
+                return await handler(request, staffer)
+            except AccessDenied as refused:
+                return denied(request, staffer, refused.permissions or (permission.value,))
 
         return endpoint
 
@@ -173,12 +153,13 @@ def attempt(
     in ``errors``: under ``<form>_<field>`` for one of the form's ``fields``, else
     under ``form`` (shown at the top of that form).
 
-    :raises MissingPermission: for a refusal at the door: that is a 403, not words
+    :raises AccessDenied: for a refusal at the door: that is a 403, not words
         beside a field.
     """
     try:
-        with needing(permission):
-            return action()
+        return action()
+    except AccessDenied:
+        raise
     except CommerceError as refused:
         key = f"{form}_{refused.field}" if refused.field in fields else form
         errors[key] = refused.message

@@ -340,7 +340,7 @@ def test_a_stock_clerk_sees_the_published_catalogue_s_stock_and_nothing_else(
     assert f'<td class="number">{sencha.on_hand}</td>' in stock
     orders = client.get("/staff/orders")
     assert orders.status_code == 403
-    assert "This needs the “orders” permission" in orders.text
+    assert "This needs the “orders” or “support” permission" in orders.text
 
 
 def test_an_agent_answers_an_overdue_case_and_resolves_it(
