@@ -96,6 +96,19 @@ def test_someone_elses_order_and_a_missing_one_are_refused_alike(store: Store) -
     assert (theirs.code, str(theirs), theirs.field) == (missing.code, str(missing), missing.field)
 
 
+def test_a_shopper_finds_their_own_order_by_its_number_and_no_other(store: Store) -> None:
+    order = store.orders.get(placed_by(store, ALICE).id)
+    typed = f" {order.number.lower()} "
+
+    assert store.as_shopper(ALICE).orders.by_number(typed).id == order.id
+    held = store.as_shopper(order_tokens=[order.token])
+    assert held.orders.by_number(order.number).id == order.id
+    theirs = denied(store.as_shopper(BOB).orders.by_number, order.number)
+    missing = denied(store.as_shopper(BOB).orders.by_number, "WEB-NOSUCH12")
+    assert (theirs.message, theirs.field) == (missing.message, missing.field)
+    denied(store.as_shopper().orders.by_number, order.number)
+
+
 def test_a_shopper_cannot_do_what_staff_do(store: Store) -> None:
     order = placed_by(store, ALICE)
     alice = store.as_shopper(ALICE)

@@ -49,7 +49,7 @@ from commercekit.services.inventory import InventoryService
 from commercekit.services.invoicing import InvoicingService, document_order
 from commercekit.services.marketing_feeds import FeedService, SeoService
 from commercekit.services.notifications import NotificationService
-from commercekit.services.orders import OrderService
+from commercekit.services.orders import OrderService, order_number_typed
 from commercekit.services.payments import PaymentService
 from commercekit.services.recommendations import RecommendationService
 from commercekit.services.recovery import RecoveryService
@@ -125,6 +125,14 @@ class _Door:
         with self.runtime.storage.unit_of_work() as uow:
             order_id = document_order(uow, key)
             return order_id is not None and _claims(self.principal, uow, order_id)
+
+    def owns_order_number(self, number: object) -> bool:
+        if not isinstance(self.principal, Shopper) or not self.principal.may_own:
+            return False
+        wanted = order_number_typed(number)
+        with self.runtime.storage.unit_of_work() as uow:
+            order = uow.orders.find_by_number(wanted)
+            return order is not None and self.principal.owns_order(order.customer_id, order.token)
 
     def owns_return(self, return_id: object) -> bool:
         if not isinstance(self.principal, Shopper) or not self.principal.may_own:
@@ -223,6 +231,16 @@ def released(argument: str, *permissions: Permission) -> Rule:
         return door.staff_may(permissions) or door.sees_product(
             **{argument: arguments.get(argument)}
         )
+
+    return rule
+
+
+def own_order_number(argument: str) -> Rule:
+    """Open to the shopper whose order the number ``argument`` names (see
+    :meth:`Shopper.owns_order`)."""
+
+    def rule(door: _Door, arguments: Mapping[str, Any]) -> bool:
+        return door.owns_order_number(arguments.get(argument))
 
     return rule
 
@@ -362,7 +380,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
     "orders": {
         "get": own_order("order_id", ORDERS),
         "by_token": anyone,
-        "by_number": staff(ORDERS, SUPPORT),
+        "by_number": either(staff(ORDERS, SUPPORT), own_order_number("number")),
         "where_is_my_order": anyone,  # the number and the email together are the key
         "search": staff(ORDERS, SUPPORT),
         "for_customer": own_customer("customer_id", ORDERS, CUSTOMERS),

@@ -113,6 +113,15 @@ def _check_cancellation(order_id: object, reason: object, actor: object) -> None
     check_key(actor, "actor")
 
 
+def order_number_typed(number: object) -> str:
+    """An order number as a customer may type it (any case, spaces around), as
+    numbers are stored.
+
+    :raises InvalidInput: naming ``number``.
+    """
+    return check_text(number, "number").strip().upper()
+
+
 class OrderService(Service):
     """Staff and customer operations on placed orders."""
 
@@ -167,12 +176,13 @@ class OrderService(Service):
         return order
 
     def by_number(self, number: str) -> Order:
-        """An order by the number its customer knows it by (for staff); read as the
-        customer may type it, in any case and with spaces around.
+        """An order by the number its customer knows it by (for staff, and for the
+        shopper whose order it is); read as the customer may type it, in any case and
+        with spaces around.
 
         :raises NotFound: naming ``number``, for no order with that number.
         """
-        wanted = check_text(number, "number").strip().upper()
+        wanted = order_number_typed(number)
         order = self._read(lambda uow: uow.orders.find_by_number(wanted))
         if order is None:
             raise NotFound("order", number, field="number")
