@@ -53,8 +53,6 @@ CONSENT_WORDING: Final = (
 SIGN_IN_REFUSED: Final = "That e-mail address and password do not open an account."
 #: What a session keeps when someone signs in: all else (the CSRF token too) is new.
 KEPT_ON_SIGN_IN: Final[tuple[str, ...]] = ("cart", "orders")
-#: How far back the order pages look for an order by its number.
-HISTORY: Final = 500
 
 
 def signed_in(request: Request) -> Account:
@@ -199,11 +197,14 @@ def customer_order(request: Request) -> Order:
     """The signed-in customer's order whose number the address names (404 for any
     other number, theirs to see or not)."""
     account = signed_in(request)
-    wanted = str(request.path_params["number"]).strip().upper()
-    for order in shopper(request).orders.for_customer(account.subject, limit=HISTORY):
-        if order.number == wanted:
-            return order
-    raise HTTPException(404)
+    try:
+        order = shopper(request).orders.by_number(str(request.path_params["number"]))
+    except CommerceError:
+        raise HTTPException(404) from None
+    # A guest order this session also holds is theirs to see, but not on this page.
+    if order.customer_id != account.subject:
+        raise HTTPException(404)
+    return order
 
 
 def _address_form(
