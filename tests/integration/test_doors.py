@@ -705,6 +705,7 @@ BASELINE: Final[dict[tuple[str, str], Arguments]] = {
         "item": StockItem(sku=CLOCK, location_id=HAMBURG, low_stock_threshold=2)
     },
     ("inventory", "stock"): lambda w: {"sku": MUG},
+    ("inventory", "locations"): lambda w: {},
     ("inventory", "movements"): lambda w: {"sku": CLOCK, "location_id": BERLIN},
     ("inventory", "receive"): lambda w: {
         "sku": MUG,

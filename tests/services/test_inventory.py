@@ -11,6 +11,7 @@ from commercekit.domain.inventory import (
     StockLocation,
 )
 from commercekit.errors import (
+    AccessDenied,
     InsufficientStock,
 )
 from commercekit.hookspecs import hookimpl
@@ -28,6 +29,16 @@ def stocked(store: Store) -> Store:
 
 def on_hand(store: Store, sku: str) -> dict[str, int]:
     return {item.location_id: item.on_hand for item in store.inventory.stock(sku)}
+
+
+def test_staff_with_stock_list_the_locations_in_shipping_preference(stocked: Store) -> None:
+    stocked.inventory.add_location(StockLocation(id="aachen", name="Aachen", priority=2))
+    clerk = stocked.as_staff("sam", ["stock"])
+
+    assert [each.id for each in clerk.inventory.locations()] == ["berlin", "aachen", "hamburg"]
+    with pytest.raises(AccessDenied) as refused:
+        stocked.as_staff("kim", ["orders"]).inventory.locations()
+    assert refused.value.permissions == ("stock",)
 
 
 def test_on_hand_is_always_the_sum_of_the_ledger(stocked: Store) -> None:

@@ -497,6 +497,7 @@ POLICY: Final[Mapping[str, Mapping[str, Rule]]] = {
             name: staff(STOCK)
             for name in (
                 "add_location",
+                "locations",
                 "set_rule",
                 "configure",
                 "stock",

@@ -74,6 +74,10 @@ class InventoryService(Service):
         require_instance(location, StockLocation, "a StockLocation", field="location")
         self._run(lambda uow: uow.inventory.add_location(location))
 
+    def locations(self) -> list[StockLocation]:
+        """Every stock location, in shipping preference (priority, then id)."""
+        return self._read(lambda uow: uow.inventory.locations())
+
     def set_rule(self, rule: StockRule) -> None:
         """Set a variant's stock policy (deny, backorder, preorder)."""
         require_instance(rule, StockRule, "a StockRule", field="rule")
