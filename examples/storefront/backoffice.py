@@ -147,10 +147,8 @@ def catalogue_skus(staffer: Staffer) -> list[tuple[str, str]]:
 
 def stock_context(staffer: Staffer) -> dict[str, Any]:
     rows = []
-    locations: set[str] = set()
     for sku, name in catalogue_skus(staffer):
         items = staffer.view.inventory.stock(sku)
-        locations.update(item.location_id for item in items)
         rows.append(
             {
                 "sku": sku,
@@ -162,7 +160,7 @@ def stock_context(staffer: Staffer) -> dict[str, Any]:
     return {
         "rows": rows,
         "skus": [(row["sku"], f"{row['sku']}: {row['name']}") for row in rows],
-        "locations": [(location, location) for location in sorted(locations)],
+        "locations": [(each.id, each.name) for each in staffer.view.inventory.locations()],
     }
 
 
