@@ -17,14 +17,14 @@ from starlette.routing import Route
 from commercekit import Order, OrderStatus
 from commercekit.domain.access import Permission
 from commercekit.domain.fulfilment import Shipment, ShipmentStatus
-from commercekit.errors import InvalidInput, NotFound
+from commercekit.errors import InvalidInput
 
 from .backoffice_web import (
     Staffer,
     amount_of,
     attempt,
     count_of,
-    not_found,
+    detail_page,
     staff_only,
     staff_page,
     text_of,
@@ -150,12 +150,15 @@ def _order_page(
     request: Request, staffer: Staffer, errors: dict[str, str], values: dict[str, str]
 ) -> Response:
     order_id = request.path_params["order_id"]
-    try:
-        context = order_context(shop_of(request), staffer, order_id)
-    except (NotFound, InvalidInput):  # no such id, or none that could be one
-        return not_found(request, staffer, "order")
-    context.update(errors=errors, values=values)
-    return staff_page(request, staffer, "staff_order.html", context, 422 if errors else 200)
+    return detail_page(
+        request,
+        staffer,
+        "order",
+        "staff_order.html",
+        lambda: order_context(shop_of(request), staffer, order_id),
+        errors,
+        values,
+    )
 
 
 @staff_only(ORDERS)

@@ -24,6 +24,7 @@ from .backoffice_web import (
     Staffer,
     attempt,
     count_of,
+    detail_page,
     not_found,
     staff_only,
     staff_page,
@@ -133,12 +134,16 @@ def return_context(shop: Shop, staffer: Staffer, return_id: str) -> dict[str, An
 def _return_page(
     request: Request, staffer: Staffer, errors: dict[str, str], values: dict[str, str]
 ) -> Response:
-    try:
-        context = return_context(shop_of(request), staffer, request.path_params["return_id"])
-    except (NotFound, InvalidInput):  # no such id, or none that could be one
-        return not_found(request, staffer, "return")
-    context.update(errors=errors, values=values)
-    return staff_page(request, staffer, "staff_return.html", context, 422 if errors else 200)
+    return_id = request.path_params["return_id"]
+    return detail_page(
+        request,
+        staffer,
+        "return",
+        "staff_return.html",
+        lambda: return_context(shop_of(request), staffer, return_id),
+        errors,
+        values,
+    )
 
 
 @staff_only(ORDERS)

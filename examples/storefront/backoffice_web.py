@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from commercekit import Money, View
 from commercekit.domain.access import Permission
-from commercekit.errors import AccessDenied, CommerceError, InvalidInput
+from commercekit.errors import AccessDenied, CommerceError, InvalidInput, NotFound
 
 from .accounts import Account
 from .web import Redirect, page, shop_of
@@ -116,6 +116,26 @@ def not_found(request: Request, staffer: Staffer, what: str) -> Response:
     return staff_page(
         request, staffer, "staff_error.html", {"title": "Not found", "message": message}, 404
     )
+
+
+def detail_page(
+    request: Request,
+    staffer: Staffer,
+    what: str,
+    template: str,
+    context_of: Callable[[], dict[str, Any]],
+    errors: Mapping[str, str],
+    values: Mapping[str, str],
+) -> Response:
+    """The page of one thing its address names (an order, a return): a 404 for an id
+    that names none, or could not, and a 422 with the errors of a form sent from it.
+    """
+    try:
+        context = context_of()
+    except (NotFound, InvalidInput):
+        return not_found(request, staffer, what)
+    context.update(errors=errors, values=values)
+    return staff_page(request, staffer, template, context, 422 if errors else 200)
 
 
 Page = Callable[[Request, Staffer], Awaitable[Response]]
