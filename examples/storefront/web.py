@@ -145,11 +145,18 @@ def page(
 
 
 def customer_of(request: Request) -> Account | None:
-    """The customer signed in on this session, if any (read afresh each time)."""
+    """The customer signed in on this session, if any: read afresh for each request
+    (an account closed meanwhile counts at once), once however often a page asks."""
     subject = request.session.get("customer")
     if not isinstance(subject, str):
         return None
-    return shop_of(request).accounts.get(subject, kind="customer")
+    kept = getattr(request.state, "customer", None)
+    if kept is not None and kept[0] == subject:
+        found: Account | None = kept[1]
+        return found
+    found = shop_of(request).accounts.get(subject, kind="customer")
+    request.state.customer = (subject, found)
+    return found
 
 
 def shopper(request: Request) -> View:
